@@ -1,0 +1,60 @@
+"""The ``anchorid`` command line. Each party adds its own subcommands; names stay stable across issues."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from anchorid.common.serve import PARTIES
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from anchorid.common.serve import serve
+
+    serve(args.party, args.port, Path(args.data), host=args.host, workers=args.workers)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from anchorid.demo import run_demo
+
+    return run_demo(Path(args.data), base_port=args.port, residents=args.residents, once=args.once)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from anchorid.jlis.cli import add_jlis_commands
+    from anchorid.jpki.cli import add_card_commands
+
+    parser = argparse.ArgumentParser(prog="anchorid", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="start every party, seeded, and print what to try")
+    demo.add_argument("--data", default=".anchorid-demo", help="folder for the demo's databases and cards")
+    demo.add_argument("--port", type=int, default=8000, help="first port (jlis); the next parties follow")
+    demo.add_argument("--residents", type=int, default=20)
+    demo.add_argument("--once", action="store_true", help="seed, check every party answers, then stop")
+    demo.set_defaults(func=_demo)
+
+    serve = commands.add_parser("serve", help="serve one party (creates and migrates its database)")
+    serve.add_argument("party", choices=PARTIES)
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--data", required=True, help="the party's data folder")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+
+    add_jlis_commands(commands)
+    add_card_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

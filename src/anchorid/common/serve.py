@@ -1,0 +1,40 @@
+"""``anchorid serve PARTY``: create and migrate the party's database, then serve it with Granian (WSGI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PARTIES = ("jlis", "idp", "city")
+
+
+def prepare_party(party: str, data_dir: Path) -> None:
+    """Point Django at the party's settings and data folder, and migrate its database."""
+    if party not in PARTIES:
+        raise SystemExit(f"unknown party {party!r}; choose one of {', '.join(PARTIES)}")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["ANCHORID_DATA_DIR"] = str(data_dir.resolve())
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{party}.settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
+    """Serve the party until interrupted. Blocks."""
+    prepare_party(party, data_dir)
+    from granian import Granian
+
+    Granian(
+        f"anchorid.{party}.wsgi:application",
+        address=host,
+        port=port,
+        interface="wsgi",  # type: ignore[arg-type]
+        workers=workers,
+        blocking_threads=8,
+        log_enabled=True,
+        log_level="warning",  # type: ignore[arg-type]
+        log_access=False,
+    ).serve()

@@ -1,0 +1,121 @@
+"""Settings every AnchorID server shares. Each party's settings module star-imports this and adds its apps.
+
+Where things live:
+- ``ANCHORID_DATA_DIR``: the party's data folder (database, keys). ``anchorid serve PARTY --data DIR`` sets it.
+- ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
+- ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+DATA_DIR = Path(os.environ.get("ANCHORID_DATA_DIR", Path.cwd() / ".anchorid-data")).resolve()
+
+
+def _secret_key(data_dir: Path) -> str:
+    env = os.environ.get("ANCHORID_SECRET_KEY")
+    if env:
+        return env
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
+    """SQLite in WAL mode under the data folder, or the server named by ``DATABASE_URL``."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        # Each party keeps its own database; under PostgreSQL the test database name carries the party.
+        config.setdefault("TEST", {})["NAME"] = f"test_anchorid_{name}"
+        return config
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(data_dir / f"{name}.sqlite3"),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
+        },
+        "TEST": {"NAME": str(data_dir / f"test_{name}.sqlite3")},
+    }
+
+
+SECRET_KEY = _secret_key(DATA_DIR)
+DEBUG = os.environ.get("ANCHORID_DEBUG") == "1"
+ALLOWED_HOSTS = os.environ.get("ANCHORID_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "Asia/Tokyo"
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+USE_I18N = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = str(DATA_DIR / "static")
+
+# Security headers: secure cookies whenever served over TLS; strict framing and content sniffing rules.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = os.environ.get("ANCHORID_INSECURE_COOKIES") != "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ANCHORID_LOG_LEVEL", "WARNING")},
+}
+
+TEMPLATE_DEFAULTS: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ]
+        },
+    }
+]
+
+BASE_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+BASE_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]

@@ -1,0 +1,8 @@
+"""URLs of the simulated J-LIS server."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

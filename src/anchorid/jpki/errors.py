@@ -1,0 +1,35 @@
+"""Typed errors of the card client. Each says what happened in words a resident can act on."""
+
+from __future__ import annotations
+
+
+class CardError(Exception):
+    """Base class for everything the card or its transport can answer with."""
+
+
+class CardNotPresent(CardError):
+    """No card in the reader, no reader, or the card file does not exist."""
+
+
+class WrongPin(CardError):
+    """The PIN was wrong; ``tries_left`` more attempts before the PIN blocks."""
+
+    def __init__(self, tries_left: int) -> None:
+        super().__init__(f"wrong PIN: {tries_left} tries left")
+        self.tries_left = tries_left
+
+
+class PinBlocked(CardError):
+    """The PIN is blocked; only the city counter can reset it."""
+
+    def __init__(self) -> None:
+        super().__init__("PIN blocked: reset it at the city counter")
+
+
+class UnexpectedStatus(CardError):
+    """The card answered a status word the client did not expect."""
+
+    def __init__(self, sw: int, context: str = "") -> None:
+        where = f" ({context})" if context else ""
+        super().__init__(f"unexpected status word {sw:04X}{where}")
+        self.sw = sw
