@@ -33,3 +33,15 @@ class UnexpectedStatus(CardError):
         where = f" ({context})" if context else ""
         super().__init__(f"unexpected status word {sw:04X}{where}")
         self.sw = sw
+
+
+class CardFileCorrupt(CardError):
+    """The virtual card's state file exists but cannot be read as a card (never silently repaired)."""
+
+
+class CertificateNotPresent(CardError):
+    """The card holds no such certificate (e.g. no signature certificate for a resident under 15)."""
+
+
+class InvalidPinFormat(CardError, ValueError):
+    """A new PIN breaks the card's rules (signature: 6-16 of A-Z0-9; user authentication: 4 digits)."""

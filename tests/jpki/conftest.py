@@ -1,0 +1,121 @@
+"""Shared fixtures for the jpki tests. RSA keys are slow: generate them once per session, copy card files."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from anchorid.jpki.attributes import BasicFourInfo, Gender
+from anchorid.jpki.cardfile import CardFile, KeySlot
+
+TEST_HOLDER = BasicFourInfo.plain(
+    "鎌倉\u3000花子", datetime.date(1990, 1, 2), Gender.FEMALE, "神奈川県鎌倉市御成町１８番１０号"
+)
+
+
+@dataclass(frozen=True)
+class CardSecrets:
+    """The PINs and text-AP data the test cards are personalised with."""
+
+    signature_pin: str = "ANCHOR123"
+    authentication_pin: str = "1234"
+    text_ap_pin: str = "5678"
+    my_number: str = "123456789018"
+    info: BasicFourInfo = TEST_HOLDER
+
+
+@dataclass(frozen=True)
+class TestCa:
+    key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    )
+
+
+def _certificate(
+    subject: x509.Name, key: rsa.RSAPublicKey, issuer: x509.Name, issuer_key: rsa.RSAPrivateKey
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(issuer_key, hashes.SHA256())
+    )
+
+
+def _ca(common_name: str) -> TestCa:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = _name(common_name)
+    return TestCa(key, _certificate(name, key.public_key(), name, key))
+
+
+@pytest.fixture(scope="session")
+def card_secrets() -> CardSecrets:
+    return CardSecrets()
+
+
+@pytest.fixture(scope="session")
+def card_test_cas() -> dict[KeySlot, TestCa]:
+    return {KeySlot.SIGNATURE: _ca("test signature CA"), KeySlot.AUTHENTICATION: _ca("test authentication CA")}
+
+
+def issue_card_certificate(cas: dict[KeySlot, TestCa], card: CardFile, slot: KeySlot) -> x509.Certificate:
+    ca = cas[slot]
+    return _certificate(_name(f"test {slot.value} holder"), card.public_key(slot), ca.certificate.subject, ca.key)
+
+
+@pytest.fixture(scope="session")
+def card_templates(
+    tmp_path_factory: pytest.TempPathFactory, card_test_cas: dict[KeySlot, TestCa], card_secrets: CardSecrets
+) -> dict[str, Path]:
+    """Personalised card files to copy: "adult" (both certificates) and "child" (no signature certificate)."""
+    folder = tmp_path_factory.mktemp("card-templates")
+    templates = {}
+    for kind in ("adult", "child"):
+        card = CardFile.manufacture(folder / f"{kind}.json")
+        card.personalize(
+            signature_certificate=(
+                issue_card_certificate(card_test_cas, card, KeySlot.SIGNATURE) if kind == "adult" else None
+            ),
+            signature_ca=card_test_cas[KeySlot.SIGNATURE].certificate,
+            authentication_certificate=issue_card_certificate(card_test_cas, card, KeySlot.AUTHENTICATION),
+            authentication_ca=card_test_cas[KeySlot.AUTHENTICATION].certificate,
+            signature_pin=card_secrets.signature_pin,
+            authentication_pin=card_secrets.authentication_pin,
+        )
+        card.personalize_text_ap(my_number=card_secrets.my_number, info=card_secrets.info, pin=card_secrets.text_ap_pin)
+        templates[kind] = card.path
+    return templates
+
+
+@pytest.fixture
+def card_path(tmp_path: Path, card_templates: dict[str, Path]) -> Path:
+    """A fresh copy of a personalised adult card (both certificates, all PINs with full counters)."""
+    path = tmp_path / "card.json"
+    shutil.copy2(card_templates["adult"], path)
+    return path
+
+
+@pytest.fixture
+def child_card_path(tmp_path: Path, card_templates: dict[str, Path]) -> Path:
+    """A fresh copy of a card with no signature certificate (an under-15 resident)."""
+    path = tmp_path / "child-card.json"
+    shutil.copy2(card_templates["child"], path)
+    return path
