@@ -140,4 +140,15 @@ def test_it_keeps_the_text_ap_data(card_path: Path) -> None:
 
 def test_it_leaves_no_temporary_files_behind(card_path: Path) -> None:
     CardFile.load(card_path).try_pin(PinReference.SIGNATURE, b"WRONG1")
-    assert sorted(p.name for p in card_path.parent.iterdir()) == ["card.json"]
+    assert sorted(p.name for p in card_path.parent.iterdir() if not p.name.endswith(".lock")) == ["card.json"]
+
+
+def test_it_does_not_undo_a_change_made_by_another_holder_of_the_card(card_path: Path) -> None:
+    emulator_side, counter_side = CardFile.load(card_path), CardFile.load(card_path)
+    for _ in range(5):
+        emulator_side.try_pin(PinReference.SIGNATURE, b"WRONG1")
+    counter_side.reset_pin(KeySlot.SIGNATURE, "RESET123")
+    emulator_side.try_pin(PinReference.AUTHENTICATION, b"0000")
+    reloaded = CardFile.load(card_path)
+    assert reloaded.pin_tries_left(PinReference.SIGNATURE) == 5
+    assert reloaded.pin_tries_left(PinReference.AUTHENTICATION) == 2

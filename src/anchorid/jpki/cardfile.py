@@ -5,6 +5,8 @@ What a real card keeps in its chip lives here: the two RSA-2048 key pairs genera
 000A / 000B), the PINs and their retry counters (EF 0018 / 001B, §2.4), and the 券面事項入力補助AP's
 data (§2.6). The file is written atomically (temporary file + rename, mode 0600) and every change of a
 retry counter is written before the card answers, so a blocked card stays blocked after a reload.
+Every change is a read-modify-write under an exclusive lock (a ``.<name>.lock`` file next to the card):
+the J-LIS counter and a running emulator may hold the same card, and neither may undo the other's write.
 
 Private keys are usable only through :meth:`CardFile.sign_digest_info` (the card's COMPUTE DIGITAL
 SIGNATURE); no method returns one. PIN values are kept as the card keeps them; the file holds the private
@@ -17,11 +19,13 @@ import base64
 import contextlib
 import datetime
 import enum
+import fcntl
 import hmac
 import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,10 +224,11 @@ class CardFile:
 
     def regenerate_key(self, slot: KeySlot) -> rsa.RSAPublicKey:
         """Counter re-issue: a new key pair in the card; the slot's old certificate no longer fits and goes."""
-        ca = self._keys[slot].ca_certificate_der
-        self._keys[slot] = _generate_key()
-        self._keys[slot].ca_certificate_der = ca
-        self.save()
+        new_key = _generate_key()
+        with self._exclusive():
+            new_key.ca_certificate_der = self._keys[slot].ca_certificate_der
+            self._keys[slot] = new_key
+            self.save()
         return self.public_key(slot)
 
     def personalize(
@@ -243,33 +248,36 @@ class CardFile:
         """
         stored_signature_pin = check_pin_format(PinReference.SIGNATURE, signature_pin)
         stored_authentication_pin = check_pin_format(PinReference.AUTHENTICATION, authentication_pin)
-        if signature_certificate is not None:
-            self._check_certificate_fits(KeySlot.SIGNATURE, signature_certificate)
-        self._check_certificate_fits(KeySlot.AUTHENTICATION, authentication_certificate)
-        signature = self._keys[KeySlot.SIGNATURE]
-        signature.certificate_der = _der(signature_certificate) if signature_certificate is not None else None
-        signature.ca_certificate_der = _der(signature_ca)
-        authentication = self._keys[KeySlot.AUTHENTICATION]
-        authentication.certificate_der = _der(authentication_certificate)
-        authentication.ca_certificate_der = _der(authentication_ca)
-        self._pins[PinReference.SIGNATURE] = _PinState(stored_signature_pin, SIGNATURE_PIN_MAX_TRIES)
-        self._pins[PinReference.AUTHENTICATION] = _PinState(stored_authentication_pin, AUTHENTICATION_PIN_MAX_TRIES)
-        self.save()
+        with self._exclusive():
+            if signature_certificate is not None:
+                self._check_certificate_fits(KeySlot.SIGNATURE, signature_certificate)
+            self._check_certificate_fits(KeySlot.AUTHENTICATION, authentication_certificate)
+            signature = self._keys[KeySlot.SIGNATURE]
+            signature.certificate_der = _der(signature_certificate) if signature_certificate is not None else None
+            signature.ca_certificate_der = _der(signature_ca)
+            authentication = self._keys[KeySlot.AUTHENTICATION]
+            authentication.certificate_der = _der(authentication_certificate)
+            authentication.ca_certificate_der = _der(authentication_ca)
+            self._pins[PinReference.SIGNATURE] = _PinState(stored_signature_pin, SIGNATURE_PIN_MAX_TRIES)
+            self._pins[PinReference.AUTHENTICATION] = _PinState(stored_authentication_pin, AUTHENTICATION_PIN_MAX_TRIES)
+            self.save()
 
     def install_signature_certificate(self, certificate: x509.Certificate) -> None:
         """A new signature certificate for the current key (after a move: the next counter visit)."""
-        self._check_certificate_fits(KeySlot.SIGNATURE, certificate)
-        self._keys[KeySlot.SIGNATURE].certificate_der = _der(certificate)
-        self.save()
+        with self._exclusive():
+            self._check_certificate_fits(KeySlot.SIGNATURE, certificate)
+            self._keys[KeySlot.SIGNATURE].certificate_der = _der(certificate)
+            self.save()
 
     def personalize_text_ap(self, *, my_number: str, info: BasicFourInfo, pin: str) -> None:
         """券面事項入力補助AP: EF 0001 My Number, EF 0002 the four basic attributes, a 4-digit PIN (3 tries)."""
         if not MY_NUMBER_PATTERN.fullmatch(my_number) or not my_number.isascii():
             raise ValueError("a My Number is exactly 12 digits")
         stored_pin = check_pin_format(PinReference.TEXT_AP, pin)
-        self._text_ap = TextApData(my_number=my_number, info=info)
-        self._pins[PinReference.TEXT_AP] = _PinState(stored_pin, TEXT_AP_PIN_MAX_TRIES)
-        self.save()
+        with self._exclusive():
+            self._text_ap = TextApData(my_number=my_number, info=info)
+            self._pins[PinReference.TEXT_AP] = _PinState(stored_pin, TEXT_AP_PIN_MAX_TRIES)
+            self.save()
 
     def reset_pin(self, slot: KeySlot, new_pin: str) -> None:
         """Counter PIN reset: a new value and the counter back to its maximum."""
@@ -277,8 +285,34 @@ class CardFile:
 
     def reset_pin_reference(self, reference: PinReference, new_pin: str) -> None:
         """Like :meth:`reset_pin`, for any PIN including the text AP's."""
-        self._pins[reference] = _PinState(check_pin_format(reference, new_pin), reference.max_tries)
-        self.save()
+        stored = check_pin_format(reference, new_pin)
+        with self._exclusive():
+            self._pins[reference] = _PinState(stored, reference.max_tries)
+            self.save()
+
+    def refresh(self) -> None:
+        """Re-read the file, picking up changes another process made (the counter, another emulator)."""
+        current = CardFile.load(self.path)
+        for slot, state in current._keys.items():
+            mine = self._keys[slot]
+            if state.private_key_pem == mine.private_key_pem:
+                state.private_key = mine.private_key
+        self._keys, self._pins, self._text_ap = current._keys, current._pins, current._text_ap
+        self.token_label = current.token_label
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the card's lock, with the state re-read from the file, for one read-modify-write."""
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if self.path.exists():
+                self.refresh()
+            yield
+        finally:
+            os.close(fd)
 
     def _check_certificate_fits(self, slot: KeySlot, certificate: x509.Certificate) -> None:
         if _public_der_of(certificate) != _public_der(self.public_key(slot)):
@@ -316,16 +350,17 @@ class CardFile:
         card mid-command cannot yield a free try), and restored to its maximum on a match. The caller
         answers 6984 for a blocked PIN without calling this.
         """
-        state = self._pins[reference]
-        if state.value is None or state.tries_left == 0:
-            return False
-        state.tries_left -= 1
-        self.save()
-        if hmac.compare_digest(candidate, state.value.encode()):
-            state.tries_left = reference.max_tries
+        with self._exclusive():
+            state = self._pins[reference]
+            if state.value is None or state.tries_left == 0:
+                return False
+            state.tries_left -= 1
             self.save()
-            return True
-        return False
+            if hmac.compare_digest(candidate, state.value.encode()):
+                state.tries_left = reference.max_tries
+                self.save()
+                return True
+            return False
 
     def change_pin(self, reference: PinReference, new_pin: bytes) -> None:
         """CHANGE REFERENCE DATA after a successful VERIFY; :class:`InvalidPinFormat` if it breaks the rules.
@@ -338,8 +373,9 @@ class CardFile:
             raise InvalidPinFormat("a PIN is ASCII") from None
         if check_pin_format(reference, text) != text:
             raise InvalidPinFormat("the signature password is stored in uppercase")
-        self._pins[reference] = _PinState(text, reference.max_tries)
-        self.save()
+        with self._exclusive():
+            self._pins[reference] = _PinState(text, reference.max_tries)
+            self.save()
 
     def sign_digest_info(self, slot: KeySlot, data: bytes) -> bytes:
         """The card's signature: PKCS#1 v1.5 type-1 padding over ``data`` as given (a DigestInfo), §2.5."""
