@@ -119,3 +119,104 @@ def child_card_path(tmp_path: Path, card_templates: dict[str, Path]) -> Path:
     path = tmp_path / "child-card.json"
     shutil.copy2(card_templates["child"], path)
     return path
+
+
+# --- certificate-profile and verification fixtures (tests/jpki/test_{profiles,certificates,trust,verify}.py) ---
+
+
+@dataclass(frozen=True)
+class JpkiPki:
+    """A simulated JPKI: both CAs (shaped like the real roots), an OCSP responder, one resident's certificates."""
+
+    signature_ca_key: rsa.RSAPrivateKey
+    signature_ca: x509.Certificate
+    auth_ca_key: rsa.RSAPrivateKey
+    auth_ca: x509.Certificate
+    responder_key: rsa.RSAPrivateKey
+    signature_responder: x509.Certificate
+    resident_key: rsa.RSAPrivateKey
+    signature_certificate: x509.Certificate
+    auth_certificate: x509.Certificate
+    rogue_signature_ca_key: rsa.RSAPrivateKey
+    rogue_signature_ca: x509.Certificate
+    info: BasicFourInfo
+    issued_at: datetime.datetime
+
+
+PKI_INFO = BasicFourInfo(
+    "髙橋\u3000一郎",
+    datetime.date(1988, 2, 29),
+    Gender.MALE,
+    "神奈川県鎌倉市御成町１８番１０号",
+    "10000",
+    "0" * 16,
+)
+
+
+@pytest.fixture(scope="session")
+def pki_keys() -> list[rsa.RSAPrivateKey]:
+    """Five RSA-2048 keys, generated once per session (key generation is the slow part)."""
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(5)]
+
+
+@pytest.fixture(scope="session")
+def pki(pki_keys: list[rsa.RSAPrivateKey]) -> JpkiPki:
+    from anchorid.jpki import profiles
+
+    signature_ca_key, auth_ca_key, responder_key, resident_key, rogue_key = pki_keys
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    ca_from, ca_to = now - datetime.timedelta(days=365), now + datetime.timedelta(days=3650)
+    signature_ca = profiles.build_ca_certificate(
+        profiles.CertKind.SIGNATURE, signature_ca_key, serial=0x067C6A21, not_before=ca_from, not_after=ca_to
+    )
+    auth_ca = profiles.build_ca_certificate(
+        profiles.CertKind.AUTHENTICATION, auth_ca_key, serial=0x06D18006, not_before=ca_from, not_after=ca_to
+    )
+    rogue_ca = profiles.build_ca_certificate(
+        profiles.CertKind.SIGNATURE, rogue_key, serial=1, not_before=ca_from, not_after=ca_to
+    )
+    issued = now - datetime.timedelta(days=30)
+    not_after = profiles.certificate_not_after(PKI_INFO.birth_date, issued.date())
+    signature_certificate = profiles.build_signature_certificate(
+        ca_certificate=signature_ca,
+        ca_key=signature_ca_key,
+        public_key=resident_key.public_key(),
+        info=PKI_INFO,
+        serial=1001,
+        not_before=issued,
+        not_after=not_after,
+        locality="Kamakura-shi",
+        prefecture="Kanagawa-ken",
+    )
+    auth_certificate = profiles.build_auth_certificate(
+        ca_certificate=auth_ca,
+        ca_key=auth_ca_key,
+        public_key=resident_key.public_key(),
+        subject_cn=profiles.new_opaque_cn(),
+        serial=2001,
+        not_before=issued,
+        not_after=not_after,
+    )
+    responder = profiles.build_ocsp_responder_certificate(
+        ca_certificate=signature_ca,
+        ca_key=signature_ca_key,
+        public_key=responder_key.public_key(),
+        serial=9001,
+        not_before=ca_from,
+        not_after=ca_to,
+    )
+    return JpkiPki(
+        signature_ca_key=signature_ca_key,
+        signature_ca=signature_ca,
+        auth_ca_key=auth_ca_key,
+        auth_ca=auth_ca,
+        responder_key=responder_key,
+        signature_responder=responder,
+        resident_key=resident_key,
+        signature_certificate=signature_certificate,
+        auth_certificate=auth_certificate,
+        rogue_signature_ca_key=rogue_key,
+        rogue_signature_ca=rogue_ca,
+        info=PKI_INFO,
+        issued_at=issued,
+    )
