@@ -15,3 +15,15 @@ ROOT_URLCONF = "anchorid.jlis.urls"
 WSGI_APPLICATION = "anchorid.jlis.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "jlis")}
+
+import os  # noqa: E402
+
+# Passphrase that encrypts the CA and OCSP-responder private keys in the data folder (PKCS#8, scrypt/AES).
+# Set it in production; without it one is derived from SECRET_KEY so a development data folder still works.
+JLIS_CA_PASSPHRASE = os.environ.get("ANCHORID_JLIS_CA_PASSPHRASE", "")
+# Where the encrypted key files live, and where counter-issued card files go by default.
+JLIS_KEY_DIR = DATA_DIR / "jlis-keys"
+JLIS_CARDS_DIR = DATA_DIR / "cards"
+# Romaji municipality name in the signature certificate subject (jpki-reference.md §1.2, L=Kiyose-shi).
+JLIS_LOCALITY = os.environ.get("ANCHORID_JLIS_LOCALITY", "Kamakura-shi")
+JLIS_MUNICIPALITY_CODE = os.environ.get("ANCHORID_JLIS_MUNICIPALITY_CODE", "142042")
