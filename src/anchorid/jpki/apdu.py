@@ -51,14 +51,19 @@ def tries_left_of(sw: int) -> int:
 # -- class and instruction bytes ---------------------------------------------------------------------
 CLA_ISO = 0x00
 CLA_PROPRIETARY = 0x80  # COMPUTE DIGITAL SIGNATURE is proprietary on the JPKI AP (§2.5)
-CLA_SECURE_MESSAGING_BITS = 0x0C  # b4-b3 of an interindustry CLA; the JPKI AP has no secure messaging (§2.1)
-CLA_CHANNEL_BITS = 0x03
+# Interindustry CLA with secure messaging (proprietary / ISO header authenticated): the JPKI AP has none (§2.1).
+CLA_SECURE_MESSAGING = (0x08, 0x0C)
 
 INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
 INS_VERIFY = 0x20
 INS_CHANGE_REFERENCE_DATA = 0x24
 INS_COMPUTE_DIGITAL_SIGNATURE = 0x2A
+INS_GET_RESPONSE = 0xC0
+
+# Transport-level status bytes (T=0 over a contact reader): more data waiting, or resend with this Le.
+SW1_RESPONSE_BYTES_AVAILABLE = 0x61
+SW1_WRONG_LE = 0x6C
 
 # SELECT (§2.1, §2.2)
 P1_SELECT_MF = 0x00
@@ -233,6 +238,11 @@ def compute_digital_signature(digest_info: bytes) -> CommandAPDU:
         digest_info,
         SHORT_APDU_MAX_LE,
     )
+
+
+def get_response(length: int) -> CommandAPDU:
+    """GET RESPONSE after ``61xx``: ``00 C0 00 00 xx``."""
+    return CommandAPDU(CLA_ISO, INS_GET_RESPONSE, 0, 0, le=length or SHORT_APDU_MAX_LE)
 
 
 def change_reference_data(new_pin: bytes) -> CommandAPDU:
