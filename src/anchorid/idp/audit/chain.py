@@ -1,0 +1,66 @@
+"""The hash chain and ``append`` — the one way entries are written. Encoding: ``entry.py``.
+
+- ``entry_hash = SHA-256(encoding)``; each entry's ``prev_hash`` is the previous entry's ``entry_hash``
+  (64 zeros for seq 0), so changing, removing or moving an entry breaks every link after it;
+- the entry's Merkle leaf hash is ``SHA-256(0x00 || encoding)`` (RFC 6962 §2.1), the leaf data being the
+  encoding itself, so an inclusion proof carries the entry and anyone can recompute its leaf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from anchorid.idp.audit.canonical_json import canonical_json
+from anchorid.idp.audit.entry import EntryContent, format_time, parse_time
+from anchorid.idp.audit.events import EventType, check_details, check_event_type, check_party_id
+from anchorid.idp.audit.models import HEAD_ID, AuditEntry, AuditHead
+
+
+def append(
+    event_type: EventType | str,
+    subject: str,
+    actor: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry and return it. Call it inside the transaction of the change it records.
+
+    The entry then commits or rolls back with that change. Appends are serialised on the head row
+    (``select_for_update``; ``BEGIN IMMEDIATE`` on SQLite), held until the caller's transaction ends, so
+    keep audited transactions short and take other row locks *before* calling this (one lock order, no
+    deadlocks). Refuses (``ForbiddenDetail``) an unknown event type, a subject or actor that is not an
+    opaque id, and any detail key not allowed for the event type.
+    """
+    kind = check_event_type(str(event_type))
+    subject = check_party_id(subject, "subject")
+    actor = check_party_id(actor, "actor")
+    clean = check_details(kind, details or {})
+    canonical_json(clean)  # refuse floats and the like before taking the lock
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().get(pk=HEAD_ID)
+        content = EntryContent(
+            seq=head.size,
+            time=format_time(timezone.now()),
+            event_type=kind.value,
+            subject=subject,
+            actor=actor,
+            details=clean,
+            prev_hash=head.head_hash,
+        )
+        entry = AuditEntry.objects.create(
+            seq=content.seq,
+            time=parse_time(content.time),
+            event_type=content.event_type,
+            subject=content.subject,
+            actor=content.actor,
+            details=content.details,
+            prev_hash=content.prev_hash,
+            entry_hash=content.entry_hash(),
+        )
+        head.size = content.seq + 1
+        head.head_hash = entry.entry_hash
+        head.save(update_fields=["size", "head_hash"])
+    return entry

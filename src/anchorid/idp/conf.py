@@ -1,0 +1,36 @@
+"""The idp's own settings (defined in ``anchorid.idp.settings``), read in one place with their types.
+
+Read by name because mypy's django-stubs plugin is configured with the jlis settings module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+
+def _setting(name: str) -> Any:
+    return getattr(settings, name)
+
+
+def keystore_dir() -> Path:
+    return Path(_setting("ANCHORID_KEYSTORE_DIR"))
+
+
+def keystore_passphrase() -> str | None:
+    value = getattr(settings, "ANCHORID_KEYSTORE_PASSPHRASE", None)
+    return str(value) if value else None
+
+
+def content_security_policy() -> str:
+    return str(_setting("ANCHORID_CONTENT_SECURITY_POLICY"))
+
+
+def audit_origin() -> str:
+    return str(_setting("ANCHORID_AUDIT_ORIGIN"))
+
+
+def audit_signing_key() -> str:
+    return str(_setting("ANCHORID_AUDIT_SIGNING_KEY"))

@@ -1,0 +1,39 @@
+"""Django settings for the ID platform (``anchorid serve idp``).
+
+Besides the shared settings:
+- ``ANCHORID_KEYSTORE_PASSPHRASE``: unlocks the platform's key files (no default: key operations refuse to run
+  without it, see docs/keystore.md). ``ANCHORID_KEYSTORE_DIR`` moves the key files (default: DATA_DIR/keys).
+- ``ANCHORID_AUDIT_ORIGIN``: the first line of every signed audit checkpoint, naming this log.
+"""
+
+import os
+from pathlib import Path
+
+from anchorid.common.settings_base import *  # noqa: F403
+from anchorid.common.settings_base import (
+    BASE_APPS,
+    BASE_MIDDLEWARE,
+    DATA_DIR,
+    TEMPLATE_DEFAULTS,
+    database_settings,
+)
+
+INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit"]
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
+ROOT_URLCONF = "anchorid.idp.urls"
+WSGI_APPLICATION = "anchorid.idp.wsgi.application"
+TEMPLATES = TEMPLATE_DEFAULTS
+DATABASES = {"default": database_settings(DATA_DIR, "idp")}
+
+# Strict by default: everything from our own origin, nothing inline, never framed. Pages that need more
+# (the card helper on localhost) widen it per view, not here.
+ANCHORID_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
+
+ANCHORID_KEYSTORE_DIR = Path(os.environ.get("ANCHORID_KEYSTORE_DIR", DATA_DIR / "keys"))
+ANCHORID_KEYSTORE_PASSPHRASE = os.environ.get("ANCHORID_KEYSTORE_PASSPHRASE")
+
+ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/audit")
+# The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
+ANCHORID_AUDIT_SIGNING_KEY = "platform"
