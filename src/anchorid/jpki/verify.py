@@ -35,6 +35,7 @@ from pyhanko_certvalidator.errors import (
     InsufficientRevinfoError,
     InvalidCertificateError,
     NotYetValidError,
+    OCSPValidationError,
     PathBuildingError,
     PathValidationError,
     RevokedError,
@@ -45,6 +46,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
+from pyhanko_certvalidator.revinfo.validate_ocsp import verify_ocsp_response
 
 from anchorid.jpki.certificates import (
     AuthCertificate,
@@ -160,6 +162,7 @@ class ValidationResult:
     revocation_reason: x509.ReasonFlags | None = None
     revocation_time: datetime | None = None
     parsed: SignatureCertificate | AuthCertificate | None = None
+    #: The validated path, end-entity certificate first and trust anchor last.
     path: tuple[x509.Certificate, ...] = ()
 
     @classmethod
@@ -294,12 +297,16 @@ def _parse(certificate: x509.Certificate, kind: CertKind) -> SignatureCertificat
 def _revocation_inputs(
     certificate: x509.Certificate, issuer: x509.Certificate, revocation: RevocationSource
 ) -> tuple[list[bytes] | None, list[bytes] | None, RevocationCheckingRule, ocsp.OCSPResponse | None]:
-    """(ocsps, crls, rule, parsed OCSP response) for pyhanko-certvalidator."""
+    """(ocsps, crls, rule, parsed OCSP response) for pyhanko-certvalidator.
+
+    With OCSP the path-validation rule is NO_CHECK and :func:`_run_pyhanko` checks OCSP separately: pyhanko only
+    consults OCSP for certificates that declare a responder in AIA, and JPKI end-entity certificates declare none.
+    """
     if isinstance(revocation, OcspResponder):
         der, response = fetch_ocsp_response(certificate, issuer, revocation)
-        return [der], None, RevocationCheckingRule.OCSP_REQUIRED, response
+        return [der], None, RevocationCheckingRule.NO_CHECK, response
     if isinstance(revocation, StoredOcspResponses):
-        return list(revocation.responses), None, RevocationCheckingRule.OCSP_REQUIRED, None
+        return list(revocation.responses), None, RevocationCheckingRule.NO_CHECK, None
     crls = [_crl_der(data) for data in revocation.crls]
     crls += [_crl_der(fetch_crl(url, revocation.timeout)) for url in revocation.urls]
     if not crls:
@@ -397,6 +404,11 @@ def validate_certificate(
     return asyncio.run(async_validate_certificate(certificate, anchors, kind, revocation=revocation, at=at))
 
 
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    """pyhanko-certvalidator works on asn1crypto objects (its docstring's "bytes" for trust roots is not honoured)."""
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
 async def _run_pyhanko(
     certificate: x509.Certificate,
     prepared: _Prepared,
@@ -414,18 +426,22 @@ async def _run_pyhanko(
         retroactive_revinfo=point_in_time,
     )
     context = ValidationContext(
-        trust_roots=[root.public_bytes(serialization.Encoding.DER) for root in prepared.roots],
+        trust_roots=[_asn1(root) for root in prepared.roots],
         moment=moment if point_in_time else None,
         allow_fetching=False,
         ocsps=ocsps,
         crls=crls,
         revinfo_policy=policy,
     )
-    end_entity = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+    end_entity = _asn1(certificate)
     validator = CertificateValidator(end_entity, validation_context=context)
     parsed = prepared.parsed
     try:
         path = await validator.async_validate_usage(_REQUIRED_KEY_USAGE[kind])  # type: ignore[no-untyped-call]
+        if ocsps is not None:
+            # Same checks pyhanko applies in-path (RFC 6960 §3.2: CertID match, signature, delegated responder
+            # authorised by the issuing CA, freshness, status), called directly because JPKI certs have no AIA.
+            await verify_ocsp_response(end_entity, path, context)
     except RevokedError as error:
         return ValidationResult.failed(
             kind,
@@ -439,7 +455,7 @@ async def _run_pyhanko(
         return ValidationResult.failed(kind, ValidationFailure.EXPIRED, str(error), parsed=parsed)
     except NotYetValidError as error:
         return ValidationResult.failed(kind, ValidationFailure.NOT_YET_VALID, str(error), parsed=parsed)
-    except InsufficientRevinfoError as error:
+    except (InsufficientRevinfoError, OCSPValidationError) as error:
         return ValidationResult.failed(kind, ValidationFailure.REVOCATION_UNAVAILABLE, str(error), parsed=parsed)
     except PathBuildingError as error:
         return ValidationResult.failed(kind, ValidationFailure.UNTRUSTED_ISSUER, str(error), parsed=parsed)
@@ -447,5 +463,6 @@ async def _run_pyhanko(
         return ValidationResult.failed(kind, ValidationFailure.PROFILE, str(error), parsed=parsed)
     except (PathValidationError, ValidationError) as error:
         return ValidationResult.failed(kind, ValidationFailure.PATH_INVALID, str(error), parsed=parsed)
-    chain = tuple(x509.load_der_x509_certificate(item.dump()) for item in path.iter_certs(include_root=True))
+    # pyhanko yields root first; report leaf first, root last (RFC 5280 §6.1 numbering reversed).
+    chain = tuple(x509.load_der_x509_certificate(item.dump()) for item in path.iter_certs(include_root=True))[::-1]
     return ValidationResult(ok=True, kind=kind, message="valid", parsed=parsed, path=chain)
