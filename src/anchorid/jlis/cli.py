@@ -1,10 +1,286 @@
-"""``anchorid jlis ...``: seed residents and cards. (Filled in by the jlis work.)"""
+"""``anchorid jlis ...``: seed residents and cards, life events at the counter, operators, staff, upkeep.
+
+Every verb takes ``--data DIR`` (the jlis data folder; its database is created and migrated when missing) and
+prints one JSON object. PINs are printed only where the counter hands them to the resident.
+"""
 
 from __future__ import annotations
 
+import argparse
+import getpass
+import json
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
+def _prepare(args: argparse.Namespace) -> None:
+    from anchorid.common.serve import prepare_party
+
+    prepare_party("jlis", Path(args.data))
+
+
+def _print(payload: dict[str, Any]) -> int:
+    print(json.dumps(payload, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"anchorid jlis: {message}", file=sys.stderr)
+    return 2
+
+
+def _resident(resident_id: int) -> Any:
+    from anchorid.jlis.models import Resident
+
+    resident = Resident.objects.filter(pk=resident_id).first()
+    if resident is None:
+        raise LookupError(f"no resident #{resident_id}")
+    return resident
+
+
+def _counter(action: Callable[[argparse.Namespace], dict[str, Any]]) -> Callable[[argparse.Namespace], int]:
+    """Prepare Django, run a counter action, turn refusals into a message and exit code 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        _prepare(args)
+        from anchorid.jlis.issuance import IssuanceError
+        from anchorid.jlis.lifeevents import LifeEventError
+
+        try:
+            return _print(action(args))
+        except (LifeEventError, IssuanceError, LookupError, ValueError) as exc:
+            return _fail(str(exc))
+
+    return run
+
+
+def _serials(certificates: list[Any]) -> list[dict[str, str]]:
+    return [{"kind": c.kind, "serial": str(c.serial), "reason": c.revocation_reason} for c in certificates]
+
+
+def _seed(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.seed import INDEX_FILE, seed
+
+    if args.residents < 1:
+        raise ValueError("--residents must be at least 1")
+    cards_dir = Path(args.cards_dir)
+    rng = random.Random(args.seed) if args.seed is not None else None
+    seeded = seed(args.residents, cards_dir, rng=rng)
+    return {
+        "residents": len(seeded),
+        "under_15": sum(1 for s in seeded if s.signature_serial is None),
+        "index": str((cards_dir / INDEX_FILE).resolve()),
+    }
+
+
+def _issue_card(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.issuance import issue_card
+    from anchorid.jlis.seed import update_index
+
+    cards_dir = Path(args.cards_dir) if args.cards_dir else None
+    issued = issue_card(_resident(args.resident), cards_dir=cards_dir)
+    entry = {
+        "resident_id": args.resident,
+        "card_file": str(issued.path),
+        "signature_pin": issued.signature_pin,
+        "authentication_pin": issued.authentication_pin,
+        "text_ap_pin": issued.authentication_pin,
+        "has_signature_certificate": issued.signature_certificate is not None,
+        "signature_serial": str(issued.signature_certificate.serial) if issued.signature_certificate else None,
+        "authentication_serial": str(issued.authentication_certificate.serial),
+    }
+    update_index(issued.path.parent, [entry])
+    return entry
+
+
+def _move(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.lifeevents import move
+
+    revoked = move(_resident(args.resident), address=args.address, municipality_code=args.municipality_code)
+    return {"event": "move", "resident": args.resident, "revoked": _serials(revoked)}
+
+
+def _rename(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.lifeevents import change_name
+
+    revoked = change_name(
+        _resident(args.resident),
+        family_name=args.family_name,
+        given_name=args.given_name,
+        family_name_kana=args.family_name_kana or "",
+        given_name_kana=args.given_name_kana or "",
+    )
+    return {"event": "name_change", "resident": args.resident, "revoked": _serials(revoked)}
+
+
+def _reissue(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.lifeevents import reissue_signature_certificate
+    from anchorid.jlis.seed import update_index
+
+    new = reissue_signature_certificate(_resident(args.resident))
+    update_index(Path(new.card.card_file).parent, [{"resident_id": args.resident, "signature_serial": str(new.serial)}])
+    return {"event": "signature_reissued", "resident": args.resident, "serial": str(new.serial)}
+
+
+def _hold(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.lifeevents import hold_lost_card
+
+    held = hold_lost_card(_resident(args.resident))
+    return {"event": "hold", "resident": args.resident, "held": _serials(held)}
+
+
+def _death(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.lifeevents import record_death
+
+    revoked = record_death(_resident(args.resident))
+    return {"event": "death", "resident": args.resident, "revoked": _serials(revoked)}
+
+
+def _reset_pin(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.lifeevents import current_card, reset_pin
+    from anchorid.jlis.seed import update_index
+    from anchorid.jpki.cardfile import KeySlot
+
+    slot = KeySlot(args.slot)
+    new_pin = sys.stdin.readline().strip() if args.pin_stdin else None
+    resident = _resident(args.resident)
+    pin = reset_pin(resident, slot, new_pin=new_pin)
+    card = current_card(resident)
+    field = "signature_pin" if slot is KeySlot.SIGNATURE else "authentication_pin"
+    if card is not None:
+        update_index(Path(card.card_file).parent, [{"resident_id": args.resident, field: pin}])
+    return {"event": "pin_reset", "resident": args.resident, "slot": slot.value, "pin": pin}
+
+
+def _operator_add(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.operator_api import register_operator
+
+    try:
+        jwk = json.loads(Path(args.jwk).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the JWK file: {exc}") from None
+    if not isinstance(jwk, dict):
+        raise ValueError("the JWK file must hold one JSON object")
+    from django.db import IntegrityError
+
+    try:
+        operator = register_operator(args.name, jwk)
+    except IntegrityError:
+        raise ValueError("an operator with this name or key is already registered") from None
+    return {"operator": operator.name, "kid": operator.key_id}
+
+
+def _operator_list(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.models import PlatformOperator
+
+    return {
+        "operators": [
+            {"name": o.name, "kid": o.key_id, "active": o.active} for o in PlatformOperator.objects.order_by("id")
+        ]
+    }
+
+
+def _createstaff(args: argparse.Namespace) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    password = sys.stdin.readline().strip() if args.password_stdin else getpass.getpass("password: ")
+    if len(password) < 8:
+        raise ValueError("the password needs at least 8 characters")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=args.username).exists():
+        raise ValueError(f"user {args.username!r} exists")
+    user_model.objects.create_superuser(username=args.username, email="", password=password)
+    return {"staff": args.username, "admin": "/admin/"}
+
+
+def _refresh(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.crl import regenerate_crl
+    from anchorid.jlis.models import CertificateKind
+    from anchorid.jlis.ocsp import refresh_stale_responses
+
+    responses = refresh_stale_responses()
+    for kind in CertificateKind:
+        regenerate_crl(kind)
+    return {"ocsp_responses_resigned": responses, "crls": [k.value for k in CertificateKind]}
+
+
+def _export_ca(args: argparse.Namespace) -> dict[str, Any]:
+    from cryptography.hazmat.primitives import serialization
+
+    from anchorid.jlis.authority import load_authority
+    from anchorid.jlis.models import CertificateKind
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in CertificateKind:
+        authority = load_authority(kind)
+        for suffix, certificate in (("ca", authority.certificate), ("ocsp", authority.responder_certificate)):
+            path = out / f"{kind.value}-{suffix}.pem"
+            path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+            written.append(str(path))
+    return {"written": written}
+
+
 def add_jlis_commands(commands: Any) -> None:
-    jlis = commands.add_parser("jlis", help="the simulated J-LIS: seed residents, life events")
-    jlis.add_subparsers(dest="jlis_command", required=True)
+    jlis = commands.add_parser("jlis", help="the simulated J-LIS: seed residents, life events, operators")
+    verbs = jlis.add_subparsers(dest="jlis_command", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: str, action: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
+        parser = verbs.add_parser(name, help=help_text)
+        parser.add_argument("--data", required=True, help="the jlis data folder")
+        parser.set_defaults(func=_counter(action))
+        return parser
+
+    def resident_verb(name: str, help_text: str, action: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
+        parser = verb(name, help_text, action)
+        parser.add_argument("--resident", type=int, required=True, help="resident id")
+        return parser
+
+    seed = verb("seed", "register N synthetic Kamakura residents and write their card files", _seed)
+    seed.add_argument("--residents", type=int, required=True)
+    seed.add_argument("--cards-dir", required=True, help="folder for the card files and INDEX.json (PINs)")
+    seed.add_argument("--seed", type=int, help="random seed for reproducible residents")
+
+    issue = resident_verb("issue-card", "issue a new card (replaces and invalidates the previous one)", _issue_card)
+    issue.add_argument("--cards-dir", help="folder for the card file (default: DATA/cards)")
+
+    move = resident_verb("move", "address change: revokes the signature certificate (affiliationChanged)", _move)
+    move.add_argument("--address", required=True)
+    move.add_argument("--municipality-code", help="when moving to another municipality")
+
+    rename = resident_verb("rename", "name change: revokes the signature certificate (affiliationChanged)", _rename)
+    rename.add_argument("--family-name", required=True)
+    rename.add_argument("--given-name", required=True)
+    rename.add_argument("--family-name-kana")
+    rename.add_argument("--given-name-kana")
+
+    resident_verb("reissue-signature", "new signature key and certificate at the counter", _reissue)
+    resident_verb("hold", "24/7 hotline, lost card: certificateHold on both certificates", _hold)
+    resident_verb("death", "record a death: both certificates revoked, card invalidated", _death)
+
+    reset = resident_verb("reset-pin", "reset a PIN at the counter (prints the new PIN)", _reset_pin)
+    reset.add_argument("--slot", choices=["signature", "authentication"], required=True)
+    reset.add_argument("--pin-stdin", action="store_true", help="read the new PIN from stdin instead of drawing one")
+
+    operator = verbs.add_parser("operator", help="platform operators allowed to call the operator API")
+    operator_verbs = operator.add_subparsers(dest="operator_command", required=True, metavar="VERB")
+    add = operator_verbs.add_parser("add", help="register an operator and its ES256 public key")
+    add.add_argument("--data", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--jwk", required=True, help="file with the operator's P-256 JWK (private members ignored)")
+    add.set_defaults(func=_counter(_operator_add))
+    listing = operator_verbs.add_parser("list", help="list registered operators")
+    listing.add_argument("--data", required=True)
+    listing.set_defaults(func=_counter(_operator_list))
+
+    staff = verb("createstaff", "create a staff user for /admin/", _createstaff)
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--password-stdin", action="store_true")
+
+    verb("refresh", "re-sign OCSP responses near nextUpdate and reissue both CRLs (run from cron)", _refresh)
+    export = verb("export-ca", "write the CA and OCSP responder certificates as PEM", _export_ca)
+    export.add_argument("--out", required=True)
