@@ -442,3 +442,44 @@ def test_it_does_not_issue_from_a_foreign_hierarchy_either(pki) -> None:
             not_after=NOW + datetime.timedelta(days=1),
             locality="Kamakura-shi",
         )
+
+
+def test_it_needs_revocation_data_from_before_the_revocation_to_validate_earlier(pki, anchors, responder) -> None:
+    state, url = responder
+    revoked_at = (NOW - datetime.timedelta(days=2)).replace(microsecond=0)
+    fetched: list[bytes] = []
+
+    def answer(request: ocsp.OCSPRequest) -> bytes:
+        fetched.append(
+            ocsp_response(
+                pki,
+                request,
+                status=ocsp.OCSPCertStatus.REVOKED,
+                revoked_at=revoked_at,
+                reason=x509.ReasonFlags.key_compromise,
+            )
+        )
+        return fetched[-1]
+
+    state.answer = answer
+    now = validate_certificate(pki.signature_certificate, anchors, CertKind.SIGNATURE, revocation=OcspResponder(url))
+    before = validate_certificate(
+        pki.signature_certificate,
+        anchors,
+        CertKind.SIGNATURE,
+        revocation=StoredOcspResponses(tuple(fetched)),
+        at=revoked_at - datetime.timedelta(days=1),
+    )
+    after = validate_certificate(
+        pki.signature_certificate,
+        anchors,
+        CertKind.SIGNATURE,
+        revocation=StoredOcspResponses(tuple(fetched)),
+        at=revoked_at + datetime.timedelta(hours=1),
+    )
+    assert now.failure is ValidationFailure.REVOKED
+    assert "JPKI signature certificate" in now.message
+    # pyhanko-certvalidator does not take "revoked later" as proof of "good then": store the OCSP response from
+    # the signing time instead (test_it_validates_at_a_past_moment_with_stored_ocsp, PAdES B-LT).
+    assert before.failure is ValidationFailure.REVOCATION_UNAVAILABLE
+    assert after.failure is ValidationFailure.REVOKED

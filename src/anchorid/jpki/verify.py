@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator._state import ValProcState
 from pyhanko_certvalidator.errors import (
     ExpiredError,
     InsufficientRevinfoError,
@@ -47,6 +48,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 from pyhanko_certvalidator.revinfo.validate_ocsp import verify_ocsp_response
+from pyhanko_certvalidator.util import ConsList
 
 from anchorid.jpki.certificates import (
     AuthCertificate,
@@ -441,7 +443,13 @@ async def _run_pyhanko(
         if ocsps is not None:
             # Same checks pyhanko applies in-path (RFC 6960 §3.2: CertID match, signature, delegated responder
             # authorised by the issuing CA, freshness, status), called directly because JPKI certs have no AIA.
-            await verify_ocsp_response(end_entity, path, context)
+            # proc_state only names the certificate in messages ("the JPKI signature certificate was revoked").
+            state = ValProcState(
+                cert_path_stack=ConsList.sing(path),
+                init_index=path.pkix_len,
+                ee_name_override=f"JPKI {kind.value} certificate {certificate.serial_number:#x}",
+            )
+            await verify_ocsp_response(end_entity, path, context, proc_state=state)
     except RevokedError as error:
         return ValidationResult.failed(
             kind,
