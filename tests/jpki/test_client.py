@@ -16,6 +16,7 @@ from anchorid.jpki.errors import (
     CertificateNotPresent,
     InvalidPinFormat,
     PinBlocked,
+    PinNotSet,
     UnexpectedStatus,
     WrongPin,
 )
@@ -155,3 +156,12 @@ def test_it_parses_the_text_ap_record_and_checks_its_shape(card_path: Path) -> N
         parse_basic_four(b"\xff\x20\x03\xdf\x22\x05")
     with pytest.raises(CardError):
         parse_basic_four(b"\x30\x00")
+
+
+def test_it_reports_a_blank_card_without_pins(tmp_path: Path) -> None:
+    blank = CardFile.manufacture(tmp_path / "blank.json")
+    card = JPKICard(EmulatorTransport(blank.path))
+    status = card.status()
+    assert (status.has_signature_certificate, status.signature_pin_tries_left) == (False, None)
+    with pytest.raises(PinNotSet):
+        card.verify_auth_pin("1234")

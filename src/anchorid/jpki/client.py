@@ -21,7 +21,14 @@ from anchorid.jpki import apdu
 from anchorid.jpki.apdu import CommandAPDU, ResponseAPDU
 from anchorid.jpki.attributes import BasicFourInfo, Gender, InvalidAttribute
 from anchorid.jpki.cardfile import KeySlot, PinReference, check_pin_format
-from anchorid.jpki.errors import CardError, CertificateNotPresent, PinBlocked, UnexpectedStatus, WrongPin
+from anchorid.jpki.errors import (
+    CardError,
+    CertificateNotPresent,
+    PinBlocked,
+    PinNotSet,
+    UnexpectedStatus,
+    WrongPin,
+)
 from anchorid.jpki.transport import Transport
 
 # RFC 8017 §9.2 note 1: the DER prefix of a SHA-256 DigestInfo; the card adds only the type-1 padding.
@@ -73,8 +80,8 @@ class CardStatus:
 
     token_label: str
     has_signature_certificate: bool
-    signature_pin_tries_left: int
-    authentication_pin_tries_left: int
+    signature_pin_tries_left: int | None  # None: no PIN set (a blank, unpersonalised card)
+    authentication_pin_tries_left: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +204,8 @@ class JPKICard:
             return 0
         if response.sw == apdu.SW_OK:  # already verified in this session: the counter is full
             return reference.max_tries
+        if response.sw == apdu.SW_REFERENCED_DATA_NOT_FOUND:
+            raise PinNotSet(f"the card has no {reference.value.replace('_', ' ')} PIN (not personalised)")
         raise UnexpectedStatus(response.sw, "asking the PIN's tries left")
 
     def _verify(self, reference: PinReference, pin: str) -> None:
@@ -210,6 +219,8 @@ class JPKICard:
             return
         if response.sw == apdu.SW_PIN_BLOCKED:
             raise PinBlocked()
+        if response.sw == apdu.SW_REFERENCED_DATA_NOT_FOUND:
+            raise PinNotSet(f"the card has no {reference.value.replace('_', ' ')} PIN (not personalised)")
         if apdu.is_verify_failed(response.sw):
             tries_left = apdu.tries_left_of(response.sw)
             if tries_left == 0:
@@ -257,9 +268,15 @@ class JPKICard:
         return CardStatus(
             token_label=label,
             has_signature_certificate=availability[:1] == bytes((CERTIFICATE_PRESENT,)),
-            signature_pin_tries_left=self.signature_pin_tries_left(),
-            authentication_pin_tries_left=self.auth_pin_tries_left(),
+            signature_pin_tries_left=self._tries_left_if_set(PinReference.SIGNATURE),
+            authentication_pin_tries_left=self._tries_left_if_set(PinReference.AUTHENTICATION),
         )
+
+    def _tries_left_if_set(self, reference: PinReference) -> int | None:
+        try:
+            return self._tries_left(reference)
+        except PinNotSet:
+            return None
 
     # -- APDU plumbing ------------------------------------------------------------------------------------
 

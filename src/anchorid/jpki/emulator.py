@@ -263,6 +263,10 @@ class JPKICardEmulator:
         self.internal_errors = 0  # commands answered 6F00 by the last-resort guard; tests keep it at 0
         self._mute = False
 
+    @property
+    def atr(self) -> bytes:
+        return apdu.JPKI_CARD_ATR
+
     def reset(self) -> bytes:
         """A power cycle: the security status is lost; answer the ATR (§2.1)."""
         self.status = SecurityStatus()

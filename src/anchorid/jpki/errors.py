@@ -45,3 +45,7 @@ class CertificateNotPresent(CardError):
 
 class InvalidPinFormat(CardError, ValueError):
     """A new PIN breaks the card's rules (signature: 6-16 of A-Z0-9; user authentication: 4 digits)."""
+
+
+class PinNotSet(CardError):
+    """The card has no such PIN yet: a blank card that was never personalised at the counter."""
