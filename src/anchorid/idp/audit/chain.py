@@ -20,6 +20,23 @@ from anchorid.idp.audit.events import EventType, check_details, check_event_type
 from anchorid.idp.audit.models import HEAD_ID, AuditEntry, AuditHead
 
 
+class AuditHeadMissing(Exception):
+    """The head row is gone while entries exist: the log was tampered with (or flushed by hand)."""
+
+
+def _locked_head() -> AuditHead:
+    """Lock the head row; make it when the log is empty (a fresh or flushed database)."""
+    try:
+        return AuditHead.objects.select_for_update().get(pk=HEAD_ID)
+    except AuditHead.DoesNotExist:
+        if AuditEntry.objects.exists():
+            raise AuditHeadMissing(
+                "the audit log's head row is missing but entries exist: run `anchorid audit verify`"
+            ) from None
+        AuditHead.objects.get_or_create(pk=HEAD_ID)  # a concurrent creator makes this fetch theirs instead
+        return AuditHead.objects.select_for_update().get(pk=HEAD_ID)
+
+
 def append(
     event_type: EventType | str,
     subject: str,
@@ -40,7 +57,7 @@ def append(
     clean = check_details(kind, details or {})
     canonical_json(clean)  # refuse floats and the like before taking the lock
     with transaction.atomic():
-        head = AuditHead.objects.select_for_update().get(pk=HEAD_ID)
+        head = _locked_head()
         content = EntryContent(
             seq=head.size,
             time=format_time(timezone.now()),

@@ -158,5 +158,5 @@ def check_details(event_type: EventType, details: Mapping[str, Any]) -> dict[str
                 f"(allowed: {', '.join(sorted(allowed))})"
             )
         if not validator(value):
-            raise ForbiddenDetail(f"detail {key!r} of a {event_type.value} event has the wrong shape")
+            raise ForbiddenDetail(f"detail {key!r} has the wrong shape for {event_type.value} events")
     return dict(details)

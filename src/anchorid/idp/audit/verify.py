@@ -92,7 +92,7 @@ def verify_log(trusted_keys: Mapping[str, PublicKey]) -> VerificationReport:
 
 
 def _verify(trusted_keys: Mapping[str, PublicKey]) -> VerificationReport:
-    head = AuditHead.objects.get(pk=HEAD_ID)
+    head = AuditHead.objects.filter(pk=HEAD_ID).first() or AuditHead(size=0, head_hash=ZERO_HASH_HEX)
     checkpoints = list(Checkpoint.objects.order_by("tree_size"))
     pending = iter(checkpoints)
     next_checkpoint = next(pending, None)

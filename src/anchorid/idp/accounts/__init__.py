@@ -1,0 +1,1 @@
+"""Accounts: one per person, anchored on a JPKI signature certificate, attributes encrypted at rest."""
