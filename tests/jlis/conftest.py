@@ -224,3 +224,15 @@ def live_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveJlis]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+OPERATOR_NAME = "Kamakura ID Platform K.K."
+
+
+@pytest.fixture
+def operator(db: None, client: Client, operator_key: ECKey) -> OperatorClient:
+    """A registered platform operator and a client that signs its requests."""
+    from anchorid.jlis.operator_api import register_operator
+
+    registered = register_operator(OPERATOR_NAME, operator_key.as_dict(private=True))
+    return OperatorClient(client=client, key=operator_key, kid=registered.key_id)

@@ -18,7 +18,8 @@ Headers = list[tuple[str, str]]
 
 
 def _decode_get(encoded: str) -> bytes | None:
-    encoded = encoded.strip("/")
+    # Some servers and clients turn '+' into a space on the way; base64 has no spaces.
+    encoded = encoded.strip("/").replace(" ", "+")
     try:
         return base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=None, validate=True)
     except (binascii.Error, ValueError):
