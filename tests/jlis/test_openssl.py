@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import subprocess
-from urllib.parse import quote
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
