@@ -80,7 +80,7 @@ def open_reader() -> PcscTransport:
 def test_it_reads_verifies_and_signs_through_pcscd_vpcd_and_pyscard(served_card: Path, card_secrets) -> None:
     stored = CardFile.load(served_card)
     with JPKICard(open_reader()) as card:
-        assert card.transport.atr.hex().upper() == "3BE000FF8131FE4514"  # type: ignore[attr-defined]
+        assert card.transport.atr.hex().upper() == "3BE000FF8131FE4514"
         assert card.status().token_label == "JPKIAPICCTOKEN2"
         assert card.read_auth_certificate() == stored.certificate(KeySlot.AUTHENTICATION)
         signature_certificate = card.read_signature_certificate(card_secrets.signature_pin)
@@ -92,7 +92,7 @@ def test_it_reads_verifies_and_signs_through_pcscd_vpcd_and_pyscard(served_card:
         card.verify_signature_pin(card_secrets.signature_pin)
 
         signature = card.sign(b"onboarding challenge", pin=card_secrets.signature_pin)
-        signature_certificate.public_key().verify(  # type: ignore[union-attr,call-arg]
+        signature_certificate.public_key().verify(
             signature, b"onboarding challenge", padding.PKCS1v15(), hashes.SHA256()
         )
         assert card.read_basic_four(card_secrets.text_ap_pin) == card_secrets.info
