@@ -18,7 +18,8 @@ from anchorid.common.settings_base import (
     database_settings,
 )
 
-INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit"]
+INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.idp.accounts"]
+AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"
 WSGI_APPLICATION = "anchorid.idp.wsgi.application"

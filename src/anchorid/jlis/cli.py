@@ -184,15 +184,15 @@ def _operator_list(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _createstaff(args: argparse.Namespace) -> dict[str, Any]:
-    from django.contrib.auth import get_user_model
+    # jlis keeps Django's own user model for its staff (the idp's account model is not jlis's).
+    from django.contrib.auth.models import User
 
     password = sys.stdin.readline().strip() if args.password_stdin else getpass.getpass("password: ")
     if len(password) < 8:
         raise ValueError("the password needs at least 8 characters")
-    user_model = get_user_model()
-    if user_model.objects.filter(username=args.username).exists():
+    if User.objects.filter(username=args.username).exists():
         raise ValueError(f"user {args.username!r} exists")
-    user_model.objects.create_superuser(username=args.username, email="", password=password)
+    User.objects.create_superuser(username=args.username, email="", password=password)
     return {"staff": args.username, "admin": "/admin/"}
 
 
