@@ -19,11 +19,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from anchorid.jlis import ocsp
+from anchorid.jlis import conf, ocsp
 from anchorid.jlis.authority import load_authority, new_serial
 from anchorid.jlis.crl import regenerate_crl
 from anchorid.jlis.models import Card, Certificate, CertificateKind, CertificateLink, LifeEvent, Resident
@@ -115,7 +114,7 @@ def issue_signature_certificate(
         serial=new_serial(),
         not_before=now,
         not_after=not_after,
-        locality=settings.JLIS_LOCALITY,
+        locality=conf.locality(),
     )
 
 
@@ -162,7 +161,7 @@ def issue_card(
         raise IssuanceError("birth date is in the future")
     signature_pin = signature_pin or new_signature_pin()
     authentication_pin = authentication_pin or new_four_digit_pin()
-    directory = Path(cards_dir or settings.JLIS_CARDS_DIR)
+    directory = Path(cards_dir or conf.cards_dir())
     path = (directory / f"resident-{resident.pk}-{secrets.token_hex(4)}.card.json").resolve()
     card_file = CardFile.manufacture(path)
     try:

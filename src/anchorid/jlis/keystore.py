@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from anchorid.jlis import conf
+
 RSA_PUBLIC_EXPONENT = 65537
 RSA_KEY_BITS = 2048
 _HKDF_INFO = b"anchorid jlis CA key passphrase"
@@ -27,7 +29,7 @@ class KeyStoreError(RuntimeError):
 
 
 def _passphrase() -> bytes:
-    configured: str = settings.JLIS_CA_PASSPHRASE
+    configured = conf.ca_passphrase()
     if configured:
         return configured.encode()
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
@@ -35,7 +37,7 @@ def _passphrase() -> bytes:
 
 
 def key_dir() -> Path:
-    path = Path(settings.JLIS_KEY_DIR)
+    path = conf.key_dir()
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from anchorid.jlis import conf
 from anchorid.jlis.issuance import issue_card
 from anchorid.jlis.models import Resident
 from anchorid.jlis.register import my_number_check_digit
@@ -97,7 +97,7 @@ def synthetic_resident(rng: random.Random, today: datetime.date) -> Resident:
         birth_date=birth_date,
         gender=Resident.Gender.MALE if male else Resident.Gender.FEMALE,
         address=kamakura_address(rng),
-        municipality_code=settings.JLIS_MUNICIPALITY_CODE,
+        municipality_code=conf.municipality_code(),
     )
 
 
