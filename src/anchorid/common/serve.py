@@ -20,11 +20,13 @@ def prepare_party(party: str, data_dir: Path) -> None:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
     """Serve the party until interrupted. Blocks."""
     prepare_party(party, data_dir)
+    from django.conf import settings
     from granian import Granian
 
     Granian(
@@ -37,4 +39,6 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
         log_enabled=True,
         log_level="warning",  # type: ignore[arg-type]
         log_access=False,
+        static_path_route=[settings.STATIC_URL.rstrip("/")],
+        static_path_mount=[Path(settings.STATIC_ROOT)],
     ).serve()

@@ -44,9 +44,7 @@ def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
-            ),
+            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"),
         },
         "TEST": {"NAME": str(data_dir / f"test_{name}.sqlite3")},
     }
@@ -107,6 +105,7 @@ BASE_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "anchorid.common",
 ]
 
 BASE_MIDDLEWARE = [
