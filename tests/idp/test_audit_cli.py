@@ -120,3 +120,26 @@ def test_it_signs_a_checkpoint_by_hand(
     result = anchorid("audit", "checkpoint", "--data", data_dir)
     assert result.returncode == 0, result.stderr
     assert "checkpoint at tree size 9" in result.stdout
+
+
+def test_it_verifies_a_log_that_has_no_signing_key_yet(log_entries: Callable[[int], list[AuditEntry]]) -> None:
+    from anchorid.idp.cli import run_verify
+
+    log_entries(3)
+    code, line = run_verify()
+    assert code == 0
+    assert "3 entries after the last checkpoint rest on the hash chain alone" in line
+
+
+def test_it_explains_a_data_folder_without_a_database(tmp_path: Path, passphrase: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["ANCHORID_KEYSTORE_PASSPHRASE"] = passphrase
+    result = subprocess.run(
+        [sys.executable, "-m", "anchorid.cli", "audit", "verify", "--data", str(tmp_path / "nothing-here")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "no idp audit tables" in result.stderr

@@ -20,7 +20,7 @@ def verify() -> VerificationReport:
     return verify_log(trusted_keys(keystore_from_settings()))
 
 
-def sql(statement: str, *params: object) -> None:
+def sql(statement: str, *params: str | int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 

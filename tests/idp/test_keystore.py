@@ -61,6 +61,7 @@ def test_it_opens_keys_again_from_a_fresh_store(keystore: EncryptedFileKeyStore,
     reopened = EncryptedFileKeyStore(keystore.directory, passphrase)
     assert reopened.has_key("platform")
     assert reopened.public_key("platform") == public_key
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
     public_key.verify(reopened.sign("platform", b"m", "ES256"), b"m", ec.ECDSA(hashes.SHA256()))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from anchorid.idp.keystore import KEY_ALGORITHMS, KeyStoreError, PublicKey
+from anchorid.idp.keystore import KEY_ALGORITHMS, KeyNotFound, KeyStoreError, PublicKey
 
 EXIT_OK = 0
 EXIT_BAD = 1
@@ -48,6 +48,9 @@ def _load_public_key(path: str) -> PublicKey:
     return loaded
 
 
+NO_DATABASE = "no idp audit tables in this database: run `anchorid serve idp --data DIR` (which migrates) first"
+
+
 def _fail(message: str) -> int:
     print(f"anchorid: {message}", file=sys.stderr)
     return EXIT_ERROR
@@ -59,7 +62,13 @@ def run_verify(public_key: PublicKey | None = None) -> tuple[int, str]:
     from anchorid.idp.audit.verify import verify_log
     from anchorid.idp.keystore import key_id, keystore_from_settings
 
-    keys = {key_id(public_key): public_key} if public_key is not None else trusted_keys(keystore_from_settings())
+    if public_key is not None:
+        keys = {key_id(public_key): public_key}
+    else:
+        try:
+            keys = trusted_keys(keystore_from_settings())
+        except KeyNotFound:  # no checkpoint was ever signed; any checkpoint row found is then untrusted
+            keys = {}
     report = verify_log(keys)
     if report.problem:
         return EXIT_BAD, f"audit log BROKEN at {report.problem}"
@@ -73,10 +82,14 @@ def run_verify(public_key: PublicKey | None = None) -> tuple[int, str]:
 def _verify(args: argparse.Namespace) -> int:
     public_key = _load_public_key(args.public_key) if args.public_key else None
     _use_data_dir(args.data, migrate=False)
+    from django.db import DatabaseError
+
     try:
         code, line = run_verify(public_key)
     except KeyStoreError as e:
         return _fail(str(e))
+    except DatabaseError:
+        return _fail(NO_DATABASE)
     print(line, file=sys.stdout if code == EXIT_OK else sys.stderr)
     return code
 
@@ -98,6 +111,8 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 def _prove(args: argparse.Namespace) -> int:
     _use_data_dir(args.data, migrate=False)
+    from django.db import DatabaseError
+
     from anchorid.idp.audit.checkpoints import platform_public_key
     from anchorid.idp.audit.proofs import ProofUnavailable, prove_inclusion
     from anchorid.idp.keystore import keystore_from_settings
@@ -106,6 +121,8 @@ def _prove(args: argparse.Namespace) -> int:
         proof = prove_inclusion(args.seq, platform_public_key(keystore_from_settings()))
     except (ProofUnavailable, KeyStoreError) as e:
         return _fail(str(e))
+    except DatabaseError:
+        return _fail(NO_DATABASE)
     print(json.dumps(proof, indent=2, ensure_ascii=False))
     return EXIT_OK
 
