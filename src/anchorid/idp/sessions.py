@@ -1,0 +1,181 @@
+"""Logged-in sessions: the one way an account is logged in, and what the session knows about that login.
+
+Every login path (passkey, card, wallet key, step-up) ends in ``log_in(request, account, authentication)``:
+
+- it refuses an account that is not active (suspended or deleted) with ``AccountNotUsable``;
+- it rotates the session key (Django's ``login`` cycles it; a different account's session is flushed), so a
+  session id known before the login is worthless after it (session fixation);
+- it stores ``acr``, ``amr`` and ``auth_time`` (OpenID Connect Core §2) and, when the login used a derived
+  credential, which one (``kind:id``), so suspending that credential ends the sessions it opened;
+- it appends a ``login`` audit entry (method, acr, step-up) in the same transaction.
+
+``current_authentication(request)`` reads it back, and answers ``None`` as soon as the account or the
+credential is no longer usable (an emergency stop from another device ends this session at its next request).
+``requires_level(Level.CARD)`` guards a view: no login → the login page, too low a level → card login (step-up),
+both with ``next`` so the resident comes back.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
+
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from anchorid.idp.accounts.models import Account
+from anchorid.idp.assurance import Authentication, Level, Method
+from anchorid.idp.audit.chain import append
+
+SESSION_ACR = "anchorid.acr"
+SESSION_AMR = "anchorid.amr"
+SESSION_AUTH_TIME = "anchorid.auth_time"
+SESSION_CREDENTIAL = "anchorid.credential"
+
+LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+# URL names of the login pages requires_level sends a resident to.
+LOGIN_URL_NAME = "login"
+CARD_LOGIN_URL_NAME = "login_card"
+
+# Which credential kinds are still usable, by id: each credential app registers its check (passkeys, wallet).
+CredentialCheck = Callable[[Account, str], bool]
+_credential_checks: dict[str, CredentialCheck] = {}
+
+
+def register_credential_check(kind: str, check: CredentialCheck) -> None:
+    """``check(account, credential_id)`` is True while that credential may keep a session open."""
+    _credential_checks[kind] = check
+
+
+class AccountNotUsable(Exception):
+    """The account is suspended or deleted: no login until it is resumed (with the card)."""
+
+    def __init__(self, account: Account) -> None:
+        self.status = account.status
+        super().__init__(f"the account is {account.status}")
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentAuthentication:
+    account: Account
+    authentication: Authentication
+    auth_time: datetime
+    credential: str  # "passkey:<id>", "device_certificate:<id>" or "" (the card)
+
+    @property
+    def level(self) -> Level:
+        return self.authentication.level
+
+
+def _audit_method(authentication: Authentication) -> str:
+    if Method.CARD in authentication.methods:
+        return "card"
+    if Method.DEVICE_KEY in authentication.methods:
+        return "device_key"
+    return "passkey"
+
+
+def log_in(
+    request: HttpRequest,
+    account: Account,
+    authentication: Authentication,
+    *,
+    credential: str = "",
+) -> None:
+    """Log ``account`` in with ``authentication``; see the module docstring. Raises ``AccountNotUsable``."""
+    if account.status != Account.Status.ACTIVE:
+        raise AccountNotUsable(account)
+    previous = current_authentication(request)
+    step_up = previous is not None and previous.account.pk == account.pk and authentication.level > previous.level
+    now = timezone.now()
+    with transaction.atomic():
+        append(
+            "login",
+            subject=str(account.pk),
+            actor=str(account.pk),
+            details={
+                "method": _audit_method(authentication),
+                "acr": authentication.level.acr,
+                "outcome": "success",
+                "step_up": step_up,
+            },
+        )
+        django_login(request, account, backend=LOGIN_BACKEND)
+    request.session[SESSION_ACR] = authentication.level.acr
+    request.session[SESSION_AMR] = authentication.amr
+    request.session[SESSION_AUTH_TIME] = int(now.timestamp())
+    request.session[SESSION_CREDENTIAL] = credential
+
+
+def log_out(request: HttpRequest) -> None:
+    """End the session (flushes it: a new, empty session key)."""
+    django_logout(request)
+
+
+def current_authentication(request: HttpRequest) -> CurrentAuthentication | None:
+    """The login this session holds, or ``None`` (not logged in, or account/credential no longer usable)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not isinstance(user, Account):
+        return None
+    acr = request.session.get(SESSION_ACR)
+    amr = request.session.get(SESSION_AMR)
+    auth_time = request.session.get(SESSION_AUTH_TIME)
+    if not isinstance(acr, str) or not isinstance(amr, list) or not isinstance(auth_time, int):
+        return None  # a session from some other login path (staff admin) is no resident login
+    account = Account.objects.filter(pk=user.pk).first()  # fresh: another device may have just suspended it
+    if account is None or account.status != Account.Status.ACTIVE:
+        return None
+    credential = str(request.session.get(SESSION_CREDENTIAL, ""))
+    if credential:
+        kind, _, credential_id = credential.partition(":")
+        check = _credential_checks.get(kind)
+        if check is None or not check(account, credential_id):
+            return None
+    try:
+        authentication = Authentication(Level.from_acr(acr), tuple(Method(m) for m in amr))
+    except ValueError:
+        return None
+    return CurrentAuthentication(
+        account=account,
+        authentication=authentication,
+        auth_time=datetime.fromtimestamp(auth_time, tz=timezone.get_current_timezone()),
+        credential=credential,
+    )
+
+
+def login_redirect(request: HttpRequest, url_name: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{reverse(url_name)}?{urlencode({'next': request.get_full_path()})}")
+
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+def requires_level(level: Level) -> Callable[[ViewFunc], ViewFunc]:
+    """Guard a view: a login at ``level`` or above, else a redirect to log in (or step up with the card).
+
+    The view finds the login in ``request.anchorid_auth`` (a ``CurrentAuthentication``).
+    """
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            current = current_authentication(request)
+            if current is None:
+                return login_redirect(request, CARD_LOGIN_URL_NAME if level >= Level.CARD else LOGIN_URL_NAME)
+            if current.level < level:
+                return login_redirect(request, CARD_LOGIN_URL_NAME)
+            request.anchorid_auth = current  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return cast(ViewFunc, wrapped)
+
+    return decorate
