@@ -34,3 +34,8 @@ def audit_origin() -> str:
 
 def audit_signing_key() -> str:
     return str(_setting("ANCHORID_AUDIT_SIGNING_KEY"))
+
+
+def idp_origin() -> str:
+    """``scheme://host[:port]`` of the idp as browsers reach it (WebAuthn origin; card-helper CORS)."""
+    return str(_setting("ANCHORID_IDP_ORIGIN"))

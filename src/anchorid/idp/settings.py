@@ -4,6 +4,7 @@ Besides the shared settings:
 - ``ANCHORID_KEYSTORE_PASSPHRASE``: unlocks the platform's key files (no default: key operations refuse to run
   without it, see docs/keystore.md). ``ANCHORID_KEYSTORE_DIR`` moves the key files (default: DATA_DIR/keys).
 - ``ANCHORID_AUDIT_ORIGIN``: the first line of every signed audit checkpoint, naming this log.
+- ``ANCHORID_IDP_ORIGIN``: where browsers reach the idp (default ``http://localhost:8001``); WebAuthn RP ID = its host.
 """
 
 import os
@@ -36,5 +37,10 @@ ANCHORID_KEYSTORE_DIR = Path(os.environ.get("ANCHORID_KEYSTORE_DIR", DATA_DIR / 
 ANCHORID_KEYSTORE_PASSPHRASE = os.environ.get("ANCHORID_KEYSTORE_PASSPHRASE")
 
 ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/audit")
+
+# The origin residents' browsers see (scheme://host[:port]); WebAuthn's RP ID is its host. WebAuthn refuses an IP
+# address as RP ID, so local runs use "localhost", which browsers treat as a secure context even over http.
+ANCHORID_IDP_ORIGIN = os.environ.get("ANCHORID_IDP_ORIGIN", "http://localhost:8001").rstrip("/")
+
 # The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
 ANCHORID_AUDIT_SIGNING_KEY = "platform"
