@@ -1,7 +1,4 @@
-"""The idp's own settings (defined in ``anchorid.idp.settings``), read in one place with their types.
-
-Read by name because mypy's django-stubs plugin is configured with the jlis settings module.
-"""
+"""The idp's own settings (defined in ``anchorid.idp.settings``), read in one place with their types."""
 
 from __future__ import annotations
 

@@ -19,8 +19,6 @@ class AuditHead(models.Model):
     (unless whoever cut them also rewrote this row: see docs/audit-log.md, threat model).
     """
 
-    objects: ClassVar[models.Manager[AuditHead]]  # declared for mypy, which runs with the jlis settings
-
     id = models.PositiveSmallIntegerField(primary_key=True, default=HEAD_ID)
     size = models.BigIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default=ZERO_HASH_HEX)
@@ -34,8 +32,6 @@ class AuditHead(models.Model):
 
 class AuditEntry(models.Model):
     """One identity event. ``entry_hash`` = SHA-256 of the canonical encoding of every other field."""
-
-    objects: ClassVar[models.Manager[AuditEntry]]
 
     seq = models.BigIntegerField(primary_key=True)  # 0-based: also the entry's leaf index in the Merkle tree
     time = models.DateTimeField()
@@ -58,8 +54,6 @@ class AuditEntry(models.Model):
 
 class Checkpoint(models.Model):
     """A signed statement "the log's first ``tree_size`` entries have Merkle root ``root_hash``" (RFC 6962 §3.5)."""
-
-    objects: ClassVar[models.Manager[Checkpoint]]
 
     tree_size = models.BigIntegerField(unique=True)
     root_hash = models.CharField(max_length=64)  # hex
