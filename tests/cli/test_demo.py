@@ -1,0 +1,40 @@
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_it_starts_every_party_seeded_and_prints_what_to_try(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "anchorid.cli",
+            "demo",
+            "--data",
+            str(tmp_path),
+            "--port",
+            str(_free_port()),
+            "--residents",
+            "3",
+            "--once",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "AnchorID demo is running." in result.stdout
+    assert "openssl ocsp" in result.stdout
+    index = json.loads((tmp_path / "cards" / "INDEX.json").read_text())
+    assert len(index["cards"]) == 3
+    assert all(Path(card["card_file"]).exists() for card in index["cards"])
