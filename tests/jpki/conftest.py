@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from anchorid.jpki.attributes import BasicFourInfo, Gender
 from anchorid.jpki.cardfile import CardFile, KeySlot
@@ -32,58 +30,43 @@ class CardSecrets:
     info: BasicFourInfo = TEST_HOLDER
 
 
-@dataclass(frozen=True)
-class TestCa:
-    key: rsa.RSAPrivateKey
-    certificate: x509.Certificate
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    )
-
-
-def _certificate(
-    subject: x509.Name, key: rsa.RSAPublicKey, issuer: x509.Name, issuer_key: rsa.RSAPrivateKey
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(issuer_key, hashes.SHA256())
-    )
-
-
-def _ca(common_name: str) -> TestCa:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = _name(common_name)
-    return TestCa(key, _certificate(name, key.public_key(), name, key))
-
-
 @pytest.fixture(scope="session")
 def card_secrets() -> CardSecrets:
     return CardSecrets()
 
 
-@pytest.fixture(scope="session")
-def card_test_cas() -> dict[KeySlot, TestCa]:
-    return {KeySlot.SIGNATURE: _ca("test signature CA"), KeySlot.AUTHENTICATION: _ca("test authentication CA")}
+def issue_card_certificate(pki: JpkiPki, card: CardFile, slot: KeySlot, info: BasicFourInfo) -> x509.Certificate:
+    """A certificate of the JPKI profile (anchorid.jpki.profiles) for the card's own key in ``slot``."""
+    from anchorid.jpki import profiles
 
-
-def issue_card_certificate(cas: dict[KeySlot, TestCa], card: CardFile, slot: KeySlot) -> x509.Certificate:
-    ca = cas[slot]
-    return _certificate(_name(f"test {slot.value} holder"), card.public_key(slot), ca.certificate.subject, ca.key)
+    issued = pki.issued_at
+    not_after = profiles.certificate_not_after(info.birth_date, issued.date())
+    if slot is KeySlot.SIGNATURE:
+        return profiles.build_signature_certificate(
+            ca_certificate=pki.signature_ca,
+            ca_key=pki.signature_ca_key,
+            public_key=card.public_key(slot),
+            info=info,
+            serial=x509.random_serial_number(),
+            not_before=issued,
+            not_after=not_after,
+            locality="Kamakura-shi",
+            prefecture="Kanagawa-ken",
+        )
+    return profiles.build_auth_certificate(
+        ca_certificate=pki.auth_ca,
+        ca_key=pki.auth_ca_key,
+        public_key=card.public_key(slot),
+        subject_cn=profiles.new_opaque_cn(),
+        serial=x509.random_serial_number(),
+        not_before=issued,
+        not_after=not_after,
+    )
 
 
 @pytest.fixture(scope="session")
 def card_templates(
-    tmp_path_factory: pytest.TempPathFactory, card_test_cas: dict[KeySlot, TestCa], card_secrets: CardSecrets
+    tmp_path_factory: pytest.TempPathFactory, pki: JpkiPki, card_secrets: CardSecrets
 ) -> dict[str, Path]:
     """Personalised card files to copy: "adult" (both certificates) and "child" (no signature certificate)."""
     folder = tmp_path_factory.mktemp("card-templates")
@@ -92,11 +75,11 @@ def card_templates(
         card = CardFile.manufacture(folder / f"{kind}.json")
         card.personalize(
             signature_certificate=(
-                issue_card_certificate(card_test_cas, card, KeySlot.SIGNATURE) if kind == "adult" else None
+                issue_card_certificate(pki, card, KeySlot.SIGNATURE, card_secrets.info) if kind == "adult" else None
             ),
-            signature_ca=card_test_cas[KeySlot.SIGNATURE].certificate,
-            authentication_certificate=issue_card_certificate(card_test_cas, card, KeySlot.AUTHENTICATION),
-            authentication_ca=card_test_cas[KeySlot.AUTHENTICATION].certificate,
+            signature_ca=pki.signature_ca,
+            authentication_certificate=issue_card_certificate(pki, card, KeySlot.AUTHENTICATION, card_secrets.info),
+            authentication_ca=pki.auth_ca,
             signature_pin=card_secrets.signature_pin,
             authentication_pin=card_secrets.authentication_pin,
         )

@@ -101,7 +101,7 @@ def test_it_rejects_an_auth_pin_that_is_not_four_digits(card_path: Path, pin: st
         CardFile.load(card_path).reset_pin(KeySlot.AUTHENTICATION, pin)
 
 
-def test_it_refuses_a_certificate_for_another_key(card_path: Path, card_test_cas) -> None:
+def test_it_refuses_a_certificate_for_another_key(card_path: Path) -> None:
     card = CardFile.load(card_path)
     foreign = card.certificate(KeySlot.AUTHENTICATION)
     assert foreign is not None
