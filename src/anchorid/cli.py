@@ -23,6 +23,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from anchorid.cardhelper.cli import add_card_helper_command
     from anchorid.idp.cli import add_idp_commands
     from anchorid.jlis.cli import add_jlis_commands
     from anchorid.jpki.cli import add_card_commands
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_jlis_commands(commands)
     add_card_commands(commands)
+    add_card_helper_command(commands)
     add_idp_commands(commands)
     return parser
 

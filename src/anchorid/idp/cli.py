@@ -222,3 +222,7 @@ def add_idp_commands(commands: Any) -> None:
     public.add_argument("name")
     public.add_argument("--data", required=True, help="the idp's data folder")
     public.set_defaults(func=_public_key)
+
+    from anchorid.idp.onboarding.cli import add_onboarding_commands
+
+    add_onboarding_commands(idp_commands)

@@ -1,0 +1,326 @@
+"""The local card helper: a small HTTP server on 127.0.0.1 that the idp's onboarding page calls.
+
+The page cannot talk to a card reader, and must never see the PIN. The helper (like the browser extension +
+native client e-Tax and Mynaportal residents use) does three things for it, after the resident typed the
+signature password into the helper's own terminal:
+
+1. reads the card's signature certificate (EF 0001, readable only after VERIFY of the signature password);
+2. signs the page's onboarding challenge with the card (COMPUTE DIGITAL SIGNATURE: SHA-256, PKCS#1 v1.5);
+3. returns ``{"certificate", "signature"}`` (base64url, DER / raw) to the page.
+
+Only the configured idp origin may call it: CORS preflight and ``Access-Control-Allow-Origin`` name exactly that
+origin, requests from any other origin are refused, the ``Host`` header must be the loopback address (no DNS
+rebinding), and the helper signs only onboarding challenges that name that same origin. One request at a time.
+
+The cross-device variant (:func:`complete_with_code`) needs no browser on this machine: it fetches the challenge
+the page's one-time code names from the idp, signs it, and posts the answer itself.
+
+docs/protocols/card-helper.md is the reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from anchorid.jpki.client import JPKICard
+from anchorid.jpki.errors import CardError, CardNotPresent, InvalidPinFormat, PinBlocked, WrongPin
+
+PROTOCOL_VERSION = 1
+HELPER_NAME = "anchorid-card-helper"
+DEFAULT_PORT = 31519
+DEFAULT_IDP_ORIGIN = "http://127.0.0.1:8001"
+#: The challenges this helper agrees to sign start with this, then the idp origin, then the random part.
+CHALLENGE_PREFIX = "anchorid-onboarding/1"
+MAX_REQUEST_BYTES = 4096
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+PREFLIGHT_MAX_AGE_SECONDS = 600
+HTTP_TIMEOUT_SECONDS = 30
+
+CardOpener = Callable[[], JPKICard]
+#: Asked for the signature password, with a line that says who asks; ``None`` or "" cancels.
+PinSource = Callable[[str], str | None]
+
+
+class HelperError(Exception):
+    """A refusal the helper answers with: HTTP status, stable code, English message (the page localizes codes)."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    def as_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+@dataclass(frozen=True, slots=True)
+class SignedChallenge:
+    certificate_der: bytes
+    signature: bytes
+
+    def as_json(self) -> dict[str, str]:
+        return {"certificate": b64url(self.certificate_der), "signature": b64url(self.signature)}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def normalize_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lowercased, without a path or a trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) origin: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_challenge(challenge: Any, origin: str) -> str:
+    """Refuse anything but an onboarding challenge of ``origin`` (so the card never signs arbitrary data)."""
+    if not isinstance(challenge, str) or len(challenge) > MAX_REQUEST_BYTES:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", 'send {"challenge": "..."}')
+    parts = challenge.split(" ")
+    if len(parts) != 3 or parts[0] != CHALLENGE_PREFIX or not parts[2]:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "this is not an AnchorID onboarding challenge")
+    if parts[1] != origin:
+        raise HelperError(HTTPStatus.FORBIDDEN, "origin_mismatch", f"the challenge is not for {origin}")
+    return challenge
+
+
+def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str, origin: str) -> SignedChallenge:
+    """Read the signature certificate and sign ``challenge`` with the card; the PIN goes to the card only."""
+    try:
+        with open_card() as card:
+            if not card.status().has_signature_certificate:
+                raise HelperError(
+                    HTTPStatus.CONFLICT,
+                    "no_signature_certificate",
+                    "this card has no signature certificate (residents under 15 get none): it cannot be used "
+                    "to register alone",
+                )
+            pin = pin_source(f"{origin} asks to register with this card (onboarding).")
+            if not pin:
+                raise HelperError(HTTPStatus.BAD_REQUEST, "cancelled", "cancelled: no signature password given")
+            certificate = card.read_signature_certificate(pin)
+            signature = card.sign(challenge.encode("utf-8"), pin=pin)
+    except HelperError:
+        raise
+    except InvalidPinFormat:
+        raise HelperError(
+            HTTPStatus.BAD_REQUEST, "invalid_pin_format", "a signature password is 6-16 letters A-Z and digits"
+        ) from None
+    except WrongPin as error:
+        raise HelperError(
+            HTTPStatus.UNAUTHORIZED,
+            "wrong_pin",
+            f"wrong signature password: {error.tries_left} tries left",
+            tries_left=error.tries_left,
+        ) from None
+    except PinBlocked:
+        raise HelperError(HTTPStatus.LOCKED, "pin_blocked", "the signature password is blocked") from None
+    except CardNotPresent as error:
+        raise HelperError(HTTPStatus.SERVICE_UNAVAILABLE, "no_card", str(error)) from None
+    except CardError as error:
+        raise HelperError(HTTPStatus.BAD_GATEWAY, "card_error", str(error)) from None
+    return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
+
+
+def terminal_pin_source(prompt_line: str) -> str | None:
+    """Ask on the controlling terminal, without echo (the PIN is never printed or logged)."""
+    print(prompt_line, file=sys.stderr, flush=True)
+    try:
+        return getpass.getpass("signature password (6-16 characters, empty to cancel): ")
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def stdin_pin_source(prompt_line: str) -> str | None:
+    """``--pin-stdin``: one line of standard input per request (scripts and tests)."""
+    print(prompt_line + " Reading the signature password from standard input.", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n") or None
+
+
+# --- the localhost server -----------------------------------------------------------------------------------
+
+
+class CardHelperServer(ThreadingHTTPServer):
+    """Serve the helper protocol on 127.0.0.1:``port`` (0: any free port; see ``server_port``)."""
+
+    daemon_threads = True
+
+    def __init__(self, *, port: int, idp_origin: str, open_card: CardOpener, pin_source: PinSource) -> None:
+        self.idp_origin = normalize_origin(idp_origin)
+        self.open_card = open_card
+        self.pin_source = pin_source
+        self.card_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: CardHelperServer
+    server_version = HELPER_NAME
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Method, path and status only: never a body (a challenge, a certificate).
+        print(
+            f"card-helper: {self.command} {self.path.split('?')[0]} {args[1] if len(args) > 1 else ''}", file=sys.stderr
+        )
+
+    def _send(self, status: int, body: dict[str, Any] | None, *, cors: bool) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        if cors:
+            self.send_header("Access-Control-Allow-Origin", self.server.idp_origin)
+            self.send_header("Vary", "Origin")
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    def _refuse(self, error: HelperError, *, cors: bool) -> None:
+        self._send(error.status, error.as_json(), cors=cors)
+
+    def _check_host_and_origin(self) -> bool:
+        host = (self.headers.get("Host") or "").lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name not in LOOPBACK_HOSTS:
+            self._refuse(HelperError(HTTPStatus.FORBIDDEN, "bad_host", "only loopback host names"), cors=False)
+            return False
+        if self.headers.get("Origin") != self.server.idp_origin:
+            self._refuse(
+                HelperError(HTTPStatus.FORBIDDEN, "origin_not_allowed", "this helper serves another site"),
+                cors=False,
+            )
+            return False
+        return True
+
+    def do_OPTIONS(self) -> None:
+        if not self._check_host_and_origin():
+            return
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Access-Control-Allow-Origin", self.server.idp_origin)
+        self.send_header("Access-Control-Allow-Methods", "GET, POST")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Access-Control-Max-Age", str(PREFLIGHT_MAX_AGE_SECONDS))
+        if self.headers.get("Access-Control-Request-Private-Network") == "true":
+            # Private Network Access: a public page may reach this loopback server only when it says so.
+            self.send_header("Access-Control-Allow-Private-Network", "true")
+        self.send_header("Vary", "Origin")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        if not self._check_host_and_origin():
+            return
+        if self.path != "/v1/status":
+            self._refuse(HelperError(HTTPStatus.NOT_FOUND, "not_found", "unknown path"), cors=True)
+            return
+        self._send(HTTPStatus.OK, {"helper": HELPER_NAME, "protocol": PROTOCOL_VERSION}, cors=True)
+
+    def do_POST(self) -> None:
+        if not self._check_host_and_origin():
+            return
+        if self.path != "/v1/sign":
+            self._refuse(HelperError(HTTPStatus.NOT_FOUND, "not_found", "unknown path"), cors=True)
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 < length <= MAX_REQUEST_BYTES:
+            self._refuse(HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "send a small JSON body"), cors=True)
+            return
+        try:
+            body = json.loads(self.rfile.read(length))
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self._refuse(HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the body is not JSON"), cors=True)
+            return
+        try:
+            challenge = check_challenge(body.get("challenge"), self.server.idp_origin)
+            if not self.server.card_lock.acquire(blocking=False):
+                raise HelperError(HTTPStatus.CONFLICT, "busy", "another request is using the card")
+            try:
+                signed = sign_challenge(
+                    self.server.open_card, self.server.pin_source, challenge, self.server.idp_origin
+                )
+            finally:
+                self.server.card_lock.release()
+        except HelperError as error:
+            self._refuse(error, cors=True)
+            return
+        self._send(HTTPStatus.OK, signed.as_json(), cors=True)
+
+
+# --- cross-device ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CrossDeviceResult:
+    ok: bool
+    message: str
+    outcome: str = ""
+    error: str = ""
+
+
+def parse_code(code_or_url: str, idp: str | None) -> tuple[str, str]:
+    """(idp origin, code) from ``--code CODE --idp URL`` or from the QR code's URL alone."""
+    if code_or_url.startswith(("http://", "https://")):
+        parts = urlsplit(code_or_url)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) != 3 or segments[:2] != ["onboarding", "device"]:
+            raise ValueError("the URL is not an onboarding code URL (…/onboarding/device/CODE/)")
+        return normalize_origin(code_or_url), segments[2]
+    if not idp:
+        raise ValueError("--code needs --idp URL (or pass the URL from the QR code as --code)")
+    return normalize_origin(idp), code_or_url.replace("-", "").replace(" ", "").upper()
+
+
+def complete_with_code(
+    code_or_url: str, idp: str | None, open_card: CardOpener, pin_source: PinSource
+) -> CrossDeviceResult:
+    """Fetch the challenge the code names, sign it with the card, post it: the browser showing the code logs in."""
+    origin, code = parse_code(code_or_url, idp)
+    url = f"{origin}/onboarding/device/{code}/"
+    try:
+        reply = requests.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+        answer = reply.json()
+    except (requests.RequestException, ValueError) as error:
+        return CrossDeviceResult(False, f"cannot reach {origin}: {error.__class__.__name__}", error="unreachable")
+    if reply.status_code != HTTPStatus.OK or not isinstance(answer, dict):
+        return CrossDeviceResult(False, str(answer.get("message", "refused")), error=str(answer.get("error", "")))
+    try:
+        challenge = check_challenge(answer.get("challenge"), origin)
+        signed = sign_challenge(open_card, pin_source, challenge, origin)
+    except HelperError as error:
+        return CrossDeviceResult(False, error.message, error=error.code)
+    try:
+        reply = requests.post(url, json={"challenge": challenge, **signed.as_json()}, timeout=HTTP_TIMEOUT_SECONDS)
+        answer = reply.json()
+    except (requests.RequestException, ValueError) as error:
+        return CrossDeviceResult(False, f"cannot reach {origin}: {error.__class__.__name__}", error="unreachable")
+    if not isinstance(answer, dict):
+        return CrossDeviceResult(False, "the idp answered something unexpected", error="unexpected")
+    if reply.status_code >= HTTPStatus.BAD_REQUEST:
+        return CrossDeviceResult(False, str(answer.get("message", "")), error=str(answer.get("error", "")))
+    return CrossDeviceResult(True, str(answer.get("message", "")), outcome=str(answer.get("outcome", "")))

@@ -1,0 +1,285 @@
+"""The one adapter through which the ID platform talks to J-LIS (simulated: ``anchorid serve jlis``).
+
+Everything the idp needs from the national side goes through this module, so replacing the simulator with the
+real J-LIS (reached through a certified platform operator) touches this file and nothing else:
+
+- the OCSP responders (RFC 6960, docs/protocols/ocsp.md) of the two JPKI CAs;
+- the JPKI roots the idp trusts (:func:`trust_anchors`): ``"real"`` for the packaged J-LIS roots, or PEM files;
+  ``anchorid idp jlis-setup`` fetches the simulated roots from ``/ca/sign.cer`` and ``/ca/auth.cer`` once;
+- the platform-operator API (docs/protocols/jlis-operator-api.md): every request signed with the idp's operator
+  key (P-256, kept in the platform KeyStore under :data:`OPERATOR_KEY_NAME`), registered at jlis with
+  ``anchorid jlis operator add --jwk FILE``; certificate links (old → new) and consented current attributes.
+
+Settings (Django settings first, then the environment):
+
+- ``ANCHORID_JLIS_URL``: base URL of jlis (default ``http://127.0.0.1:8000``);
+- ``ANCHORID_JPKI_TRUST_ANCHORS``: ``"real"`` or comma-separated PEM paths (default: the two files
+  ``jlis-setup`` writes to ``DATA_DIR/jlis-ca/``);
+- ``ANCHORID_JLIS_TIMEOUT``: seconds per HTTP call (default 5).
+
+Every failure to reach jlis, or an answer that makes no sense, raises :class:`JlisUnavailable`; callers fail
+closed on it. A clear refusal (HTTP 4xx with an error code) raises :class:`JlisRefused`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from django.conf import settings
+from joserfc.jwk import ECKey
+
+from anchorid.idp.keystore import KeyAlgorithm, KeyStore, SignatureAlgorithm, keystore_from_settings
+from anchorid.jpki.profiles import CertKind
+from anchorid.jpki.trust import REAL_JPKI_ROOTS, TrustAnchors
+from anchorid.jpki.verify import OcspResponder
+
+DEFAULT_JLIS_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT_SECONDS = 5.0
+#: The KeyStore key that signs operator-API requests.
+OPERATOR_KEY_NAME = "jlis-operator"
+OPERATOR_KEY_ALGORITHM: KeyAlgorithm = "EC-P256"
+#: The request-signing scheme of the operator API (``Authorization: AnchorID-JWS <compact JWS>``).
+AUTHORIZATION_SCHEME = "AnchorID-JWS"
+JWS_ALGORITHM: SignatureAlgorithm = "ES256"
+P256_COORDINATE_BYTES = 32
+OPERATOR_API_PATH = "/api/operator/v1"
+#: Where ``jlis-setup`` keeps the simulated roots, under the data folder.
+CA_FOLDER = "jlis-ca"
+CA_FILES = {CertKind.SIGNATURE: "sign-ca.pem", CertKind.AUTHENTICATION: "auth-ca.pem"}
+#: jlis's path segment for each hierarchy (OCSP responder, CA certificate, operator-API certificate kind).
+KIND_PATH = {CertKind.SIGNATURE: "sign", CertKind.AUTHENTICATION: "auth"}
+
+
+class JlisUnavailable(Exception):
+    """jlis could not be reached or answered something unusable; the caller must fail closed."""
+
+
+class JlisRefused(Exception):
+    """jlis answered a clear refusal (``{"error": code, "error_description": ...}``)."""
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(f"jlis refused ({status} {code}): {description}")
+        self.status = status
+        self.code = code
+        self.description = description
+
+
+def _setting(name: str, default: str) -> str:
+    value = getattr(settings, name, None) or os.environ.get(name)
+    return str(value) if value else default
+
+
+def base_url() -> str:
+    return _setting("ANCHORID_JLIS_URL", DEFAULT_JLIS_URL).rstrip("/")
+
+
+def timeout() -> float:
+    return float(_setting("ANCHORID_JLIS_TIMEOUT", str(DEFAULT_TIMEOUT_SECONDS)))
+
+
+# --- revocation and trust -------------------------------------------------------------------------------------
+
+
+def ocsp_responder(kind: CertKind = CertKind.SIGNATURE) -> OcspResponder:
+    """jlis's OCSP responder for one hierarchy (JPKI certificates carry no AIA: the URL is configuration)."""
+    return OcspResponder(f"{base_url()}/ocsp/{KIND_PATH[kind]}", timeout=timeout())
+
+
+def default_ca_folder() -> Path:
+    return Path(settings.DATA_DIR) / CA_FOLDER
+
+
+def trust_anchors_setting() -> str:
+    default = ",".join(str(default_ca_folder() / name) for name in CA_FILES.values())
+    return _setting("ANCHORID_JPKI_TRUST_ANCHORS", default)
+
+
+def trust_anchors() -> TrustAnchors:
+    """The configured JPKI roots (``TrustConfigurationError`` with a clear message when unusable)."""
+    return _anchors_for(trust_anchors_setting())
+
+
+@lru_cache(maxsize=4)
+def _anchors_for(setting: str) -> TrustAnchors:
+    if setting == REAL_JPKI_ROOTS:
+        return TrustAnchors.from_setting(REAL_JPKI_ROOTS)
+    return TrustAnchors.from_setting([part.strip() for part in setting.split(",") if part.strip()])
+
+
+def certificate_fingerprint(certificate: x509.Certificate) -> str:
+    """Lowercase hex SHA-256 of the DER certificate (how the idp names certificates, also in the audit log)."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def fetch_ca_certificates(folder: Path | None = None) -> dict[CertKind, Path]:
+    """Download jlis's two CA certificates (``/ca/sign.cer``, ``/ca/auth.cer``) and write them as PEM.
+
+    For the simulated J-LIS only: with the real one, configure ``ANCHORID_JPKI_TRUST_ANCHORS=real`` instead.
+    """
+    folder = folder or default_ca_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[CertKind, Path] = {}
+    for kind, name in CA_FILES.items():
+        reply = _get(f"{base_url()}/ca/{KIND_PATH[kind]}.cer")
+        try:
+            certificate = x509.load_der_x509_certificate(reply.content)
+        except ValueError:
+            raise JlisUnavailable(f"jlis served something other than a DER certificate at /ca/{name}") from None
+        path = folder / name
+        path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        written[kind] = path
+    _anchors_for.cache_clear()
+    TrustAnchors.from_pem_files(*written.values())  # refuse now, not at the first onboarding
+    return written
+
+
+def _get(url: str) -> requests.Response:
+    try:
+        reply = requests.get(url, timeout=timeout())
+    except requests.RequestException as error:
+        raise JlisUnavailable(f"jlis at {base_url()} is unreachable: {error.__class__.__name__}") from None
+    if reply.status_code != requests.codes.ok:
+        raise JlisUnavailable(f"jlis answered HTTP {reply.status_code} for {url}")
+    return reply
+
+
+# --- the operator key -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _cached_keystore(directory: str, passphrase: str | None) -> KeyStore:
+    # One store object per configuration: it caches the unlocked key (scrypt costs ~0.1 s per unlock).
+    return keystore_from_settings()
+
+
+def keystore() -> KeyStore:
+    from anchorid.idp import conf
+
+    return _cached_keystore(str(conf.keystore_dir()), conf.keystore_passphrase())
+
+
+def ensure_operator_key(store: KeyStore | None = None) -> dict[str, Any]:
+    """Create the operator key if missing; return its public JWK (what ``anchorid jlis operator add`` takes)."""
+    store = store or keystore()
+    if not store.has_key(OPERATOR_KEY_NAME):
+        store.create_key(OPERATOR_KEY_NAME, OPERATOR_KEY_ALGORITHM)
+    return operator_public_jwk(store)
+
+
+def operator_public_jwk(store: KeyStore | None = None) -> dict[str, Any]:
+    store = store or keystore()
+    public_key = store.public_key(OPERATOR_KEY_NAME)
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise JlisUnavailable(f"the key store's {OPERATOR_KEY_NAME!r} key is not a P-256 key")
+    return dict(ECKey.import_key(public_key).as_dict(private=False))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _compact_jws(store: KeyStore, claims: dict[str, Any]) -> str:
+    """An ES256 compact JWS (RFC 7515 §7.1) signed inside the KeyStore; the private key never leaves it."""
+    kid = ECKey.import_key(operator_public_jwk(store)).thumbprint()
+    header = _b64url(json.dumps({"alg": JWS_ALGORITHM, "kid": kid}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode("ascii")
+    r, s = decode_dss_signature(store.sign(OPERATOR_KEY_NAME, signing_input, JWS_ALGORITHM))
+    # RFC 7518 §3.4: ES256 signatures are R || S, each 32 octets, not DER.
+    raw = r.to_bytes(P256_COORDINATE_BYTES, "big") + s.to_bytes(P256_COORDINATE_BYTES, "big")
+    return f"{header}.{payload}.{_b64url(raw)}"
+
+
+def _operator_request(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
+    url = f"{base_url()}{OPERATOR_API_PATH}{path}"
+    claims = {
+        "htm": method,
+        "htu": url,
+        "bsh": _b64url(hashlib.sha256(body).digest()),
+        "iat": int(time.time()),
+        "jti": secrets.token_urlsafe(24),
+    }
+    headers = {"Authorization": f"{AUTHORIZATION_SCHEME} {_compact_jws(keystore(), claims)}"}
+    if body:
+        headers["Content-Type"] = "application/json"
+    try:
+        reply = requests.request(method, url, data=body or None, headers=headers, timeout=timeout())
+    except requests.RequestException as error:
+        raise JlisUnavailable(f"jlis at {base_url()} is unreachable: {error.__class__.__name__}") from None
+    try:
+        answer = reply.json()
+    except ValueError:
+        raise JlisUnavailable(f"jlis answered HTTP {reply.status_code} without JSON") from None
+    if not isinstance(answer, dict):
+        raise JlisUnavailable("jlis answered JSON that is not an object")
+    if reply.status_code >= requests.codes.server_error:
+        raise JlisUnavailable(f"jlis answered HTTP {reply.status_code}")
+    if reply.status_code >= requests.codes.bad_request:
+        code = str(answer.get("error", "unknown"))
+        raise JlisRefused(reply.status_code, code, str(answer.get("error_description", "")))
+    return answer
+
+
+# --- certificate links ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedCertificate:
+    kind: str
+    serial: int
+    status: str
+    revocation_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateLinks:
+    """証明書新旧紐付け情報: the old → new succession a certificate belongs to (renewals, new cards)."""
+
+    chain: tuple[LinkedCertificate, ...]
+    latest: LinkedCertificate
+
+    @property
+    def serials(self) -> frozenset[int]:
+        return frozenset(item.serial for item in self.chain)
+
+
+def _linked(item: Any) -> LinkedCertificate:
+    if not isinstance(item, dict):
+        raise JlisUnavailable("jlis's certificate links are malformed")
+    try:
+        return LinkedCertificate(
+            kind=str(item["kind"]),
+            serial=int(str(item["serial"]), 10),
+            status=str(item["status"]),
+            revocation_reason=item.get("revocation_reason"),
+        )
+    except (KeyError, ValueError):
+        raise JlisUnavailable("jlis's certificate links are malformed") from None
+
+
+def certificate_links(serial: int, kind: CertKind = CertKind.SIGNATURE) -> CertificateLinks:
+    """The succession of ``serial`` at jlis (no consent needed: links carry no attributes)."""
+    answer = _operator_request("GET", f"/certificates/{KIND_PATH[kind]}/{serial}/links")
+    chain = answer.get("chain")
+    if not isinstance(chain, list) or not chain:
+        raise JlisUnavailable("jlis's certificate links have no chain")
+    return CertificateLinks(chain=tuple(_linked(item) for item in chain), latest=_linked(answer.get("latest")))
+
+
+def current_attributes(serial: int, kind: CertKind = CertKind.SIGNATURE) -> dict[str, Any]:
+    """The resident's current attributes (JSON as jlis sends them), only under a standing consent."""
+    return _operator_request("GET", f"/certificates/{KIND_PATH[kind]}/{serial}/attributes")
