@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from anchorid.idp.cli import add_idp_commands
     from anchorid.jlis.cli import add_jlis_commands
     from anchorid.jpki.cli import add_card_commands
+    from anchorid.wallet.cli import add_wallet_commands
 
     parser = argparse.ArgumentParser(prog="anchorid", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_card_commands(commands)
     add_card_helper_command(commands)
     add_idp_commands(commands)
+    add_wallet_commands(commands)
     return parser
 
 

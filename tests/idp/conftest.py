@@ -1,10 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from cryptography import x509
 from pytest_django.fixtures import Settings
 
 from anchorid.idp.audit.chain import append
@@ -51,3 +60,143 @@ def log_entries() -> Callable[[int], list[AuditEntry]]:
         ]
 
     return write
+
+
+# --- device certificates and the wallet (deviceca) -------------------------------------------------------------
+# A real jlis server (seeded residents with virtual cards) for card signatures and OCSP, and the platform CA.
+
+
+@dataclass(frozen=True)
+class JlisServer:
+    url: str
+    data: Path
+    pem: Path
+    cards: list[dict[str, Any]]
+    env: dict[str, str]
+
+    @property
+    def trust_anchors(self) -> str:
+        return f"{self.pem / 'sign-ca.pem'},{self.pem / 'auth-ca.pem'}"
+
+    def card(self, index: int) -> dict[str, Any]:
+        """A seeded adult's card (INDEX.json entry: card_file, signature_pin, ...)."""
+        adults = [card for card in self.cards if card["has_signature_certificate"]]
+        return adults[index]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"the {what} server did not start")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def jlis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JlisServer]:
+    """``anchorid serve jlis`` on a free port, seeded with 4 residents; its own SQLite even under DATABASE_URL."""
+    data = tmp_path_factory.mktemp("jlis-for-idp")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["ANCHORID_JLIS_CA_PASSPHRASE"] = "test passphrase"
+
+    def cli(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "anchorid.cli", *args], env=env, check=True, capture_output=True)
+
+    cli("jlis", "seed", "--data", str(data), "--residents", "4", "--cards-dir", str(data / "cards"), "--seed", "7")
+    cli("jlis", "export-ca", "--data", str(data), "--out", str(data / "pem"))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/ca/sign.cer", server, "jlis")
+        cards = json.loads((data / "cards" / "INDEX.json").read_text())["cards"]
+        yield JlisServer(url=url, data=data, pem=data / "pem", cards=cards, env=env)
+    finally:
+        stop(server)
+
+
+IDP_TEST_ORIGIN = "http://testserver"
+
+
+@pytest.fixture
+def device_ca(platform_keys: Path, settings: Settings, db: None) -> Any:
+    """The platform CA, created in this test's database and key folder, publishing at http://testserver."""
+    from anchorid.idp.deviceca.authority import init_ca
+    from anchorid.idp.deviceca.keys import ca_keystore
+
+    settings.ANCHORID_IDP_ORIGIN = IDP_TEST_ORIGIN
+    return init_ca(ca_keystore(), IDP_TEST_ORIGIN)
+
+
+@pytest.fixture
+def use_jlis(jlis_server: JlisServer, settings: Settings) -> JlisServer:
+    """Point the idp's jlis client at the running jlis and trust its CAs."""
+    settings.ANCHORID_JLIS_URL = jlis_server.url
+    settings.ANCHORID_JPKI_TRUST_ANCHORS = jlis_server.trust_anchors
+    return jlis_server
+
+
+def _card_signature_certificate(card_file: str | Path) -> x509.Certificate:
+    from anchorid.jpki.cardfile import CardFile, KeySlot
+
+    certificate = CardFile.load(Path(card_file)).certificate(KeySlot.SIGNATURE)
+    assert certificate is not None
+    return certificate
+
+
+def _anchor_account(certificate: x509.Certificate, *, handle: str | None = None) -> Any:
+    """An account anchored on ``certificate``, as card onboarding leaves it (attributes aside)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    from anchorid.idp.accounts.models import Account, AnchorCertificate
+
+    account = Account.objects.create_user(handle or f"resident-{certificate.serial_number}")
+    AnchorCertificate.objects.create(
+        account=account,
+        issuer_fingerprint="0" * 64,
+        serial=str(certificate.serial_number),
+        fingerprint=hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+    )
+    return account
+
+
+@pytest.fixture
+def card_certificate() -> Callable[[str | Path], x509.Certificate]:
+    """The signature certificate stored in a virtual card file."""
+    return _card_signature_certificate
+
+
+@pytest.fixture
+def anchor_account(db: None) -> Callable[..., Any]:
+    """``anchor_account(certificate)``: an account anchored on that JPKI signature certificate."""
+    return _anchor_account

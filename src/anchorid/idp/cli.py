@@ -226,3 +226,7 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.onboarding.cli import add_onboarding_commands
 
     add_onboarding_commands(idp_commands)
+
+    from anchorid.idp.deviceca.cli import add_ca_commands
+
+    add_ca_commands(idp_commands)

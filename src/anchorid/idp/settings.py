@@ -19,7 +19,7 @@ from anchorid.common.settings_base import (
     database_settings,
 )
 
-INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.idp.accounts"]
+INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.idp.accounts", "anchorid.idp.deviceca"]
 INSTALLED_APPS += ["anchorid.idp.onboarding"]
 AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]

@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("onboarding/", include("anchorid.idp.onboarding.urls")),
+    path("", include("anchorid.idp.deviceca.urls")),
 ]
