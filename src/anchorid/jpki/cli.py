@@ -159,9 +159,9 @@ def _sign(args: argparse.Namespace) -> int:
         data = args.data.read_bytes()
     except OSError as exc:
         return _fail(f"cannot read {args.data}: {exc.strerror}", EXIT_CARD_ERROR)
-    pin = _read_pin(slot, args.pin_stdin)
 
     def sign(card: JPKICard) -> int:
+        pin = _read_pin(slot, args.pin_stdin)  # asked once the card is there
         signature = card.sign(data, pin=pin, key=slot)
         if args.cert_out is not None:
             certificate: x509.Certificate = (
