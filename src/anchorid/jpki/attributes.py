@@ -116,9 +116,7 @@ class BasicFourInfo:
         check_substitute_map(self.address, self.address_substitutes, "address")
 
     @classmethod
-    def plain(
-        cls, name: str, birth_date: datetime.date, gender: Gender, address: str
-    ) -> BasicFourInfo:
+    def plain(cls, name: str, birth_date: datetime.date, gender: Gender, address: str) -> BasicFourInfo:
         """Attributes with no substitute characters."""
         return cls(name, birth_date, gender, address, "0" * len(name), "0" * len(address))
 
