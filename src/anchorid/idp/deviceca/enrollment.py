@@ -1,10 +1,11 @@
 """``POST /wallet/enroll``: a CSR, authenticated by a fresh card signature or by a logged-in session.
 
 Card: the resident's card signs client data (``challenges``: type ``anchorid.wallet.enroll``, a challenge from
-``POST /wallet/challenge``, this idp's origin, and the CSR's SHA-256) with its signature key. We check the
-signature (``jpki.verify.verify_signature``), the certificate's chain to the configured JPKI roots, its profile
-and its OCSP status at jlis (``jlis_client``; fail closed), and that it is the *current* anchor certificate of
-an existing account. The new device certificate then says ``Level.DERIVED``: the wallet key is a software key.
+``POST /wallet/challenge``, this idp's origin, and the CSR's SHA-256) with its signature key. The signature and
+the certificate pass onboarding's own checks (``onboarding.verification.verify_card_signature``: validity, the
+signature over exactly these bytes, chain to the configured JPKI roots, profile, OCSP at jlis failing closed),
+and the certificate must be the *current* anchor certificate of an existing account. The new device
+certificate then says ``Level.DERIVED``: the wallet key is a software key.
 
 Session: a login at ``Level.DERIVED`` or above (``sessions.current_authentication``), e.g. right after a passkey
 login. The certificate level is DERIVED either way: a device key never gets more than its own strength.
@@ -29,7 +30,6 @@ from anchorid.idp.assurance import Level
 from anchorid.idp.deviceca.challenges import ChallengeError, parse_client_data, spend_challenge
 from anchorid.idp.deviceca.issuance import IssuanceError, check_device_name, issue_device_certificate, load_csr
 from anchorid.idp.deviceca.models import DeviceCertificate, WalletChallenge
-from anchorid.idp.deviceca.profile import certificate_fingerprint
 
 #: The level a wallet key's certificate carries and a wallet login reaches.
 DEVICE_KEY_LEVEL = Level.DERIVED
@@ -58,10 +58,13 @@ def b64decode_field(body: dict[str, Any], name: str, *, limit: int) -> bytes:
 
 
 def _card_account(card: Any, csr_sha256: str) -> Account:
-    """Check the card's signature over the client data; return the account the certificate anchors."""
-    from anchorid.idp import jlis_client
-    from anchorid.jpki.profiles import CertKind
-    from anchorid.jpki.verify import SignatureInvalid, ValidationFailure, validate_certificate, verify_signature
+    """Check the card's signature over the client data; return the account the certificate anchors.
+
+    The certificate and signature checks are onboarding's (``verify_card_signature``: validity, signature over
+    exactly these bytes, JPKI chain and profile, OCSP at jlis failing closed), with onboarding's refusal codes.
+    """
+    from anchorid.idp.onboarding.refusals import Refusal
+    from anchorid.idp.onboarding.verification import Submission, verify_card_signature
 
     if not isinstance(card, dict):
         raise EnrollmentError("bad_request", "card must be an object with certificate, client_data, signature")
@@ -76,38 +79,20 @@ def _card_account(card: Any, csr_sha256: str) -> Account:
     try:
         certificate = x509.load_der_x509_certificate(certificate_der)
     except ValueError:
-        raise EnrollmentError(
-            "card_certificate_invalid", "the card certificate is not a DER X.509 certificate"
-        ) from None
+        raise EnrollmentError("bad_request", "the card certificate is not a DER X.509 certificate") from None
     try:
         spend_challenge(client_data.challenge, WalletChallenge.Purpose.ENROLL)
     except ChallengeError as error:
         raise EnrollmentError(error.code, str(error)) from None
     try:
-        verify_signature(certificate, client_data.raw, signature)
-    except SignatureInvalid:
-        raise EnrollmentError(
-            "card_signature_invalid", "the card signature does not verify over this client data"
-        ) from None
-    try:
-        anchors = jlis_client.trust_anchors()
-    except ValueError as error:
-        raise EnrollmentError("card_unverifiable", f"JPKI trust anchors unusable: {error}", status=503) from None
-    result = validate_certificate(
-        certificate, anchors, CertKind.SIGNATURE, revocation=jlis_client.ocsp_responder(CertKind.SIGNATURE)
-    )
-    if not result.ok:
-        assert result.failure is not None
-        if result.failure is ValidationFailure.REVOCATION_UNAVAILABLE:
-            raise EnrollmentError(
-                "revocation_unavailable",
-                "the card certificate's status at J-LIS could not be checked; try again later",
-                status=503,
-            )
-        raise EnrollmentError(f"card_{result.failure.value}", f"the card certificate is refused: {result.message}")
+        verified = verify_card_signature(
+            Submission(challenge=client_data.raw.decode("utf-8"), certificate=certificate, signature=signature)
+        )
+    except Refusal as refusal:
+        raise EnrollmentError(refusal.code, refusal.message, status=refusal.status) from None
     anchor = (
         AnchorCertificate.objects.select_related("account")
-        .filter(fingerprint=certificate_fingerprint(certificate), current=True)
+        .filter(fingerprint=verified.fingerprint, current=True)
         .first()
     )
     if anchor is None:
