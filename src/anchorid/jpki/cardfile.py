@@ -199,7 +199,8 @@ class CardFile:
 
     def save(self) -> None:
         """Write the whole state atomically: a 0600 temporary file in the same folder, fsync, rename."""
-        data = json.dumps(self._to_json(), indent=1, ensure_ascii=False).encode()
+        # Compact on purpose: json's C encoder only runs without indent, and every VERIFY saves the file.
+        data = json.dumps(self._to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
