@@ -36,7 +36,9 @@ def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     if url:
         config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         # Each party keeps its own database; under PostgreSQL the test database name carries the party.
-        config.setdefault("TEST", {})["NAME"] = f"test_anchorid_{name}"
+        # ANCHORID_TEST_DB_SUFFIX keeps concurrent test runs on one server (two checkouts) apart.
+        suffix = os.environ.get("ANCHORID_TEST_DB_SUFFIX", "")
+        config.setdefault("TEST", {})["NAME"] = f"test_anchorid_{name}{suffix}"
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
