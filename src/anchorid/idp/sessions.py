@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
@@ -116,6 +116,11 @@ def log_in(
     request.session[SESSION_CREDENTIAL] = credential
 
 
+def record_failed_login(account: Account, method: str) -> None:
+    """Audit a refused login whose account is known (a verified key or card that was refused, or a bad answer)."""
+    append("login", subject=str(account.pk), actor=str(account.pk), details={"method": method, "outcome": "failure"})
+
+
 def log_out(request: HttpRequest) -> None:
     """End the session (flushes it: a new, empty session key)."""
     django_logout(request)
@@ -153,7 +158,16 @@ def current_authentication(request: HttpRequest) -> CurrentAuthentication | None
 
 
 def login_redirect(request: HttpRequest, url_name: str) -> HttpResponseRedirect:
-    return HttpResponseRedirect(f"{reverse(url_name)}?{urlencode({'next': request.get_full_path()})}")
+    """To the login page, coming back afterwards: to this page, or for a form post to the page that had the form
+    (a redirect cannot repeat a POST; the resident presses the button again, now logged in at the right level).
+    """
+    if request.method in ("GET", "HEAD"):
+        back = request.get_full_path()
+    else:
+        referer = urlsplit(request.headers.get("Referer", ""))
+        back = referer.path if referer.netloc == request.get_host() and referer.path.startswith("/") else ""
+    url = reverse(url_name)
+    return HttpResponseRedirect(f"{url}?{urlencode({'next': back})}" if back else url)
 
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])

@@ -6,6 +6,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("anchorid.idp.login.urls")),
+    path("", include("anchorid.idp.passkeys.urls")),
+    path("", include("anchorid.idp.selfservice.urls")),
     path("onboarding/", include("anchorid.idp.onboarding.urls")),
     path("", include("anchorid.idp.deviceca.urls")),
 ]

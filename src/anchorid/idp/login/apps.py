@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LoginConfig(AppConfig):
+    name = "anchorid.idp.login"
+    label = "login"
+    verbose_name = "Login"

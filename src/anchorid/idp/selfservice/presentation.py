@@ -1,0 +1,81 @@
+"""How audit entries read in the resident's activity history (translated labels; no values beyond codes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from anchorid.idp.audit.models import AuditEntry
+from anchorid.jpki.attributes import BasicFourInfo, Gender
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityLine:
+    time: datetime
+    what: str
+    how: str
+    failed: bool
+    seq: int
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "onboarding": _("Registered with your My Number Card"),
+        "credential_issued": _("Credential added"),
+        "credential_revoked": _("Credential revoked"),
+        "login": _("Logged in"),
+        "consent_given": _("Consent given to a service"),
+        "consent_withdrawn": _("Consent withdrawn"),
+        "attribute_change": _("Attributes updated"),
+        "anchor_certificate_revoked": _("Card signature certificate revoked"),
+        "suspension": _("Stopped (emergency stop)"),
+        "resumption": _("Resumed"),
+        "deletion": _("Account deleted"),
+    }
+
+
+def _methods() -> dict[str, str]:
+    return {
+        "passkey": _("passkey"),
+        "device_key": _("wallet key"),
+        "card": _("My Number Card"),
+        "card_cross_device": _("My Number Card (another device)"),
+        "device_certificate": _("wallet certificate"),
+        "session": _("from a logged-in device"),
+        "account": _("whole account"),
+        "credential": _("one credential"),
+        "staff": _("by platform staff"),
+    }
+
+
+def describe_entry(entry: AuditEntry) -> ActivityLine:
+    details = entry.details if isinstance(entry.details, dict) else {}
+    methods = _methods()
+    parts = []
+    for key in ("method", "credential_kind", "scope", "channel"):
+        value = details.get(key)
+        if isinstance(value, str) and value in methods:
+            parts.append(methods[value])
+    if details.get("step_up"):
+        parts.append(_("step-up"))
+    failed = details.get("outcome") == "failure"
+    what = _labels().get(entry.event_type, entry.event_type)
+    if failed:
+        what = _("Login refused")
+    return ActivityLine(time=entry.time, what=what, how=", ".join(parts), failed=failed, seq=entry.seq)
+
+
+def attribute_rows(info: BasicFourInfo | None) -> list[tuple[str, str]]:
+    """The four attributes as (label, value) for the resident's own eyes; decrypted only for this page."""
+    if info is None:
+        return []
+    genders = {Gender.MALE: _("male"), Gender.FEMALE: _("female"), Gender.UNKNOWN: _("not stated")}
+    return [
+        (_("Name"), info.name),
+        (_("Date of birth"), date_format(info.birth_date, "DATE_FORMAT")),
+        (_("Gender"), genders[info.gender]),
+        (_("Address"), info.address),
+    ]
