@@ -1,0 +1,225 @@
+"""Fixtures for the onboarding tests: a real jlis server process, the idp registered at it as a platform operator,
+and the real card helper serving seeded virtual cards. Imported by tests/idp/test_onboarding_*.py."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import caches
+from django.test import Client
+from joserfc.jwk import ECKey
+from pytest_django.fixtures import Settings
+
+from anchorid.cardhelper.helper import CardHelperServer
+from anchorid.idp import jlis_client
+from anchorid.idp.keystore import EncryptedFileKeyStore
+from anchorid.jpki.cardfile import CardFile, KeySlot
+from anchorid.jpki.client import JPKICard
+from anchorid.jpki.transport import EmulatorTransport
+
+KEYSTORE_PASSPHRASE = "correct horse battery staple"
+JLIS_CA_PASSPHRASE = "onboarding test CA passphrase"
+IDP_ORIGIN = "http://testserver"
+RESIDENTS = 14
+#: Which seeded adult each test family uses (tests that change a resident at jlis get their own).
+ADULT_PLAIN, ADULT_REVOKED, ADULT_RENEWED, ADULT_MOVED, ADULT_CONCURRENT, ADULT_SUSPENDED = range(6)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Jlis:
+    url: str
+    data: Path
+    env: dict[str, str]
+    keys: Path
+
+    def cli(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "anchorid.cli", "jlis", *args, "--data", str(self.data)],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    def cards(self) -> list[dict[str, Any]]:
+        cards: list[dict[str, Any]] = json.loads((self.data / "cards" / "INDEX.json").read_text())["cards"]
+        return cards
+
+    def adult(self, index: int) -> dict[str, Any]:
+        return [card for card in self.cards() if card["has_signature_certificate"]][index]
+
+    def child(self) -> dict[str, Any]:
+        return next(card for card in self.cards() if not card["has_signature_certificate"])
+
+    def ca_key(self) -> rsa.RSAPrivateKey:
+        """The simulated J-LIS signature CA's key (to forge an expired certificate it 'issued')."""
+        (path,) = (self.data / "jlis-keys").glob("sign-ca-*.pem")
+        key = serialization.load_pem_private_key(path.read_bytes(), JLIS_CA_PASSPHRASE.encode())
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the jlis server did not start")
+
+
+@pytest.fixture(scope="session")
+def onboarding_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
+    """``anchorid serve jlis`` on a free port (own SQLite, also under DATABASE_URL), seeded, the idp registered."""
+    data = tmp_path_factory.mktemp("onboarding-jlis")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["ANCHORID_JLIS_CA_PASSPHRASE"] = JLIS_CA_PASSPHRASE
+    port = free_port()
+    jlis = Jlis(url=f"http://127.0.0.1:{port}", data=data, env=env, keys=data / "idp-keys")
+    jlis.cli("seed", "--residents", str(RESIDENTS), "--cards-dir", str(data / "cards"), "--seed", "3")
+    while not any(not card["has_signature_certificate"] for card in jlis.cards()):
+        jlis.cli("seed", "--residents", "4", "--cards-dir", str(data / "cards"))
+    # The idp's operator key, in a key store like the idp's (cheap scrypt), registered at jlis.
+    store = EncryptedFileKeyStore(jlis.keys, KEYSTORE_PASSPHRASE, scrypt_n=2**10)
+    public_key = store.create_key(jlis_client.OPERATOR_KEY_NAME, "EC-P256")
+    jwk_file = data / "idp-operator.jwk.json"
+    jwk_file.write_text(json.dumps(ECKey.import_key(public_key).as_dict(private=False)))
+    jlis.cli("operator", "add", "--name", "anchorid-idp", "--jwk", str(jwk_file))
+    jlis.cli("export-ca", "--out", str(data / "pem"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(f"{jlis.url}/ca/sign.cer", server)
+        yield jlis
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def idp(onboarding_jlis: Jlis, settings: Settings) -> Jlis:
+    """Point the idp at the running jlis: its URL, its CAs as trust anchors, the key store with the operator key."""
+    pem = onboarding_jlis.data / "pem"
+    settings.ANCHORID_JLIS_URL = onboarding_jlis.url
+    settings.ANCHORID_JPKI_TRUST_ANCHORS = f"{pem / 'sign-ca.pem'},{pem / 'auth-ca.pem'}"
+    settings.ANCHORID_KEYSTORE_DIR = onboarding_jlis.keys
+    settings.ANCHORID_KEYSTORE_PASSPHRASE = KEYSTORE_PASSPHRASE
+    settings.ANCHORID_IDP_ORIGIN = IDP_ORIGIN
+    settings.ANCHORID_ONBOARDING_LIMITS = {"ip": (1000, 600), "certificate": (1000, 600)}
+    caches["default"].clear()
+    jlis_client._cached_keystore.cache_clear()
+    return onboarding_jlis
+
+
+@dataclass
+class Helper:
+    url: str
+    server: CardHelperServer
+
+    def sign(self, challenge: str, *, origin: str = IDP_ORIGIN) -> requests.Response:
+        return requests.post(
+            f"{self.url}/v1/sign", json={"challenge": challenge}, headers={"Origin": origin}, timeout=30
+        )
+
+
+@pytest.fixture
+def card_helper() -> Iterator[Callable[..., Helper]]:
+    """``card_helper(card_file, pin)``: the real card helper on a free localhost port, serving that virtual card."""
+    servers: list[CardHelperServer] = []
+
+    def start(card_file: str | Path, pin: str | None, *, origin: str = IDP_ORIGIN) -> Helper:
+        server = CardHelperServer(
+            port=0,
+            idp_origin=origin,
+            open_card=lambda: JPKICard(EmulatorTransport(card_file)),
+            pin_source=lambda prompt: pin,
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return Helper(f"http://127.0.0.1:{server.server_port}", server)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def open_page(client: Client) -> tuple[str, str, str]:
+    """GET the onboarding page: (challenge text, nonce, cross-device code)."""
+    response = client.get("/onboarding/")
+    assert response.status_code == 200, response.content
+    return response.context["challenge"], response.context["nonce"], response.context["code"]
+
+
+def complete(client: Client, challenge: str, certificate: str, signature: str) -> Any:
+    body = json.dumps({"challenge": challenge, "certificate": certificate, "signature": signature})
+    return client.post("/onboarding/complete/", data=body, content_type="application/json")
+
+
+def onboard(client: Client, helper: Helper) -> Any:
+    """The page's part of the flow: open a challenge, have the helper sign it, post the answer."""
+    challenge, _, _ = open_page(client)
+    signed = helper.sign(challenge)
+    assert signed.status_code == 200, signed.text
+    return complete(client, challenge, **signed.json())
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def card_sign(card_file: str | Path, data: bytes, pin: str, key: KeySlot = KeySlot.SIGNATURE) -> bytes:
+    with JPKICard(EmulatorTransport(card_file)) as card:
+        return card.sign(data, pin=pin, key=key)
+
+
+def card_certificate(card_file: str | Path, slot: KeySlot = KeySlot.SIGNATURE) -> x509.Certificate:
+    certificate = CardFile.load(Path(card_file)).certificate(slot)
+    assert certificate is not None
+    return certificate
+
+
+def der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
