@@ -200,3 +200,71 @@ def card_certificate() -> Callable[[str | Path], x509.Certificate]:
 def anchor_account(db: None) -> Callable[..., Any]:
     """``anchor_account(certificate)``: an account anchored on that JPKI signature certificate."""
     return _anchor_account
+
+
+# --- a running idp (``anchorid serve idp``) with the platform CA and one resident anchored on a seeded card ----
+
+WALLET_PASSPHRASE = "wallet passphrase 1"
+
+ANCHOR_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+from anchorid.common.serve import prepare_party
+prepare_party("idp", Path(sys.argv[1]))
+from cryptography.hazmat.primitives import serialization
+from anchorid.idp.accounts.models import Account, AnchorCertificate
+from anchorid.jpki.cardfile import CardFile, KeySlot
+certificate = CardFile.load(Path(sys.argv[2])).certificate(KeySlot.SIGNATURE)
+account = Account.objects.create_user("resident-live")
+AnchorCertificate.objects.create(
+    account=account, issuer_fingerprint="0" * 64, serial=str(certificate.serial_number),
+    fingerprint=hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest(),
+    not_before=certificate.not_valid_before_utc, not_after=certificate.not_valid_after_utc,
+)
+"""
+
+
+@dataclass(frozen=True)
+class LiveIdp:
+    url: str
+    data: Path
+    env: dict[str, str]
+    card: dict[str, Any]
+
+    def run(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "anchorid.cli", *args], env=self.env, input=stdin, capture_output=True, text=True
+        )
+
+
+@pytest.fixture(scope="module")
+def live_idp(jlis_server: JlisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
+    """The idp served on a free port (own SQLite), CA initialised, the second seeded adult anchored on an account."""
+    data = tmp_path_factory.mktemp("live-idp")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(
+        ANCHORID_DATA_DIR=str(data),
+        ANCHORID_KEYSTORE_PASSPHRASE=PASSPHRASE,
+        ANCHORID_IDP_ORIGIN=url,
+        ANCHORID_JLIS_URL=jlis_server.url,
+        ANCHORID_JPKI_TRUST_ANCHORS=jlis_server.trust_anchors,
+        ANCHORID_INSECURE_COOKIES="1",
+        ANCHORID_WALLET_PASSPHRASE=WALLET_PASSPHRASE,
+    )
+    card = jlis_server.card(1)
+    cli = [sys.executable, "-m", "anchorid.cli"]
+    subprocess.run([*cli, "idp", "ca", "init", "--data", str(data)], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", ANCHOR_SCRIPT, str(data), card["card_file"]], env=env, check=True)
+    server = subprocess.Popen(
+        [*cli, "serve", "idp", "--port", str(port), "--data", str(data)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"{url}/pki/root.cer", server, "idp")
+        yield LiveIdp(url=url, data=data, env=env, card=card)
+    finally:
+        stop(server)
