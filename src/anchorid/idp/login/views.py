@@ -22,14 +22,11 @@ from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.login import card
 from anchorid.idp.login.card import CardRefused
 from anchorid.idp.login.limits import limit_account, limit_ip, rate_limited_message
-from anchorid.idp.login.models import CardChallenge
 from anchorid.idp.login.nextpage import safe_next
 from anchorid.idp.onboarding.views import helper_port, idp_origin
 from anchorid.idp.ratelimit import RateLimited
 from anchorid.idp.selfservice import actions
 from anchorid.idp.sessions import AccountNotUsable, current_authentication, log_in, log_out, record_failed_login
-
-Purpose = CardChallenge.Purpose
 
 
 @require_GET
@@ -46,14 +43,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
-def _card_page(request: HttpRequest, purpose: str, complete_url: str, template: str) -> HttpResponse:
+def _card_page(request: HttpRequest, complete_url: str, template: str) -> HttpResponse:
     helper = f"http://127.0.0.1:{helper_port()}"
     origin = idp_origin(request)
     response = render(
         request,
         template,
         {
-            "challenge": card.open_challenge(request.session, purpose, origin),
+            "challenge": card.open_challenge(request.session, origin),
             "helper_url": helper,
             "complete_url": complete_url,
             "idp_origin": origin,
@@ -72,19 +69,19 @@ def _card_page(request: HttpRequest, purpose: str, complete_url: str, template: 
 @require_GET
 @ensure_csrf_cookie
 def card_login_page(request: HttpRequest) -> HttpResponse:
-    return _card_page(request, Purpose.LOGIN, reverse("login_card_complete"), "login/card.html")
+    return _card_page(request, reverse("login_card_complete"), "login/card.html")
 
 
 @require_GET
 @ensure_csrf_cookie
 def card_stop_page(request: HttpRequest) -> HttpResponse:
-    return _card_page(request, Purpose.STOP, reverse("card_stop_complete"), "login/card_stop.html")
+    return _card_page(request, reverse("card_stop_complete"), "login/card_stop.html")
 
 
 @require_GET
 @ensure_csrf_cookie
 def card_resume_page(request: HttpRequest) -> HttpResponse:
-    return _card_page(request, Purpose.RESUME, reverse("card_resume_complete"), "login/card_resume.html")
+    return _card_page(request, reverse("card_resume_complete"), "login/card_resume.html")
 
 
 def _complete(request: HttpRequest, purpose: str, then: Callable[[Account], str]) -> JsonResponse:
@@ -120,7 +117,7 @@ def card_login_complete(request: HttpRequest) -> JsonResponse:
         log_in(request, account, CARD_LOGIN)
         return safe_next(request)
 
-    return _complete(request, Purpose.LOGIN, then)
+    return _complete(request, "card_login", then)
 
 
 @require_POST
@@ -134,7 +131,7 @@ def card_stop_complete(request: HttpRequest) -> JsonResponse:
         )
         return reverse("emergency_stop")
 
-    return _complete(request, Purpose.STOP, then)
+    return _complete(request, "card_stop", then)
 
 
 @require_POST
@@ -145,4 +142,4 @@ def card_resume_complete(request: HttpRequest) -> JsonResponse:
         messages.success(request, _("Your account is active again. Stopped passkeys can be resumed one by one below."))
         return reverse("selfservice")
 
-    return _complete(request, Purpose.RESUME, then)
+    return _complete(request, "card_resume", then)
