@@ -137,8 +137,7 @@ def card_stop_complete(request: HttpRequest) -> JsonResponse:
 @require_POST
 def card_resume_complete(request: HttpRequest) -> JsonResponse:
     def then(account: Account) -> str:
-        actions.resume_account(account)
-        log_in(request, account, CARD_LOGIN)
+        log_in(request, actions.resume_account(account), CARD_LOGIN)
         messages.success(request, _("Your account is active again. Stopped passkeys can be resumed one by one below."))
         return reverse("selfservice")
 
