@@ -43,6 +43,8 @@ ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/au
 # The origin residents' browsers see (scheme://host[:port]); WebAuthn's RP ID is its host. WebAuthn refuses an IP
 # address as RP ID, so local runs use "localhost", which browsers treat as a secure context even over http.
 ANCHORID_IDP_ORIGIN = os.environ.get("ANCHORID_IDP_ORIGIN", "http://localhost:8001").rstrip("/")
+# The localhost port of the resident's card helper that card pages call (anchorid card-helper --port).
+ANCHORID_CARD_HELPER_PORT = int(os.environ.get("ANCHORID_CARD_HELPER_PORT", "31519"))
 
 # The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
 ANCHORID_AUDIT_SIGNING_KEY = "platform"
