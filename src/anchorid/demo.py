@@ -29,15 +29,23 @@ class Party:
     port: int
     data: Path
     health_path: str
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def origin(self) -> str:
+        """What a browser uses: ``localhost`` is a secure context, so WebAuthn works over plain HTTP."""
+        return f"http://localhost:{self.port}"
 
-def _run(*args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([*ANCHORID, *args], input=stdin, capture_output=True, text=True, check=False)
+
+def _run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [*ANCHORID, *args], input=stdin, capture_output=True, text=True, check=False, env=env or dict(os.environ)
+    )
     if result.returncode != 0:
         raise SystemExit(f"anchorid {' '.join(args[:2])} failed:\n{result.stderr.strip()}")
     return result.stdout
@@ -92,6 +100,37 @@ def _seed_jlis(data: Path, residents: int) -> dict[str, object]:
     return loaded
 
 
+def _secrets(data: Path) -> dict[str, str]:
+    """Demo-only secrets (the idp's key-store passphrase), made once and kept 0600 in the data folder."""
+    path = data / "demo-secrets.json"
+    if not path.exists():
+        path.write_text(json.dumps({"keystore_passphrase": secrets.token_urlsafe(18)}))
+        path.chmod(0o600)
+    loaded: dict[str, str] = json.loads(path.read_text())
+    return loaded
+
+
+def _idp_env(data: Path, jlis: Party, idp: Party) -> dict[str, str]:
+    return {
+        "ANCHORID_KEYSTORE_PASSPHRASE": _secrets(data)["keystore_passphrase"],
+        "ANCHORID_JLIS_URL": jlis.url,
+        "ANCHORID_IDP_ORIGIN": idp.origin,
+    }
+
+
+def _set_up_idp(data: Path, jlis: Party, idp: Party) -> None:
+    """First run: the idp trusts jlis's CAs and becomes a registered platform operator; its CA is created."""
+    marker = idp.data / ".demo-setup-done"
+    if marker.exists():
+        return
+    env = {**os.environ, **idp.env}
+    jwk = idp.data / "jlis-operator.jwk.json"
+    _run("idp", "jlis-setup", "--data", str(idp.data), "--jlis", jlis.url, env=env)
+    _run("jlis", "operator", "add", "--data", str(jlis.data), "--name", "anchorid-idp", "--jwk", str(jwk))
+    _run("idp", "ca", "init", "--data", str(idp.data), "--url", idp.origin, env=env)
+    marker.write_text("ok\n")
+
+
 def _start(party: Party) -> None:
     if not _port_free(party.port):
         raise SystemExit(f"port {party.port} is taken; choose another first port with --port")
@@ -100,7 +139,7 @@ def _start(party: Party) -> None:
         [*ANCHORID, "serve", party.name, "--port", str(party.port), "--data", str(party.data)],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "ANCHORID_INSECURE_COOKIES": "1"},
+        env={**os.environ, "ANCHORID_INSECURE_COOKIES": "1", **party.env},
     )
 
 
@@ -115,20 +154,37 @@ def _command_name() -> str:
         return str(script)
 
 
-def _guide(data: Path, jlis: Party, index: dict[str, object]) -> str:
+def _guide(data: Path, jlis: Party, idp: Party, index: dict[str, object]) -> str:
     cards = [card for card in index["cards"] if isinstance(card, dict)]  # type: ignore[attr-defined]
     adult = next(card for card in cards if card.get("has_signature_certificate"))
     card_file = adult["card_file"]
     staff = json.loads((data / "jlis-staff.json").read_text())
     ca = data / "ca"
     anchorid = _command_name()
+    passphrase = idp.env["ANCHORID_KEYSTORE_PASSPHRASE"]
     lines = [
         "",
         "AnchorID demo is running.",
         "",
+        f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data.resolve()}   (logs: *.log there)",
         f"  residents + PINs    {data.resolve() / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
+        "",
+        "Become a resident of the ID platform (needs a browser on this machine):",
+        f"  1. Start your card helper:  {anchorid} card-helper --card {card_file} --idp-origin {idp.origin}",
+        f"     (it asks for the card's signature PIN: {adult['signature_pin']} — it never leaves the helper)",
+        f"  2. Open {idp.origin}/onboarding/ and read your card; then register a passkey.",
+        f"  3. Log out, log in again at {idp.origin}/login/ with the passkey alone; see {idp.origin}/me/",
+        f"     (emergency stop without logging in: {idp.origin}/stop/)",
+        "",
+        "  # After onboarding, the wallet: a device key certified by the platform CA, no personal data inside:",
+        f"  export ANCHORID_KEYSTORE_PASSPHRASE={passphrase}   # demo only: unlocks the idp's key files",
+        f"  {anchorid} wallet init --dir {data / 'wallet'}",
+        f"  echo {adult['signature_pin']} | {anchorid} wallet enroll --dir {data / 'wallet'} --idp {idp.origin} "
+        f"--card {card_file} --pin-stdin",
+        f"  {anchorid} wallet login --dir {data / 'wallet'} --idp {idp.origin}",
+        f"  {anchorid} audit checkpoint --data {idp.data} && {anchorid} audit verify --data {idp.data}",
         "",
         "Try, in another terminal:",
         f"  {anchorid} card info --card {card_file}",
@@ -154,13 +210,17 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     data.mkdir(parents=True, exist_ok=True)
     index = _seed_jlis(data, residents)
     jlis = Party("jlis", base_port, data / "jlis", "/ca/sign.cer")
-    parties = [jlis]
+    idp = Party("idp", base_port + 1, data / "idp", "/pki/root.cer")
+    idp.env = _idp_env(data, jlis, idp)
+    parties = [jlis, idp]
     try:
-        for party in parties:
-            _start(party)
-        for party in parties:
-            _wait_until_answering(party)
-        print(_guide(data, jlis, index), flush=True)
+        _start(jlis)
+        _wait_until_answering(jlis)
+        idp.data.mkdir(parents=True, exist_ok=True)
+        _set_up_idp(data, jlis, idp)
+        _start(idp)
+        _wait_until_answering(idp)
+        print(_guide(data, jlis, idp, index), flush=True)
         if once:
             return 0
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
