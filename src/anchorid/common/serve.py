@@ -21,6 +21,10 @@ def prepare_party(party: str, data_dir: Path) -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    # Server workers open their own connections; none may inherit this one.
+    from django.db import connections
+
+    connections.close_all()
 
 
 def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
@@ -28,6 +32,11 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
     prepare_party(party, data_dir)
     from django.conf import settings
     from granian import Granian
+
+    if party == "idp":
+        from anchorid.idp.audit.schedule import start_in_background
+
+        start_in_background()
 
     Granian(
         f"anchorid.{party}.wsgi:application",
