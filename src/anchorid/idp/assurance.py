@@ -18,6 +18,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class Level(enum.IntEnum):
     """Ordered: a higher level satisfies any request for a lower one."""
@@ -29,6 +32,11 @@ class Level(enum.IntEnum):
     @property
     def acr(self) -> str:
         return ACR_VALUES[self]
+
+    @property
+    def label(self) -> Promise:
+        """What a resident reads (consent screens, self-service); ``acr`` is for machines."""
+        return LABELS[self]
 
     @property
     def ial(self) -> int:
@@ -51,6 +59,13 @@ ACR_VALUES: dict[Level, str] = {
     Level.DERIVED: ACR_PREFIX + "ial3-aal2",
     Level.DERIVED_HARDWARE: ACR_PREFIX + "ial3-aal3",
     Level.CARD: ACR_PREFIX + "ial3-aal3-card",
+}
+
+
+LABELS: dict[Level, Promise] = {
+    Level.DERIVED: _("Passkey or device key bound to your My Number Card (AAL2)"),
+    Level.DERIVED_HARDWARE: _("Hardware-bound key bound to your My Number Card (AAL3)"),
+    Level.CARD: _("My Number Card with its PIN (AAL3)"),
 }
 
 
