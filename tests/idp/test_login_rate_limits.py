@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from anchorid.idp import ratelimit
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
 from anchorid.idp.login.limits import LOGIN_PER_ACCOUNT, LOGIN_PER_IP
@@ -53,3 +54,12 @@ def test_it_does_not_limit_other_accounts(authenticator: SoftAuthenticator) -> N
     login_client(registering, Account.objects.create_user("resident-2"), CARD_LOGIN)
     other = register_passkey(registering)
     assert passkey_login(Client(REMOTE_ADDR="10.2.0.1"), other)[0] == 200
+
+
+def test_it_applies_a_configured_limit_by_name(settings: Settings) -> None:
+    settings.ANCHORID_RATE_LIMITS = {LOGIN_PER_IP.name: [2, 600]}
+    ratelimit.hit(LOGIN_PER_IP, "192.0.2.7", now=1000.0)
+    ratelimit.hit(LOGIN_PER_IP, "192.0.2.7", now=1000.0)
+    with pytest.raises(ratelimit.RateLimited) as limited:
+        ratelimit.hit(LOGIN_PER_IP, "192.0.2.7", now=1000.0)
+    assert limited.value.limit.attempts == 2

@@ -10,6 +10,10 @@ Usage::
     hit(ONBOARDING_PER_IP, client_ip(request))   # raises RateLimited when over the limit
 
 Keys are hashed before they reach the cache, so a certificate fingerprint or an IP address is never stored as is.
+
+Any limit can be changed by name without touching code: ``ANCHORID_RATE_LIMITS`` (a setting, or JSON in the
+environment variable of that name) maps a limit's name to ``[attempts, window_seconds]``, e.g.
+``{"login-ip": [600, 600]}`` for a city hall whose residents share one address, or a benchmark run.
 """
 
 from __future__ import annotations
@@ -50,8 +54,18 @@ def _cache() -> BaseCache:
     return caches[getattr(settings, "ANCHORID_RATELIMIT_CACHE", "default")]
 
 
+def configured(limit: Limit) -> Limit:
+    """The limit as the deployment configured it (``ANCHORID_RATE_LIMITS``), else as the code defined it."""
+    override = getattr(settings, "ANCHORID_RATE_LIMITS", {}).get(limit.name)
+    if override is None:
+        return limit
+    attempts, seconds = override
+    return Limit(limit.name, attempts=int(attempts), window_seconds=int(seconds))
+
+
 def hit(limit: Limit, key: str, *, now: float | None = None) -> int:
     """Count one attempt for ``key``; return the attempts so far in this window, or raise :class:`RateLimited`."""
+    limit = configured(limit)
     now = time.time() if now is None else now
     window = int(now // limit.window_seconds)
     cache_key = _cache_key(limit, key, window)
