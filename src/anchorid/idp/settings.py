@@ -7,6 +7,7 @@ Besides the shared settings:
 - ``ANCHORID_IDP_ORIGIN``: where browsers reach the idp (default ``http://localhost:8001``); WebAuthn RP ID = its host.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -46,5 +47,7 @@ ANCHORID_IDP_ORIGIN = os.environ.get("ANCHORID_IDP_ORIGIN", "http://localhost:80
 # The localhost port of the resident's card helper that card pages call (anchorid card-helper --port).
 ANCHORID_CARD_HELPER_PORT = int(os.environ.get("ANCHORID_CARD_HELPER_PORT", "31519"))
 
+# Per-name overrides of the rate limits (see ratelimit.py), e.g. '{"login-ip": [600, 600]}'.
+ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
 # The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
 ANCHORID_AUDIT_SIGNING_KEY = "platform"
