@@ -24,6 +24,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from anchorid.cardhelper.cli import add_card_helper_command
+    from anchorid.city.cli import add_city_commands
     from anchorid.idp.cli import add_idp_commands
     from anchorid.jlis.cli import add_jlis_commands
     from anchorid.jpki.cli import add_card_commands
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_card_helper_command(commands)
     add_idp_commands(commands)
     add_wallet_commands(commands)
+    add_city_commands(commands)
     return parser
 
 

@@ -1,0 +1,69 @@
+"""``anchorid city setup``: the city's keys, its relying-party configuration, and its registration at the idp.
+
+    anchorid city setup --data DIR --idp URL [--origin URL] [--client-id ID] [--idp-data IDP_DIR]
+
+Creates the client and DPoP keys (once), writes ``jwks.json`` and ``anchorid-client.json``, and prints the
+``anchorid idp client add ...`` command that registers the city at the idp. With ``--idp-data`` it runs that
+command itself against the idp's data folder (same machine, the demo), so one line sets everything up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from anchorid.city.rp import setup
+
+DEFAULT_ORIGIN = "http://localhost:8002"
+CITY_NAME = "鎌倉市 住民サービス"
+
+
+def registration_command(data_dir: Path, config: dict[str, object], *, name: str, idp_data: str) -> list[str]:
+    """``anchorid idp client add`` for this city: its JWKS inline, exact URIs, the scope and claims it asks for."""
+    claims = setup.requested_claim_names(config.get("claims"))  # type: ignore[arg-type]
+    return [
+        "anchorid", "idp", "client", "add", str(config["client_id"]),
+        "--data", idp_data,
+        "--name", name,
+        "--jwks", str((data_dir / setup.JWKS_FILE).resolve()),
+        "--redirect-uri", str(config["redirect_uri"]),
+        "--post-logout-redirect-uri", str(config["post_logout_redirect_uri"]),
+        "--backchannel-logout-uri", str(config["backchannel_logout_uri"]),
+        "--scope", str(config["scope"]),
+        "--claims", ",".join(claims),
+    ]  # fmt: skip
+
+
+def _setup(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    setup.ensure_keys(data_dir)
+    config = setup.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id)
+    command = registration_command(data_dir, config, name=args.name, idp_data=args.idp_data or "IDP_DATA_DIR")
+    print(f"city keys and configuration in {data_dir.resolve()}")
+    if not args.idp_data:
+        print("register the city at the idp (on the idp's machine):")
+        print("  " + shlex.join(command))
+        return 0
+    done = subprocess.run([sys.executable, "-m", "anchorid.cli", *command[1:]], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"anchorid: registration at the idp failed:\n{done.stderr.strip()}", file=sys.stderr)
+        return 2
+    print(done.stdout.strip())
+    return 0
+
+
+def add_city_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    city = commands.add_parser("city", help="the city's resident services (a relying party of AnchorID)")
+    verbs = city.add_subparsers(dest="city_command", required=True, metavar="VERB")
+    setup_parser = verbs.add_parser("setup", help="create the city's keys and configuration; register it at the idp")
+    setup_parser.add_argument("--data", required=True, help="the city's data folder")
+    setup_parser.add_argument("--idp", required=True, help="the idp's issuer URL, e.g. http://localhost:8001")
+    setup_parser.add_argument("--origin", default=DEFAULT_ORIGIN, help="where browsers reach the city")
+    setup_parser.add_argument("--client-id", default=setup.DEFAULT_CLIENT_ID)
+    setup_parser.add_argument("--name", default=CITY_NAME, help="shown to residents on the consent screen")
+    setup_parser.add_argument("--idp-data", help="the idp's data folder: register there now (same machine)")
+    setup_parser.set_defaults(func=_setup)

@@ -1,0 +1,32 @@
+"""Django settings for the city's resident services (``anchorid serve city``), a relying party of AnchorID.
+
+Besides the shared settings:
+- ``ANCHORID_CITY_ORIGIN``: where residents' browsers reach the city (default ``http://localhost:8002``); the
+  redirect URIs registered at the idp are under it (``anchorid city setup`` writes them).
+- The relying-party configuration (issuer, client_id, redirect URIs, scope, claims) and the city's two keys live
+  in the data folder, written by ``anchorid city setup`` (see docs/city.md).
+"""
+
+import os
+
+from anchorid.common.settings_base import *  # noqa: F403
+from anchorid.common.settings_base import (
+    BASE_APPS,
+    BASE_MIDDLEWARE,
+    DATA_DIR,
+    TEMPLATE_DEFAULTS,
+    database_settings,
+)
+
+INSTALLED_APPS = [*BASE_APPS, "anchorid.city"]
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.city.csp.ContentSecurityPolicyMiddleware"]
+ROOT_URLCONF = "anchorid.city.urls"
+WSGI_APPLICATION = "anchorid.city.wsgi.application"
+TEMPLATES = TEMPLATE_DEFAULTS
+DATABASES = {"default": database_settings(DATA_DIR, "city")}
+
+ANCHORID_CITY_ORIGIN = os.environ.get("ANCHORID_CITY_ORIGIN", "http://localhost:8002").rstrip("/")
+# Nothing inline, nothing from elsewhere; forms post only here (the login button) or to the idp after a redirect.
+ANCHORID_CITY_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)

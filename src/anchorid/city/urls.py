@@ -1,0 +1,18 @@
+"""URLs of the city's resident services."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from anchorid.city import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", views.home, name="city_home"),
+    path("login/", views.login, name="city_login"),
+    path("callback/", views.callback, name="city_callback"),
+    path("logout/", views.logout, name="city_logout"),
+    path("logged-out/", views.logged_out, name="city_logged_out"),
+    path("backchannel-logout/", views.backchannel_logout, name="city_backchannel_logout"),
+    path(".well-known/jwks.json", views.jwks, name="city_jwks"),
+]

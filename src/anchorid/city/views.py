@@ -1,0 +1,92 @@
+"""The city's pages: the resident home, login with AnchorID, logout; the back-channel logout endpoint; JWKS."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from anchorid.city import login as anchorid_login
+from anchorid.city.rp.client import LoginError
+from anchorid.city.rp.setup import JWKS_FILE
+from anchorid.common.settings_base import DATA_DIR
+
+log = logging.getLogger(__name__)
+
+
+@require_GET
+@never_cache
+def home(request: HttpRequest) -> HttpResponse:
+    current = anchorid_login.logged_in(request.session)
+    claims = sorted((current or {}).get("claims", {}).items())
+    shown = [(name, json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value)
+             for name, value in claims]  # fmt: skip
+    context = {"current": current, "claims": shown, "anchorid_site_name": _("Kamakura City")}
+    return render(request, "city/home.html", context)
+
+
+@require_POST
+def login(request: HttpRequest) -> HttpResponse:
+    try:
+        return HttpResponseRedirect(anchorid_login.begin_login(request.session))
+    except LoginError as error:
+        log.warning("login could not start: %s", error.code)
+        messages.error(request, _("AnchorID could not be reached. Please try again later."))
+        return redirect("city_home")
+
+
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    try:
+        anchorid_login.complete_login(request.session, request.build_absolute_uri())
+    except LoginError as error:
+        log.info("login refused: %s", error.code)
+        if error.code == "access_denied":
+            messages.info(request, _("You did not log in."))
+        else:
+            messages.error(request, _("The login did not succeed. Please try again."))
+        return redirect("city_home")
+    messages.success(request, _("You are logged in with AnchorID."))
+    return redirect("city_home")
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    url = anchorid_login.end_session(request.session)
+    return HttpResponseRedirect(url) if url else redirect("city_home")
+
+
+@require_GET
+def logged_out(request: HttpRequest) -> HttpResponse:
+    if anchorid_login.confirm_logout(request.session, request.GET.get("state", "")):
+        messages.success(request, _("You have logged out of the city and of AnchorID."))
+    return redirect("city_home")
+
+
+@csrf_exempt  # server to server: the idp posts a signed logout token, no cookie
+@require_POST
+@never_cache
+def backchannel_logout(request: HttpRequest) -> HttpResponse:
+    token = request.POST.get("logout_token", "")
+    if not token:
+        return JsonResponse({"error": "invalid_request"}, status=400)
+    try:
+        anchorid_login.backchannel_logout(token)
+    except LoginError as error:
+        return JsonResponse({"error": error.code}, status=400)
+    return HttpResponse(status=200)
+
+
+@require_GET
+def jwks(request: HttpRequest) -> HttpResponse:
+    path = DATA_DIR / JWKS_FILE
+    if not path.exists():
+        return HttpResponseBadRequest("not set up")
+    return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")
