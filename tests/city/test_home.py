@@ -1,0 +1,59 @@
+"""The resident home: the login button when logged out; exactly the claims received when logged in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from anchorid.city import login
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in_client(client: Client, claims: dict[str, Any]) -> Client:
+    session = client.session
+    session[login.LOGIN_KEY] = {"claims": claims, "acr": "urn:anchorid:acr:ial3-aal2", "id_token": "x.y.z",
+                                "token": {"access_token": "a", "token_type": "DPoP"}}  # fmt: skip
+    session.save()
+    return client
+
+
+def test_it_offers_login_with_anchorid_in_japanese(client: Client) -> None:
+    response = client.get("/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="login-anchorid"' in body
+    assert "AnchorIDでログイン" in body
+    assert response["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def test_it_speaks_english_when_asked(client: Client) -> None:
+    body = client.get("/", headers={"Accept-Language": "en"}).content.decode()
+    assert "Log in with AnchorID" in body
+
+
+def test_it_shows_exactly_the_claims_received(client: Client) -> None:
+    claims = {"sub": "pairwise-1", "name": "鎌倉 花子", "resident_of": "142042"}
+    body = logged_in_client(client, claims).get("/").content.decode()
+    assert body.count("<dt>") == 3
+    for name, value in claims.items():
+        assert f'<dd data-claim="{name}">{value}</dd>' in body
+    assert "birthdate" not in body
+    assert 'id="logout"' in body
+
+
+def test_it_shows_structured_claims_as_json(client: Client) -> None:
+    body = logged_in_client(client, {"sub": "s", "address": {"region": "神奈川県"}}).get("/").content.decode()
+    assert "&quot;region&quot;: &quot;神奈川県&quot;" in body
+
+
+def test_it_refuses_a_login_by_get(client: Client) -> None:
+    assert client.get("/login/").status_code == 405
+
+
+def test_it_refuses_a_callback_without_a_started_login(client: Client) -> None:
+    response = client.get("/callback/?code=abc&state=xyz&iss=http://idp.test", follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert "ログインできませんでした" in response.content.decode()
