@@ -230,3 +230,7 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.deviceca.cli import add_ca_commands
 
     add_ca_commands(idp_commands)
+
+    from anchorid.idp.oidc.cli import add_oidc_commands
+
+    add_oidc_commands(idp_commands)

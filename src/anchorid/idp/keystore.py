@@ -414,6 +414,28 @@ class StoredRsaKeySigner(rsa.RSAPrivateKey):
         return self
 
 
+_shared_stores: dict[tuple[str, str], EncryptedFileKeyStore] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_keystore_from_settings() -> EncryptedFileKeyStore:
+    """The platform's key store, one object per process (per folder and passphrase), for hot paths.
+
+    ``keystore_from_settings`` makes a fresh store, which unlocks (scrypt, ~0.1 s) each key again on first use.
+    Servers that sign on every request (the OpenID Provider's tokens) use this one: each key is unlocked once per
+    process and the private key object stays inside this store object, never handed out.
+    """
+    from anchorid.idp import conf
+
+    passphrase = conf.keystore_passphrase() or ""
+    cache_key = (str(conf.keystore_dir()), hashlib.sha256(passphrase.encode("utf-8")).hexdigest())
+    with _shared_lock:
+        store = _shared_stores.get(cache_key)
+        if store is None:
+            store = _shared_stores[cache_key] = keystore_from_settings()
+        return store
+
+
 def keystore_from_settings() -> EncryptedFileKeyStore:
     """The platform's key store, from ``ANCHORID_KEYSTORE_DIR`` and ``ANCHORID_KEYSTORE_PASSPHRASE``."""
     from anchorid.idp import conf

@@ -23,6 +23,7 @@ from anchorid.common.settings_base import (
 INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.idp.accounts", "anchorid.idp.deviceca"]
 INSTALLED_APPS += ["anchorid.idp.onboarding"]
 INSTALLED_APPS += ["anchorid.idp.passkeys", "anchorid.idp.login", "anchorid.idp.selfservice"]
+INSTALLED_APPS += ["anchorid.idp.oidc"]
 AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"

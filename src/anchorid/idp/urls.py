@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("anchorid.idp.selfservice.urls")),
     path("onboarding/", include("anchorid.idp.onboarding.urls")),
     path("", include("anchorid.idp.deviceca.urls")),
+    path("", include("anchorid.idp.oidc.urls")),
 ]

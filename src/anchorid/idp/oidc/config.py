@@ -1,0 +1,35 @@
+"""The OpenID Provider's tunables, read from Django settings with defaults (``ANCHORID_OIDC_*``)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from anchorid.idp import conf
+
+# Lifetimes in seconds. FAPI 2.0 §5.3.2.1: codes live at most 60 s; RFC 9126 §2.2: request_uri expires_in.
+CODE_LIFETIME = 60
+REQUEST_URI_LIFETIME = 300
+ID_TOKEN_LIFETIME = 300
+ACCESS_TOKEN_LIFETIME = 300
+REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
+CLIENT_ASSERTION_MAX_LIFETIME = 300
+DPOP_IAT_WINDOW = 60
+DPOP_NONCE_WINDOW = 300
+LOGOUT_TOKEN_LIFETIME = 120
+BACKCHANNEL_TIMEOUT = 3.0
+CLIENT_CACHE_SECONDS = 30.0
+JWKS_URI_CACHE_SECONDS = 300.0
+SIGNING_KEYS_CACHE_SECONDS = 30.0
+
+
+def issuer() -> str:
+    """The issuer identifier: the idp's origin (ANCHORID_IDP_ORIGIN), with no trailing slash."""
+    return conf.idp_origin()
+
+
+def endpoint(path: str) -> str:
+    return issuer() + path
+
+
+def dpop_nonce_required() -> bool:
+    return bool(getattr(settings, "ANCHORID_OIDC_DPOP_NONCE_REQUIRED", True))
