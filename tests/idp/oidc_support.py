@@ -78,6 +78,17 @@ class RelyingParty:
     key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256"))
     dpop_key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256"))
     nonce: str | None = None
+    auth_method: str = "private_key_jwt"
+    secret: str | None = None
+
+    def client_auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(form fields, headers) that authenticate this client the way it registered."""
+        if self.auth_method == "none":
+            return {"client_id": self.client_id}, {}
+        if self.auth_method == "client_secret_basic":
+            basic = base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
+            return {}, {"Authorization": "Basic " + basic}
+        return self.auth(), {}
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [{**self.key.as_dict(private=False), "kid": "rp-1", "use": "sig", "alg": "ES256"}]}
@@ -126,7 +137,8 @@ def register(client_id: str = "city-portal", *, redirect_uri: str = "https://cit
         options.setdefault("jwks", rp.jwks())
     client, secret = clients.register(client_id=client_id, name="鎌倉市ポータル", redirect_uris=[redirect_uri],
                                       fetch_sector=False, **options)  # fmt: skip
-    rp.secret = secret  # type: ignore[attr-defined]
+    rp.secret = secret
+    rp.auth_method = options.get("auth_method", "private_key_jwt")
     return rp, client
 
 
@@ -157,7 +169,9 @@ def post_form(http: HttpClient, path: str, data: dict[str, Any], headers: dict[s
 
 def get_nonce(http: HttpClient, rp: RelyingParty) -> None:
     """Ask the token endpoint once without a nonce: use_dpop_nonce with a DPoP-Nonce header (RFC 9449 §8)."""
-    response = post_form(http, "/oidc/par", {**rp.auth()}, headers={"DPoP": rp.proof("POST", ISSUER + "/oidc/par")})
+    form, headers = rp.client_auth()
+    headers["DPoP"] = rp.proof("POST", ISSUER + "/oidc/par")
+    response = post_form(http, "/oidc/par", {"client_id": rp.client_id, **form}, headers=headers)
     rp.nonce = response.headers.get("DPoP-Nonce")
     assert rp.nonce, response.content
 
@@ -172,11 +186,12 @@ def push(http: HttpClient, rp: RelyingParty, pkce: Pkce, **params: Any) -> Any:
         "code_challenge_method": "S256",
         "state": "st-" + secrets.token_hex(4),
         "nonce": "n-" + secrets.token_hex(4),
-        **rp.auth(),
     }
+    form, headers = rp.client_auth()
+    body.update(form)
     body.update(params)
     body = {k: v for k, v in body.items() if v is not None}
-    return post_form(http, "/oidc/par", body)
+    return post_form(http, "/oidc/par", body, headers)
 
 
 def authorize_url(rp: RelyingParty, request_uri: str) -> str:
@@ -185,10 +200,10 @@ def authorize_url(rp: RelyingParty, request_uri: str) -> str:
 
 def token_request(http: HttpClient, rp: RelyingParty, form: dict[str, Any], *, dpop: bool = True,
                   proof: str | None = None, auth: dict[str, str] | None = None) -> Any:  # fmt: skip
-    headers = {}
+    client_form, headers = rp.client_auth() if auth is None else (auth, {})
     if dpop:
         headers["DPoP"] = proof or rp.proof("POST", ISSUER + "/oidc/token")
-    return post_form(http, "/oidc/token", {**(rp.auth() if auth is None else auth), **form}, headers)
+    return post_form(http, "/oidc/token", {**client_form, **form}, headers)
 
 
 @dataclass
