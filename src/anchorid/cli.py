@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_card_helper_command(commands)
     add_idp_commands(commands)
     add_wallet_commands(commands)
+    from anchorid.signing.cli import add_sign_commands
+
+    add_sign_commands(commands)
     add_city_commands(commands)
     return parser
 

@@ -139,6 +139,80 @@ def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str,
     return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedDocument:
+    certificate_der: bytes
+    signed_attributes: bytes
+    signature: bytes
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "certificate": b64url(self.certificate_der),
+            "signed_attributes": b64url(self.signed_attributes),
+            "signature": b64url(self.signature),
+        }
+
+
+MAX_FILE_NAME = 255
+HEX_SHA256 = 64
+
+
+def check_document_request(body: dict[str, Any]) -> tuple[str, str, bytes]:
+    """(file name, document SHA-256 hex, ByteRange digest) of a ``/v1/sign-document`` request, or a refusal."""
+    name, sha256, digest = body.get("file_name"), body.get("document_sha256"), body.get("document_digest")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_FILE_NAME or not name.isprintable():
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "file_name must be printable text")
+    for value in (sha256, digest):
+        if not isinstance(value, str) or len(value) != HEX_SHA256 or value.strip("0123456789abcdef"):
+            raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "hashes are 64 lowercase hex digits")
+    assert isinstance(sha256, str)
+    assert isinstance(digest, str)
+    return name, sha256, bytes.fromhex(digest)
+
+
+def sign_document(
+    open_card: CardOpener, pin_source: PinSource, origin: str, file_name: str, sha256: str, digest: bytes
+) -> SignedDocument:
+    """Sign a PDF's CMS signed attributes with the card: the helper builds them itself (PAdES: content type,
+    message digest = ``digest``, signing-certificate-v2 of this card's certificate), so the card only ever signs
+    that structure, never bytes a page chose. The prompt names the site, the file and its SHA-256."""
+    from anchorid.signing.pdf import signed_attributes
+
+    prompt = f"{origin} asks you to SIGN the document {file_name!r} (SHA-256 {sha256}) with your card."
+    try:
+        with open_card() as card:
+            if not card.status().has_signature_certificate:
+                raise HelperError(
+                    HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate"
+                )
+            pin = pin_source(prompt)
+            if not pin:
+                raise HelperError(HTTPStatus.BAD_REQUEST, "cancelled", "cancelled: no signature password given")
+            certificate = card.read_signature_certificate(pin)
+            attributes = signed_attributes(digest, certificate)
+            signature = card.sign(attributes, pin=pin)
+    except HelperError:
+        raise
+    except InvalidPinFormat:
+        raise HelperError(
+            HTTPStatus.BAD_REQUEST, "invalid_pin_format", "a signature password is 6-16 letters A-Z and digits"
+        ) from None
+    except WrongPin as error:
+        raise HelperError(
+            HTTPStatus.UNAUTHORIZED,
+            "wrong_pin",
+            f"wrong signature password: {error.tries_left} tries left",
+            tries_left=error.tries_left,
+        ) from None
+    except PinBlocked:
+        raise HelperError(HTTPStatus.LOCKED, "pin_blocked", "the signature password is blocked") from None
+    except CardNotPresent as error:
+        raise HelperError(HTTPStatus.SERVICE_UNAVAILABLE, "no_card", str(error)) from None
+    except CardError as error:
+        raise HelperError(HTTPStatus.BAD_GATEWAY, "card_error", str(error)) from None
+    return SignedDocument(certificate.public_bytes(serialization.Encoding.DER), attributes, signature)
+
+
 def terminal_pin_source(prompt_line: str) -> str | None:
     """Ask on the controlling terminal, without echo (the PIN is never printed or logged)."""
     print(prompt_line, file=sys.stderr, flush=True)
@@ -239,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._check_host_and_origin():
             return
-        if self.path != "/v1/sign":
+        if self.path not in ("/v1/sign", "/v1/sign-document"):
             self._refuse(HelperError(HTTPStatus.NOT_FOUND, "not_found", "unknown path"), cors=True)
             return
         try:
@@ -257,13 +331,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the body is not JSON"), cors=True)
             return
         try:
-            challenge = check_challenge(body.get("challenge"), self.server.idp_origin)
+            document = check_document_request(body) if self.path == "/v1/sign-document" else None
+            challenge = check_challenge(body.get("challenge"), self.server.idp_origin) if document is None else ""
             if not self.server.card_lock.acquire(blocking=False):
                 raise HelperError(HTTPStatus.CONFLICT, "busy", "another request is using the card")
             try:
-                signed = sign_challenge(
-                    self.server.open_card, self.server.pin_source, challenge, self.server.idp_origin
-                )
+                signed: SignedChallenge | SignedDocument
+                if document is not None:
+                    signed = sign_document(
+                        self.server.open_card, self.server.pin_source, self.server.idp_origin, *document
+                    )
+                else:
+                    signed = sign_challenge(
+                        self.server.open_card, self.server.pin_source, challenge, self.server.idp_origin
+                    )
             finally:
                 self.server.card_lock.release()
         except HelperError as error:

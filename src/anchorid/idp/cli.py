@@ -234,3 +234,7 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.oidc.cli import add_oidc_commands
 
     add_oidc_commands(idp_commands)
+
+    from anchorid.idp.tsa.cli import add_tsa_commands
+
+    add_tsa_commands(idp_commands)

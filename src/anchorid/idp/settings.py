@@ -24,6 +24,7 @@ INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.id
 INSTALLED_APPS += ["anchorid.idp.onboarding"]
 INSTALLED_APPS += ["anchorid.idp.passkeys", "anchorid.idp.login", "anchorid.idp.selfservice"]
 INSTALLED_APPS += ["anchorid.idp.oidc"]
+INSTALLED_APPS += ["anchorid.idp.tsa", "anchorid.idp.signing"]
 AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"

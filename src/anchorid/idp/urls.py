@@ -12,4 +12,6 @@ urlpatterns = [
     path("onboarding/", include("anchorid.idp.onboarding.urls")),
     path("", include("anchorid.idp.deviceca.urls")),
     path("", include("anchorid.idp.oidc.urls")),
+    path("", include("anchorid.idp.tsa.urls")),
+    path("", include("anchorid.idp.signing.urls")),
 ]

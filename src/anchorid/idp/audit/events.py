@@ -27,6 +27,7 @@ class EventType(StrEnum):
     RESUMPTION = "resumption"
     DELETION = "deletion"
     PLATFORM_KEY_CREATED = "platform_key_created"
+    DOCUMENT_SIGNED = "document_signed"
 
 
 class ForbiddenDetail(ValueError):
@@ -72,7 +73,7 @@ def _one_of(*choices: str) -> Validator:
     return check
 
 
-CREDENTIAL_KIND = _one_of("passkey", "device_certificate")
+CREDENTIAL_KIND = _one_of("passkey", "device_certificate", "signing_certificate")
 # The four basic attributes (基本4情報) by name, never by value.
 ATTRIBUTE_NAMES = ("name", "address", "birthdate", "gender")
 
@@ -125,6 +126,14 @@ ALLOWED_DETAILS: Mapping[EventType, Mapping[str, Validator]] = {
         "key_name": _code,
         "key_id": _fingerprint,
         "algorithm": _one_of("EC-P256", "RSA-2048"),
+    },
+    # A resident signed a document: its hash and opaque ids only, never its content or the signer's attributes.
+    EventType.DOCUMENT_SIGNED: {
+        "document_sha256": _fingerprint,
+        "signature_id": _opaque_id,
+        "method": _one_of("card", "wallet"),
+        "credential_id": _opaque_id,
+        "certificate_fingerprint": _fingerprint,
     },
 }
 

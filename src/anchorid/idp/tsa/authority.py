@@ -1,0 +1,189 @@
+"""Create the time-stamp authority's certificate (``anchorid idp tsa init``) and load it for signing.
+
+The TSA key is EC P-256 in the KeyStore (``tsa-<hex>``). Its certificate is issued by the platform **root**,
+beside the device issuing CA rather than under it, for two reasons: the issuing CA's OCSP responder and CRL
+only know device certificates, and a TSA certificate is a long-lived, offline-issued thing like the issuing CA
+itself. Issuing it is therefore an offline-style act (the only other time the root key is loaded besides
+``ca init`` and ``ca root-crl``); revocation status is the root CRL (``/pki/root.crl``), which the CRL
+distribution point names.
+
+Profile (RFC 3161 §2.3, RFC 5280): subject ``CN=AnchorID Time Stamping Authority 1, O=AnchorID``; keyUsage
+digitalSignature + nonRepudiation (critical); extendedKeyUsage **id-kp-timeStamping only, critical**;
+basicConstraints CA:FALSE (critical); certificatePolicies the TSA policy; SKI/AKI; AIA caIssuers → root
+certificate; CRLDP → root CRL. Validity 10 years (never beyond the root): tokens must stay verifiable long after
+they were made, so the certificate outlives the key's use (rotate with ``tsa init --rotate``; see docs).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from asn1crypto import algos as asn1_algos  # type: ignore[import-untyped]
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from django.db import transaction
+from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from anchorid.idp.deviceca import profile
+from anchorid.idp.deviceca.authority import platform_certificate
+from anchorid.idp.deviceca.models import PlatformCertificate, serial_hex
+from anchorid.idp.keystore import EncryptedFileKeyStore, KeyStore
+from anchorid.idp.tsa.models import TsaCertificate
+
+TSA_COMMON_NAME: Final = "AnchorID Time Stamping Authority 1"
+#: The TSA policy (RFC 3161 §2.4.2 TSTInfo.policy): placeholder arc, like every AnchorID OID (profile.py).
+TSA_POLICY: Final = x509.ObjectIdentifier(profile.ANCHORID_ARC + ".3.1")
+TSA_VALIDITY: Final = timedelta(days=10 * 365)
+
+
+class TsaError(Exception):
+    """The TSA is missing, already there, or cannot sign; the message says which."""
+
+
+class TsaNotInitialised(TsaError):
+    def __init__(self) -> None:
+        super().__init__("the time-stamp authority is not initialised: run `anchorid idp tsa init --data DIR`")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def tsa_builder(
+    public_key: ec.EllipticCurvePublicKey, root: x509.Certificate, now: datetime
+) -> x509.CertificateBuilder:
+    root_key = root.public_key()
+    assert isinstance(root_key, ec.EllipticCurvePublicKey)
+    base_url = platform_certificate(PlatformCertificate.Role.ROOT).base_url.rstrip("/")
+    return (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, profile.ORGANIZATION),
+                    x509.NameAttribute(NameOID.COMMON_NAME, TSA_COMMON_NAME),
+                ]
+            )
+        )
+        .issuer_name(root.subject)
+        .public_key(public_key)
+        .serial_number(profile.random_serial())
+        .not_valid_before(now - profile.BACKDATE)
+        .not_valid_after(min(now + TSA_VALIDITY, root.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.CertificatePolicies([x509.PolicyInformation(TSA_POLICY, None)]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key), critical=False)
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(base_url + profile.ROOT_CERTIFICATE_PATH),
+                    )
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(base_url + profile.ROOT_CRL_PATH)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
+    )
+
+
+def init_tsa(store: EncryptedFileKeyStore, *, rotate: bool = False, now: datetime | None = None) -> x509.Certificate:
+    """Create the TSA key and have the root certify it. Refuses when one exists unless ``rotate``."""
+    now = now or now_utc()
+    if TsaCertificate.objects.filter(current=True).exists() and not rotate:
+        raise TsaError("the time-stamp authority already exists (use --rotate for a new key and certificate)")
+    root_row = platform_certificate(PlatformCertificate.Role.ROOT)
+    root = x509.load_der_x509_certificate(bytes(root_row.der))
+    key_name = f"tsa-{secrets.token_hex(4)}"
+    public_key = store.create_key(key_name, "EC-P256")
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    certificate = tsa_builder(public_key, root, now).sign(store.signer(root_row.key_name), hashes.SHA256())
+    with transaction.atomic():
+        TsaCertificate.objects.filter(current=True).update(current=False)
+        TsaCertificate.objects.create(
+            key_name=key_name,
+            der=certificate.public_bytes(serialization.Encoding.DER),
+            serial=serial_hex(certificate.serial_number),
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+        )
+    return certificate
+
+
+def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+class KeyStoreCmsSigner(Signer):
+    """A pyHanko ``Signer`` whose raw signature comes from the KeyStore (ES256, DER): the key never leaves it."""
+
+    def __init__(
+        self, store: KeyStore, key_name: str, certificate: x509.Certificate, chain: list[x509.Certificate]
+    ) -> None:
+        super().__init__(
+            signing_cert=asn1_certificate(certificate),
+            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [asn1_certificate(c) for c in chain]
+            ),
+            signature_mechanism=asn1_algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+            embed_roots=True,
+        )
+        self._store = store
+        self._key_name = key_name
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        if digest_algorithm.lower() != "sha256":
+            raise TsaError(f"the TSA key signs with SHA-256 only, not {digest_algorithm}")
+        return self._store.sign(self._key_name, data, "ES256")
+
+
+@dataclass(frozen=True)
+class LoadedTsa:
+    certificate: x509.Certificate
+    root: x509.Certificate
+    signer: KeyStoreCmsSigner
+
+
+def load_tsa(store: KeyStore) -> LoadedTsa:
+    row = TsaCertificate.objects.filter(current=True).first()
+    if row is None:
+        raise TsaNotInitialised()
+    certificate = x509.load_der_x509_certificate(bytes(row.der))
+    root = x509.load_der_x509_certificate(bytes(platform_certificate(PlatformCertificate.Role.ROOT).der))
+    return LoadedTsa(certificate, root, KeyStoreCmsSigner(store, row.key_name, certificate, [root]))
