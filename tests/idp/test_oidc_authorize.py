@@ -82,7 +82,9 @@ def test_it_requires_par_for_fapi_clients_with_iss_in_the_error(provider: None) 
     response = HttpClient().get("/oidc/authorize?" + urlencode(params))
     assert response.status_code == 302
     values = query(response["Location"])
-    assert values["error"] == "invalid_request" and values["state"] == "xyz" and values["iss"] == ISSUER
+    assert values["error"] == "invalid_request"
+    assert values["state"] == "xyz"
+    assert values["iss"] == ISSUER
 
 
 def test_it_refuses_an_expired_request_uri(provider: None) -> None:
@@ -100,7 +102,8 @@ def test_it_refuses_a_used_request_uri(provider: None) -> None:
     flow = run_flow(rp, browser)
     used = PushedRequest.objects.get().id
     response = browser.get(authorize_url(rp, "urn:ietf:params:oauth:request_uri:" + used))
-    assert flow.code and response.status_code == 400
+    assert flow.code
+    assert response.status_code == 400
     assert b"invalid_request_uri" in response.content
 
 
@@ -115,7 +118,8 @@ def test_it_refuses_another_clients_request_uri(provider: None) -> None:
 def test_it_refuses_claims_the_client_may_not_ask_for(provider: None) -> None:
     rp, _ = register(scopes=["openid", "profile"], claims=["name"])
     response = push(HttpClient(), rp, Pkce(), scope="openid", claims='{"userinfo": {"address": {"essential": true}}}')
-    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
     scoped = push(HttpClient(), rp, Pkce(), scope="openid address")
     assert scoped.json()["error"] == "invalid_scope"
 
@@ -156,7 +160,9 @@ def test_prompt_none_answers_login_required(provider: None) -> None:
     request_uri = _pushed(rp, prompt="none", state="abc")
     response = HttpClient().get(authorize_url(rp, request_uri))
     values = query(response["Location"])
-    assert values["error"] == "login_required" and values["state"] == "abc" and values["iss"] == ISSUER
+    assert values["error"] == "login_required"
+    assert values["state"] == "abc"
+    assert values["iss"] == ISSUER
 
 
 def test_prompt_none_answers_consent_required(provider: None) -> None:
@@ -188,4 +194,6 @@ def test_declining_sends_access_denied(provider: None) -> None:
         "/oidc/authorize/consent", {"client_id": rp.client_id, "request_uri": request_uri, "decision": "deny"}
     )
     values = query(response["Location"])
-    assert values["error"] == "access_denied" and values["iss"] == ISSUER and values["state"] == "s1"
+    assert values["error"] == "access_denied"
+    assert values["iss"] == ISSUER
+    assert values["state"] == "s1"

@@ -19,11 +19,12 @@ def test_it_publishes_discovery_and_jwks(provider: None) -> None:
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["authorization_response_iss_parameter_supported"] is True
     keys = http.get("/oidc/jwks").json()["keys"]
-    assert {k["alg"] for k in keys} == {"ES256"} and len(keys) == 2  # current + next
+    assert {k["alg"] for k in keys} == {"ES256"}
+    assert len(keys) == 2
 
 
 def test_it_runs_the_full_flow(provider: None) -> None:
-    rp, client = register()
+    rp, _client = register()
     account = resident()
     flow = run_flow(rp, logged_in(account), scope="openid profile address")
     assert flow.location.startswith(rp.redirect_uri + "?")
@@ -34,7 +35,8 @@ def test_it_runs_the_full_flow(provider: None) -> None:
     assert body["token_type"] == "DPoP"
     keyset = KeySet.import_key_set(HttpClient().get("/oidc/jwks").json())
     id_token = jwt.decode(body["id_token"], keyset, algorithms=["ES256"]).claims
-    assert id_token["aud"] == rp.client_id and id_token["iss"] == ISSUER
+    assert id_token["aud"] == rp.client_id
+    assert id_token["iss"] == ISSUER
     assert id_token["acr"] == "urn:anchorid:acr:ial3-aal2"
     assert id_token["sub"] != str(account.pk)
     access = decode(body["access_token"])
@@ -50,4 +52,5 @@ def test_it_runs_the_full_flow(provider: None) -> None:
     claims = info.json()
     assert claims["sub"] == id_token["sub"]
     assert claims["name"] == "鎌倉　花子"
-    assert claims["address"]["locality"] == "鎌倉市" and claims["address"]["country"] == "JP"
+    assert claims["address"]["locality"] == "鎌倉市"
+    assert claims["address"]["country"] == "JP"

@@ -44,9 +44,11 @@ def test_code_reuse_is_refused_and_revokes_the_tokens(provider: None) -> None:
     access_token = first.json()["access_token"]
     assert _userinfo(rp, access_token).status_code == 200
     second = exchange(flow)
-    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
     revoked = _userinfo(rp, access_token)
-    assert revoked.status_code == 401 and 'error="invalid_token"' in revoked["WWW-Authenticate"]
+    assert revoked.status_code == 401
+    assert 'error="invalid_token"' in revoked["WWW-Authenticate"]
     refreshed = token_request(
         HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]}
     )
@@ -95,7 +97,8 @@ def test_a_replayed_client_assertion_is_refused(provider: None) -> None:
             "code_verifier": flow.pkce.verifier}  # fmt: skip
     assert token_request(HttpClient(), rp, form, auth=auth).status_code == 200
     replayed = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": "x"}, auth=auth)
-    assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client"
+    assert replayed.status_code == 401
+    assert replayed.json()["error"] == "invalid_client"
 
 
 def test_an_alg_none_assertion_is_refused(provider: None) -> None:
@@ -109,7 +112,8 @@ def test_an_alg_none_assertion_is_refused(provider: None) -> None:
     form = {"grant_type": "authorization_code", "code": flow.code, "redirect_uri": rp.redirect_uri,
             "code_verifier": flow.pkce.verifier}  # fmt: skip
     response = token_request(HttpClient(), rp, form, auth=auth)
-    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
 
 def test_an_assertion_for_another_audience_is_refused(provider: None) -> None:
@@ -144,7 +148,8 @@ def test_an_unknown_client_is_refused(provider: None) -> None:
 
     stranger = RelyingParty("nobody", "https://nobody.example/cb")
     response = token_request(HttpClient(), stranger, {"grant_type": "refresh_token", "refresh_token": "x"})
-    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
 
 def test_an_unknown_grant_type_is_refused(provider: None) -> None:
@@ -213,8 +218,8 @@ def test_a_public_clients_refresh_needs_the_same_dpop_key(provider: None) -> Non
             "code_verifier": flow.pkce.verifier}  # fmt: skip
     tokens = token_request(HttpClient(), rp, form, auth={"client_id": "app"}).json()
     other_key = rp.proof("POST", ISSUER + "/oidc/token", key=ECKey.generate_key("P-256"))
-    response = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                             auth={"client_id": "app"}, proof=other_key)  # fmt: skip
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    response = token_request(HttpClient(), rp, form, auth={"client_id": "app"}, proof=other_key)
     assert response.json()["error"] == "invalid_dpop_proof"
 
 

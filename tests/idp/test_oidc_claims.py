@@ -1,0 +1,173 @@
+"""Claims, per-claim consent, pairwise sub (OIDC Core §8.1) and verified_claims (OIDC4IDA)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.test import Client as HttpClient
+from django.utils import timezone
+
+from anchorid.idp.audit.models import AuditEntry
+from anchorid.idp.oidc import claims, ida
+from anchorid.jpki.attributes import BasicFourInfo, Gender
+
+from .oidc_support import (
+    ISSUER,
+    Pkce,
+    authorize_url,
+    decode,
+    exchange,
+    logged_in,
+    provider,
+    push,
+    register,
+    resident,
+    run_flow,
+)
+
+__all__ = ["provider"]
+
+
+def _userinfo(rp, access_token):  # type: ignore[no-untyped-def]
+    return (
+        HttpClient()
+        .get(
+            "/oidc/userinfo",
+            headers={
+                "Authorization": "DPoP " + access_token,
+                "DPoP": rp.proof("GET", ISSUER + "/oidc/userinfo", access_token=access_token),
+            },
+        )
+        .json()
+    )
+
+
+def _sub(rp, browser):  # type: ignore[no-untyped-def]
+    return decode(exchange(run_flow(rp, browser)).json()["id_token"])["sub"]
+
+
+def test_two_sectors_get_unlinkable_subs_and_one_sector_a_stable_one(provider: None) -> None:
+    account = resident()
+    browser = logged_in(account)
+    city, _ = register("city", redirect_uri="https://city.example/cb")
+    bank, _ = register("bank", redirect_uri="https://bank.example/cb")
+    library, _ = register("library", redirect_uri="https://library.city.example/cb",
+                          sector_identifier_uri="https://city.example/sector.json")  # fmt: skip
+    first = _sub(city, browser)
+    assert _sub(city, browser) == first
+    assert _sub(bank, browser) != first
+    assert _sub(library, browser) == first  # same sector (city.example)
+    assert str(account.pk) not in (first, _sub(bank, browser))
+
+
+def test_a_public_sub_only_for_allowed_clients(provider: None) -> None:
+    account = resident()
+    rp, _ = register("registry", redirect_uri="https://registry.example/cb", public_sub=True)
+    assert _sub(rp, logged_in(account)) == str(account.pk)
+
+
+def test_a_deselected_optional_claim_is_absent(provider: None) -> None:
+    rp, _ = register()
+    browser = logged_in(resident())
+    flow = run_flow(rp, browser, scope="openid profile address", consent={"claim": ["name", "address"]})
+    info = _userinfo(rp, exchange(flow).json()["access_token"])
+    assert info["name"] == "鎌倉　花子"
+    assert "address" in info
+    assert "birthdate" not in info
+    assert "gender" not in info
+    # the next login with the same request does not ask again, and still leaves the birth date out
+    again = run_flow(rp, browser, scope="openid profile address")
+    assert "birthdate" not in _userinfo(rp, exchange(again).json()["access_token"])
+
+
+def test_asking_for_more_prompts_again(provider: None) -> None:
+    rp, _ = register()
+    browser = logged_in(resident())
+    run_flow(rp, browser, scope="openid profile")
+    pushed = push(HttpClient(), rp, Pkce(), scope="openid profile anchorid:age").json()
+    page = browser.get(authorize_url(rp, pushed["request_uri"]))
+    assert page.status_code == 200
+    assert {row.claim for row in page.context["rows"]} >= {"age_over_18", "age_over_65"}
+
+
+def test_essential_claims_cannot_be_deselected(provider: None) -> None:
+    rp, _ = register()
+    browser = logged_in(resident())
+    flow = run_flow(rp, browser, scope="openid", claims='{"id_token": {"name": {"essential": true}}}',
+                    consent={"claim": []})  # fmt: skip
+    assert decode(exchange(flow).json()["id_token"])["name"] == "鎌倉　花子"
+
+
+def test_consent_is_audit_logged_without_values(provider: None) -> None:
+    rp, _ = register()
+    run_flow(rp, logged_in(resident()), scope="openid address")
+    entry = AuditEntry.objects.filter(event_type="consent_given").get()
+    assert entry.details["claims"] == ["address"]
+    assert "鎌倉" not in str(entry.details)
+
+
+def test_derived_claims_reveal_only_what_they_say(provider: None) -> None:
+    rp, _ = register()
+    flow = run_flow(rp, logged_in(resident()), scope="openid anchorid:age anchorid:residence")
+    info = _userinfo(rp, exchange(flow).json()["access_token"])
+    assert info["age_over_18"] is True
+    assert info["age_over_65"] is False
+    assert info["resident_of"] == "142042"
+    assert "birthdate" not in info
+    assert "address" not in info
+
+
+def test_age_is_computed_on_the_birthday() -> None:
+    born = datetime.date(2008, 3, 1)
+    assert claims.age_on(born, datetime.date(2026, 2, 28)) == 17
+    assert claims.age_on(born, datetime.date(2026, 3, 1)) == 18
+
+
+def test_structured_address() -> None:
+    address = claims.structured_address("神奈川県鎌倉市御成町１８番１０号")
+    assert address == {"formatted": "神奈川県鎌倉市御成町１８番１０号", "country": "JP", "region": "神奈川県",
+                       "locality": "鎌倉市", "street_address": "御成町１８番１０号"}  # fmt: skip
+    assert claims.municipality_code("東京都千代田区霞が関") == "131016"
+    assert claims.municipality_code("北海道札幌市") is None
+
+
+def test_verified_claims_describe_the_jpki_check(provider: None) -> None:
+    rp, _ = register()
+    request = '{"userinfo": {"verified_claims": {"verification": {"trust_framework": null}, "claims": {"name": null}}}}'
+    flow = run_flow(rp, logged_in(resident()), scope="openid", claims=request)
+    verified = _userinfo(rp, exchange(flow).json()["access_token"])["verified_claims"]
+    assert verified["claims"] == {"name": "鎌倉　花子"}
+    verification = verified["verification"]
+    assert verification["trust_framework"] == "jp_jpki"
+    assert verification["evidence"][0]["type"] == "electronic_record"
+    assert "time" in verification
+    assert ida.STALE_MEMBER not in verification
+
+
+def test_verified_claims_carry_a_stale_mark_once_the_anchor_is_revoked(provider: None) -> None:
+    rp, _ = register()
+    account = resident()
+    request = '{"userinfo": {"verified_claims": {"claims": {"address": null}}}}'
+    flow = run_flow(rp, logged_in(account), scope="openid", claims=request)
+    access = exchange(flow).json()["access_token"]
+    account.attributes_stale_since = timezone.now()
+    account.attributes_stale_reason = "anchor_revoked"
+    account.save()
+    stale = _userinfo(rp, access)["verified_claims"]["verification"][ida.STALE_MEMBER]
+    assert stale["reason"] == "anchor_revoked"
+
+
+def test_a_resident_without_attributes_gets_only_sub(provider: None) -> None:
+    from anchorid.idp.accounts.models import Account
+
+    rp, _ = register()
+    account = Account.objects.create_user("no-attributes")
+    flow = run_flow(rp, logged_in(account), scope="openid profile")
+    info = _userinfo(rp, exchange(flow).json()["access_token"])
+    assert set(info) == {"sub"}
+
+
+def test_gender_values() -> None:
+    info = BasicFourInfo.plain("山田　太郎", datetime.date(1950, 1, 1), Gender.MALE, "神奈川県鎌倉市")
+    values = claims.claim_values(info, ["gender", "age_over_65", "birthdate"], today=datetime.date(2026, 1, 1))
+    assert values == {"gender": "male", "age_over_65": True, "birthdate": "1950-01-01"}
