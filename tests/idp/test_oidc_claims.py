@@ -171,3 +171,29 @@ def test_gender_values() -> None:
     info = BasicFourInfo.plain("山田　太郎", datetime.date(1950, 1, 1), Gender.MALE, "神奈川県鎌倉市")
     values = claims.claim_values(info, ["gender", "age_over_65", "birthdate"], today=datetime.date(2026, 1, 1))
     assert values == {"gender": "male", "age_over_65": True, "birthdate": "1950-01-01"}
+
+
+def test_self_service_lists_and_withdraws_consent(provider: None) -> None:
+    rp, _ = register()
+    account = resident()
+    browser = logged_in(account)
+    tokens = exchange(run_flow(rp, browser, scope="openid profile", consent={"claim": ["name"]})).json()
+    page = browser.get("/me/")
+    assert page.status_code == 200
+    assert "鎌倉市ポータル" in page.content.decode()
+    response = browser.post(f"/me/services/{rp.client_id}/withdraw/")
+    assert response.status_code == 302
+    assert (
+        HttpClient()
+        .get(
+            "/oidc/userinfo",
+            headers={
+                "Authorization": "DPoP " + tokens["access_token"],
+                "DPoP": rp.proof("GET", ISSUER + "/oidc/userinfo", access_token=tokens["access_token"]),
+            },
+        )
+        .status_code
+        == 401
+    )
+    assert AuditEntry.objects.filter(event_type="consent_withdrawn").get().details["claims"] == ["name"]
+    assert "鎌倉市ポータル" not in browser.get("/me/").content.decode()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("oidc/revoke", views.revoke_view, name="oidc_revoke"),
     path("oidc/logout", views.logout_view, name="oidc_logout"),
     path("oidc/logout/confirm", views.logout_confirm_view, name="oidc_logout_confirm"),
+    path("me/services/<str:client_id>/withdraw/", views.withdraw_consent_view, name="oidc_withdraw_consent"),
 ]

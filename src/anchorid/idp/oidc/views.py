@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -49,7 +51,7 @@ from anchorid.idp.oidc.errors import (
 )
 from anchorid.idp.oidc.models import Client, PushedRequest
 from anchorid.idp.oidc.presentation import claim_rows
-from anchorid.idp.sessions import current_authentication, log_out
+from anchorid.idp.sessions import CurrentAuthentication, current_authentication, log_out, requires_level
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -369,4 +371,21 @@ def logout_confirm_view(request: HttpRequest) -> HttpResponse:
     if current_authentication(request) is not None and request.POST.get("decision") == "logout":
         _end_session(request)
         return _after_logout(request, parsed)
+    return _redirect(reverse("selfservice"))
+
+
+# --- self-service ---------------------------------------------------------------------------------------------
+
+
+@require_POST
+@requires_level(Level.DERIVED)
+def withdraw_consent_view(request: HttpRequest, client_id: str) -> HttpResponse:
+    """From /me/: withdraw every consent given to one service; its tokens stop working at once."""
+    current: CurrentAuthentication = request.anchorid_auth  # type: ignore[attr-defined]
+    client = Client.objects.filter(client_id=client_id).first()
+    if client is None:
+        messages.error(request, _("No such service. Nothing was changed."))
+    else:
+        consent.withdraw(current.account, client)
+        messages.success(request, _("Consent withdrawn. The service no longer receives your information."))
     return _redirect(reverse("selfservice"))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.idp.assurance import Level
+from anchorid.idp.oidc.consent import connected_services
 from anchorid.idp.selfservice import actions
 from anchorid.idp.selfservice.actions import ActionRefused
 from anchorid.idp.selfservice.presentation import attribute_rows, describe_entry
@@ -43,6 +44,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "attributes": attribute_rows(account.attributes()),
             "credentials": actions.credentials(account),
             "activity": [describe_entry(e) for e in actions.activity(account, limit=10)],
+            "services": connected_services(account),
         },
     )
 
