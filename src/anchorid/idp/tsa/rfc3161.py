@@ -21,7 +21,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from asn1crypto import cms, core, tsp  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
@@ -38,6 +38,12 @@ MAX_REQUEST_BYTES: Final = 4096
 ACCEPTED_HASHES: Final = {"sha256": 32, "sha384": 48, "sha512": 64, "sha3_256": 32, "sha3_384": 48, "sha3_512": 64}
 SERIAL_BITS: Final = 128
 ACCURACY_SECONDS: Final = 1
+
+
+class TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """§2.4.2 TimeStampResp with ``timeStampToken`` OPTIONAL, as the RFC has it (asn1crypto's requires it)."""
+
+    _fields: ClassVar = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
 
 
 class Rejection(Exception):
@@ -61,7 +67,7 @@ class Granted:
 
 def rejection(fail_info: str, message: str) -> bytes:
     return bytes(
-        tsp.TimeStampResp(
+        TimeStampResp(
             {
                 "status": tsp.PKIStatusInfo(
                     {
@@ -103,7 +109,7 @@ def parse_request(data: bytes) -> tsp.TimeStampReq:
     if policy.native is not None and policy.dotted != TSA_POLICY.dotted_string:
         raise Rejection("unaccepted_policy", f"this TSA issues tokens under policy {TSA_POLICY.dotted_string} only")
     if request["extensions"].native:
-        raise Rejection("unaccepted_extension", "no request extensions are supported")
+        raise Rejection("unaccepted_extensions", "no request extensions are supported")
     return request
 
 
@@ -150,7 +156,7 @@ def stamp(request: tsp.TimeStampReq, tsa: LoadedTsa, *, now: datetime | None = N
 
 def granted(token: bytes) -> bytes:
     return bytes(
-        tsp.TimeStampResp(
+        TimeStampResp(
             {
                 "status": tsp.PKIStatusInfo({"status": tsp.PKIStatus("granted")}),
                 "time_stamp_token": cms.ContentInfo.load(token),
