@@ -197,3 +197,16 @@ def test_self_service_lists_and_withdraws_consent(provider: None) -> None:
     )
     assert AuditEntry.objects.filter(event_type="consent_withdrawn").get().details["claims"] == ["name"]
     assert "鎌倉市ポータル" not in browser.get("/me/").content.decode()
+
+
+def test_the_consent_screen_speaks_japanese_first(provider: None) -> None:
+    rp, _ = register()
+    pushed = push(HttpClient(), rp, Pkce(), scope="openid address",
+                  claims='{"id_token": {"name": {"essential": true}}}')  # fmt: skip
+    page = logged_in(resident()).get(authorize_url(rp, pushed.json()["request_uri"]))
+    text = page.content.decode()
+    assert "必須" in text
+    assert "任意" in text
+    assert "同意して続ける" in text
+    assert 'name="claim" value="address"' in text
+    assert 'value="name"' not in text  # an essential claim has no box to untick
