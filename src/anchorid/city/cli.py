@@ -25,15 +25,16 @@ def registration_command(data_dir: Path, config: dict[str, object], *, name: str
     """``anchorid idp client add`` for this city: its JWKS inline, exact URIs, the scope and claims it asks for."""
     claims = setup.requested_claim_names(config.get("claims"))  # type: ignore[arg-type]
     return [
-        "anchorid", "idp", "client", "add", str(config["client_id"]),
+        "anchorid", "idp", "client", "add",
         "--data", idp_data,
+        "--client-id", str(config["client_id"]),
         "--name", name,
         "--jwks", str((data_dir / setup.JWKS_FILE).resolve()),
         "--redirect-uri", str(config["redirect_uri"]),
         "--post-logout-redirect-uri", str(config["post_logout_redirect_uri"]),
         "--backchannel-logout-uri", str(config["backchannel_logout_uri"]),
-        "--scope", str(config["scope"]),
-        "--claims", ",".join(claims),
+        "--scopes", str(config["scope"]),
+        "--claims", " ".join(claims),
     ]  # fmt: skip
 
 

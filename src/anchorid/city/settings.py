@@ -25,6 +25,11 @@ WSGI_APPLICATION = "anchorid.city.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "city")}
 
+# Cookies are per host, not per port: on one machine (localhost:8001 the idp, localhost:8002 the city) the city's
+# session and CSRF cookies must not overwrite the idp's.
+SESSION_COOKIE_NAME = "city_sessionid"
+CSRF_COOKIE_NAME = "city_csrftoken"
+
 ANCHORID_CITY_ORIGIN = os.environ.get("ANCHORID_CITY_ORIGIN", "http://localhost:8002").rstrip("/")
 # Nothing inline, nothing from elsewhere; forms post only here (the login button) or to the idp after a redirect.
 ANCHORID_CITY_CONTENT_SECURITY_POLICY = (

@@ -28,6 +28,7 @@ JWKS_FILE = Path("jwks.json")
 CONFIG_FILE = Path("anchorid-client.json")
 
 DEFAULT_CLIENT_ID = "city"
+AUTHENTICATION_CLAIMS = ("acr", "amr", "auth_time", "sub")
 DEFAULT_SCOPE = "openid"
 #: What the city asks for (OIDC Core §5.5): its resident services need the name and the municipality; the birth
 #: date and address are asked for but optional, so the resident may decline them on the consent screen.
@@ -39,7 +40,6 @@ DEFAULT_CLAIMS: dict[str, Any] = {
         "birthdate": None,
         "address": None,
     },
-    "id_token": {"acr": {"essential": True}},
 }
 
 
@@ -127,10 +127,11 @@ def load_config(data_dir: Path) -> ClientConfig:
 
 
 def requested_claim_names(claims: dict[str, Any] | None) -> list[str]:
-    """Every claim name the ``claims`` request asks for, userinfo first (for the registration's allow-list)."""
+    """The resident's claims the ``claims`` request asks for (for the registration's allow-list); claims about the
+    authentication itself (``acr``, ``auth_time``, ``amr``) are not the resident's and need no registration."""
     names: list[str] = []
     for target in ("userinfo", "id_token"):
         for name in (claims or {}).get(target, {}):
-            if name not in names:
+            if name not in names and name not in AUTHENTICATION_CLAIMS:
                 names.append(name)
     return names
