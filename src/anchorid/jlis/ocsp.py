@@ -11,114 +11,74 @@ Like the real CAs (DA-jpki: responder data updated every 15 minutes), responses 
 pre-signed and stored with the certificate: a request without a nonce costs one indexed query and no RSA
 operation. Revocation re-signs inside its own transaction (:func:`presign`), so the first request after a life
 event already answers ``revoked``; a stored response is re-signed when its nextUpdate comes near.
+
+The protocol itself (parsing, signing, malformed/internal-error answers, nonces) is the shared responder core
+``anchorid.common.pki.ocsp``; this module is the J-LIS side of it: the two CAs, the ``Certificate`` rows, and
+the fast path's one indexed query.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509 import ocsp
+from cryptography.hazmat.primitives import hashes
 from django.db import DatabaseError, connection
 from django.db.models import Q
 
+from anchorid.common.pki import ocsp as core
+from anchorid.common.pki.ocsp import (
+    MAX_REQUEST_BYTES,
+    OCSP_REQUEST_CONTENT_TYPE,
+    OCSP_RESPONSE_CONTENT_TYPE,
+    PRESIGNED_CERT_ID_HASH,
+    REFRESH_MARGIN,
+    RESPONSE_VALIDITY,
+    UNKNOWN,
+    CertificateState,
+    malformed_request,
+)
+from anchorid.common.pki.presigned import refreshed_response, store_refreshed
 from anchorid.jlis.authority import MAX_SERIAL, LoadedAuthority, load_authority
 from anchorid.jlis.models import Certificate, CertificateKind
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "MAX_REQUEST_BYTES",
+    "OCSP_PATH_PREFIX",
+    "OCSP_REQUEST_CONTENT_TYPE",
+    "OCSP_RESPONSE_CONTENT_TYPE",
+    "REFRESH_MARGIN",
+    "RESPONSE_VALIDITY",
+    "UNKNOWN",
+    "CertificateState",
+    "malformed_request",
+    "presign",
+    "refresh_stale_responses",
+    "respond",
+    "responder_kind",
+    "state_of",
+]
 
-OCSP_REQUEST_CONTENT_TYPE = "application/ocsp-request"
-OCSP_RESPONSE_CONTENT_TYPE = "application/ocsp-response"
 #: URL prefix of the responders: ``/ocsp/sign`` and ``/ocsp/auth``.
 OCSP_PATH_PREFIX = "/ocsp/"
-#: thisUpdate → nextUpdate of every response.
-RESPONSE_VALIDITY = timedelta(hours=1)
-#: A stored response is re-signed when fewer than this is left before its nextUpdate (J-LIS: every 15 min).
-REFRESH_MARGIN = timedelta(minutes=45)
-#: Larger requests are refused as malformed without parsing.
-MAX_REQUEST_BYTES = 8192
-#: RFC 8954 §2.1: nonces longer than 32 octets may be refused; we refuse them as malformed.
-MAX_NONCE_BYTES = 32
-#: Pre-signed responses carry a SHA-1 CertID, the one ``openssl ocsp`` and most clients send.
-PRESIGNED_CERT_ID_HASH = hashes.SHA1
-
-
-@dataclass(frozen=True)
-class CertificateState:
-    """What a response says about one serial."""
-
-    status: ocsp.OCSPCertStatus
-    revoked_at: datetime | None = None
-    reason: x509.ReasonFlags | None = None
-
-
-UNKNOWN = CertificateState(ocsp.OCSPCertStatus.UNKNOWN)
-
-
-def reason_flag(reason: str) -> x509.ReasonFlags | None:
-    """RFC 5280 §5.3.1: the reasonCode should be absent rather than ``unspecified``."""
-    if not reason or reason == Certificate.Reason.UNSPECIFIED:
-        return None
-    return x509.ReasonFlags(reason)
 
 
 def state_of(certificate: Certificate) -> CertificateState:
     if certificate.status == Certificate.Status.REVOKED:
-        return CertificateState(
-            ocsp.OCSPCertStatus.REVOKED, certificate.revoked_at, reason_flag(certificate.revocation_reason)
-        )
-    return CertificateState(ocsp.OCSPCertStatus.GOOD)
+        return core.revoked(certificate.revoked_at, certificate.revocation_reason)
+    return core.GOOD
 
 
-def sign_response(
-    authority: LoadedAuthority,
-    *,
-    serial: int,
-    state: CertificateState,
-    algorithm: hashes.HashAlgorithm,
-    issuer_name_hash: bytes,
-    issuer_key_hash: bytes,
-    now: datetime,
-    nonce: bytes | None = None,
-) -> bytes:
-    builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
-        issuer_name_hash=issuer_name_hash,
-        issuer_key_hash=issuer_key_hash,
-        serial_number=serial,
-        algorithm=algorithm,
-        cert_status=state.status,
-        this_update=now,
-        next_update=now + RESPONSE_VALIDITY,
-        revocation_time=state.revoked_at,
-        revocation_reason=state.reason,
-    )
-    builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, authority.responder_certificate).certificates(
-        [authority.responder_certificate]
-    )
-    if nonce is not None:
-        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
-    response = builder.sign(authority.responder_key, hashes.SHA256())
-    return response.public_bytes(serialization.Encoding.DER)
-
-
-def _presigned_hashes(authority: LoadedAuthority) -> tuple[bytes, bytes]:
-    for name, name_hash, key_hash in authority.issuer_hashes:
-        if name == PRESIGNED_CERT_ID_HASH.name:
-            return name_hash, key_hash
-    raise AssertionError("every CA has SHA-1 issuer hashes")
+def _responder_key(authority: LoadedAuthority) -> core.ResponderKey:
+    return core.ResponderKey(authority.responder_certificate, authority.responder_key)
 
 
 def presign(certificate: Certificate, *, now: datetime | None = None) -> None:
     """Sign and attach the stored response for ``certificate`` (the caller saves the row)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     authority = load_authority(certificate.kind)
-    name_hash, key_hash = _presigned_hashes(authority)
-    certificate.ocsp_response = sign_response(
-        authority,
+    name_hash, key_hash = core.presigned_cert_id(authority.issuer_hashes)
+    certificate.ocsp_response = core.sign_response(
+        _responder_key(authority),
         serial=certificate.serial,
         state=state_of(certificate),
         algorithm=PRESIGNED_CERT_ID_HASH(),
@@ -135,30 +95,9 @@ def refresh_stale_responses(*, now: datetime | None = None) -> int:
     count = 0
     stale = Certificate.objects.filter(Q(ocsp_next_update__lt=now + REFRESH_MARGIN) | Q(ocsp_next_update__isnull=True))
     for certificate in stale.iterator():
-        if _store_refreshed(certificate, now):
+        if store_refreshed(certificate, presign, now):
             count += 1
     return count
-
-
-def _store_refreshed(certificate: Certificate, now: datetime) -> bool:
-    presign(certificate, now=now)
-    # Conditional on the status we signed: a revocation committed meanwhile keeps its own (newer) response.
-    updated = Certificate.objects.filter(
-        pk=certificate.pk, status=certificate.status, revocation_reason=certificate.revocation_reason
-    ).update(ocsp_response=certificate.ocsp_response, ocsp_next_update=certificate.ocsp_next_update)
-    return updated == 1
-
-
-def malformed_request() -> bytes:
-    return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(
-        serialization.Encoding.DER
-    )
-
-
-def internal_error() -> bytes:
-    return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR).public_bytes(
-        serialization.Encoding.DER
-    )
 
 
 def responder_kind(path_segment: str) -> CertificateKind | None:
@@ -193,72 +132,45 @@ def _parse_datetime(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def respond(kind: CertificateKind, request_der: bytes) -> bytes:
-    """The DER OCSPResponse for one request to the responder of ``kind``. Never raises."""
-    try:
-        return _respond(kind, request_der)
-    except DatabaseError:
-        logger.exception("OCSP responder: database error")
-        connection.close()
-        return internal_error()
-    except Exception:
-        logger.exception("OCSP responder: unexpected error")
-        return internal_error()
+class JlisCertificates:
+    """The certificates one J-LIS CA issued, as its responder sees them (``core.CertificateDirectory``)."""
 
+    def __init__(self, kind: CertificateKind) -> None:
+        self.kind = kind
+        self.label = f"OCSP responder ({kind.value})"
 
-def _respond(kind: CertificateKind, request_der: bytes) -> bytes:
-    if not request_der or len(request_der) > MAX_REQUEST_BYTES:
-        return malformed_request()
-    try:
-        request = ocsp.load_der_ocsp_request(request_der)
-        algorithm = request.hash_algorithm
-        serial = request.serial_number
-        name_hash = request.issuer_name_hash
-        key_hash = request.issuer_key_hash
-        nonce = _nonce(request)
-    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
-        return malformed_request()
-    if nonce is not None and not 1 <= len(nonce) <= MAX_NONCE_BYTES:
-        return malformed_request()
+    def names_issuer(self, algorithm: hashes.HashAlgorithm, name_hash: bytes, key_hash: bytes) -> bool:
+        return load_authority(self.kind).names_issuer(algorithm, name_hash, key_hash)
 
-    authority = load_authority(kind)
-    now = datetime.now(UTC).replace(microsecond=0)
+    def may_have_issued(self, serial: int) -> bool:
+        return 0 < serial <= MAX_SERIAL
 
-    def fresh(state: CertificateState) -> bytes:
-        return sign_response(
-            authority,
-            serial=serial,
-            state=state,
-            algorithm=algorithm,
-            issuer_name_hash=name_hash,
-            issuer_key_hash=key_hash,
-            now=now,
-            nonce=nonce,
-        )
+    def responder(self, now: datetime) -> core.ResponderKey:
+        return _responder_key(load_authority(self.kind))
 
-    if not authority.names_issuer(algorithm, name_hash, key_hash) or not 0 < serial <= MAX_SERIAL:
-        return fresh(UNKNOWN)
-
-    if nonce is None and isinstance(algorithm, PRESIGNED_CERT_ID_HASH):
+    def stored_response(self, serial: int) -> core.StoredResponse | None:
         with connection.cursor() as cursor:
-            cursor.execute(_stored_sql(), [kind.value, serial])
+            cursor.execute(_stored_sql(), [self.kind.value, serial])
             row = cursor.fetchone()
         if row is None:
-            return fresh(UNKNOWN)
-        stored, next_update = row[1], _parse_datetime(row[2])
-        if stored is not None and next_update is not None and next_update - now > REFRESH_MARGIN:
-            return bytes(stored)
-        certificate = Certificate.objects.get(pk=row[0])
-        if not _store_refreshed(certificate, now):
-            certificate.refresh_from_db()  # revoked meanwhile: answer with the response the revocation stored
-        return bytes(certificate.ocsp_response or b"")
+            return None
+        return core.StoredResponse(row[0], row[1], _parse_datetime(row[2]))
 
-    certificate_or_none = Certificate.objects.filter(kind=kind, serial=serial).first()
-    return fresh(UNKNOWN if certificate_or_none is None else state_of(certificate_or_none))
+    def refreshed_response(self, stored: core.StoredResponse, now: datetime) -> bytes:
+        return refreshed_response(Certificate.objects.get(pk=stored.row_id), presign, now)
+
+    def state(self, serial: int) -> CertificateState:
+        certificate = Certificate.objects.filter(kind=self.kind, serial=serial).first()
+        return UNKNOWN if certificate is None else state_of(certificate)
+
+    def recover(self, error: Exception) -> None:
+        if isinstance(error, DatabaseError):
+            connection.close()
 
 
-def _nonce(request: ocsp.OCSPRequest) -> bytes | None:
-    try:
-        return request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-    except x509.ExtensionNotFound:
-        return None
+_DIRECTORIES = {kind: JlisCertificates(kind) for kind in CertificateKind}
+
+
+def respond(kind: CertificateKind, request_der: bytes) -> bytes:
+    """The DER OCSPResponse for one request to the responder of ``kind``. Never raises."""
+    return core.respond(_DIRECTORIES[kind], request_der)

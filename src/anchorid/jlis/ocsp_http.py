@@ -7,26 +7,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from typing import Any
 
+from anchorid.common.pki.ocsp import GET_CACHE_CONTROL, decode_get_path
 from anchorid.jlis import ocsp
 
 Headers = list[tuple[str, str]]
-
-
-def _decode_get(encoded: str) -> bytes | None:
-    # Some servers and clients turn '+' into a space on the way; base64 has no spaces.
-    encoded = encoded.strip("/").replace(" ", "+")
-    try:
-        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=None, validate=True)
-    except (binascii.Error, ValueError):
-        try:
-            return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError):
-            return None
 
 
 def handle(method: str, path: str, body: bytes) -> tuple[int, Headers, bytes]:
@@ -39,7 +26,7 @@ def handle(method: str, path: str, body: bytes) -> tuple[int, Headers, bytes]:
     if method == "POST" and not encoded:
         request_der: bytes | None = body
     elif method == "GET" and encoded:
-        request_der = _decode_get(encoded)
+        request_der = decode_get_path(encoded)
     elif method in ("GET", "POST"):
         request_der = None
     else:
@@ -48,7 +35,7 @@ def handle(method: str, path: str, body: bytes) -> tuple[int, Headers, bytes]:
     headers = [("Content-Type", ocsp.OCSP_RESPONSE_CONTENT_TYPE), ("Content-Length", str(len(answer)))]
     if method == "GET":
         # RFC 5019 §6: responses may be cached until nextUpdate; ours is at most an hour ahead.
-        headers.append(("Cache-Control", "max-age=60, public, no-transform, must-revalidate"))
+        headers.append(("Cache-Control", GET_CACHE_CONTROL))
     return 200, headers, answer
 
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common.pki.ocsp import GET_CACHE_CONTROL
 from anchorid.idp import conf
 from anchorid.idp.deviceca import crl, ocsp
 from anchorid.idp.deviceca.authority import CaNotInitialised, platform_certificate
@@ -208,5 +209,5 @@ def ocsp_view(request: HttpRequest, encoded: str = "") -> HttpResponse:
     response = HttpResponse(answer, content_type=ocsp.OCSP_RESPONSE_CONTENT_TYPE)
     if request.method == "GET":
         # RFC 5019 §6: cacheable for a short while; a revocation re-signs, so keep it short.
-        response["Cache-Control"] = "max-age=60, public, no-transform, must-revalidate"
+        response["Cache-Control"] = GET_CACHE_CONTROL
     return response
