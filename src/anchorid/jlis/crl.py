@@ -2,33 +2,27 @@
 
 Each entry carries its reasonCode (§5.3.1; absent for ``unspecified``) and invalidityDate (§5.3.2); the CRL
 carries a monotonically increasing cRLNumber (§5.2.3) and the CA's authorityKeyIdentifier (§5.2.1). J-LIS
-updates its CRL daily (DA-jpki §5.1.2): nextUpdate is a day after thisUpdate.
+updates its CRL daily (DA-jpki §5.1.2): nextUpdate is a day after thisUpdate. The CRL itself is built by the
+shared ``anchorid.common.pki.crl``; this module chooses the entries and stores the result.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from django.db import transaction
 
+from anchorid.common.pki.crl import CRL_CONTENT_TYPE, CRL_REFRESH_MARGIN, CRL_VALIDITY, revoked_entry, sign_crl
 from anchorid.jlis.authority import ensure_authority, load_authority
 from anchorid.jlis.models import Certificate, CertificateAuthority, CertificateKind
 
-CRL_CONTENT_TYPE = "application/pkix-crl"
-CRL_VALIDITY = timedelta(days=1)
-#: The served CRL is rebuilt when less than this is left before its nextUpdate.
-CRL_REFRESH_MARGIN = timedelta(hours=1)
+__all__ = ["CRL_CONTENT_TYPE", "CRL_VALIDITY", "current_crl", "regenerate_crl"]
 
 
 def _entry(certificate: Certificate) -> x509.RevokedCertificate:
     assert certificate.revoked_at is not None
-    builder = x509.RevokedCertificateBuilder().serial_number(certificate.serial).revocation_date(certificate.revoked_at)
-    if certificate.revocation_reason and certificate.revocation_reason != Certificate.Reason.UNSPECIFIED:
-        builder = builder.add_extension(x509.CRLReason(x509.ReasonFlags(certificate.revocation_reason)), critical=False)
-    builder = builder.add_extension(x509.InvalidityDate(certificate.revoked_at.replace(tzinfo=None)), critical=False)
-    return builder.build()
+    return revoked_entry(certificate.serial, certificate.revoked_at, certificate.revocation_reason)
 
 
 def regenerate_crl(kind: CertificateKind | str, *, now: datetime | None = None) -> bytes:
@@ -40,24 +34,10 @@ def regenerate_crl(kind: CertificateKind | str, *, now: datetime | None = None) 
     with transaction.atomic():
         row = CertificateAuthority.objects.select_for_update().get(kind=kind)
         row.crl_number += 1
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(authority.certificate.subject)
-            .last_update(now)
-            .next_update(now + CRL_VALIDITY)
-            .add_extension(x509.CRLNumber(row.crl_number), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                    authority.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-                ),
-                critical=False,
-            )
-        )
         # Expired certificates leave the CRL (RFC 5280 §3.3 permits it once they are past notAfter).
         revoked = Certificate.objects.filter(kind=kind, status=Certificate.Status.REVOKED, not_after__gt=now)
-        for certificate in revoked.order_by("serial").iterator():
-            builder = builder.add_revoked_certificate(_entry(certificate))
-        der = builder.sign(authority.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        entries = (_entry(certificate) for certificate in revoked.order_by("serial").iterator())
+        der = sign_crl(authority.certificate, authority.key, number=row.crl_number, entries=entries, now=now)
         row.crl_der = der
         row.crl_next_update = now + CRL_VALIDITY
         row.save(update_fields=["crl_number", "crl_der", "crl_next_update"])
