@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from anchorid.common.pki import certificates as pki
 from anchorid.jpki import oids
 from anchorid.jpki.attributes import BasicFourInfo, encode_birth_date
 
@@ -91,12 +92,6 @@ def jpki_japanese_name(kind: CertKind) -> x509.Name:
     )
 
 
-def _crl_distribution_point(name: x509.GeneralName) -> x509.CRLDistributionPoints:
-    return x509.CRLDistributionPoints(
-        [x509.DistributionPoint(full_name=[name], relative_name=None, reasons=None, crl_issuer=None)]
-    )
-
-
 def build_ca_certificate(
     kind: CertKind,
     private_key: rsa.RSAPrivateKey,
@@ -122,23 +117,10 @@ def build_ca_certificate(
         .serial_number(serial)
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(pki.ca_key_usage(), critical=True)
         .add_extension(x509.SubjectAlternativeName([x509.DirectoryName(jpki_japanese_name(kind))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_crl_distribution_point(x509.DirectoryName(name)), critical=False)
+        .add_extension(pki.crl_distribution_point(x509.DirectoryName(name)), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
     return builder.sign(private_key, hashes.SHA256())
@@ -161,17 +143,7 @@ def _check_issuer(ca_certificate: x509.Certificate, expected: CertKind, test: bo
 
 
 def _end_entity_key_usage(*, non_repudiation: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=non_repudiation,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return pki.key_usage(digital_signature=True, content_commitment=non_repudiation)
 
 
 def _policies(policy: x509.ObjectIdentifier) -> x509.CertificatePolicies:
@@ -207,14 +179,13 @@ def _end_entity_builder(
 ) -> x509.CertificateBuilder:
     if public_key.key_size < oids.RSA_KEY_BITS:
         raise ValueError(f"JPKI keys are RSA-{oids.RSA_KEY_BITS}, got {public_key.key_size} bits")
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_certificate.subject)
-        .public_key(public_key)
-        .serial_number(serial)
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+    return pki.issued_by(
+        ca_certificate,
+        subject=subject,
+        public_key=public_key,
+        serial=serial,
+        not_before=not_before,
+        not_after=not_after,
     )
 
 
@@ -265,7 +236,7 @@ def build_signature_certificate(
             x509.IssuerAlternativeName([x509.DirectoryName(jpki_japanese_name(CertKind.SIGNATURE))]), critical=False
         )
         .add_extension(
-            _crl_distribution_point(crl_distribution_point or x509.DirectoryName(ca_certificate.subject)),
+            pki.crl_distribution_point(crl_distribution_point or x509.DirectoryName(ca_certificate.subject)),
             critical=False,
         )
         .add_extension(_authority_key_identifier(ca_certificate), critical=False)
@@ -308,7 +279,7 @@ def build_auth_certificate(
             critical=False,
         )
         .add_extension(
-            _crl_distribution_point(crl_distribution_point or x509.DirectoryName(ca_certificate.subject)),
+            pki.crl_distribution_point(crl_distribution_point or x509.DirectoryName(ca_certificate.subject)),
             critical=False,
         )
         .add_extension(_authority_key_identifier(ca_certificate), critical=False)

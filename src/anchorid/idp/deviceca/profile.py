@@ -25,7 +25,15 @@ from asn1crypto import core as asn1_core  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from anchorid.common.pki.certificates import (
+    authority_information_access,
+    ca_key_usage,
+    crl_distribution_point,
+    issued_by,
+    key_usage,
+)
 
 ANCHORID_ARC: Final = "1.3.6.1.4.1.32473.7"  # placeholder, see the module docstring
 DEVICE_CERTIFICATE_POLICY: Final = x509.ObjectIdentifier(ANCHORID_ARC + ".1.1")
@@ -111,32 +119,8 @@ def acr_of(certificate: x509.Certificate) -> str | None:
         return None
 
 
-def _ca_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def _signing_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return key_usage(digital_signature=True)
 
 
 def _aki(issuer_public_key: ec.EllipticCurvePublicKey) -> x509.AuthorityKeyIdentifier:
@@ -154,7 +138,7 @@ def root_builder(public_key: ec.EllipticCurvePublicKey, now: datetime) -> x509.C
         .not_valid_before(now - BACKDATE)
         .not_valid_after(now + ROOT_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(ca_key_usage(), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
 
@@ -165,15 +149,16 @@ def issuing_builder(
     root_key = root.public_key()
     assert isinstance(root_key, ec.EllipticCurvePublicKey)
     return (
-        x509.CertificateBuilder()
-        .subject_name(_name(ISSUING_COMMON_NAME))
-        .issuer_name(root.subject)
-        .public_key(public_key)
-        .serial_number(random_serial())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(min(now + ISSUING_VALIDITY, root.not_valid_after_utc))
+        issued_by(
+            root,
+            subject=_name(ISSUING_COMMON_NAME),
+            public_key=public_key,
+            serial=random_serial(),
+            not_before=now - BACKDATE,
+            not_after=min(now + ISSUING_VALIDITY, root.not_valid_after_utc),
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(ca_key_usage(), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(_aki(root_key), critical=False)
         .add_extension(
@@ -181,17 +166,41 @@ def issuing_builder(
         )
         .add_extension(_crl_distribution_point(_url(base_url, ROOT_CRL_PATH)), critical=False)
         .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(_url(base_url, ROOT_CERTIFICATE_PATH)),
-                    )
-                ]
-            ),
+            authority_information_access(ca_issuers=_url(base_url, ROOT_CERTIFICATE_PATH)),
             critical=False,
         )
     )
+
+
+def _end_entity_builder(
+    public_key: ec.EllipticCurvePublicKey,
+    issuing: x509.Certificate,
+    *,
+    subject: x509.Name,
+    serial: int,
+    not_after: datetime,
+    now: datetime,
+    usage: x509.KeyUsage,
+    extended_usage: x509.ObjectIdentifier | None,
+) -> x509.CertificateBuilder:
+    """What every certificate of the issuing CA starts with: CA:FALSE, keyUsage, [EKU], SKI, AKI."""
+    issuing_key = issuing.public_key()
+    assert isinstance(issuing_key, ec.EllipticCurvePublicKey)
+    builder = (
+        issued_by(
+            issuing,
+            subject=subject,
+            public_key=public_key,
+            serial=serial,
+            not_before=now - BACKDATE,
+            not_after=min(not_after, issuing.not_valid_after_utc),
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+    )
+    if extended_usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([extended_usage]), critical=False)
+    return builder
 
 
 def responder_builder(
@@ -201,19 +210,63 @@ def responder_builder(
     issuing_key = issuing.public_key()
     assert isinstance(issuing_key, ec.EllipticCurvePublicKey)
     return (
-        x509.CertificateBuilder()
-        .subject_name(_name(RESPONDER_COMMON_NAME))
-        .issuer_name(issuing.subject)
-        .public_key(public_key)
-        .serial_number(random_serial())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(min(now + RESPONDER_VALIDITY, issuing.not_valid_after_utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signing_key_usage(), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        _end_entity_builder(
+            public_key,
+            issuing,
+            subject=_name(RESPONDER_COMMON_NAME),
+            serial=random_serial(),
+            not_after=now + RESPONDER_VALIDITY,
+            now=now,
+            usage=_signing_key_usage(),
+            extended_usage=ExtendedKeyUsageOID.OCSP_SIGNING,
+        )
         .add_extension(x509.OCSPNoCheck(), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(_aki(issuing_key), critical=False)
+    )
+
+
+def resident_certificate_builder(
+    public_key: ec.EllipticCurvePublicKey,
+    issuing: x509.Certificate,
+    *,
+    subject_id: str,
+    serial: int,
+    acr: str,
+    base_url: str,
+    not_after: datetime,
+    now: datetime,
+    usage: x509.KeyUsage,
+    policy: x509.ObjectIdentifier,
+    extended_usage: x509.ObjectIdentifier | None,
+) -> x509.CertificateBuilder:
+    """A resident's certificate from the issuing CA: an opaque subject, CA:FALSE, ``usage``, [EKU], SKI, AKI,
+    ``policy``, the acr, AIA (OCSP, issuer) and CRLDP. The device certificate is one (:func:`device_builder`); a
+    wallet signing certificate is another (``usage`` with nonRepudiation, its own policy, no EKU)."""
+    issuing_key = issuing.public_key()
+    assert isinstance(issuing_key, ec.EllipticCurvePublicKey)
+    return (
+        _end_entity_builder(
+            public_key,
+            issuing,
+            subject=_name(subject_id),
+            serial=serial,
+            not_after=not_after,
+            now=now,
+            usage=usage,
+            extended_usage=extended_usage,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(_aki(issuing_key), critical=False)
+        .add_extension(x509.CertificatePolicies([x509.PolicyInformation(policy, None)]), critical=False)
+        .add_extension(assurance_extension(acr), critical=False)
+        .add_extension(
+            authority_information_access(
+                ocsp=_url(base_url, OCSP_PATH), ca_issuers=_url(base_url, ISSUING_CERTIFICATE_PATH)
+            ),
+            critical=False,
+        )
+        .add_extension(_crl_distribution_point(_url(base_url, ISSUING_CRL_PATH)), critical=False)
     )
 
 
@@ -228,49 +281,20 @@ def device_builder(
     now: datetime,
 ) -> x509.CertificateBuilder:
     """The device certificate: an opaque subject, the platform policy, the acr, clientAuth, AIA and CRLDP."""
-    issuing_key = issuing.public_key()
-    assert isinstance(issuing_key, ec.EllipticCurvePublicKey)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject_id))
-        .issuer_name(issuing.subject)
-        .public_key(public_key)
-        .serial_number(serial)
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(min(now + DEVICE_VALIDITY, issuing.not_valid_after_utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signing_key_usage(), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(_aki(issuing_key), critical=False)
-        .add_extension(
-            x509.CertificatePolicies([x509.PolicyInformation(DEVICE_CERTIFICATE_POLICY, None)]), critical=False
-        )
-        .add_extension(assurance_extension(acr), critical=False)
-        .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.OCSP,
-                        x509.UniformResourceIdentifier(_url(base_url, OCSP_PATH)),
-                    ),
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(_url(base_url, ISSUING_CERTIFICATE_PATH)),
-                    ),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(_crl_distribution_point(_url(base_url, ISSUING_CRL_PATH)), critical=False)
+    return resident_certificate_builder(
+        public_key,
+        issuing,
+        subject_id=subject_id,
+        serial=serial,
+        acr=acr,
+        base_url=base_url,
+        not_after=now + DEVICE_VALIDITY,
+        now=now,
+        usage=_signing_key_usage(),
+        policy=DEVICE_CERTIFICATE_POLICY,
+        extended_usage=ExtendedKeyUsageOID.CLIENT_AUTH,
     )
 
 
 def _crl_distribution_point(url: str) -> x509.CRLDistributionPoints:
-    return x509.CRLDistributionPoints(
-        [
-            x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(url)], relative_name=None, reasons=None, crl_issuer=None
-            )
-        ]
-    )
+    return crl_distribution_point(x509.UniformResourceIdentifier(url))
