@@ -33,9 +33,12 @@ class LocalTimeStamper(TimeStamper):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        # Loaded here, outside the event loop: Django's ORM refuses to run inside one.
+        self._tsa = load_tsa(ca_keystore())
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return tsp.TimeStampResp.load(rfc3161.respond(req.dump(), lambda: load_tsa(ca_keystore())))
+        answer = await rfc3161.async_respond(req.dump(), lambda: self._tsa)
+        return tsp.TimeStampResp.load(answer)
 
 
 @dataclass(frozen=True)

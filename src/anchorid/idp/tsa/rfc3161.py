@@ -121,7 +121,7 @@ def _without_certificates(token: cms.ContentInfo) -> cms.ContentInfo:
     return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(fields)})
 
 
-def stamp(request: tsp.TimeStampReq, tsa: LoadedTsa, *, now: datetime | None = None) -> Granted:
+async def async_stamp(request: tsp.TimeStampReq, tsa: LoadedTsa, *, now: datetime | None = None) -> Granted:
     """Build and sign the TSTInfo for a checked request."""
     gen_time = (now or now_utc()).replace(microsecond=0)
     if not tsa.certificate.not_valid_before_utc <= gen_time < tsa.certificate.not_valid_after_utc:
@@ -143,7 +143,7 @@ def stamp(request: tsp.TimeStampReq, tsa: LoadedTsa, *, now: datetime | None = N
     content = cms.EncapsulatedContentInfo(
         {"content_type": "tst_info", "content": cms.ParsableOctetString(tsp.TSTInfo(tst_info).dump())}
     )
-    token = asyncio.run(tsa.signer.async_sign_general_data(content, "sha256", detached=False, use_cades=True))
+    token = await tsa.signer.async_sign_general_data(content, "sha256", detached=False, use_cades=True)
     if not request["cert_req"].native:
         token = _without_certificates(token)
     return Granted(
@@ -166,10 +166,24 @@ def granted(token: bytes) -> bytes:
 
 
 def respond(data: bytes, load: Any) -> bytes:
-    """The DER TimeStampResp for ``data``; ``load()`` gives the ``LoadedTsa``. Never raises."""
+    """The DER TimeStampResp for ``data``; ``load()`` gives the ``LoadedTsa`` (called outside the event loop: it may
+    use the database). Never raises."""
+    try:
+        parse_request(data)  # a bad request is refused as such even when the TSA cannot load
+        tsa = load()
+    except Rejection as refused:
+        return rejection(refused.fail_info, refused.message)
+    except Exception:
+        logger.exception("time-stamp authority: cannot load its key and certificate")
+        return rejection("system_failure", "the time-stamp authority cannot sign right now")
+    return asyncio.run(async_respond(data, lambda: tsa))
+
+
+async def async_respond(data: bytes, load: Any) -> bytes:
+    """``respond`` inside an event loop; ``load`` must not touch the database (Django refuses it there)."""
     try:
         request = parse_request(data)
-        return granted(stamp(request, load()).token)
+        return granted((await async_stamp(request, load())).token)
     except Rejection as refused:
         return rejection(refused.fail_info, refused.message)
     except Exception:

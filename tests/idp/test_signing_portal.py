@@ -1,0 +1,181 @@
+"""``/me/sign/``: a resident signs a PDF from the portal with the card through the real card helper (its new
+``/v1/sign-document``), against a real jlis; the signed PDF verifies; the audit log gets hashes and ids only."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from anchorid.cardhelper.helper import CardHelperServer
+from anchorid.idp.assurance import Authentication, Level, Method
+from anchorid.idp.audit.models import AuditEntry
+from anchorid.idp.deviceca.keys import ca_keystore
+from anchorid.idp.signing.validation_data import trust_roots
+from anchorid.idp.tsa.authority import init_tsa
+from anchorid.jpki.client import JPKICard
+from anchorid.jpki.transport import EmulatorTransport
+from anchorid.signing.verify import verify_pdf
+
+from .conftest import IDP_TEST_ORIGIN, JlisServer
+from .idp_helpers import login_client
+from .signing_support import make_pdf
+
+
+@pytest.fixture
+def portal(
+    use_jlis: JlisServer, device_ca: Any, anchor_account: Callable[..., Any], card_certificate: Any,
+    settings: Settings, tmp_path: Path, client: Client,
+) -> dict[str, Any]:  # fmt: skip
+    settings.ANCHORID_SIGNING_WORK_DIR = tmp_path / "work"
+    init_tsa(ca_keystore())
+    card = use_jlis.card(0)
+    account = anchor_account(card_certificate(card["card_file"]))
+    login_client(client, account, Authentication(Level.DERIVED, (Method.PASSKEY,)), credential="")
+    return {"card": card, "account": account, "document": make_pdf(tmp_path / "申請書.pdf")}
+
+
+@pytest.fixture
+def helper() -> Iterator[Callable[[str, str], tuple[str, list[str]]]]:
+    servers: list[CardHelperServer] = []
+
+    def start(card_file: str, pin: str) -> tuple[str, list[str]]:
+        prompts: list[str] = []
+
+        def pin_source(prompt: str) -> str:
+            prompts.append(prompt)
+            return pin
+
+        server = CardHelperServer(
+            port=0,
+            idp_origin=IDP_TEST_ORIGIN,
+            open_card=lambda: JPKICard(EmulatorTransport(card_file)),
+            pin_source=pin_source,
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}", prompts
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def prepare(client: Client, document: Path) -> Any:
+    upload = SimpleUploadedFile(document.name, document.read_bytes(), content_type="application/pdf")
+    response = client.post("/me/sign/prepare/", {"document": upload})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def helper_sign(url: str, name: str, prepared: dict[str, str]) -> dict[str, str]:
+    reply = requests.post(
+        f"{url}/v1/sign-document",
+        json={
+            "file_name": name,
+            "document_sha256": prepared["document_sha256"],
+            "document_digest": prepared["document_digest"],
+        },
+        headers={"Origin": IDP_TEST_ORIGIN},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    signed: dict[str, str] = reply.json()
+    return signed
+
+
+def test_it_signs_with_the_card_through_the_helper_and_audits_hashes_only(
+    portal: dict[str, Any], helper: Any, client: Client
+) -> None:
+    assert client.get("/me/sign/").status_code == 200
+    prepared = prepare(client, portal["document"])
+    url, prompts = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
+    signed = helper_sign(url, portal["document"].name, prepared)
+    (prompt,) = prompts
+    assert portal["document"].name in prompt
+    assert prepared["document_sha256"] in prompt
+
+    finished = client.post(prepared["finish_url"], json.dumps(signed), content_type="application/json")
+    assert finished.status_code == 200, finished.content
+    assert finished.json()["status"] == "signed"
+    download = client.get(finished.json()["download_url"])
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+
+    report = verify_pdf(io.BytesIO(download.content), trust_roots())
+    assert report.ok
+    (signature,) = report.signatures
+    assert signature.signer.kind == "jpki"
+    assert signature.level == "B-LTA"
+
+    entry = AuditEntry.objects.filter(event_type="document_signed").get()
+    assert entry.details["document_sha256"] == prepared["document_sha256"]
+    assert entry.details["method"] == "card"
+    assert signature.signer.name not in json.dumps(entry.details, ensure_ascii=False)
+    assert portal["document"].name not in json.dumps(entry.details, ensure_ascii=False)
+    # downloaded once, then gone
+    assert client.get(finished.json()["download_url"]).status_code == 404
+
+
+def test_it_refuses_another_residents_card(
+    portal: dict[str, Any], helper: Any, client: Client, use_jlis: JlisServer
+) -> None:
+    prepared = prepare(client, portal["document"])
+    other = use_jlis.card(2)
+    url, _ = helper(other["card_file"], other["signature_pin"])
+    signed = helper_sign(url, "x.pdf", prepared)
+    refused = client.post(prepared["finish_url"], json.dumps(signed), content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "not_your_card"
+    assert not AuditEntry.objects.filter(event_type="document_signed").exists()
+
+
+def test_it_refuses_attributes_over_another_digest(portal: dict[str, Any], helper: Any, client: Client) -> None:
+    first, second = prepare(client, portal["document"]), prepare(client, portal["document"])
+    url, _ = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
+    signed = helper_sign(url, "x.pdf", first)
+    assert first["document_digest"] != second["document_digest"]
+    refused = client.post(second["finish_url"], json.dumps(signed), content_type="application/json")
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "digest_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [(b"not a pdf", "not_pdf"), (b"%PDF-1.7\n1 0 obj <<", "corrupt")],
+)
+def test_it_refuses_bad_uploads(portal: dict[str, Any], client: Client, content: bytes, code: str) -> None:
+    upload = SimpleUploadedFile("bad.pdf", content, content_type="application/pdf")
+    response = client.post("/me/sign/prepare/", {"document": upload})
+    assert response.status_code == 422
+    assert response.json()["error"] == code
+
+
+def test_the_helper_refuses_a_malformed_document_request(helper: Any, portal: dict[str, Any]) -> None:
+    url, prompts = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
+    reply = requests.post(
+        f"{url}/v1/sign-document",
+        json={"file_name": "a.pdf", "document_sha256": "zz", "document_digest": "00" * 32},
+        headers={"Origin": IDP_TEST_ORIGIN},
+        timeout=10,
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "bad_request"
+    assert prompts == []
+
+
+def test_the_verify_page_shows_a_refusal_for_a_non_pdf(client: Client, portal: dict[str, Any]) -> None:
+    upload = SimpleUploadedFile("x.pdf", b"hello", content_type="application/pdf")
+    response = client.post("/verify/", {"document": upload})
+    assert response.status_code == 422
+    assert b'data-code="not_pdf"' in response.content
