@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from anchorid.city import login
+from anchorid.city.csp import with_form_action
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +58,9 @@ def test_it_refuses_a_callback_without_a_started_login(client: Client) -> None:
     response = client.get("/callback/?code=abc&state=xyz&iss=http://idp.test", follow=True)
     assert response.redirect_chain[-1][0] == "/"
     assert "ログインできませんでした" in response.content.decode()
+
+
+def test_its_policy_lets_the_login_and_logout_forms_redirect_to_the_idp() -> None:
+    policy = with_form_action("default-src 'self'; form-action 'self'; object-src 'none'", "http://localhost:8001")
+    assert "form-action 'self' http://localhost:8001;" in policy
+    assert with_form_action("form-action 'self'", None) == "form-action 'self'"

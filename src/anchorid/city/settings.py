@@ -31,7 +31,8 @@ SESSION_COOKIE_NAME = "city_sessionid"
 CSRF_COOKIE_NAME = "city_csrftoken"
 
 ANCHORID_CITY_ORIGIN = os.environ.get("ANCHORID_CITY_ORIGIN", "http://localhost:8002").rstrip("/")
-# Nothing inline, nothing from elsewhere; forms post only here (the login button) or to the idp after a redirect.
+# Nothing inline, nothing from elsewhere. Forms post here, but the login and logout buttons are answered with a
+# redirect to the idp, which browsers check against form-action too: the middleware adds the idp's origin.
 ANCHORID_CITY_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 )

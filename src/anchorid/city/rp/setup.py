@@ -108,6 +108,15 @@ def write_config(
     return config
 
 
+def configured_issuer(data_dir: Path) -> str | None:
+    """The issuer in the configuration, or None before ``anchorid city setup`` ran."""
+    path = data_dir / CONFIG_FILE
+    if not path.exists():
+        return None
+    issuer: str = json.loads(path.read_text())["issuer"]
+    return issuer
+
+
 def load_config(data_dir: Path) -> ClientConfig:
     path = data_dir / CONFIG_FILE
     if not path.exists():

@@ -1,0 +1,81 @@
+"""The must-show, in a real browser (Playwright on Debian's Chromium): at the city, "log in with AnchorID" → the
+idp's passkey login → the consent screen, one optional claim unticked → back at the city, which holds exactly the
+claims chosen.
+
+The parties are the interop fixture's real processes (jlis, idp on ``localhost``, city on ``127.0.0.1``). The
+resident onboards with their card first (the scripted browser, whose idp session the real browser takes over), then
+registers a passkey on Chromium's virtual WebAuthn authenticator (CDP ``WebAuthn``: internal transport, resident
+keys, user verification) and logs out, so the login that follows is by passkey alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .harness import Browser, Parties
+from .test_authlib_city import city_claims
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+# The idp's consent page answers its form with a redirect to the relying party, and its Content-Security-Policy says
+# "form-action 'self'", which Chromium also applies to that redirect: the consent submission is blocked. With the
+# relying party's origin allowed there (checked by hand) this test passes end to end. Strict: it fails once fixed.
+IDP_CONSENT_CSP = "idp consent page CSP form-action 'self' blocks the redirect back to the relying party (OP side)"
+
+
+@pytest.mark.xfail(reason=IDP_CONSENT_CSP, strict=True)
+def test_city_login_with_a_passkey_and_one_optional_claim_unticked(parties: Parties) -> None:
+    scripted = Browser(parties.idp.url)
+    scripted.onboard(parties.adult_card())
+    idp, city = parties.idp.url, parties.city.url
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            context = browser.new_context(viewport=PHONE, locale="ja-JP")
+            session = [{"name": c.name, "value": c.value or "", "url": idp} for c in scripted.http.cookies]
+            context.add_cookies(session)  # type: ignore[arg-type]
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("WebAuthn.enable")
+            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+                "isUserVerified": True, "automaticPresenceSimulation": True}})  # fmt: skip
+
+            # The onboarded resident registers a passkey on this "phone", then logs out of the idp.
+            page.goto(f"{idp}/passkeys/register/")
+            page.fill("#passkey-name", "テスト端末")
+            page.click("#register-passkey")
+            page.wait_for_url(f"{idp}/me/", timeout=30_000)
+            page.click("#logout")
+            page.wait_for_url(f"{idp}/login/")
+
+            # At the city: log in with AnchorID.
+            page.goto(f"{city}/")
+            page.click("#login-anchorid")
+            page.wait_for_url(f"{idp}/login/?**", timeout=30_000)
+            page.click("#choose-passkey")
+            page.click("#login-passkey")
+
+            # The consent screen: the city's essential claims are fixed; untick the optional birth date.
+            page.wait_for_selector("form.consent", timeout=30_000)
+            assert page.locator('input[name="claim"][value="birthdate"]').is_checked()
+            page.uncheck('input[name="claim"][value="birthdate"]')
+            page.click('button[name="decision"][value="allow"]')
+
+            page.wait_for_url(f"{city}/", timeout=30_000)
+            assert page.locator("#logged-in").is_visible()
+            claims = city_claims(page.content())
+            assert set(claims) == {"sub", "name", "resident_of", "age_over_18", "address"}
+            assert claims["resident_of"] == "142042"
+        finally:
+            browser.close()
