@@ -30,7 +30,6 @@ from anchorid.common.pki.ocsp import (
     MAX_REQUEST_BYTES,
     OCSP_REQUEST_CONTENT_TYPE,
     OCSP_RESPONSE_CONTENT_TYPE,
-    PRESIGNED_CERT_ID_HASH,
     REFRESH_MARGIN,
     RESPONSE_VALIDITY,
     UNKNOWN,
@@ -76,14 +75,11 @@ def presign(certificate: Certificate, *, now: datetime | None = None) -> None:
     """Sign and attach the stored response for ``certificate`` (the caller saves the row)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     authority = load_authority(certificate.kind)
-    name_hash, key_hash = core.presigned_cert_id(authority.issuer_hashes)
-    certificate.ocsp_response = core.sign_response(
+    certificate.ocsp_response = core.presigned_response(
         _responder_key(authority),
+        authority.issuer_hashes,
         serial=certificate.serial,
         state=state_of(certificate),
-        algorithm=PRESIGNED_CERT_ID_HASH(),
-        issuer_name_hash=name_hash,
-        issuer_key_hash=key_hash,
         now=now,
     )
     certificate.ocsp_next_update = now + RESPONSE_VALIDITY

@@ -124,6 +124,27 @@ def presigned_cert_id(issuer_hashes: Iterable[tuple[str, bytes, bytes]]) -> tupl
     raise AssertionError("every CA has SHA-1 issuer hashes")
 
 
+def presigned_response(
+    responder: ResponderKey,
+    issuer_hashes: Iterable[tuple[str, bytes, bytes]],
+    *,
+    serial: int,
+    state: CertificateState,
+    now: datetime,
+) -> bytes:
+    """The response a CA stores with a certificate: SHA-1 CertID (:data:`PRESIGNED_CERT_ID_HASH`), no nonce."""
+    name_hash, key_hash = presigned_cert_id(issuer_hashes)
+    return sign_response(
+        responder,
+        serial=serial,
+        state=state,
+        algorithm=PRESIGNED_CERT_ID_HASH(),
+        issuer_name_hash=name_hash,
+        issuer_key_hash=key_hash,
+        now=now,
+    )
+
+
 def malformed_request() -> bytes:
     return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(
         serialization.Encoding.DER

@@ -29,7 +29,6 @@ from anchorid.common.pki.ocsp import (
     MAX_REQUEST_BYTES,
     OCSP_REQUEST_CONTENT_TYPE,
     OCSP_RESPONSE_CONTENT_TYPE,
-    PRESIGNED_CERT_ID_HASH,
     RESPONSE_VALIDITY,
     UNKNOWN,
     CertificateState,
@@ -67,15 +66,12 @@ def presign(certificate: DeviceCertificate, *, now: datetime | None = None) -> N
     now = now or now_utc()
     store = ca_keystore()
     issuing = load_issuing_ca(store)
-    name_hash, key_hash = core.presigned_cert_id(issuing.issuer_hashes)
     responder = current_responder(store, issuing, now=now)
-    certificate.ocsp_response = core.sign_response(
+    certificate.ocsp_response = core.presigned_response(
         core.ResponderKey(responder.certificate, responder.signer),
+        issuing.issuer_hashes,
         serial=int(certificate.serial, 16),
         state=state_of(certificate),
-        algorithm=PRESIGNED_CERT_ID_HASH(),
-        issuer_name_hash=name_hash,
-        issuer_key_hash=key_hash,
         now=now,
     )
     certificate.ocsp_next_update = now + RESPONSE_VALIDITY
