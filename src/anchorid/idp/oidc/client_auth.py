@@ -39,14 +39,27 @@ def _refuse(description: str) -> OAuthError:
     return OAuthError(INVALID_CLIENT, description, status=401)
 
 
-def authenticate(form: Mapping[str, str], authorization: str | None, *, endpoint_url: str) -> Client:
-    """The authenticated client of this request; raises ``OAuthError(invalid_client)``."""
+def replayed() -> OAuthError:
+    return _refuse("this client assertion was used before (jti replay)")
+
+
+def authenticate(
+    form: Mapping[str, str],
+    authorization: str | None,
+    *,
+    endpoint_url: str,
+    deferred: list[replay.Pending] | None = None,
+) -> Client:
+    """The authenticated client of this request; raises ``OAuthError(invalid_client)``.
+
+    With ``deferred``, a client assertion's jti is appended to it instead of being recorded: the caller records it
+    (``replay.record``, together with the DPoP proof's) and refuses with ``replayed()`` when it was not new."""
     has_basic = bool(authorization and authorization[:6].lower() == "basic ")
     has_assertion = "client_assertion" in form or "client_assertion_type" in form
     if has_basic and has_assertion:
         raise OAuthError(INVALID_REQUEST, "use exactly one client authentication method")
     if has_assertion:
-        return _private_key_jwt(form, endpoint_url)
+        return _private_key_jwt(form, endpoint_url, deferred)
     if has_basic:
         assert authorization is not None
         return _client_secret_basic(authorization, form)
@@ -77,7 +90,7 @@ def _client_secret_basic(authorization: str, form: Mapping[str, str]) -> Client:
     return client
 
 
-def _private_key_jwt(form: Mapping[str, str], endpoint_url: str) -> Client:
+def _private_key_jwt(form: Mapping[str, str], endpoint_url: str, deferred: list[replay.Pending] | None) -> Client:
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _refuse(f"client_assertion_type must be {ASSERTION_TYPE}")
     assertion = form.get("client_assertion", "")
@@ -119,6 +132,9 @@ def _private_key_jwt(form: Mapping[str, str], endpoint_url: str) -> Client:
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 1 <= len(jti) <= 256:
         raise _refuse("the assertion needs a jti")
-    if not replay.first_use("client_assertion", client.client_id, jti, datetime.fromtimestamp(exp + CLOCK_SKEW, UTC)):
-        raise _refuse("this client assertion was used before (jti replay)")
+    entry = replay.pending("client_assertion", client.client_id, jti, datetime.fromtimestamp(exp + CLOCK_SKEW, UTC))
+    if deferred is not None:
+        deferred.append(entry)
+    elif entry.key not in replay.record([entry]):
+        raise replayed()
     return client

@@ -100,8 +100,12 @@ def verify_proof(
     require_nonce: bool | None = None,
     status: int = 400,
     now: float | None = None,
+    deferred: list[replay.Pending] | None = None,
 ) -> DPoPProof:
-    """Check one DPoP proof (RFC 9449 §4.3) and record its jti; raise ``DPoPError`` naming what failed."""
+    """Check one DPoP proof (RFC 9449 §4.3) and record its jti; raise ``DPoPError`` naming what failed.
+
+    With ``deferred``, the jti is appended to it instead of recorded; the caller records it (``replay.record``) and
+    refuses with ``replayed()`` when it was not new."""
     now = time.time() if now is None else now
     if not proof or "," in proof:
         raise DPoPError(INVALID_DPOP_PROOF, "exactly one DPoP header is required", status=status)
@@ -140,6 +144,13 @@ def verify_proof(
             raise DPoPError(USE_DPOP_NONCE, "the DPoP nonce is unknown or expired", status=status)
     jkt = key.thumbprint()
     expires = datetime.fromtimestamp(now + config.DPOP_IAT_WINDOW + FUTURE_SKEW, tz=UTC)
-    if not replay.first_use("dpop", jkt, jti, expires):
-        raise DPoPError(INVALID_DPOP_PROOF, "this DPoP proof was used before (jti replay)", status=status)
+    entry = replay.pending("dpop", jkt, jti, expires)
+    if deferred is not None:
+        deferred.append(entry)
+    elif entry.key not in replay.record([entry]):
+        raise replayed(status)
     return DPoPProof(jkt=jkt, jti=jti)
+
+
+def replayed(status: int = 400) -> DPoPError:
+    return DPoPError(INVALID_DPOP_PROOF, "this DPoP proof was used before (jti replay)", status=status)

@@ -3,14 +3,18 @@
 A jti is remembered in the database until the token carrying it would be refused anyway (its ``exp`` or the DPoP
 ``iat`` window), so every worker and every machine sees the same record. One statement per check:
 ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL); a row count of 0 means the value was seen before.
-Expired rows are purged now and then by whoever inserts.
+The token and PAR endpoints record the client assertion's and the DPoP proof's jti in one statement
+(``record``: ``… ON CONFLICT DO NOTHING RETURNING key`` names the values that were new). Expired rows are purged now
+and then by whoever inserts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -20,16 +24,39 @@ from anchorid.idp.oidc.models import SeenJti
 PURGE_ONE_IN = 500
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A jti checked but not recorded yet (see ``record``)."""
+
+    purpose: str
+    key: str
+    expires_at: datetime
+
+
+def pending(purpose: str, issuer: str, jti: str, expires_at: datetime) -> Pending:
+    return Pending(purpose, hashlib.sha256(f"{purpose}\x00{issuer}\x00{jti}".encode()).hexdigest(), expires_at)
+
+
 def first_use(purpose: str, issuer: str, jti: str, expires_at: datetime) -> bool:
     """Record ``jti`` for ``purpose`` and ``issuer``; False when it was recorded before (a replay)."""
-    key = hashlib.sha256(f"{purpose}\x00{issuer}\x00{jti}".encode()).hexdigest()
+    entry = pending(purpose, issuer, jti, expires_at)
+    return entry.key in record([entry])
+
+
+def record(entries: list[Pending]) -> set[str]:
+    """Record several jtis in one statement; returns the keys that were new (the others are replays)."""
     table = SeenJti._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    values = ", ".join(["(%s, %s)"] * len(entries))
+    params: list[Any] = []
+    for entry in entries:
+        params += [entry.key, adapt(entry.expires_at)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, expires_at) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",  # noqa: S608
-            [key, expires_at],
+            f"INSERT INTO {table} (key, expires_at) VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key",  # noqa: S608
+            params,
         )
-        inserted = bool(cursor.rowcount == 1)
+        fresh = {row[0] for row in cursor.fetchall()}
     if random.randrange(PURGE_ONE_IN) == 0:
         SeenJti.objects.filter(expires_at__lt=timezone.now()).delete()
-    return inserted
+    return fresh

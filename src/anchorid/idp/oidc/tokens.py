@@ -14,20 +14,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from anchorid.idp.oidc import config, jwks, pkce, refresh
 from anchorid.idp.oidc.authorize import hash_code
 from anchorid.idp.oidc.dpop import DPoPProof
 from anchorid.idp.oidc.errors import INVALID_DPOP_PROOF, INVALID_GRANT, INVALID_REQUEST, OAuthError
+from anchorid.idp.oidc.jose import b64url
 from anchorid.idp.oidc.models import Client, Grant
 from anchorid.idp.oidc.pairwise import subject_for
+from anchorid.idp.oidc.pkce import VERIFIER
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a media type)
 
@@ -47,10 +53,86 @@ def check_binding(client: Client, proof: DPoPProof | None, bound_jkt: str) -> No
         raise OAuthError(INVALID_DPOP_PROOF, "the DPoP key does not match the key the request was bound to")
 
 
+# The exchange in one statement: the code is used up only when every check below holds, so a request that fails any of
+# them changes nothing here and goes through ``_exchange_checked``, which finds out which check failed (and revokes
+# on reuse) exactly as before. Two concurrent exchanges of one code: the UPDATE lets one through; the other finds
+# the code used and revokes the grant.
+_EXCHANGE_SQL = """
+UPDATE {table} SET code_used = %s, dpop_jkt = %s, refresh_generation = 1, refresh_expires_at = %s
+WHERE code_hash = %s AND code_used = %s AND client_id = %s AND revoked_at IS NULL AND code_expires_at > %s
+  AND redirect_uri = %s AND code_challenge = %s AND (dpop_jkt = '' OR dpop_jkt = %s)
+RETURNING id, account_id, nonce, scope, claims, acr, amr, auth_time, sid
+"""
+
+
+_ACCOUNT_ID = Grant._meta.get_field("account").target_field
+
+
+def _json_column(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _datetime_column(value: Any) -> datetime:
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        assert parsed is not None
+        value = parsed
+    assert isinstance(value, datetime)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
 def exchange_code(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> dict[str, Any]:
     code = form.get("code")
     if not code:
         raise OAuthError(INVALID_REQUEST, "code is required")
+    verifier = form.get("code_verifier")
+    redirect_uri = form.get("redirect_uri")
+    if (proof is None and client.require_dpop) or not redirect_uri or not verifier or not VERIFIER.fullmatch(verifier):
+        return _exchange_checked(client, form, proof, code)
+    jkt = proof.jkt if proof else ""
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EXCHANGE_SQL.format(table=Grant._meta.db_table),
+            [
+                True,
+                jkt,
+                adapt(now + timedelta(seconds=config.REFRESH_TOKEN_LIFETIME)),
+                hash_code(code),
+                False,
+                client.client_id,
+                adapt(now),
+                redirect_uri,
+                b64url(hashlib.sha256(verifier.encode("ascii")).digest()),
+                jkt,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return _exchange_checked(client, form, proof, code)
+    grant_id, account_id, nonce, scope, claims, acr, amr, auth_time, sid = row
+    grant = Grant(
+        id=grant_id,
+        client=client,
+        account_id=_ACCOUNT_ID.to_python(account_id),
+        code_used=True,
+        redirect_uri=redirect_uri,
+        nonce=nonce,
+        scope=scope,
+        claims=_json_column(claims),
+        acr=acr,
+        amr=_json_column(amr),
+        auth_time=_datetime_column(auth_time),
+        sid=sid,
+        dpop_jkt=jkt,
+        refresh_generation=1,
+    )
+    return token_response(client, grant, with_id_token=True)
+
+
+def _exchange_checked(client: Client, form: Mapping[str, str], proof: DPoPProof | None, code: str) -> dict[str, Any]:
+    """The exchange check by check (every refusal, and the rare success the one-statement path did not take)."""
     grant = Grant.objects.select_related("account").filter(code_hash=hash_code(code)).first()
     if grant is None or grant.client_id != client.client_id:
         raise OAuthError(INVALID_GRANT, "unknown code")

@@ -33,6 +33,7 @@ from anchorid.idp.oidc import (
     logout,
     par,
     refresh,
+    replay,
     revocation,
     tokens,
     userinfo,
@@ -109,13 +110,48 @@ def _endpoint(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequ
     return csrf_exempt(wrapped)
 
 
-def _proof(request: HttpRequest, path: str, *, status: int = 400, access_token: str | None = None) -> Any:
+def _proof(
+    request: HttpRequest,
+    path: str,
+    *,
+    status: int = 400,
+    access_token: str | None = None,
+    deferred: list[replay.Pending] | None = None,
+) -> Any:
     header = request.headers.get("DPoP")
     if header is None:
         return None
     return dpop.verify_proof(
-        header, method=request.method or "", uri=config.endpoint(path), access_token=access_token, status=status
+        header,
+        method=request.method or "",
+        uri=config.endpoint(path),
+        access_token=access_token,
+        status=status,
+        deferred=deferred,
     )
+
+
+def _client_and_proof(request: HttpRequest, form: dict[str, str], path: str) -> tuple[Client, Any]:
+    """Client authentication, then the DPoP proof (if any); both jtis are recorded in one statement.
+
+    The outcome is the one of checking them one after the other: a replayed assertion is ``invalid_client`` even
+    when the proof is bad too, and a refused proof does not keep the assertion's jti from being recorded."""
+    pending: list[replay.Pending] = []
+    client = client_auth.authenticate(
+        form, request.headers.get("Authorization"), endpoint_url=config.endpoint(path), deferred=pending
+    )
+    try:
+        proof = _proof(request, path, deferred=pending)
+    except dpop.DPoPError:
+        if pending and pending[0].key not in replay.record(pending[:1]):
+            raise client_auth.replayed() from None
+        raise
+    if pending:
+        fresh = replay.record(pending)
+        for entry in pending:
+            if entry.key not in fresh:
+                raise client_auth.replayed() if entry.purpose == "client_assertion" else dpop.replayed()
+    return client, proof
 
 
 # --- metadata -----------------------------------------------------------------------------------------------------
@@ -142,10 +178,7 @@ def jwks_view(request: HttpRequest) -> JsonResponse:
 @require_POST
 def par_view(request: HttpRequest) -> HttpResponse:
     form = _form(request)
-    client = client_auth.authenticate(
-        form, request.headers.get("Authorization"), endpoint_url=config.endpoint("/oidc/par")
-    )
-    proof = _proof(request, "/oidc/par")
+    client, proof = _client_and_proof(request, form, "/oidc/par")
     jkt = form.get("dpop_jkt", "")
     if proof is not None:
         if jkt and jkt != proof.jkt:
@@ -165,10 +198,7 @@ def par_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_view(request: HttpRequest) -> HttpResponse:
     form = _form(request)
-    client = client_auth.authenticate(
-        form, request.headers.get("Authorization"), endpoint_url=config.endpoint("/oidc/token")
-    )
-    proof = _proof(request, "/oidc/token")
+    client, proof = _client_and_proof(request, form, "/oidc/token")
     grant_type = form.get("grant_type")
     if grant_type == "authorization_code":
         body = tokens.exchange_code(client, form, proof)
