@@ -220,3 +220,19 @@ def test_metadata_and_jwks_through_the_thin_dispatch(provider: None) -> None:
     assert keys.status == 200
     assert keys.json()["keys"]
     assert keys.headers["Cache-Control"].startswith("public")
+
+
+def test_refresh_through_the_thin_dispatch_checks_the_account(provider: None) -> None:
+    rp, _ = register()
+    account = resident()
+    flow = run_flow(rp, logged_in(account))
+    tokens = _token(rp, _code_form(flow)).json()
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = _token(rp, form)
+    assert refreshed.status == 200, refreshed.body
+    assert refreshed.json()["refresh_token"] == tokens["refresh_token"]  # confidential client: not rotated
+    account.status = account.Status.SUSPENDED
+    account.save()
+    refused = _token(rp, form)
+    assert refused.status == 400
+    assert refused.json()["error"] == "invalid_grant"

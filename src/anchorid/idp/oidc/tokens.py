@@ -61,8 +61,9 @@ _EXCHANGE_SQL = """
 UPDATE {table} SET code_used = %s, dpop_jkt = %s, refresh_generation = 1, refresh_expires_at = %s
 WHERE code_hash = %s AND code_used = %s AND client_id = %s AND revoked_at IS NULL AND code_expires_at > %s
   AND redirect_uri = %s AND code_challenge = %s AND (dpop_jkt = '' OR dpop_jkt = %s)
-RETURNING id, account_id, nonce, scope, claims, acr, amr, auth_time, sid
+RETURNING {returning}
 """
+RETURNING = "id, account_id, nonce, scope, claims, acr, amr, auth_time, sid"
 
 
 _ACCOUNT_ID = Grant._meta.get_field("account").target_field
@@ -94,7 +95,7 @@ def exchange_code(client: Client, form: Mapping[str, str], proof: DPoPProof | No
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
-            _EXCHANGE_SQL.format(table=Grant._meta.db_table),
+            _EXCHANGE_SQL.format(table=Grant._meta.db_table, returning=RETURNING),
             [
                 True,
                 jkt,
@@ -111,13 +112,18 @@ def exchange_code(client: Client, form: Mapping[str, str], proof: DPoPProof | No
         row = cursor.fetchone()
     if row is None:
         return _exchange_checked(client, form, proof, code)
+    grant = grant_of(client, row, jkt=jkt, refresh_generation=1)
+    return token_response(client, grant, with_id_token=True)
+
+
+def grant_of(client: Client, row: tuple[Any, ...], *, jkt: str, refresh_generation: int) -> Grant:
+    """A ``Grant`` from the ``RETURNING`` columns of a one-statement exchange or refresh (not saved again)."""
     grant_id, account_id, nonce, scope, claims, acr, amr, auth_time, sid = row
-    grant = Grant(
+    return Grant(
         id=grant_id,
         client=client,
         account_id=_ACCOUNT_ID.to_python(account_id),
         code_used=True,
-        redirect_uri=redirect_uri,
         nonce=nonce,
         scope=scope,
         claims=_json_column(claims),
@@ -126,9 +132,8 @@ def exchange_code(client: Client, form: Mapping[str, str], proof: DPoPProof | No
         auth_time=_datetime_column(auth_time),
         sid=sid,
         dpop_jkt=jkt,
-        refresh_generation=1,
+        refresh_generation=refresh_generation,
     )
-    return token_response(client, grant, with_id_token=True)
 
 
 def _exchange_checked(client: Client, form: Mapping[str, str], proof: DPoPProof | None, code: str) -> dict[str, Any]:
