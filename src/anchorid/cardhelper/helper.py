@@ -25,7 +25,8 @@ import getpass
 import json
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,22 +102,11 @@ def check_challenge(challenge: Any, origin: str) -> str:
     return challenge
 
 
-def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str, origin: str) -> SignedChallenge:
-    """Read the signature certificate and sign ``challenge`` with the card; the PIN goes to the card only."""
+@contextmanager
+def card_refusals() -> Iterator[None]:
+    """Turn what the card (or its reader) refuses into the helper's answer for the page, with its status code."""
     try:
-        with open_card() as card:
-            if not card.status().has_signature_certificate:
-                raise HelperError(
-                    HTTPStatus.CONFLICT,
-                    "no_signature_certificate",
-                    "this card has no signature certificate (residents under 15 get none): it cannot be used "
-                    "to register alone",
-                )
-            pin = pin_source(f"{origin} asks to register with this card (onboarding).")
-            if not pin:
-                raise HelperError(HTTPStatus.BAD_REQUEST, "cancelled", "cancelled: no signature password given")
-            certificate = card.read_signature_certificate(pin)
-            signature = card.sign(challenge.encode("utf-8"), pin=pin)
+        yield
     except HelperError:
         raise
     except InvalidPinFormat:
@@ -136,6 +126,29 @@ def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str,
         raise HelperError(HTTPStatus.SERVICE_UNAVAILABLE, "no_card", str(error)) from None
     except CardError as error:
         raise HelperError(HTTPStatus.BAD_GATEWAY, "card_error", str(error)) from None
+
+
+def _signature_pin(pin_source: PinSource, prompt: str) -> str:
+    """The signature PIN from the resident (it goes to the card only), or a refusal if they cancelled."""
+    pin = pin_source(prompt)
+    if not pin:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "cancelled", "cancelled: no signature password given")
+    return pin
+
+
+def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str, origin: str) -> SignedChallenge:
+    """Read the signature certificate and sign ``challenge`` with the card; the PIN goes to the card only."""
+    with card_refusals(), open_card() as card:
+        if not card.status().has_signature_certificate:
+            raise HelperError(
+                HTTPStatus.CONFLICT,
+                "no_signature_certificate",
+                "this card has no signature certificate (residents under 15 get none): it cannot be used "
+                "to register alone",
+            )
+        pin = _signature_pin(pin_source, f"{origin} asks to register with this card (onboarding).")
+        certificate = card.read_signature_certificate(pin)
+        signature = card.sign(challenge.encode("utf-8"), pin=pin)
     return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
 
 
@@ -179,37 +192,13 @@ def sign_document(
     from anchorid.signing.pdf import signed_attributes
 
     prompt = f"{origin} asks you to SIGN the document {file_name!r} (SHA-256 {sha256}) with your card."
-    try:
-        with open_card() as card:
-            if not card.status().has_signature_certificate:
-                raise HelperError(
-                    HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate"
-                )
-            pin = pin_source(prompt)
-            if not pin:
-                raise HelperError(HTTPStatus.BAD_REQUEST, "cancelled", "cancelled: no signature password given")
-            certificate = card.read_signature_certificate(pin)
-            attributes = signed_attributes(digest, certificate)
-            signature = card.sign(attributes, pin=pin)
-    except HelperError:
-        raise
-    except InvalidPinFormat:
-        raise HelperError(
-            HTTPStatus.BAD_REQUEST, "invalid_pin_format", "a signature password is 6-16 letters A-Z and digits"
-        ) from None
-    except WrongPin as error:
-        raise HelperError(
-            HTTPStatus.UNAUTHORIZED,
-            "wrong_pin",
-            f"wrong signature password: {error.tries_left} tries left",
-            tries_left=error.tries_left,
-        ) from None
-    except PinBlocked:
-        raise HelperError(HTTPStatus.LOCKED, "pin_blocked", "the signature password is blocked") from None
-    except CardNotPresent as error:
-        raise HelperError(HTTPStatus.SERVICE_UNAVAILABLE, "no_card", str(error)) from None
-    except CardError as error:
-        raise HelperError(HTTPStatus.BAD_GATEWAY, "card_error", str(error)) from None
+    with card_refusals(), open_card() as card:
+        if not card.status().has_signature_certificate:
+            raise HelperError(HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate")
+        pin = _signature_pin(pin_source, prompt)
+        certificate = card.read_signature_certificate(pin)
+        attributes = signed_attributes(digest, certificate)
+        signature = card.sign(attributes, pin=pin)
     return SignedDocument(certificate.public_bytes(serialization.Encoding.DER), attributes, signature)
 
 
