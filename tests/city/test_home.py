@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
 
 from anchorid.city import login
 from anchorid.city.csp import with_form_action
+from anchorid.city.rp.client import AnchorIDClient
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +66,17 @@ def test_its_policy_lets_the_login_and_logout_forms_redirect_to_the_idp() -> Non
     policy = with_form_action("default-src 'self'; form-action 'self'; object-src 'none'", "http://localhost:8001")
     assert "form-action 'self' http://localhost:8001;" in policy
     assert with_form_action("form-action 'self'", None) == "form-action 'self'"
+
+
+def test_it_says_so_when_anchorid_is_unreachable(
+    client: Client, rp: AnchorIDClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rp._metadata = None
+    monkeypatch.setattr(rp.http, "get", _unreachable)
+    response = client.post("/login/", follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert "AnchorIDに接続できませんでした" in response.content.decode()
+
+
+def _unreachable(*args: object, **kwargs: object) -> None:
+    raise requests.ConnectionError("idp down")

@@ -42,3 +42,22 @@ def test_it_ignores_a_logout_return_with_another_state(client: Client, rp: Ancho
 
 def test_it_needs_a_post_to_log_out(client: Client) -> None:
     assert client.get("/logout/").status_code == 405
+
+
+def test_it_logs_out_of_the_city_even_when_the_idp_is_unreachable(
+    client: Client, rp: AnchorIDClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged_in_client(client, {"sub": "s"})
+    rp._metadata = None
+    monkeypatch.setattr(rp.http, "get", _unreachable)
+    response = client.post("/logout/", follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    body = response.content.decode()
+    assert "AnchorIDには接続できませんでした" in body
+    assert 'id="login-anchorid"' in body
+
+
+def _unreachable(*args: object, **kwargs: object) -> None:
+    import requests
+
+    raise requests.ConnectionError("idp down")

@@ -59,7 +59,12 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    url = anchorid_login.end_session(request.session)
+    try:
+        url = anchorid_login.end_session(request.session)
+    except LoginError as error:  # the city session is over; only the idp's could not be ended from here
+        log.warning("logout at the idp could not start: %s", error.code)
+        messages.warning(request, _("You are logged out of the city. AnchorID could not be reached."))
+        return redirect("city_home")
     return HttpResponseRedirect(url) if url else redirect("city_home")
 
 
