@@ -20,7 +20,9 @@ operations in fixed time windows; runs alternate between the providers; medians 
 - userinfo: ``GET`` with the DPoP-bound access token and a proof carrying ``ath``.
 
 Load generator and servers share the machine's cores: figures are floors, and the ratio is what to read.
-``--profile FILE`` also samples the idp worker with py-spy during a login run (needs ``py-spy`` on PATH).
+``--profile FILE [--profile-operation login|exchange|userinfo]`` also samples the idp worker with py-spy during a
+run (needs ``py-spy`` on PATH); ``--only OPERATION`` measures one operation. Each run prints the CPU the load
+generator used, in cores, to show how much of the two cores it took from the servers.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from tests.interop.harness import Browser, start_parties
 OIDC_PROVIDER = REPO / "benchmarks" / "oidc-provider"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 SCOPE = "openid profile"
+ANCHORID = "AnchorID idp"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -195,12 +198,12 @@ def _worker(setup: dict[str, Any], operation: str, seconds: float, start_at: flo
     client = Client(setup)
     tokens = client.login()  # also warms the connection and learns the nonce
     if tokens is None:
-        out.put((0, 1))
+        out.put((0, 1, 0.0))
         return
     refresh_token = tokens["refresh_token"]
     while time.time() < start_at:
         time.sleep(0.001)
-    done, errors, end = 0, 0, start_at + seconds
+    done, errors, end, cpu = 0, 0, start_at + seconds, time.process_time()
     while time.time() < end:
         if operation == "login":
             ok = client.login() is not None
@@ -212,11 +215,12 @@ def _worker(setup: dict[str, Any], operation: str, seconds: float, start_at: flo
         else:
             ok = client.userinfo(tokens["access_token"])
         done, errors = done + ok, errors + (not ok)
-    out.put((done, errors))
+    out.put((done, errors, time.process_time() - cpu))
 
 
-def measure(setup: dict[str, Any], operation: str, clients: int, seconds: float) -> tuple[float, int]:
-    """Operations per second over ``seconds`` with ``clients`` processes, and how many failed."""
+def measure(setup: dict[str, Any], operation: str, clients: int, seconds: float) -> tuple[float, int, float]:
+    """Operations per second over ``seconds`` with ``clients`` processes, how many failed, and the CPU the load
+    generator itself used (in cores: 1.0 = one core busy for the whole window)."""
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     start_at = time.time() + 2.0  # every process logged in and connected before the window opens
@@ -227,7 +231,8 @@ def measure(setup: dict[str, Any], operation: str, clients: int, seconds: float)
     results = [out.get(timeout=seconds + 120) for _ in processes]
     for process in processes:
         process.join()
-    return sum(done for done, _ in results) / seconds, sum(errors for _, errors in results)
+    rate = sum(done for done, _, _ in results) / seconds
+    return rate, sum(errors for _, errors, _ in results), sum(cpu for _, _, cpu in results) / seconds
 
 
 # --- the two providers -------------------------------------------------------------------------------------------
@@ -291,16 +296,16 @@ def node_provider(folder: Path, client_jwk: dict[str, str]) -> tuple[dict[str, A
     return setup, process
 
 
-def profile_idp(parties: Any, setup: dict[str, Any], clients: int, seconds: float, out: Path) -> None:
-    """py-spy samples the idp's Granian worker during a login run: ``.txt`` collapsed stacks, ``.json`` speedscope,
-    anything else a flame graph (SVG)."""
+def profile_idp(parties: Any, setup: dict[str, Any], operation: str, clients: int, seconds: float, out: Path) -> None:
+    """py-spy samples the idp's Granian worker during a run of ``operation``: ``.txt`` collapsed stacks, ``.json``
+    speedscope, anything else a flame graph (SVG)."""
     pid = parties.idp.process.pid
     workers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     formats = {".txt": "raw", ".json": "speedscope"}
     spy = subprocess.Popen(["py-spy", "record", "--pid", workers[0] if workers else str(pid), "--duration",
                             str(int(seconds) + 2), "--rate", "200", "--format", formats.get(out.suffix, "flamegraph"),
                             "--output", str(out), "--nonblocking"])  # fmt: skip
-    measure(setup, "login", clients, seconds)
+    measure(setup, operation, clients, seconds)
     spy.wait()
 
 
@@ -309,27 +314,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4, help="load-generating processes")
-    parser.add_argument("--profile", type=Path, help="py-spy output for the idp worker during a login run")
+    parser.add_argument("--profile", type=Path, help="py-spy output for the idp worker during a run")
+    parser.add_argument("--profile-operation", choices=["login", "exchange", "userinfo"], default="login")
+    parser.add_argument("--only", choices=["login", "exchange", "userinfo"], help="measure one operation")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-oidc-") as temporary:
         folder = Path(temporary)
         anchorid_setup, parties = anchorid_provider(folder / "anchorid")
         node_setup, node = node_provider(folder, anchorid_setup["client_jwk"])
-        providers = {"AnchorID idp": anchorid_setup, "oidc-provider": node_setup}
+        providers = {ANCHORID: anchorid_setup, "oidc-provider": node_setup}
         operations = {"exchange": "token exchanges/s", "login": "full logins/s", "userinfo": "userinfo calls/s"}
         rates: dict[tuple[str, str], list[float]] = {}
         failures: dict[tuple[str, str], int] = {}
         try:
-            for operation in operations:
+            for operation in [args.only] if args.only else operations:
                 for _ in range(args.repeats):
                     for name, setup in providers.items():  # alternate, so drift hits both alike
-                        rate, errors = measure(setup, operation, args.clients, args.seconds)
+                        rate, errors, cores = measure(setup, operation, args.clients, args.seconds)
                         rates.setdefault((name, operation), []).append(rate)
                         failures[(name, operation)] = failures.get((name, operation), 0) + errors
-                        print(f"  {name:14} {operations[operation]:18} {rate:8.1f}  ({errors} failed)", flush=True)
+                        print(f"  {name:14} {operations[operation]:18} {rate:8.1f}  ({errors} failed; load generator "
+                              f"{cores:.2f} cores)", flush=True)  # fmt: skip
             if args.profile:
-                profile_idp(parties, anchorid_setup, args.clients, args.seconds, args.profile)
+                profile_idp(parties, anchorid_setup, args.profile_operation, args.clients, args.seconds, args.profile)
         finally:
             node.terminate()
             parties.stop()
@@ -343,10 +351,12 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---|")
     for operation, label in operations.items():
-        ours, theirs = rates[("AnchorID idp", operation)], rates[("oidc-provider", operation)]
+        if (ANCHORID, operation) not in rates:
+            continue
+        ours, theirs = rates[(ANCHORID, operation)], rates[("oidc-provider", operation)]
         ratio = statistics.median(ours) / statistics.median(theirs)
         runs = f"{', '.join(f'{r:.0f}' for r in ours)} / {', '.join(f'{r:.0f}' for r in theirs)}"
-        failed = failures[("AnchorID idp", operation)] + failures[("oidc-provider", operation)]
+        failed = failures[(ANCHORID, operation)] + failures[("oidc-provider", operation)]
         note = f" ({failed} failed)" if failed else ""
         medians = f"{statistics.median(ours):.0f} | {statistics.median(theirs):.0f}"
         print(f"| {label} | {medians} | {ratio:.2f} | {runs}{note} |")
