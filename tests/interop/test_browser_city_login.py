@@ -25,14 +25,7 @@ PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 
-# The idp's consent page answers its form with a redirect to the relying party, and its Content-Security-Policy says
-# "form-action 'self'", which Chromium also applies to that redirect: the consent submission is blocked. With the
-# relying party's origin allowed there (checked by hand) this test passes end to end. Strict: it fails once fixed.
-IDP_CONSENT_CSP = "idp consent page CSP form-action 'self' blocks the redirect back to the relying party (OP side)"
-
-
-@pytest.mark.xfail(reason=IDP_CONSENT_CSP, strict=True)
-def test_city_login_with_a_passkey_and_one_optional_claim_unticked(parties: Parties) -> None:
+def test_it_logs_in_at_the_city_with_a_passkey_and_one_optional_claim_unticked(parties: Parties) -> None:
     scripted = Browser(parties.idp.url)
     scripted.onboard(parties.adult_card())
     idp, city = parties.idp.url, parties.city.url

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from anchorid.idp.assurance import Level
+from anchorid.idp.csp import allow_form_targets
 from anchorid.idp.oidc import (
     authorize,
     client_auth,
@@ -309,7 +310,7 @@ def _proceed(
     if consent.needs_prompt(parsed.requested, known, forced="consent" in parsed.prompt):
         if "none" in parsed.prompt:
             return _redirect(authorize.refuse(parsed, stored, CONSENT_REQUIRED, "the resident must consent"))
-        return render(
+        page = render(
             request,
             "oidc/consent.html",
             {
@@ -319,6 +320,7 @@ def _proceed(
                 "level": current.level,
             },
         )
+        return allow_form_targets(page, parsed.redirect_uri)
     granted = consent.granted(parsed.requested, known)
     try:
         location = authorize.issue_code(parsed, stored, current, granted, request.session.session_key)
@@ -386,7 +388,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     if logout.hint_matches(parsed, current.account.pk):
         _end_session(request)
         return _after_logout(request, parsed)
-    return render(request, "oidc/logout_confirm.html", {"client": parsed.client, "params": json.dumps(params)})
+    page = render(request, "oidc/logout_confirm.html", {"client": parsed.client, "params": json.dumps(params)})
+    return allow_form_targets(page, parsed.post_logout_redirect_uri)
 
 
 @require_POST
