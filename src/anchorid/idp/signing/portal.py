@@ -27,7 +27,7 @@ import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -47,11 +47,16 @@ from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.deviceca.models import DeviceCertificate
 from anchorid.idp.sessions import CurrentAuthentication, requires_level
 from anchorid.idp.signing.models import SigningRequest
-from anchorid.idp.signing.service import LocalTimeStamper, SignerMaterial, card_material, wallet_material
 from anchorid.idp.signing.validation_data import ValidationDataUnavailable
 from anchorid.idp.signing.views import MAX_CERTIFICATE_BYTES, Refused, b64decode, error
-from anchorid.signing import documents, pdf, stamps
 from anchorid.signing.errors import SigningError
+
+if TYPE_CHECKING:
+    from anchorid.idp.signing.service import SignerMaterial
+    from anchorid.signing import stamps
+
+#: As ``anchorid.signing.MAX_PDF_BYTES`` (pyHanko is imported only where used: it takes ~2 s).
+MAX_PDF_BYTES = 50 * 1024 * 1024
 
 REQUEST_LIFETIME = timedelta(minutes=15)
 MAX_SIGNED_ATTRIBUTES_BYTES = 4096
@@ -91,7 +96,7 @@ def sign_page(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "signing/sign.html",
-        {"helper_url": f"http://127.0.0.1:{port}", "limit_mb": documents.MAX_PDF_BYTES // (1024 * 1024)},
+        {"helper_url": f"http://127.0.0.1:{port}", "limit_mb": MAX_PDF_BYTES // (1024 * 1024)},
     )
     response[CSP_HEADER] = (
         "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'; "
@@ -101,6 +106,8 @@ def sign_page(request: HttpRequest) -> HttpResponse:
 
 
 def _stamp_for(account: Account) -> stamps.Stamp | None:
+    from anchorid.signing import stamps
+
     info = account.attributes()
     if info is None:
         return None
@@ -111,18 +118,20 @@ def _stamp_for(account: Account) -> stamps.Stamp | None:
 @require_POST
 @requires_level(Level.DERIVED)
 def prepare_view(request: HttpRequest) -> HttpResponse:
+    from anchorid.signing import documents, pdf, stamps
+
     current: CurrentAuthentication = request.anchorid_auth  # type: ignore[attr-defined]
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > documents.MAX_PDF_BYTES + 64 * 1024:
-        return error("too_large", f"the limit is {documents.MAX_PDF_BYTES} bytes", 413)
+    if declared > MAX_PDF_BYTES + 64 * 1024:
+        return error("too_large", f"the limit is {MAX_PDF_BYTES} bytes", 413)
     upload = request.FILES.get("document")
     if upload is None:
         return error("no_file", "choose a PDF file", 400)
     purge_expired()
-    public_id = secrets.token_urlsafe(18)
+    public_id = "sig_" + secrets.token_hex(16)  # an opaque id the audit log accepts
     code = secrets.token_urlsafe(12)
     target = _path(public_id)
     try:
@@ -168,6 +177,9 @@ def prepare_view(request: HttpRequest) -> HttpResponse:
 
 def _finish(row: SigningRequest, body: dict[str, Any], *, method: str) -> None:
     """Check the external signature and complete the B-LTA PDF; audit. Raises Refused."""
+    from anchorid.idp.signing.service import LocalTimeStamper, card_material, wallet_material
+    from anchorid.signing import pdf
+
     if row.status != SigningRequest.Status.PREPARED:
         raise Refused("already_signed", "this document was already signed", 409)
     if row.expires_at < timezone.now():

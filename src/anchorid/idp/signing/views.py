@@ -18,7 +18,7 @@ import binascii
 import io
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -33,9 +33,10 @@ from anchorid.idp.deviceca.wallet_login import WalletLoginError, authenticate
 from anchorid.idp.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.idp.signing import validation_data
 from anchorid.idp.signing.certificates import SigningCertificateRefused, signing_certificate_for
-from anchorid.signing import documents
 from anchorid.signing.errors import DocumentRefused
-from anchorid.signing.verify import VerificationReport, verify_pdf
+
+if TYPE_CHECKING:
+    from anchorid.signing.verify import VerificationReport
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +173,16 @@ def wallet_certificate_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+# pyHanko is imported where it is used: importing it takes ~2 s, and the URLconf should load fast.
 def _verify_upload(data: io.BufferedIOBase | io.BytesIO) -> VerificationReport:
+    from anchorid.signing.verify import verify_pdf
+
     return verify_pdf(data, validation_data.trust_roots())  # type: ignore[arg-type]
 
 
 def _too_large(request: HttpRequest) -> bool:
+    from anchorid.signing import documents
+
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0) > documents.MAX_PDF_BYTES + 64 * 1024
     except ValueError:
@@ -190,6 +196,8 @@ def verify_api_view(request: HttpRequest) -> HttpResponse:
     limited = _limited(VERIFY_PER_IP, request)
     if limited is not None:
         return limited
+    from anchorid.signing import documents
+
     if request.content_type != "application/pdf":
         return error("bad_request", "send the PDF as the body with Content-Type: application/pdf", 415)
     if _too_large(request):
@@ -205,6 +213,8 @@ def verify_api_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def verify_page(request: HttpRequest) -> HttpResponse:
     """Upload a PDF, see who signed it, when, and whether it still holds — from the document alone."""
+    from anchorid.signing import documents
+
     context: dict[str, Any] = {"limit_mb": documents.MAX_PDF_BYTES // (1024 * 1024)}
     status = 200
     if request.method == "POST":

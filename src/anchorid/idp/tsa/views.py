@@ -8,31 +8,40 @@ protocol, 413 too large, 415 wrong content type). The body is read up to a small
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from anchorid.idp.deviceca.keys import ca_keystore
-from anchorid.idp.tsa import rfc3161
-from anchorid.idp.tsa.authority import LoadedTsa, load_tsa
+
+if TYPE_CHECKING:
+    from anchorid.idp.tsa.authority import LoadedTsa
 
 logger = logging.getLogger(__name__)
 
 
 def _reply(body: bytes, status: int = 200) -> HttpResponse:
+    from anchorid.idp.tsa import rfc3161
+
     response = HttpResponse(body, content_type=rfc3161.REPLY_CONTENT_TYPE, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
 
 def _load() -> LoadedTsa:
+    from anchorid.idp.tsa.authority import load_tsa
+
     return load_tsa(ca_keystore())
 
 
 @csrf_exempt
 @require_POST
 def tsa_view(request: HttpRequest) -> HttpResponse:
+    # pyHanko (behind rfc3161) is imported on first use: it takes ~1 s, and the URLconf should load fast.
+    from anchorid.idp.tsa import rfc3161
+
     if request.content_type != rfc3161.QUERY_CONTENT_TYPE:
         return _reply(rfc3161.rejection("bad_request", f"send Content-Type: {rfc3161.QUERY_CONTENT_TYPE}"), 415)
     try:
