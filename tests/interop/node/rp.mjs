@@ -7,9 +7,15 @@
 //   -> {"id_token_claims", "userinfo", "refreshed_userinfo", "rotated", "first_refresh_token_again", "logout_url", ...}
 // Usage: node rp.mjs CONFIG.json   (issuer, client_id, client_jwk (private), redirect_uri, post_logout_redirect_uri,
 //                                    scope, claims, public)
+import { webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import * as client from "openid-client";
+
+// Node.js 18 (Debian 12's) has WebCrypto but not yet as the globals `crypto` and `CryptoKey` that openid-client
+// uses; Node.js 20+ has them.
+globalThis.crypto ??= webcrypto;
+globalThis.CryptoKey ??= webcrypto.CryptoKey;
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
