@@ -44,7 +44,13 @@ def test_it_shows_exactly_the_claims_received(client: Client) -> None:
     for name, value in claims.items():
         assert f'<dd data-claim="{name}">{value}</dd>' in body
     assert "birthdate" not in body
+    assert "氏名" in body
     assert 'id="logout"' in body
+
+
+def test_it_shows_a_boolean_claim_as_json(client: Client) -> None:
+    body = logged_in_client(client, {"sub": "s", "age_over_18": True}).get("/").content.decode()
+    assert '<dd data-claim="age_over_18">true</dd>' in body
 
 
 def test_it_shows_structured_claims_as_json(client: Client) -> None:

@@ -10,6 +10,7 @@ keys, user verification) and logs out, so the login that follows is by passkey a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "city-home.png"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
@@ -70,5 +72,7 @@ def test_it_logs_in_at_the_city_with_a_passkey_and_one_optional_claim_unticked(p
             claims = city_claims(page.content())
             assert set(claims) == {"sub", "name", "resident_of", "age_over_18", "address"}
             assert claims["resident_of"] == "142042"
+            if os.environ.get("ANCHORID_UPDATE_SCREENSHOTS") == "1":  # refresh the docs screenshot on request only
+                page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
         finally:
             browser.close()

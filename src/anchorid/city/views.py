@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -20,16 +21,33 @@ from anchorid.common.settings_base import DATA_DIR
 
 log = logging.getLogger(__name__)
 
+#: How the home page names the claims it received (the claim's own name is shown beside it).
+CLAIM_LABELS = {
+    "sub": gettext_lazy("Your identifier at the city"),
+    "name": gettext_lazy("Name"),
+    "birthdate": gettext_lazy("Date of birth"),
+    "gender": gettext_lazy("Gender"),
+    "address": gettext_lazy("Address"),
+    "age_over_18": gettext_lazy("18 or older"),
+    "age_over_65": gettext_lazy("65 or older"),
+    "resident_of": gettext_lazy("Municipality of residence (code)"),
+    "verified_claims": gettext_lazy("Verified attributes"),
+}
+
 
 @require_GET
 @never_cache
 def home(request: HttpRequest) -> HttpResponse:
     current = anchorid_login.logged_in(request.session)
     claims = sorted((current or {}).get("claims", {}).items())
-    shown = [(name, json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value)
-             for name, value in claims]  # fmt: skip
+    shown = [(name, CLAIM_LABELS.get(name, name), _as_text(value)) for name, value in claims]
     context = {"current": current, "claims": shown, "anchorid_site_name": _("Kamakura City")}
     return render(request, "city/home.html", context)
+
+
+def _as_text(value: object) -> str:
+    """A claim as received: strings as they are, anything else (booleans, structured claims) as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @require_POST
