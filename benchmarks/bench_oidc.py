@@ -242,6 +242,14 @@ def measure(setup: dict[str, Any], operation: str, clients: int, seconds: float)
 def anchorid_provider(folder: Path) -> tuple[dict[str, Any], Any]:
     """The idp (with jlis) running; a registered bench client; a resident logged in who consented once."""
     parties = start_parties(folder, residents=4)
+    try:
+        return _prepare_anchorid(folder, parties), parties
+    except BaseException:
+        parties.stop()
+        raise
+
+
+def _prepare_anchorid(folder: Path, parties: Any) -> dict[str, Any]:
     keys = folder / "second-rp"  # the interop harness's confidential client: the bench client reuses its key
     config = json.loads((keys / "config.json").read_text())
     subprocess.run([sys.executable, "-m", "anchorid.cli", "idp", "client", "add", "--data", str(parties.idp.data),
@@ -260,7 +268,7 @@ def anchorid_provider(folder: Path) -> tuple[dict[str, Any], Any]:
     assert status == 201, data
     query = urlencode({"client_id": "bench", "request_uri": json.loads(data)["request_uri"]})
     browser.authorize(f"{setup['metadata']['authorization_endpoint']}?{query}", REDIRECT_URI)  # consent, once
-    return setup, parties
+    return setup
 
 
 def node_provider(folder: Path, client_jwk: dict[str, str]) -> tuple[dict[str, Any], subprocess.Popen[bytes]]:
@@ -323,7 +331,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-oidc-") as temporary:
         folder = Path(temporary)
         anchorid_setup, parties = anchorid_provider(folder / "anchorid")
-        node_setup, node = node_provider(folder, anchorid_setup["client_jwk"])
+        try:
+            node_setup, node = node_provider(folder, anchorid_setup["client_jwk"])
+        except BaseException:
+            parties.stop()
+            raise
         providers = {ANCHORID: anchorid_setup, "oidc-provider": node_setup}
         operations = {"exchange": "token exchanges/s", "login": "full logins/s", "userinfo": "userinfo calls/s"}
         rates: dict[tuple[str, str], list[float]] = {}
