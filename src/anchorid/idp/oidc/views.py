@@ -310,7 +310,7 @@ def _proceed(
     if consent.needs_prompt(parsed.requested, known, forced="consent" in parsed.prompt):
         if "none" in parsed.prompt:
             return _redirect(authorize.refuse(parsed, stored, CONSENT_REQUIRED, "the resident must consent"))
-        page = render(
+        consent_page = render(
             request,
             "oidc/consent.html",
             {
@@ -320,7 +320,7 @@ def _proceed(
                 "level": current.level,
             },
         )
-        return allow_form_targets(page, parsed.redirect_uri)
+        return allow_form_targets(consent_page, parsed.redirect_uri)
     granted = consent.granted(parsed.requested, known)
     try:
         location = authorize.issue_code(parsed, stored, current, granted, request.session.session_key)
