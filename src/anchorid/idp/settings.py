@@ -48,8 +48,8 @@ ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/au
 ANCHORID_IDP_ORIGIN = os.environ.get("ANCHORID_IDP_ORIGIN", "http://localhost:8001").rstrip("/")
 # The localhost port of the resident's card helper that card pages call (anchorid card-helper --port).
 ANCHORID_CARD_HELPER_PORT = int(os.environ.get("ANCHORID_CARD_HELPER_PORT", "31519"))
-
 # Per-name overrides of the rate limits (see ratelimit.py), e.g. '{"login-ip": [600, 600]}'.
 ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
+
 # The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
 ANCHORID_AUDIT_SIGNING_KEY = "platform"
