@@ -1,24 +1,21 @@
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from cryptography import x509
 from pytest_django.fixtures import Settings
 
 from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.keystore import EncryptedFileKeyStore
+from support.jlis_server import free_port, jlis_env, seed_jlis, seeded_cards, serve_jlis, stop, wait_for
 
 PASSPHRASE = "correct horse battery staple"
 # Cheap scrypt for tests that only need *a* store; the default cost is exercised in test_keystore.
@@ -84,61 +81,14 @@ class JlisServer:
         return adults[index]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"the {what} server did not start")
-        time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def jlis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JlisServer]:
     """``anchorid serve jlis`` on a free port, seeded with 4 residents; its own SQLite even under DATABASE_URL."""
     data = tmp_path_factory.mktemp("jlis-for-idp")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env["ANCHORID_JLIS_CA_PASSPHRASE"] = "test passphrase"
-
-    def cli(*args: str) -> None:
-        subprocess.run([sys.executable, "-m", "anchorid.cli", *args], env=env, check=True, capture_output=True)
-
-    cli("jlis", "seed", "--data", str(data), "--residents", "4", "--cards-dir", str(data / "cards"), "--seed", "7")
-    cli("jlis", "export-ca", "--data", str(data), "--out", str(data / "pem"))
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/ca/sign.cer", server, "jlis")
-        cards = json.loads((data / "cards" / "INDEX.json").read_text())["cards"]
-        yield JlisServer(url=url, data=data, pem=data / "pem", cards=cards, env=env)
-    finally:
-        stop(server)
+    env = jlis_env("test passphrase")
+    seed_jlis(env, data, residents=4, seed=7)
+    with serve_jlis(data, env) as url:
+        yield JlisServer(url=url, data=data, pem=data / "pem", cards=seeded_cards(data), env=env)
 
 
 IDP_TEST_ORIGIN = "http://testserver"

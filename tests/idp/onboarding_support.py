@@ -6,12 +6,9 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +30,8 @@ from anchorid.idp.keystore import EncryptedFileKeyStore
 from anchorid.jpki.cardfile import CardFile, KeySlot
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.transport import EmulatorTransport
+from support.jlis_server import free_port as free_port  # the onboarding tests take it from here
+from support.jlis_server import jlis_env, serve_jlis
 
 KEYSTORE_PASSPHRASE = "correct horse battery staple"
 JLIS_CA_PASSPHRASE = "onboarding test CA passphrase"
@@ -40,13 +39,6 @@ IDP_ORIGIN = "http://testserver"
 RESIDENTS = 14
 #: Which seeded adult each test family uses (tests that change a resident at jlis get their own).
 ADULT_PLAIN, ADULT_REVOKED, ADULT_RENEWED, ADULT_MOVED, ADULT_CONCURRENT, ADULT_SUSPENDED = range(6)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -86,24 +78,11 @@ class Jlis:
         return key
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the jlis server did not start")
-
-
 @pytest.fixture(scope="session")
 def onboarding_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
     """``anchorid serve jlis`` on a free port (own SQLite, also under DATABASE_URL), seeded, the idp registered."""
     data = tmp_path_factory.mktemp("onboarding-jlis")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env["ANCHORID_JLIS_CA_PASSPHRASE"] = JLIS_CA_PASSPHRASE
+    env = jlis_env(JLIS_CA_PASSPHRASE)
     port = free_port()
     jlis = Jlis(url=f"http://127.0.0.1:{port}", data=data, env=env, keys=data / "idp-keys")
     jlis.cli("seed", "--residents", str(RESIDENTS), "--cards-dir", str(data / "cards"), "--seed", "3")
@@ -116,22 +95,8 @@ def onboarding_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
     jwk_file.write_text(json.dumps(ECKey.import_key(public_key).as_dict(private=False)))
     jlis.cli("operator", "add", "--name", "anchorid-idp", "--jwk", str(jwk_file))
     jlis.cli("export-ca", "--out", str(data / "pem"))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(f"{jlis.url}/ca/sign.cer", server)
+    with serve_jlis(data, env, port=port):
         yield jlis
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from support.jlis_server import stop
+
 from . import onboarding_support as support
 from .onboarding_support import ADULT_PLAIN, KEYSTORE_PASSPHRASE, Jlis, free_port
 
@@ -51,22 +53,13 @@ def _server_env(jlis: Jlis) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise RuntimeError(f"{what} did not start")
 
@@ -118,8 +111,8 @@ def servers(onboarding_jlis: Jlis, tmp_path: Path) -> Iterator[tuple[str, int]]:
         _wait_for(f"http://127.0.0.1:{helper_port}/", helper, "the card helper")
         yield origin, helper_port
     finally:
-        _stop(helper)
-        _stop(idp)
+        stop(helper)
+        stop(idp)
 
 
 def test_it_onboards_registers_a_passkey_logs_out_and_logs_in_with_the_passkey_alone(

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from django.test import Client, override_settings
 from django.utils import timezone
 from joserfc import jws
@@ -35,6 +32,7 @@ from anchorid.jlis.models import Resident
 from anchorid.jlis.operator_api import AUTHORIZATION_SCHEME, body_hash
 from anchorid.jlis.seed import new_my_number
 from anchorid.jpki.cardfile import CardFile, KeySlot
+from support.jlis_server import jlis_env, seed_jlis, seeded_cards, serve_jlis
 
 #: DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2 note 1): what the card signs over.
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -178,52 +176,13 @@ class LiveJlis:
         return result
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def live_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveJlis]:
     data = tmp_path_factory.mktemp("live-jlis")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env["ANCHORID_JLIS_CA_PASSPHRASE"] = "test passphrase"
-
-    def cli(*args: str) -> None:
-        subprocess.run([sys.executable, "-m", "anchorid.cli", *args], env=env, check=True, capture_output=True)
-
-    cli("jlis", "seed", "--data", str(data), "--residents", "6", "--cards-dir", str(data / "cards"), "--seed", "3")
-    cli("jlis", "export-ca", "--data", str(data), "--out", str(data / "pem"))
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/ca/sign.cer", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the jlis server did not start")
-            time.sleep(0.2)
-        cards = json.loads((data / "cards" / "INDEX.json").read_text())["cards"]
-        yield LiveJlis(url=url, data=data, cards=cards, pem=data / "pem", env=env)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    env = jlis_env("test passphrase")
+    seed_jlis(env, data, residents=6, seed=3)
+    with serve_jlis(data, env) as url:
+        yield LiveJlis(url=url, data=data, cards=seeded_cards(data), pem=data / "pem", env=env)
 
 
 OPERATOR_NAME = "Kamakura ID Platform K.K."
