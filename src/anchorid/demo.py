@@ -100,6 +100,14 @@ def _seed_jlis(data: Path, residents: int) -> dict[str, object]:
     return loaded
 
 
+def _write_sample_pdf(path: Path) -> None:
+    """A one-page application form to sign, written once."""
+    if not path.exists():
+        from anchorid.signing.samples import make_pdf
+
+        make_pdf(path, "Application for a residence certificate (sample)")
+
+
 def _secrets(data: Path) -> dict[str, str]:
     """Demo-only secrets (the idp's key-store passphrase), made once and kept 0600 in the data folder."""
     path = data / "demo-secrets.json"
@@ -128,6 +136,31 @@ def _set_up_idp(data: Path, jlis: Party, idp: Party) -> None:
     _run("idp", "jlis-setup", "--data", str(idp.data), "--jlis", jlis.url, env=env)
     _run("jlis", "operator", "add", "--data", str(jlis.data), "--name", "anchorid-idp", "--jwk", str(jwk))
     _run("idp", "ca", "init", "--data", str(idp.data), "--url", idp.origin, env=env)
+    _run("idp", "tsa", "init", "--data", str(idp.data), env=env)
+    marker.write_text("ok\n")
+
+
+def _set_up_city(city: Party, idp: Party) -> None:
+    """First run: the city's client keys, registered at the idp as a FAPI client (PAR, private_key_jwt, DPoP)."""
+    marker = city.data / ".demo-setup-done"
+    if marker.exists():
+        return
+    env = {**os.environ, **idp.env}
+    _run(
+        "city",
+        "setup",
+        "--data",
+        str(city.data),
+        "--idp",
+        idp.origin,
+        "--origin",
+        city.origin,
+        "--name",
+        "鎌倉市 市民ポータル",
+        "--idp-data",
+        str(idp.data),
+        env=env,
+    )
     marker.write_text("ok\n")
 
 
@@ -154,7 +187,7 @@ def _command_name() -> str:
         return str(script)
 
 
-def _guide(data: Path, jlis: Party, idp: Party, index: dict[str, object]) -> str:
+def _guide(data: Path, jlis: Party, idp: Party, city: Party, index: dict[str, object]) -> str:
     cards = [card for card in index["cards"] if isinstance(card, dict)]  # type: ignore[attr-defined]
     adult = next(card for card in cards if card.get("has_signature_certificate"))
     card_file = adult["card_file"]
@@ -166,6 +199,7 @@ def _guide(data: Path, jlis: Party, idp: Party, index: dict[str, object]) -> str
         "",
         "AnchorID demo is running.",
         "",
+        f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data.resolve()}   (logs: *.log there)",
@@ -177,6 +211,14 @@ def _guide(data: Path, jlis: Party, idp: Party, index: dict[str, object]) -> str
         f"  2. Open {idp.origin}/onboarding/ and read your card; then register a passkey.",
         f"  3. Log out, log in again at {idp.origin}/login/ with the passkey alone; see {idp.origin}/me/",
         f"     (emergency stop without logging in: {idp.origin}/stop/)",
+        f"  4. At the city, {city.origin}/ → AnchorIDでログイン → passkey → consent: untick an optional claim,",
+        "     and the city receives exactly what you chose (see and withdraw it at /me/ on the idp).",
+        f"  5. Sign a PDF with your card or wallet at {idp.origin}/me/sign/; verify any signed PDF at "
+        f"{idp.origin}/signing/verify/",
+        "",
+        "  # OpenID Provider for any client: discovery, and register your own relying party:",
+        f"  curl -s {idp.url}/.well-known/openid-configuration | head -c 400; echo",
+        f"  {anchorid} idp client add --help",
         "",
         "  # After onboarding, the wallet: a device key certified by the platform CA, no personal data inside:",
         f"  export ANCHORID_KEYSTORE_PASSPHRASE={passphrase}   # demo only: unlocks the idp's key files",
@@ -185,6 +227,11 @@ def _guide(data: Path, jlis: Party, idp: Party, index: dict[str, object]) -> str
         f"--card {card_file} --pin-stdin",
         f"  {anchorid} wallet login --dir {data / 'wallet'} --idp {idp.origin}",
         f"  {anchorid} audit checkpoint --data {idp.data} && {anchorid} audit verify --data {idp.data}",
+        "",
+        "  # ハンコ: a PAdES B-LTA signature with the card, checked by independent verifiers:",
+        f"  echo {adult['signature_pin']} | {anchorid} sign pdf --in {data / 'sample.pdf'} --out {data / 'signed.pdf'} "
+        f"--card {card_file} --pin-stdin --idp {idp.origin}",
+        f"  {anchorid} sign verify {data / 'signed.pdf'} --idp {idp.origin} && pdfsig {data / 'signed.pdf'}",
         "",
         "Try, in another terminal:",
         f"  {anchorid} card info --card {card_file}",
@@ -212,7 +259,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     jlis = Party("jlis", base_port, data / "jlis", "/ca/sign.cer")
     idp = Party("idp", base_port + 1, data / "idp", "/pki/root.cer")
     idp.env = _idp_env(data, jlis, idp)
-    parties = [jlis, idp]
+    city = Party("city", base_port + 2, data / "city", "/")
+    city.env = {"ANCHORID_CITY_ORIGIN": city.origin}
+    parties = [jlis, idp, city]
     try:
         _start(jlis)
         _wait_until_answering(jlis)
@@ -220,7 +269,12 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _set_up_idp(data, jlis, idp)
         _start(idp)
         _wait_until_answering(idp)
-        print(_guide(data, jlis, idp, index), flush=True)
+        city.data.mkdir(parents=True, exist_ok=True)
+        _set_up_city(city, idp)
+        _start(city)
+        _wait_until_answering(city)
+        _write_sample_pdf(data / "sample.pdf")
+        print(_guide(data, jlis, idp, city, index), flush=True)
         if once:
             return 0
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

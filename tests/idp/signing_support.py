@@ -21,43 +21,15 @@ from typing import Any
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.writer import PdfFileWriter
+
+from anchorid.signing.samples import make_pdf
 
 from .conftest import ANCHOR_SCRIPT, PASSPHRASE, free_port, stop
 
+__all__ = ["make_pdf"]
+
 WALLET_PASSPHRASE = "wallet passphrase 1"
 JLIS_CA_PASSPHRASE = "signing test CA passphrase"
-
-
-def make_pdf(path: Path, text: str = "Application for a residence certificate", pages: int = 1) -> Path:
-    """A small valid PDF written with pyHanko's own writer (one line of Helvetica text per page)."""
-    writer = PdfFileWriter()
-    font = writer.add_object(
-        generic.DictionaryObject(
-            {
-                generic.pdf_name("/Type"): generic.pdf_name("/Font"),
-                generic.pdf_name("/Subtype"): generic.pdf_name("/Type1"),
-                generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica"),
-            }
-        )
-    )
-    for number in range(pages):
-        content = generic.StreamObject(stream_data=f"BT /F1 14 Tf 72 720 Td ({text} {number + 1}) Tj ET".encode())
-        page = generic.DictionaryObject(
-            {
-                generic.pdf_name("/Type"): generic.pdf_name("/Page"),
-                generic.pdf_name("/MediaBox"): generic.ArrayObject(list(map(generic.NumberObject, (0, 0, 595, 842)))),
-                generic.pdf_name("/Contents"): writer.add_object(content),
-                generic.pdf_name("/Resources"): generic.DictionaryObject(
-                    {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): font})}
-                ),
-            }
-        )
-        writer.insert_page(page)
-    with path.open("wb") as out:
-        writer.write(out)
-    return path
 
 
 def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
