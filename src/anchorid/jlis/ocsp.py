@@ -134,12 +134,10 @@ class JlisCertificates:
     def __init__(self, kind: CertificateKind) -> None:
         self.kind = kind
         self.label = f"OCSP responder ({kind.value})"
+        self.max_serial = MAX_SERIAL
 
     def names_issuer(self, algorithm: hashes.HashAlgorithm, name_hash: bytes, key_hash: bytes) -> bool:
         return load_authority(self.kind).names_issuer(algorithm, name_hash, key_hash)
-
-    def may_have_issued(self, serial: int) -> bool:
-        return 0 < serial <= MAX_SERIAL
 
     def responder(self, now: datetime) -> core.ResponderKey:
         return _responder_key(load_authority(self.kind))

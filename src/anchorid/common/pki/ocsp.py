@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -157,16 +157,14 @@ def internal_error() -> bytes:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """A certificate's pre-signed response as the party stores it (``row_id`` names the row to refresh)."""
+class StoredResponse(NamedTuple):
+    """A certificate's pre-signed response as the party stores it (``row_id`` names the row to refresh).
+
+    A tuple: it is made on every request of the hot path."""
 
     row_id: int
     response: bytes | memoryview | None
     next_update: datetime | None
-
-    def usable_at(self, now: datetime) -> bool:
-        return self.response is not None and self.next_update is not None and self.next_update - now > REFRESH_MARGIN
 
 
 class CertificateDirectory(Protocol):
@@ -174,13 +172,11 @@ class CertificateDirectory(Protocol):
 
     #: Names the responder in logs.
     label: str
+    #: The largest serial this CA issues; larger ones are ``unknown`` without a lookup.
+    max_serial: int
 
     def names_issuer(self, algorithm: hashes.HashAlgorithm, name_hash: bytes, key_hash: bytes) -> bool:
         """Whether a CertID's issuer hashes name this CA."""
-        ...
-
-    def may_have_issued(self, serial: int) -> bool:
-        """Whether ``serial`` is in the range this CA issues (others are ``unknown`` without a lookup)."""
         ...
 
     def responder(self, now: datetime) -> ResponderKey:
@@ -250,15 +246,16 @@ def _respond(directory: CertificateDirectory, request_der: bytes | None) -> byte
             nonce=nonce,
         )
 
-    if not directory.names_issuer(algorithm, name_hash, key_hash) or not directory.may_have_issued(serial):
+    if not directory.names_issuer(algorithm, name_hash, key_hash) or not 0 < serial <= directory.max_serial:
         return fresh(UNKNOWN)
     if nonce is not None or not isinstance(algorithm, PRESIGNED_CERT_ID_HASH):
         return fresh(directory.state(serial))
     stored = directory.stored_response(serial)
     if stored is None:
         return fresh(UNKNOWN)
-    if stored.usable_at(now):
-        return bytes(stored.response or b"")
+    response, next_update = stored.response, stored.next_update
+    if response is not None and next_update is not None and next_update - now > REFRESH_MARGIN:
+        return bytes(response)
     return directory.refreshed_response(stored, now)
 
 

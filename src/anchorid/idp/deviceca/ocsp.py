@@ -51,9 +51,6 @@ __all__ = [
     "state_of",
 ]
 
-#: Serials the issuing CA hands out are below this (``profile.random_serial``).
-SERIAL_LIMIT: int = 2**SERIAL_BITS
-
 
 def state_of(certificate: DeviceCertificate) -> CertificateState:
     if certificate.status == DeviceCertificate.Status.GOOD:
@@ -83,6 +80,8 @@ class DeviceCertificates:
     The key store and the issuing CA are loaded on first use, so a malformed request touches neither."""
 
     label = "platform OCSP responder"
+    #: Serials the issuing CA hands out are below 2**SERIAL_BITS (``profile.random_serial``).
+    max_serial: int = 2**SERIAL_BITS - 1
 
     def __init__(self) -> None:
         self._store: EncryptedFileKeyStore | None = None
@@ -102,9 +101,6 @@ class DeviceCertificates:
 
     def names_issuer(self, algorithm: hashes.HashAlgorithm, name_hash: bytes, key_hash: bytes) -> bool:
         return self.issuing.names_issuer(algorithm, name_hash, key_hash)
-
-    def may_have_issued(self, serial: int) -> bool:
-        return 0 < serial < SERIAL_LIMIT
 
     def responder(self, now: datetime) -> core.ResponderKey:
         responder = current_responder(self.store, self.issuing, now=now)
