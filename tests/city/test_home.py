@@ -68,7 +68,7 @@ def test_it_refuses_a_callback_without_a_started_login(client: Client) -> None:
     assert "ログインできませんでした" in response.content.decode()
 
 
-def test_its_policy_lets_the_login_and_logout_forms_redirect_to_the_idp() -> None:
+def test_it_its_policy_lets_the_login_and_logout_forms_redirect_to_the_idp() -> None:
     policy = with_form_action("default-src 'self'; form-action 'self'; object-src 'none'", "http://localhost:8001")
     assert "form-action 'self' http://localhost:8001;" in policy
     assert with_form_action("form-action 'self'", None) == "form-action 'self'"

@@ -108,7 +108,7 @@ def test_it_puts_the_policy_and_the_acr_inside(device_ca: Any) -> None:
     assert crldp[0].full_name[0].value == f"{IDP_TEST_ORIGIN}/pki/issuing.crl"
 
 
-def test_openssl_verifies_a_device_certificate_against_the_platform_chain(device_ca: Any, tmp_path: Path) -> None:
+def test_it_openssl_verifies_a_device_certificate_against_the_platform_chain(device_ca: Any, tmp_path: Path) -> None:
     certificate = x509.load_der_x509_certificate(bytes(issue(Account.objects.create_user("r")).der))
     root = write_pem(tmp_path / "root.pem", device_ca.root)
     issuing = write_pem(tmp_path / "issuing.pem", device_ca.issuing)
@@ -122,7 +122,7 @@ def test_openssl_verifies_a_device_certificate_against_the_platform_chain(device
     assert f"{leaf}: OK" in result.stdout
 
 
-def test_openssl_refuses_a_device_certificate_without_the_platform_root(device_ca: Any, tmp_path: Path) -> None:
+def test_it_openssl_refuses_a_device_certificate_without_the_platform_root(device_ca: Any, tmp_path: Path) -> None:
     certificate = x509.load_der_x509_certificate(bytes(issue(Account.objects.create_user("r")).der))
     issuing = write_pem(tmp_path / "issuing.pem", device_ca.issuing)
     leaf = write_pem(tmp_path / "leaf.pem", certificate)
@@ -130,7 +130,7 @@ def test_openssl_refuses_a_device_certificate_without_the_platform_root(device_c
     assert result.returncode != 0
 
 
-def test_the_cli_creates_the_ca(tmp_path: Path, passphrase: str) -> None:
+def test_it_the_cli_creates_the_ca(tmp_path: Path, passphrase: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env["ANCHORID_KEYSTORE_PASSPHRASE"] = passphrase
     command = [sys.executable, "-m", "anchorid.cli", "idp", "ca"]

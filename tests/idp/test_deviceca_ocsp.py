@@ -100,7 +100,7 @@ def test_it_answers_malformed_for_garbage(client: Client, device_ca: Any) -> Non
     assert ask(client, b"\x30\x03junk").response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
 
 
-def test_suspension_holds_and_resumption_releases(client: Client, issued: DeviceCertificate, device_ca: Any) -> None:
+def test_it_suspension_holds_and_resumption_releases(client: Client, issued: DeviceCertificate, device_ca: Any) -> None:
     suspend_device_certificates(issued.account)
     answer = ask(client, request_der(leaf(issued), device_ca.issuing))
     assert answer.certificate_status is ocsp.OCSPCertStatus.REVOKED
@@ -115,7 +115,7 @@ def test_suspension_holds_and_resumption_releases(client: Client, issued: Device
     assert crl.get_revoked_certificate_by_serial_number(leaf(issued).serial_number) is None
 
 
-def test_the_crl_lists_revoked_certificates_and_is_signed_by_the_issuing_ca(
+def test_it_the_crl_lists_revoked_certificates_and_is_signed_by_the_issuing_ca(
     client: Client, issued: DeviceCertificate, device_ca: Any
 ) -> None:
     before = x509.load_der_x509_crl(client.get("/pki/issuing.crl").content)
@@ -131,7 +131,7 @@ def test_the_crl_lists_revoked_certificates_and_is_signed_by_the_issuing_ca(
     assert root_crl.is_signature_valid(device_ca.root.public_key())
 
 
-def test_a_hold_is_not_a_revocation_reason(issued: DeviceCertificate) -> None:
+def test_it_a_hold_is_not_a_revocation_reason(issued: DeviceCertificate) -> None:
     with pytest.raises(RevocationRefused):
         revoke_device_certificate(issued, x509.ReasonFlags.certificate_hold)
     issued.refresh_from_db()

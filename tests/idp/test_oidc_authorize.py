@@ -155,7 +155,7 @@ def test_it_issues_card_acr_after_a_card_login(provider: None) -> None:
     assert id_token["amr"] == ["sc", "pin"]
 
 
-def test_prompt_none_answers_login_required(provider: None) -> None:
+def test_it_prompt_none_answers_login_required(provider: None) -> None:
     rp, _ = register()
     request_uri = _pushed(rp, prompt="none", state="abc")
     response = HttpClient().get(authorize_url(rp, request_uri))
@@ -165,14 +165,14 @@ def test_prompt_none_answers_login_required(provider: None) -> None:
     assert values["iss"] == ISSUER
 
 
-def test_prompt_none_answers_consent_required(provider: None) -> None:
+def test_it_prompt_none_answers_consent_required(provider: None) -> None:
     rp, _ = register()
     request_uri = _pushed(rp, prompt="none")
     response = logged_in(resident()).get(authorize_url(rp, request_uri))
     assert query(response["Location"])["error"] == "consent_required"
 
 
-def test_prompt_login_asks_again(provider: None) -> None:
+def test_it_prompt_login_asks_again(provider: None) -> None:
     rp, _ = register()
     browser = logged_in(resident())
     run_flow(rp, browser)  # consent given
@@ -184,7 +184,7 @@ def test_prompt_login_asks_again(provider: None) -> None:
     assert response["Location"].startswith("/login/?next=")
 
 
-def test_declining_sends_access_denied(provider: None) -> None:
+def test_it_declining_sends_access_denied(provider: None) -> None:
     rp, _ = register()
     get_nonce(HttpClient(), rp)
     request_uri = _pushed(rp, state="s1")

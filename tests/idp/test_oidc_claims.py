@@ -46,7 +46,7 @@ def _sub(rp, browser):  # type: ignore[no-untyped-def]
     return decode(exchange(run_flow(rp, browser)).json()["id_token"])["sub"]
 
 
-def test_two_sectors_get_unlinkable_subs_and_one_sector_a_stable_one(provider: None) -> None:
+def test_it_two_sectors_get_unlinkable_subs_and_one_sector_a_stable_one(provider: None) -> None:
     account = resident()
     browser = logged_in(account)
     city, _ = register("city", redirect_uri="https://city.example/cb")
@@ -60,13 +60,13 @@ def test_two_sectors_get_unlinkable_subs_and_one_sector_a_stable_one(provider: N
     assert str(account.pk) not in (first, _sub(bank, browser))
 
 
-def test_a_public_sub_only_for_allowed_clients(provider: None) -> None:
+def test_it_a_public_sub_only_for_allowed_clients(provider: None) -> None:
     account = resident()
     rp, _ = register("registry", redirect_uri="https://registry.example/cb", public_sub=True)
     assert _sub(rp, logged_in(account)) == str(account.pk)
 
 
-def test_a_deselected_optional_claim_is_absent(provider: None) -> None:
+def test_it_a_deselected_optional_claim_is_absent(provider: None) -> None:
     rp, _ = register()
     browser = logged_in(resident())
     flow = run_flow(rp, browser, scope="openid profile address", consent={"claim": ["name", "address"]})
@@ -80,7 +80,7 @@ def test_a_deselected_optional_claim_is_absent(provider: None) -> None:
     assert "birthdate" not in _userinfo(rp, exchange(again).json()["access_token"])
 
 
-def test_asking_for_more_prompts_again(provider: None) -> None:
+def test_it_asking_for_more_prompts_again(provider: None) -> None:
     rp, _ = register()
     browser = logged_in(resident())
     run_flow(rp, browser, scope="openid profile")
@@ -90,7 +90,7 @@ def test_asking_for_more_prompts_again(provider: None) -> None:
     assert {row.claim for row in page.context["rows"]} >= {"age_over_18", "age_over_65"}
 
 
-def test_essential_claims_cannot_be_deselected(provider: None) -> None:
+def test_it_essential_claims_cannot_be_deselected(provider: None) -> None:
     rp, _ = register()
     browser = logged_in(resident())
     flow = run_flow(rp, browser, scope="openid", claims='{"id_token": {"name": {"essential": true}}}',
@@ -98,7 +98,7 @@ def test_essential_claims_cannot_be_deselected(provider: None) -> None:
     assert decode(exchange(flow).json()["id_token"])["name"] == "鎌倉　花子"
 
 
-def test_consent_is_audit_logged_without_values(provider: None) -> None:
+def test_it_consent_is_audit_logged_without_values(provider: None) -> None:
     rp, _ = register()
     run_flow(rp, logged_in(resident()), scope="openid address")
     entry = AuditEntry.objects.filter(event_type="consent_given").get()
@@ -106,7 +106,7 @@ def test_consent_is_audit_logged_without_values(provider: None) -> None:
     assert "鎌倉" not in str(entry.details)
 
 
-def test_derived_claims_reveal_only_what_they_say(provider: None) -> None:
+def test_it_derived_claims_reveal_only_what_they_say(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()), scope="openid anchorid:age anchorid:residence")
     info = _userinfo(rp, exchange(flow).json()["access_token"])
@@ -117,13 +117,13 @@ def test_derived_claims_reveal_only_what_they_say(provider: None) -> None:
     assert "address" not in info
 
 
-def test_age_is_computed_on_the_birthday() -> None:
+def test_it_age_is_computed_on_the_birthday() -> None:
     born = datetime.date(2008, 3, 1)
     assert claims.age_on(born, datetime.date(2026, 2, 28)) == 17
     assert claims.age_on(born, datetime.date(2026, 3, 1)) == 18
 
 
-def test_structured_address() -> None:
+def test_it_structured_address() -> None:
     address = claims.structured_address("神奈川県鎌倉市御成町１８番１０号")
     assert address == {"formatted": "神奈川県鎌倉市御成町１８番１０号", "country": "JP", "region": "神奈川県",
                        "locality": "鎌倉市", "street_address": "御成町１８番１０号"}  # fmt: skip
@@ -131,7 +131,7 @@ def test_structured_address() -> None:
     assert claims.municipality_code("北海道札幌市") is None
 
 
-def test_verified_claims_describe_the_jpki_check(provider: None) -> None:
+def test_it_verified_claims_describe_the_jpki_check(provider: None) -> None:
     rp, _ = register()
     request = '{"userinfo": {"verified_claims": {"verification": {"trust_framework": null}, "claims": {"name": null}}}}'
     flow = run_flow(rp, logged_in(resident()), scope="openid", claims=request)
@@ -144,7 +144,7 @@ def test_verified_claims_describe_the_jpki_check(provider: None) -> None:
     assert ida.STALE_MEMBER not in verification
 
 
-def test_verified_claims_carry_a_stale_mark_once_the_anchor_is_revoked(provider: None) -> None:
+def test_it_verified_claims_carry_a_stale_mark_once_the_anchor_is_revoked(provider: None) -> None:
     rp, _ = register()
     account = resident()
     request = '{"userinfo": {"verified_claims": {"claims": {"address": null}}}}'
@@ -157,7 +157,7 @@ def test_verified_claims_carry_a_stale_mark_once_the_anchor_is_revoked(provider:
     assert stale["reason"] == "anchor_revoked"
 
 
-def test_a_resident_without_attributes_gets_only_sub(provider: None) -> None:
+def test_it_a_resident_without_attributes_gets_only_sub(provider: None) -> None:
     from anchorid.idp.accounts.models import Account
 
     rp, _ = register()
@@ -167,13 +167,13 @@ def test_a_resident_without_attributes_gets_only_sub(provider: None) -> None:
     assert set(info) == {"sub"}
 
 
-def test_gender_values() -> None:
+def test_it_gender_values() -> None:
     info = BasicFourInfo.plain("山田　太郎", datetime.date(1950, 1, 1), Gender.MALE, "神奈川県鎌倉市")
     values = claims.claim_values(info, ["gender", "age_over_65", "birthdate"], today=datetime.date(2026, 1, 1))
     assert values == {"gender": "male", "age_over_65": True, "birthdate": "1950-01-01"}
 
 
-def test_self_service_lists_and_withdraws_consent(provider: None) -> None:
+def test_it_self_service_lists_and_withdraws_consent(provider: None) -> None:
     rp, _ = register()
     account = resident()
     browser = logged_in(account)
@@ -199,7 +199,7 @@ def test_self_service_lists_and_withdraws_consent(provider: None) -> None:
     assert "鎌倉市ポータル" not in browser.get("/me/").content.decode()
 
 
-def test_the_consent_screen_speaks_japanese_first(provider: None) -> None:
+def test_it_the_consent_screen_speaks_japanese_first(provider: None) -> None:
     rp, _ = register()
     pushed = push(HttpClient(), rp, Pkce(), scope="openid address",
                   claims='{"id_token": {"name": {"essential": true}}}')  # fmt: skip

@@ -34,7 +34,7 @@ def _userinfo(access_token, proof, scheme="DPoP"):  # type: ignore[no-untyped-de
     return HttpClient().get("/oidc/userinfo", headers=headers)
 
 
-def test_a_replayed_proof_is_refused(provider: None) -> None:
+def test_it_a_replayed_proof_is_refused(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     proof = rp.proof("POST", TOKEN_URL)
@@ -44,14 +44,14 @@ def test_a_replayed_proof_is_refused(provider: None) -> None:
     assert "replay" in replayed.json()["error_description"]
 
 
-def test_a_proof_for_another_uri_is_refused(provider: None) -> None:
+def test_it_a_proof_for_another_uri_is_refused(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     response = _refresh_with(rp, tokens["refresh_token"], rp.proof("POST", ISSUER + "/oidc/par"))
     assert response.json()["error"] == "invalid_dpop_proof"
 
 
-def test_a_proof_for_another_method_is_refused(provider: None) -> None:
+def test_it_a_proof_for_another_method_is_refused(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     assert _refresh_with(rp, tokens["refresh_token"], rp.proof("GET", TOKEN_URL)).json()["error"] == (
@@ -59,7 +59,7 @@ def test_a_proof_for_another_method_is_refused(provider: None) -> None:
     )
 
 
-def test_a_stale_proof_is_refused(provider: None) -> None:
+def test_it_a_stale_proof_is_refused(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     stale = rp.proof("POST", TOKEN_URL, iat=int(time.time()) - 600)
@@ -68,7 +68,7 @@ def test_a_stale_proof_is_refused(provider: None) -> None:
     assert _refresh_with(rp, tokens["refresh_token"], future).json()["error"] == "invalid_dpop_proof"
 
 
-def test_a_proof_without_nonce_gets_use_dpop_nonce_and_a_nonce(provider: None) -> None:
+def test_it_a_proof_without_nonce_gets_use_dpop_nonce_and_a_nonce(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     rp.nonce = None
@@ -80,13 +80,13 @@ def test_a_proof_without_nonce_gets_use_dpop_nonce_and_a_nonce(provider: None) -
     assert forged.json()["error"] == "use_dpop_nonce"
 
 
-def test_a_nonce_from_an_old_window_is_refused() -> None:
+def test_it_a_nonce_from_an_old_window_is_refused() -> None:
     old = dpop.current_nonce(time.time() - 3 * 300)
     assert not dpop.nonce_is_fresh(old)
     assert dpop.nonce_is_fresh(dpop.current_nonce(time.time() - 300))
 
 
-def test_an_alg_none_proof_is_refused(provider: None) -> None:
+def test_it_an_alg_none_proof_is_refused(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     header = {"typ": "dpop+jwt", "alg": "none", "jwk": rp.dpop_key.as_dict(private=False)}
@@ -95,7 +95,7 @@ def test_an_alg_none_proof_is_refused(provider: None) -> None:
     assert _refresh_with(rp, tokens["refresh_token"], unsigned).json()["error"] == "invalid_dpop_proof"
 
 
-def test_a_proof_with_a_private_key_in_its_header_is_refused(provider: None) -> None:
+def test_it_a_proof_with_a_private_key_in_its_header_is_refused(provider: None) -> None:
     rp, _ = register()
     from joserfc import jws
 
@@ -106,7 +106,7 @@ def test_a_proof_with_a_private_key_in_its_header_is_refused(provider: None) -> 
         dpop.verify_proof(proof, method="POST", uri=TOKEN_URL, require_nonce=False)
 
 
-def test_userinfo_refuses_a_proof_from_another_key(provider: None) -> None:
+def test_it_userinfo_refuses_a_proof_from_another_key(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     access = tokens["access_token"]
@@ -116,14 +116,14 @@ def test_userinfo_refuses_a_proof_from_another_key(provider: None) -> None:
     assert 'error="invalid_dpop_proof"' in response["WWW-Authenticate"]
 
 
-def test_userinfo_refuses_a_wrong_ath(provider: None) -> None:
+def test_it_userinfo_refuses_a_wrong_ath(provider: None) -> None:
     rp, _ = register()
     access = _tokens(rp)["access_token"]
     response = _userinfo(access, rp.proof("GET", USERINFO_URL, access_token=access + "x"))
     assert response.status_code == 401
 
 
-def test_userinfo_refuses_a_dpop_token_as_bearer(provider: None) -> None:
+def test_it_userinfo_refuses_a_dpop_token_as_bearer(provider: None) -> None:
     rp, _ = register()
     access = _tokens(rp)["access_token"]
     response = _userinfo(access, None, scheme="Bearer")
@@ -131,7 +131,7 @@ def test_userinfo_refuses_a_dpop_token_as_bearer(provider: None) -> None:
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
 
-def test_userinfo_asks_for_a_nonce(provider: None) -> None:
+def test_it_userinfo_asks_for_a_nonce(provider: None) -> None:
     rp, _ = register()
     access = _tokens(rp)["access_token"]
     rp.nonce = None
@@ -141,7 +141,7 @@ def test_userinfo_asks_for_a_nonce(provider: None) -> None:
     assert response["DPoP-Nonce"]
 
 
-def test_a_fapi_client_without_a_proof_is_refused(provider: None) -> None:
+def test_it_a_fapi_client_without_a_proof_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     form = {"grant_type": "authorization_code", "code": flow.code, "redirect_uri": rp.redirect_uri,
@@ -149,7 +149,7 @@ def test_a_fapi_client_without_a_proof_is_refused(provider: None) -> None:
     assert token_request(HttpClient(), rp, form, dpop=False).json()["error"] == "invalid_dpop_proof"
 
 
-def test_a_code_bound_at_par_needs_the_same_key(provider: None) -> None:
+def test_it_a_code_bound_at_par_needs_the_same_key(provider: None) -> None:
     from .oidc_support import Pkce, authorize_url, push, query
 
     rp, _ = register()
@@ -164,5 +164,5 @@ def test_a_code_bound_at_par_needs_the_same_key(provider: None) -> None:
     assert token_request(HttpClient(), rp, form, proof=other).json()["error"] == "invalid_dpop_proof"
 
 
-def test_htu_comparison_ignores_query_and_default_port() -> None:
+def test_it_htu_comparison_ignores_query_and_default_port() -> None:
     assert dpop.normalize_htu("HTTPS://Id.Example:443/oidc/token?x=1#f") == "https://id.example/oidc/token"

@@ -26,7 +26,7 @@ def _tokens(rp: Any, browser: Any = None) -> dict[str, Any]:
     return result
 
 
-def test_introspection_describes_live_tokens_to_their_client_only(provider: None) -> None:
+def test_it_introspection_describes_live_tokens_to_their_client_only(provider: None) -> None:
     rp, _ = register()
     other, _ = register("other", redirect_uri="https://other.example/cb")
     tokens = _tokens(rp)
@@ -43,7 +43,7 @@ def test_introspection_describes_live_tokens_to_their_client_only(provider: None
     assert garbage == {"active": False}
 
 
-def test_introspection_needs_an_authenticated_client(provider: None) -> None:
+def test_it_introspection_needs_an_authenticated_client(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     response = post_form(HttpClient(), "/oidc/introspect", {"token": tokens["access_token"]})
@@ -51,7 +51,7 @@ def test_introspection_needs_an_authenticated_client(provider: None) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
-def test_revocation_revokes_the_grant_and_answers_200_for_unknown_tokens(provider: None) -> None:
+def test_it_revocation_revokes_the_grant_and_answers_200_for_unknown_tokens(provider: None) -> None:
     rp, _ = register()
     tokens = _tokens(rp)
     assert post_form(HttpClient(), "/oidc/revoke", {"token": "unknown", **rp.auth()}).status_code == 200
@@ -62,7 +62,7 @@ def test_revocation_revokes_the_grant_and_answers_200_for_unknown_tokens(provide
     assert answer == {"active": False}
 
 
-def test_revocation_ignores_another_clients_token(provider: None) -> None:
+def test_it_revocation_ignores_another_clients_token(provider: None) -> None:
     rp, _ = register()
     other, _ = register("other", redirect_uri="https://other.example/cb")
     tokens = _tokens(rp)
@@ -94,7 +94,7 @@ def receiver() -> Iterator[str]:
     server.shutdown()
 
 
-def test_rp_initiated_logout_ends_the_session_and_notifies_the_client(provider: None, receiver: str) -> None:
+def test_it_rp_initiated_logout_ends_the_session_and_notifies_the_client(provider: None, receiver: str) -> None:
     rp, _ = register(backchannel_logout_uri=receiver, redirect_uri="http://127.0.0.1/cb",
                      post_logout_redirect_uris=["http://127.0.0.1/bye"])  # fmt: skip
     browser = logged_in(resident())
@@ -115,7 +115,7 @@ def test_rp_initiated_logout_ends_the_session_and_notifies_the_client(provider: 
     assert claims["sub"] == decode(tokens["id_token"])["sub"]
 
 
-def test_logout_never_redirects_to_an_unregistered_uri(provider: None) -> None:
+def test_it_logout_never_redirects_to_an_unregistered_uri(provider: None) -> None:
     rp, _ = register()
     browser = logged_in(resident())
     tokens = _tokens(rp, browser)
@@ -126,7 +126,7 @@ def test_logout_never_redirects_to_an_unregistered_uri(provider: None) -> None:
     assert b"You are logged out" in response.content or "ログアウト".encode() in response.content
 
 
-def test_logout_without_hint_asks_first(provider: None) -> None:
+def test_it_logout_without_hint_asks_first(provider: None) -> None:
     browser = logged_in(resident())
     page = browser.get("/oidc/logout")
     assert page.status_code == 200
@@ -136,7 +136,7 @@ def test_logout_without_hint_asks_first(provider: None) -> None:
     assert browser.get("/me/").status_code == 302
 
 
-def test_rotation_publishes_the_next_key_before_it_signs(provider: None) -> None:
+def test_it_rotation_publishes_the_next_key_before_it_signs(provider: None) -> None:
     rp, _ = register()
     before = {k["kid"] for k in HttpClient().get("/oidc/jwks").json()["keys"]}
     signing_before = jwks.signing_key().kid

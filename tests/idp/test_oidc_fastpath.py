@@ -63,7 +63,7 @@ def _code_form(flow) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_the_json_endpoints_are_answered_before_the_middleware() -> None:
+def test_it_the_json_endpoints_are_answered_before_the_middleware() -> None:
     from anchorid.idp.oidc import fastpath
 
     for path in ("/oidc/token", "/oidc/par", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke", "/oidc/jwks"):
@@ -73,7 +73,7 @@ def test_the_json_endpoints_are_answered_before_the_middleware() -> None:
         assert not fastpath.handles(path)
 
 
-def test_a_code_exchange_through_the_thin_dispatch(provider: None) -> None:
+def test_it_a_code_exchange_through_the_thin_dispatch(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     response = _token(rp, _code_form(flow))
@@ -102,7 +102,7 @@ def test_a_code_exchange_through_the_thin_dispatch(provider: None) -> None:
     assert info.json()["sub"]
 
 
-def test_code_reuse_through_the_thin_dispatch_revokes(provider: None) -> None:
+def test_it_code_reuse_through_the_thin_dispatch_revokes(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     assert _token(rp, _code_form(flow)).status == 200
@@ -112,7 +112,7 @@ def test_code_reuse_through_the_thin_dispatch_revokes(provider: None) -> None:
     assert Grant.objects.get().revoked_reason == "code_reuse"
 
 
-def test_a_refused_exchange_leaves_the_code_usable(provider: None) -> None:
+def test_it_a_refused_exchange_leaves_the_code_usable(provider: None) -> None:
     """The one-statement exchange uses the code up only when every check holds (as the check-by-check path did)."""
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
@@ -124,7 +124,7 @@ def test_a_refused_exchange_leaves_the_code_usable(provider: None) -> None:
     assert _token(rp, _code_form(flow)).status == 200
 
 
-def test_dpop_nonce_and_proof_checks_hold(provider: None) -> None:
+def test_it_dpop_nonce_and_proof_checks_hold(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     nonce = rp.nonce
@@ -146,7 +146,7 @@ def test_dpop_nonce_and_proof_checks_hold(provider: None) -> None:
     assert "replay" in replayed.json()["error_description"]
 
 
-def test_client_assertion_replay_is_invalid_client(provider: None) -> None:
+def test_it_client_assertion_replay_is_invalid_client(provider: None) -> None:
     rp, _ = register()
     get_nonce(HttpClient(), rp)
     auth = rp.auth()
@@ -157,7 +157,7 @@ def test_client_assertion_replay_is_invalid_client(provider: None) -> None:
     assert second.json()["error"] == "invalid_client"
 
 
-def test_an_assertion_sent_with_a_bad_proof_is_used_up(provider: None) -> None:
+def test_it_an_assertion_sent_with_a_bad_proof_is_used_up(provider: None) -> None:
     """Recording both jtis in one statement keeps the order of the checks: a refused proof still uses up the
     assertion, and a replayed assertion is invalid_client even when the proof is bad too."""
     rp, _ = register()
@@ -172,7 +172,7 @@ def test_an_assertion_sent_with_a_bad_proof_is_used_up(provider: None) -> None:
     assert _token(rp, form, auth=auth).json()["error"] == "invalid_client"
 
 
-def test_par_through_the_thin_dispatch(provider: None) -> None:
+def test_it_par_through_the_thin_dispatch(provider: None) -> None:
     rp, _ = register()
     get_nonce(HttpClient(), rp)
     from .oidc_support import Pkce
@@ -195,7 +195,7 @@ def test_par_through_the_thin_dispatch(provider: None) -> None:
     assert unregistered.json()["error"] == "invalid_request"
 
 
-def test_errors_are_json_with_the_spec_codes(provider: None) -> None:
+def test_it_errors_are_json_with_the_spec_codes(provider: None) -> None:
     rp, _ = register()
     get_nonce(HttpClient(), rp)
     assert wsgi("GET", "/oidc/token").status == 405
@@ -212,7 +212,7 @@ def test_errors_are_json_with_the_spec_codes(provider: None) -> None:
     assert no_token.headers["WWW-Authenticate"].startswith("DPoP")
 
 
-def test_metadata_and_jwks_through_the_thin_dispatch(provider: None) -> None:
+def test_it_metadata_and_jwks_through_the_thin_dispatch(provider: None) -> None:
     metadata = wsgi("GET", "/.well-known/openid-configuration")
     assert metadata.status == 200
     assert metadata.json()["issuer"] == ISSUER
@@ -222,7 +222,7 @@ def test_metadata_and_jwks_through_the_thin_dispatch(provider: None) -> None:
     assert keys.headers["Cache-Control"].startswith("public")
 
 
-def test_refresh_through_the_thin_dispatch_checks_the_account(provider: None) -> None:
+def test_it_refresh_through_the_thin_dispatch_checks_the_account(provider: None) -> None:
     rp, _ = register()
     account = resident()
     flow = run_flow(rp, logged_in(account))

@@ -36,7 +36,7 @@ def _userinfo(rp, access_token):  # type: ignore[no-untyped-def]
     )
 
 
-def test_code_reuse_is_refused_and_revokes_the_tokens(provider: None) -> None:
+def test_it_code_reuse_is_refused_and_revokes_the_tokens(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     first = exchange(flow)
@@ -55,41 +55,41 @@ def test_code_reuse_is_refused_and_revokes_the_tokens(provider: None) -> None:
     assert refreshed.json()["error"] == "invalid_grant"
 
 
-def test_an_expired_code_is_refused(provider: None) -> None:
+def test_it_an_expired_code_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     Grant.objects.update(code_expires_at=timezone.now() - timedelta(seconds=1))
     assert exchange(flow).json()["error"] == "invalid_grant"
 
 
-def test_codes_live_at_most_60_seconds(provider: None) -> None:
+def test_it_codes_live_at_most_60_seconds(provider: None) -> None:
     rp, _ = register()
     run_flow(rp, logged_in(resident()))
     grant = Grant.objects.get()
     assert grant.code_expires_at - grant.created_at <= timedelta(seconds=60)
 
 
-def test_a_pkce_mismatch_is_refused(provider: None) -> None:
+def test_it_a_pkce_mismatch_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     response = exchange(flow, code_verifier="x" * 64)
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_a_missing_verifier_is_refused(provider: None) -> None:
+def test_it_a_missing_verifier_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     form = {"grant_type": "authorization_code", "code": flow.code, "redirect_uri": rp.redirect_uri}
     assert token_request(HttpClient(), rp, form).json()["error"] == "invalid_grant"
 
 
-def test_another_redirect_uri_is_refused(provider: None) -> None:
+def test_it_another_redirect_uri_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     assert exchange(flow, redirect_uri="https://city.example/other").json()["error"] == "invalid_grant"
 
 
-def test_a_replayed_client_assertion_is_refused(provider: None) -> None:
+def test_it_a_replayed_client_assertion_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     auth = rp.auth()
@@ -101,7 +101,7 @@ def test_a_replayed_client_assertion_is_refused(provider: None) -> None:
     assert replayed.json()["error"] == "invalid_client"
 
 
-def test_an_alg_none_assertion_is_refused(provider: None) -> None:
+def test_it_an_alg_none_assertion_is_refused(provider: None) -> None:
     rp, _ = register()
     flow = run_flow(rp, logged_in(resident()))
     claims = json.loads(json.dumps({"iss": rp.client_id, "sub": rp.client_id, "aud": ISSUER, "exp": 9999999999,
@@ -116,7 +116,7 @@ def test_an_alg_none_assertion_is_refused(provider: None) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
-def test_an_assertion_for_another_audience_is_refused(provider: None) -> None:
+def test_it_an_assertion_for_another_audience_is_refused(provider: None) -> None:
     rp, _ = register()
     response = token_request(
         HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": "x"}, auth=rp.auth(aud="https://else")
@@ -124,7 +124,7 @@ def test_an_assertion_for_another_audience_is_refused(provider: None) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
-def test_an_expired_or_long_lived_assertion_is_refused(provider: None) -> None:
+def test_it_an_expired_or_long_lived_assertion_is_refused(provider: None) -> None:
     import time
 
     rp, _ = register()
@@ -134,7 +134,7 @@ def test_an_expired_or_long_lived_assertion_is_refused(provider: None) -> None:
     assert expired.json()["error"] == long_lived.json()["error"] == "invalid_client"
 
 
-def test_an_assertion_signed_by_another_key_is_refused(provider: None) -> None:
+def test_it_an_assertion_signed_by_another_key_is_refused(provider: None) -> None:
     from joserfc.jwk import ECKey
 
     rp, _ = register()
@@ -143,7 +143,7 @@ def test_an_assertion_signed_by_another_key_is_refused(provider: None) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
-def test_an_unknown_client_is_refused(provider: None) -> None:
+def test_it_an_unknown_client_is_refused(provider: None) -> None:
     from .oidc_support import RelyingParty
 
     stranger = RelyingParty("nobody", "https://nobody.example/cb")
@@ -152,14 +152,14 @@ def test_an_unknown_client_is_refused(provider: None) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
-def test_an_unknown_grant_type_is_refused(provider: None) -> None:
+def test_it_an_unknown_grant_type_is_refused(provider: None) -> None:
     rp, _ = register()
     get_nonce(HttpClient(), rp)
     response = token_request(HttpClient(), rp, {"grant_type": "password"})
     assert response.json()["error"] == "unsupported_grant_type"
 
 
-def test_client_secret_basic_works_for_simple_clients(provider: None) -> None:
+def test_it_client_secret_basic_works_for_simple_clients(provider: None) -> None:
     import base64
 
     rp, _ = register("library", redirect_uri="https://library.example/cb", profile="simple",
@@ -177,7 +177,7 @@ def test_client_secret_basic_works_for_simple_clients(provider: None) -> None:
     assert response.json()["token_type"] == "Bearer"
 
 
-def test_fapi_clients_cannot_register_with_a_secret(provider: None) -> None:
+def test_it_fapi_clients_cannot_register_with_a_secret(provider: None) -> None:
     import pytest
 
     from anchorid.idp.oidc.clients import RegistrationError
@@ -186,7 +186,7 @@ def test_fapi_clients_cannot_register_with_a_secret(provider: None) -> None:
         register("bad", auth_method="client_secret_basic")
 
 
-def test_refresh_rotates_and_detects_reuse_for_public_clients(provider: None) -> None:
+def test_it_refresh_rotates_and_detects_reuse_for_public_clients(provider: None) -> None:
     rp, _ = register("app", redirect_uri="https://app.example/cb", profile="simple", auth_method="none")
     flow = run_flow(rp, logged_in(resident()))
     public = {"client_id": "app"}
@@ -209,7 +209,7 @@ def test_refresh_rotates_and_detects_reuse_for_public_clients(provider: None) ->
     assert Grant.objects.get().revoked_reason == "refresh_reuse"
 
 
-def test_a_public_clients_refresh_needs_the_same_dpop_key(provider: None) -> None:
+def test_it_a_public_clients_refresh_needs_the_same_dpop_key(provider: None) -> None:
     from joserfc.jwk import ECKey
 
     rp, _ = register("app", redirect_uri="https://app.example/cb", profile="simple", auth_method="none")
@@ -223,7 +223,7 @@ def test_a_public_clients_refresh_needs_the_same_dpop_key(provider: None) -> Non
     assert response.json()["error"] == "invalid_dpop_proof"
 
 
-def test_confidential_clients_keep_their_refresh_token(provider: None) -> None:
+def test_it_confidential_clients_keep_their_refresh_token(provider: None) -> None:
     rp, _ = register()
     tokens = exchange(run_flow(rp, logged_in(resident()))).json()
     again = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})

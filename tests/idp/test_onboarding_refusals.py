@@ -249,7 +249,7 @@ def test_it_limits_attempts_per_certificate(idp: Jlis, settings: Settings) -> No
 # --- the card helper's own refusals (it never signs for another site) -------------------------------------------
 
 
-def test_the_helper_refuses_other_origins_and_answers_cors_only_for_the_idp(
+def test_it_the_helper_refuses_other_origins_and_answers_cors_only_for_the_idp(
     idp: Jlis, card_helper: Callable[..., Helper]
 ) -> None:
     card = idp.adult(ADULT_PLAIN)
@@ -266,7 +266,9 @@ def test_the_helper_refuses_other_origins_and_answers_cors_only_for_the_idp(
     assert "Access-Control-Allow-Origin" not in posted.headers
 
 
-def test_the_helper_signs_only_onboarding_challenges_of_its_idp(idp: Jlis, card_helper: Callable[..., Helper]) -> None:
+def test_it_the_helper_signs_only_onboarding_challenges_of_its_idp(
+    idp: Jlis, card_helper: Callable[..., Helper]
+) -> None:
     card = idp.adult(ADULT_PLAIN)
     helper = card_helper(card["card_file"], card["signature_pin"])
     assert helper.sign("a contract to sign").json()["error"] == "bad_request"
@@ -275,7 +277,7 @@ def test_the_helper_signs_only_onboarding_challenges_of_its_idp(idp: Jlis, card_
     assert other.json()["error"] == "origin_mismatch"
 
 
-def test_the_helper_reports_a_wrong_pin_with_tries_left(
+def test_it_the_helper_reports_a_wrong_pin_with_tries_left(
     idp: Jlis, card_helper: Callable[..., Helper], client: Client, tmp_path: Path
 ) -> None:
     card_file = tmp_path / "card.json"

@@ -30,7 +30,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield from start_world(tmp_path_factory.mktemp("signing-revoked"), anchored_cards=(0,))
 
 
-def test_a_card_signature_survives_the_move_and_jlis_going_away(world: World, tmp_path: Path) -> None:
+def test_it_a_card_signature_survives_the_move_and_jlis_going_away(world: World, tmp_path: Path) -> None:
     card = world.adult(0)
     document = make_pdf(tmp_path / "application.pdf")
     signed = tmp_path / "application-signed.pdf"

@@ -161,7 +161,7 @@ def test_it_refuses_bad_uploads(portal: dict[str, Any], client: Client, content:
     assert response.json()["error"] == code
 
 
-def test_the_helper_refuses_a_malformed_document_request(helper: Any, portal: dict[str, Any]) -> None:
+def test_it_the_helper_refuses_a_malformed_document_request(helper: Any, portal: dict[str, Any]) -> None:
     url, prompts = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
     reply = requests.post(
         f"{url}/v1/sign-document",
@@ -174,7 +174,7 @@ def test_the_helper_refuses_a_malformed_document_request(helper: Any, portal: di
     assert prompts == []
 
 
-def test_the_verify_page_shows_a_refusal_for_a_non_pdf(client: Client, portal: dict[str, Any]) -> None:
+def test_it_the_verify_page_shows_a_refusal_for_a_non_pdf(client: Client, portal: dict[str, Any]) -> None:
     upload = SimpleUploadedFile("x.pdf", b"hello", content_type="application/pdf")
     response = client.post("/verify/", {"document": upload})
     assert response.status_code == 422

@@ -150,7 +150,7 @@ def test_it_answers_system_failure_when_not_initialised(client: Client, device_c
     assert status_of(reply) == ("rejection", {"system_failure"})
 
 
-def test_its_certificate_has_critical_time_stamping_as_the_only_eku(tsa: dict[str, Path]) -> None:
+def test_it_its_certificate_has_critical_time_stamping_as_the_only_eku(tsa: dict[str, Path]) -> None:
     certificate = x509.load_pem_x509_certificate(tsa["tsa"].read_bytes())
     eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert eku.critical

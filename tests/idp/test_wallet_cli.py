@@ -37,7 +37,7 @@ def enrolled_wallet(live_idp: Any, directory: Path) -> Path:
     return directory
 
 
-def test_a_wallet_enrolls_with_the_card_logs_in_and_is_revoked(live_idp: Any, tmp_path: Path) -> None:
+def test_it_a_wallet_enrolls_with_the_card_logs_in_and_is_revoked(live_idp: Any, tmp_path: Path) -> None:
     wallet = enrolled_wallet(live_idp, tmp_path / "wallet")
     assert (wallet / "key.pem").stat().st_mode & 0o777 == 0o600
     assert b"ENCRYPTED" in (wallet / "key.pem").read_bytes()
@@ -99,7 +99,7 @@ def test_a_wallet_enrolls_with_the_card_logs_in_and_is_revoked(live_idp: Any, tm
     assert "certificate_revoked" in refused.stderr
 
 
-def test_a_card_that_anchors_no_account_is_refused(live_idp: Any, jlis_server: Any, tmp_path: Path) -> None:
+def test_it_a_card_that_anchors_no_account_is_refused(live_idp: Any, jlis_server: Any, tmp_path: Path) -> None:
     stranger = jlis_server.card(2)
     wallet = tmp_path / "wallet"
     assert live_idp.run("wallet", "init", "--dir", str(wallet)).returncode == 0
@@ -112,7 +112,7 @@ def test_a_card_that_anchors_no_account_is_refused(live_idp: Any, jlis_server: A
     assert not (wallet / CERTIFICATE_FILE).exists()
 
 
-def test_wallet_login_without_a_certificate_says_so(live_idp: Any, tmp_path: Path) -> None:
+def test_it_wallet_login_without_a_certificate_says_so(live_idp: Any, tmp_path: Path) -> None:
     wallet = tmp_path / "wallet"
     assert live_idp.run("wallet", "init", "--dir", str(wallet)).returncode == 0
     login = live_idp.run("wallet", "login", "--dir", str(wallet), "--idp", live_idp.url)
@@ -120,7 +120,7 @@ def test_wallet_login_without_a_certificate_says_so(live_idp: Any, tmp_path: Pat
     assert "enroll" in login.stderr
 
 
-def test_the_crl_of_the_root_verifies(live_idp: Any, tmp_path: Path) -> None:
+def test_it_the_crl_of_the_root_verifies(live_idp: Any, tmp_path: Path) -> None:
     root = fetch_pem(f"{live_idp.url}/pki/root.cer", tmp_path / "root.pem")
     crl_file = tmp_path / "root.crl"
     crl_file.write_bytes(requests.get(f"{live_idp.url}/pki/root.crl", timeout=10).content)

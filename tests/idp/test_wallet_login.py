@@ -150,7 +150,7 @@ def test_it_refuses_a_suspended_account(client: Client, wallet: Wallet) -> None:
     assert response.json()["error"] == "account_suspended"
 
 
-def test_revoking_the_certificate_ends_its_session(client: Client, wallet: Wallet) -> None:
+def test_it_revoking_the_certificate_ends_its_session(client: Client, wallet: Wallet) -> None:
     assert post(client, "/login/wallet", wallet.login_body(challenge(client))).status_code == 200
     assert current(client) is not None
     revoke_device_certificate(wallet.record)

@@ -43,7 +43,7 @@ def city_login(browser: Browser, parties: Parties, *, untick: frozenset[str] = f
     return browser.http.get(callback, timeout=30)
 
 
-def test_the_city_logs_a_resident_in_with_exactly_the_chosen_claims_and_out_again(parties: Parties) -> None:
+def test_it_the_city_logs_a_resident_in_with_exactly_the_chosen_claims_and_out_again(parties: Parties) -> None:
     browser = Browser(parties.idp.url)
     browser.onboard(parties.adult_card())
     home = city_login(browser, parties, untick=frozenset({"birthdate"}))
@@ -66,7 +66,7 @@ def test_the_city_logs_a_resident_in_with_exactly_the_chosen_claims_and_out_agai
     assert browser.logged_out_at_idp()
 
 
-def test_a_logout_at_the_idp_ends_the_city_session_by_back_channel(parties: Parties) -> None:
+def test_it_a_logout_at_the_idp_ends_the_city_session_by_back_channel(parties: Parties) -> None:
     browser = Browser(parties.idp.url)
     browser.onboard(parties.adult_card())
     assert 'id="logged-in"' in city_login(browser, parties).text
@@ -81,7 +81,7 @@ def test_a_logout_at_the_idp_ends_the_city_session_by_back_channel(parties: Part
     assert 'id="login-anchorid"' in browser.http.get(f"{parties.city.url}/", timeout=10).text
 
 
-def test_authlib_refreshes_with_dpop_and_revokes(parties: Parties) -> None:
+def test_it_authlib_refreshes_with_dpop_and_revokes(parties: Parties) -> None:
     browser = Browser(parties.idp.url)
     browser.onboard(parties.adult_card())
     client = AnchorIDClient(load_config(parties.city.data))
@@ -103,7 +103,7 @@ def test_authlib_refreshes_with_dpop_and_revokes(parties: Parties) -> None:
     assert refused.value.code == "invalid_grant"
 
 
-def test_authlib_refuses_a_response_for_another_request(parties: Parties) -> None:
+def test_it_authlib_refuses_a_response_for_another_request(parties: Parties) -> None:
     browser = Browser(parties.idp.url)
     browser.onboard(parties.adult_card())
     client = AnchorIDClient(load_config(parties.city.data))

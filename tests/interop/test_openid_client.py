@@ -47,7 +47,7 @@ class NodeRelyingParty:
 
 
 @pytest.mark.parametrize("kind", ["confidential", "public"])
-def test_openid_client_runs_the_whole_flow(parties: Parties, node_project: Path, kind: str) -> None:
+def test_it_openid_client_runs_the_whole_flow(parties: Parties, node_project: Path, kind: str) -> None:
     """``confidential``: private_key_jwt, the FAPI profile. ``public``: no client authentication (simple profile)."""
     browser = Browser(parties.idp.url)
     browser.onboard(parties.adult_card())

@@ -446,7 +446,7 @@ def test_it_does_not_issue_from_a_foreign_hierarchy_either(pki) -> None:
         )
 
 
-def test_a_later_revocation_leaves_the_certificate_valid_before_it(pki, anchors, responder) -> None:
+def test_it_a_later_revocation_leaves_the_certificate_valid_before_it(pki, anchors, responder) -> None:
     state, url = responder
     revoked_at = (NOW - datetime.timedelta(days=2)).replace(microsecond=0)
     fetched: list[bytes] = []
@@ -728,7 +728,7 @@ def test_it_rejects_a_response_whose_signature_does_not_verify(pki, anchors, res
     assert "signature does not verify" in result.message
 
 
-def test_a_forged_unknown_is_unavailable_not_unknown(pki, anchors, responder) -> None:
+def test_it_a_forged_unknown_is_unavailable_not_unknown(pki, anchors, responder) -> None:
     state, url = responder
     # Signed by the rogue CA (same DN as the issuing CA, another key), naming itself as the responder.
     state.answer = lambda request: custom_response(
@@ -738,7 +738,7 @@ def test_a_forged_unknown_is_unavailable_not_unknown(pki, anchors, responder) ->
     assert result.failure is ValidationFailure.REVOCATION_UNAVAILABLE
 
 
-def test_a_later_revocation_on_a_crl_leaves_the_certificate_valid_before_it(pki, anchors) -> None:
+def test_it_a_later_revocation_on_a_crl_leaves_the_certificate_valid_before_it(pki, anchors) -> None:
     crl = signature_crl(pki, revoked=True)  # revoked ten minutes ago
     earlier = validate_certificate(
         pki.signature_certificate,
@@ -778,7 +778,7 @@ def test_it_rejects_a_stale_crl(pki, anchors) -> None:
     assert "stale" in result.message
 
 
-def test_the_async_variant_gives_the_same_result(pki, anchors, responder) -> None:
+def test_it_the_async_variant_gives_the_same_result(pki, anchors, responder) -> None:
     import asyncio
 
     state, url = responder
