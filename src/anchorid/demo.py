@@ -42,9 +42,14 @@ class Party:
         return f"http://localhost:{self.port}"
 
 
+def _embedded_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The demo runs every party on its own embedded SQLite database, whatever DATABASE_URL says."""
+    return {name: value for name, value in (base or dict(os.environ)).items() if name != "DATABASE_URL"}
+
+
 def _run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        [*ANCHORID, *args], input=stdin, capture_output=True, text=True, check=False, env=env or dict(os.environ)
+        [*ANCHORID, *args], input=stdin, capture_output=True, text=True, check=False, env=_embedded_env(env)
     )
     if result.returncode != 0:
         raise SystemExit(f"anchorid {' '.join(args[:2])} failed:\n{result.stderr.strip()}")
@@ -172,7 +177,7 @@ def _start(party: Party) -> None:
         [*ANCHORID, "serve", party.name, "--port", str(party.port), "--data", str(party.data)],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "ANCHORID_INSECURE_COOKIES": "1", **party.env},
+        env={**_embedded_env(), "ANCHORID_INSECURE_COOKIES": "1", **party.env},
     )
 
 
