@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_idp.py [--seconds 10] [--repeats 3] [--processes 2]
 
 1. Onboarding verifications: ``verify_card_signature`` -- the server-side check of a card onboarding: the RSA
-   signature over the challenge, the chain to the JPKI signature CA with pyhanko-certvalidator, the profile, and
+   signature over the challenge, the chain to the JPKI signature CA with cryptography's X.509 verifier, the profile, and
    a real OCSP request over HTTP to a local ``anchorid serve jlis`` -- in N processes for T seconds, against
    signatures the virtual cards made once beforehand (the card itself is not what is measured).
 2. Passkey logins: a real ``anchorid serve idp --workers N``; each login is what a browser does: POST the
@@ -153,7 +153,7 @@ print(json.dumps(out))
     return loaded
 
 
-def _login_worker(origin: str, base: str, account: dict[str, Any], seconds: float, out: Any) -> None:
+def _login_worker(origin: str, base: str, account: dict[str, Any], seconds: float, first_count: int, out: Any) -> None:
     sys.path.insert(0, str(REPO / "tests" / "idp"))
     import uuid
 
@@ -167,6 +167,7 @@ def _login_worker(origin: str, base: str, account: dict[str, Any], seconds: floa
         key=key,  # type: ignore[arg-type]
         credential_id=bytes.fromhex(account["credential_id"]),
         user_handle=uuid.UUID(account["account"]).bytes,
+        sign_count=first_count,  # a repeat continues the counter: the idp rightly refuses a counter going back
     )
     session = requests.Session()
     session.get(f"{base}/login/passkey/").raise_for_status()
@@ -191,10 +192,14 @@ def _login_worker(origin: str, base: str, account: dict[str, Any], seconds: floa
     out.put(count)
 
 
-def logins_per_second(origin: str, base: str, accounts: list[dict[str, Any]], seconds: float) -> float:
+def logins_per_second(
+    origin: str, base: str, accounts: list[dict[str, Any]], seconds: float, first_count: int
+) -> float:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_login_worker, args=(origin, base, a, seconds, queue)) for a in accounts]
+    workers = [
+        context.Process(target=_login_worker, args=(origin, base, a, seconds, first_count, queue)) for a in accounts
+    ]
     for worker in workers:
         worker.start()
     total = sum(queue.get(timeout=seconds + 120) for _ in workers)
@@ -268,7 +273,10 @@ def main() -> None:
                 env=env,
             ) as idp:
                 base = f"http://127.0.0.1:{idp_port}"
-                login_rates = [logins_per_second(origin, base, accounts, args.seconds) for _ in range(args.repeats)]
+                login_rates = [
+                    logins_per_second(origin, base, accounts, args.seconds, first_count=run * 10**7)
+                    for run in range(args.repeats)
+                ]
                 rss = worker_rss_mib(idp.pid)
 
     def runs(rates: list[float]) -> str:
