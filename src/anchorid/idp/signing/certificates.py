@@ -27,9 +27,10 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from cryptography.x509.oid import NameOID
 from django.db import transaction
 
+from anchorid.common.pki.certificates import authority_information_access, crl_distribution_point
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.audit.chain import append
 from anchorid.idp.deviceca import profile
@@ -104,31 +105,13 @@ def signing_builder(
         )
         .add_extension(profile.assurance_extension(acr), critical=False)
         .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(base + profile.OCSP_PATH)
-                    ),
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(base + profile.ISSUING_CERTIFICATE_PATH),
-                    ),
-                ]
+            authority_information_access(
+                ocsp=base + profile.OCSP_PATH, ca_issuers=base + profile.ISSUING_CERTIFICATE_PATH
             ),
             critical=False,
         )
         .add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(base + profile.ISSUING_CRL_PATH)],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
+            crl_distribution_point(x509.UniformResourceIdentifier(base + profile.ISSUING_CRL_PATH)), critical=False
         )
     )
 

@@ -26,11 +26,12 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.db import transaction
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from anchorid.common.pki.certificates import authority_information_access, crl_distribution_point
 from anchorid.idp.deviceca import profile
 from anchorid.idp.deviceca.authority import platform_certificate
 from anchorid.idp.deviceca.models import PlatformCertificate, serial_hex
@@ -97,28 +98,10 @@ def tsa_builder(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key), critical=False)
         .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(base_url + profile.ROOT_CERTIFICATE_PATH),
-                    )
-                ]
-            ),
-            critical=False,
+            authority_information_access(ca_issuers=base_url + profile.ROOT_CERTIFICATE_PATH), critical=False
         )
         .add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(base_url + profile.ROOT_CRL_PATH)],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
+            crl_distribution_point(x509.UniformResourceIdentifier(base_url + profile.ROOT_CRL_PATH)), critical=False
         )
     )
 
