@@ -109,6 +109,22 @@ def test_it_answers_get_with_a_base64_request(client: Any, counter: Any) -> None
     assert ocsp.load_der_ocsp_response(response.content).certificate_status == ocsp.OCSPCertStatus.GOOD
 
 
+def test_it_answers_get_whose_base64_ends_in_a_slash(client: Any, counter: Any) -> None:
+    # A trailing '/' is a base64 character, not a path separator: find a nonce that puts one last.
+    row = counter.adult.signature_certificate
+    encoded = next(
+        text
+        for text in (
+            base64.b64encode(_request(row, nonce=bytes(size - 1) + bytes([last]))).decode()
+            for size in (16, 17, 18)
+            for last in range(256)
+        )
+        if text.endswith("/")
+    )
+    response = client.get(f"/ocsp/sign/{encoded}")
+    assert ocsp.load_der_ocsp_response(response.content).certificate_status == ocsp.OCSPCertStatus.GOOD
+
+
 def test_it_echoes_the_nonce_in_a_freshly_signed_response(client: Any, counter: Any) -> None:
     nonce = b"0123456789abcdef"
     answer = _post(client, "sign", _request(counter.adult.signature_certificate, nonce=nonce))

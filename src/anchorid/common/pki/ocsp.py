@@ -261,8 +261,9 @@ def _respond(directory: CertificateDirectory, request_der: bytes | None) -> byte
 
 def decode_get_path(encoded: str) -> bytes | None:
     """Appendix A.1: the GET form carries the url-encoded base64 of the DER request (None if it is not base64)."""
-    # Some servers and clients turn '+' into a space on the way; base64 has no spaces.
-    encoded = encoded.strip("/").replace(" ", "+")
+    # Some servers and clients turn '+' into a space on the way; base64 has no spaces. A trailing '/' is a
+    # base64 digit (value 63), so only leading slashes (a doubled path separator) are dropped.
+    encoded = encoded.lstrip("/").replace(" ", "+")
     padded = encoded + "=" * (-len(encoded) % 4)
     try:
         return base64.b64decode(padded, validate=True)
