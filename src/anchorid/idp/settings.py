@@ -25,6 +25,7 @@ INSTALLED_APPS += ["anchorid.idp.onboarding"]
 INSTALLED_APPS += ["anchorid.idp.passkeys", "anchorid.idp.login", "anchorid.idp.selfservice"]
 INSTALLED_APPS += ["anchorid.idp.oidc"]
 INSTALLED_APPS += ["anchorid.idp.tsa", "anchorid.idp.signing"]
+INSTALLED_APPS += ["anchorid.idp.ssf"]
 AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"

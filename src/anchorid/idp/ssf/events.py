@@ -1,0 +1,76 @@
+"""Event types and Security Event Tokens (RFC 8417) as profiled by SSF 1.0.
+
+One event per SET. Each SET carries ``iss`` (the idp's OIDC issuer), ``aud`` (the receiving client's id), ``iat``,
+``jti`` (128 random bits, URL-safe), ``txn`` (RFC 8417 §2.2: the same value in every SET caused by one change),
+``sub_id`` (SSF 1.0 §3: top-level subject, format ``iss_sub`` with that client's pairwise ``sub``) and ``events``
+with exactly one member. No ``exp`` and no ``sub`` (RFC 8417 §2.2/§3: a SET is not an access or ID token).
+The JOSE header has ``typ: secevent+jwt`` (RFC 8417 §2.3) and the ``kid`` of the idp's current ES256 key, the
+same key set the idp publishes at its ``jwks_uri``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from anchorid.idp.oidc import config, jwks
+
+CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
+RISC = "https://schemas.openid.net/secevent/risc/event-type/"
+SSF = "https://schemas.openid.net/secevent/ssf/event-type/"
+
+CLAIMS_CHANGE = CAEP + "claims-change"
+CREDENTIAL_CHANGE = CAEP + "credential-change"
+SESSION_REVOKED = CAEP + "session-revoked"
+ACCOUNT_DISABLED = RISC + "account-disabled"
+ACCOUNT_ENABLED = RISC + "account-enabled"
+VERIFICATION = SSF + "verification"
+STREAM_UPDATED = SSF + "stream-updated"
+
+# What a stream may request; ``events_delivered`` is the stream's requested set intersected with this.
+SUPPORTED_EVENTS = (
+    CLAIMS_CHANGE,
+    CREDENTIAL_CHANGE,
+    SESSION_REVOKED,
+    ACCOUNT_DISABLED,
+    ACCOUNT_ENABLED,
+)
+# Sent whatever the stream requested (SSF 1.0 §8.1.4 verification; §8.1.5 stream updated).
+ALWAYS_DELIVERED = (VERIFICATION, STREAM_UPDATED)
+
+CREDENTIAL_TYPES = ("fido2-roaming", "fido2-platform", "x509")
+CHANGE_TYPES = ("create", "revoke", "update", "delete")
+INITIATING_ENTITIES = ("admin", "user", "policy", "system")
+# RISC 1.0 account-disabled: the only reasons the spec defines; ours travel in reason_admin instead.
+RISC_DISABLED_REASONS = ("hijacking", "bulk-account")
+
+SET_TYP = "secevent+jwt"
+
+
+def new_jti() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_txn() -> str:
+    return secrets.token_hex(16)
+
+
+def subject(sub: str) -> dict[str, str]:
+    """A subject identifier (RFC 9493 ``iss_sub``) for ``sub`` at this issuer."""
+    return {"format": "iss_sub", "iss": config.issuer(), "sub": sub}
+
+
+def set_payload(
+    *, aud: str, jti: str, txn: str, sub_id: dict[str, Any] | None, event_type: str, event: dict[str, Any]
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"iss": config.issuer(), "aud": aud, "iat": int(time.time()), "jti": jti, "txn": txn}
+    if sub_id is not None:
+        payload["sub_id"] = sub_id
+    payload["events"] = {event_type: event}
+    return payload
+
+
+def sign_set(payload: dict[str, Any]) -> str:
+    """The compact SET, signed ES256 with the idp's current OIDC signing key."""
+    return jwks.sign_token(payload, typ=SET_TYP, alg="ES256")
