@@ -18,7 +18,7 @@ from anchorid.common.settings_base import (
     database_settings,
 )
 
-INSTALLED_APPS = [*BASE_APPS, "anchorid.city"]
+INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking"]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.city.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"
