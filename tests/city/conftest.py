@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from anchorid.city import login
-from anchorid.city.rp.client import AnchorIDClient, ClientConfig
+from anchorid.common.rp.client import AnchorIDClient, ClientConfig
 
 ISSUER = "http://idp.test"
 CLIENT_ID = "city"

@@ -9,7 +9,7 @@ from django.test import Client
 from joserfc.jwk import ECKey
 
 from anchorid.city.models import ResidentSession
-from anchorid.city.rp.client import AnchorIDClient
+from anchorid.common.rp.client import AnchorIDClient
 
 from .conftest import logout_claims
 from .test_home import logged_in_client

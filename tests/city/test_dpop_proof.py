@@ -13,8 +13,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from anchorid.city.rp.client import DPoPOAuth2Session, ShortLivedPrivateKeyJWT
-from anchorid.city.rp.dpop import DPoPKey, access_token_hash
+from anchorid.common.rp.client import DPoPOAuth2Session, ShortLivedPrivateKeyJWT
+from anchorid.common.rp.dpop import DPoPKey, access_token_hash
 
 
 def decode(proof: str, key: ECKey) -> jwt.Token:

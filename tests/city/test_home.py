@@ -10,7 +10,7 @@ from django.test import Client
 
 from anchorid.city import login
 from anchorid.city.csp import with_form_action
-from anchorid.city.rp.client import AnchorIDClient
+from anchorid.common.rp.client import AnchorIDClient
 
 pytestmark = pytest.mark.django_db
 

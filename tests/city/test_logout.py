@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from anchorid.city.models import ResidentSession
-from anchorid.city.rp.client import AnchorIDClient
+from anchorid.common.rp.client import AnchorIDClient
 
 from .test_home import logged_in_client
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from anchorid.city.rp.client import AnchorIDClient, LoginError, PendingLogin
 from anchorid.city.rp.setup import load_config
+from anchorid.common.rp.client import AnchorIDClient, LoginError, PendingLogin
 
 from .harness import Browser, Parties, form_data, forms
 

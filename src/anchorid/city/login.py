@@ -15,8 +15,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import IntegrityError, transaction
 
 from anchorid.city.models import ResidentSession, UsedLogoutToken
-from anchorid.city.rp.client import AnchorIDClient, LoginError, PendingLogin
 from anchorid.city.rp.setup import load_config
+from anchorid.common.rp.client import AnchorIDClient, LoginError, PendingLogin
 from anchorid.common.settings_base import DATA_DIR
 
 PENDING_KEY = "anchorid_pending"

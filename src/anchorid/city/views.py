@@ -15,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.city import login as anchorid_login
-from anchorid.city.rp.client import LoginError
 from anchorid.city.rp.setup import JWKS_FILE
+from anchorid.common.rp.client import LoginError
 from anchorid.common.settings_base import DATA_DIR
 
 log = logging.getLogger(__name__)

@@ -1,34 +1,37 @@
-"""The city's relying-party files in its data folder: two ES256 keys, its public JWKS, and its configuration.
-
-- ``keys/client.jwk.json``: signs the client assertions (private_key_jwt). Its public half is ``jwks.json``, the
-  JWK Set registered at the idp (and served at ``/.well-known/jwks.json`` for a ``jwks_uri`` registration).
-- ``keys/dpop.jwk.json``: proves possession for DPoP-bound tokens (RFC 9449). A separate key: the tokens are
-  bound to it, and it never authenticates the client.
-- ``anchorid-client.json``: issuer, client_id, redirect URIs, scope and the ``claims`` request.
-
-Keys are created once and never overwritten (a new key would need a new registration). Files holding private keys
-are 0600 and written atomically.
-"""
+"""The city's relying-party files (the layout is the shared one, ``anchorid.common.rp.setup``) and what the city
+asks the idp for."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from joserfc.jwk import ECKey
+from anchorid.common.rp import setup as common_setup
+from anchorid.common.rp.client import ClientConfig
+from anchorid.common.rp.setup import (
+    CONFIG_FILE,
+    JWKS_FILE,
+    configured_issuer,
+    ensure_keys,
+    redirect_uris,
+    requested_claim_names,
+)
 
-from anchorid.city.rp.client import ClientConfig
-
-CLIENT_KEY_FILE = Path("keys") / "client.jwk.json"
-DPOP_KEY_FILE = Path("keys") / "dpop.jwk.json"
-JWKS_FILE = Path("jwks.json")
-CONFIG_FILE = Path("anchorid-client.json")
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_CLAIMS",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_SCOPE",
+    "JWKS_FILE",
+    "configured_issuer",
+    "ensure_keys",
+    "load_config",
+    "redirect_uris",
+    "requested_claim_names",
+    "write_config",
+]
 
 DEFAULT_CLIENT_ID = "city"
-AUTHENTICATION_CLAIMS = ("acr", "amr", "auth_time", "sub")
 DEFAULT_SCOPE = "openid"
 #: What the city asks for (OIDC Core §5.5): its resident services need the name and the municipality; the birth
 #: date and address are asked for but optional, so the resident may decline them on the consent screen.
@@ -43,51 +46,6 @@ DEFAULT_CLAIMS: dict[str, Any] = {
 }
 
 
-def _write_atomically(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _key(path: Path) -> tuple[ECKey, bool]:
-    """The key stored at ``path``, or a new P-256 key written there; True when it was created."""
-    if path.exists():
-        return ECKey.import_key(json.loads(path.read_text())), False
-    key = ECKey.generate_key("P-256", private=True)
-    data = key.as_dict(private=True)
-    data.update(kid=key.thumbprint(), alg="ES256", use="sig")  # kid: the RFC 7638 thumbprint
-    _write_atomically(path, json.dumps(data), 0o600)
-    return ECKey.import_key(data), True
-
-
-def ensure_keys(data_dir: Path) -> tuple[ECKey, ECKey]:
-    """The client key and the DPoP key, created on first use; ``jwks.json`` always matches the client key."""
-    client_key, _ = _key(data_dir / CLIENT_KEY_FILE)
-    dpop_key, _ = _key(data_dir / DPOP_KEY_FILE)
-    public = client_key.as_dict(private=False)
-    public.update(kid=client_key.kid or client_key.thumbprint(), alg="ES256", use="sig")
-    _write_atomically(data_dir / JWKS_FILE, json.dumps({"keys": [public]}, indent=2), 0o644)
-    return client_key, dpop_key
-
-
-def redirect_uris(origin: str) -> dict[str, str]:
-    """The city's URLs the idp must know, under its public origin."""
-    origin = origin.rstrip("/")
-    return {
-        "redirect_uri": f"{origin}/callback/",
-        "post_logout_redirect_uri": f"{origin}/logged-out/",
-        "backchannel_logout_uri": f"{origin}/backchannel-logout/",
-        "jwks_uri": f"{origin}/.well-known/jwks.json",
-    }
-
-
 def write_config(
     data_dir: Path,
     *,
@@ -97,50 +55,11 @@ def write_config(
     scope: str = DEFAULT_SCOPE,
     claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    config = {
-        "issuer": issuer.rstrip("/"),
-        "client_id": client_id,
-        **redirect_uris(origin),
-        "scope": scope,
-        "claims": DEFAULT_CLAIMS if claims is None else claims,
-    }
-    _write_atomically(data_dir / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False), 0o644)
-    return config
-
-
-def configured_issuer(data_dir: Path) -> str | None:
-    """The issuer in the configuration, or None before ``anchorid city setup`` ran."""
-    path = data_dir / CONFIG_FILE
-    if not path.exists():
-        return None
-    issuer: str = json.loads(path.read_text())["issuer"]
-    return issuer
+    return common_setup.write_config(
+        data_dir, issuer=issuer, origin=origin, client_id=client_id, scope=scope,
+        claims=DEFAULT_CLAIMS if claims is None else claims,
+    )  # fmt: skip
 
 
 def load_config(data_dir: Path) -> ClientConfig:
-    path = data_dir / CONFIG_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: run `anchorid city setup --data {data_dir} --idp URL` first")
-    config = json.loads(path.read_text())
-    client_key, dpop_key = ensure_keys(data_dir)
-    return ClientConfig(
-        issuer=config["issuer"],
-        client_id=config["client_id"],
-        redirect_uri=config["redirect_uri"],
-        post_logout_redirect_uri=config["post_logout_redirect_uri"],
-        scope=config["scope"],
-        claims=config.get("claims"),
-        client_key=client_key,
-        dpop_key=dpop_key,
-    )
-
-
-def requested_claim_names(claims: dict[str, Any] | None) -> list[str]:
-    """The resident's claims the ``claims`` request asks for (for the registration's allow-list); claims about the
-    authentication itself (``acr``, ``auth_time``, ``amr``) are not the resident's and need no registration."""
-    names: list[str] = []
-    for target in ("userinfo", "id_token"):
-        for name in (claims or {}).get(target, {}):
-            if name not in names and name not in AUTHENTICATION_CLAIMS:
-                names.append(name)
-    return names
+    return common_setup.load_config(data_dir, setup_command="anchorid city setup")

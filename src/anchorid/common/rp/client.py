@@ -11,7 +11,7 @@ authentication (RFC 7523, ``PrivateKeyJWT``), the token and refresh requests, ID
   retries once when the server asks for a nonce (see ``dpop.py``).
 - RFC 9207: the authorization response's ``iss`` must be the issuer we sent the resident to.
 
-Nothing here imports Django: the city's views call it, and so do the interop tests.
+Nothing here imports Django: the city's and the sample providers' views call it, and so do the interop tests.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from anchorid.city.rp.dpop import (
+from anchorid.common.rp.dpop import (
     DPOP_HEADER,
     DPOP_TOKEN_TYPE,
     DPoPKey,
@@ -128,7 +128,7 @@ class DPoPOAuth2Session(OAuth2Session):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """What the city registered at the idp, and its two keys."""
+    """What the relying party registered at the idp, and its two keys."""
 
     issuer: str
     client_id: str
@@ -143,7 +143,7 @@ class ClientConfig:
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """What the city keeps (in the resident's session) between sending them to the idp and their return."""
+    """What the relying party keeps (in the resident's session) between sending them to the idp and their return."""
 
     state: str
     nonce: str
