@@ -18,7 +18,7 @@ from anchorid.common.settings_base import (
     database_settings,
 )
 
-INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking"]
+INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking", "anchorid.city.lottery", "anchorid.city.staff"]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.city.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"
