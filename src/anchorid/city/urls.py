@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", views.home, name="city_home"),
+    path("booking/", include("anchorid.city.booking.urls")),
     path("login/", views.login, name="city_login"),
     path("callback/", views.callback, name="city_callback"),
     path("logout/", views.logout, name="city_logout"),

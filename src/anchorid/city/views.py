@@ -8,13 +8,15 @@ import logging
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.city import login as anchorid_login
+from anchorid.city.booking import home as booking_home
+from anchorid.city.booking import service as booking_service
 from anchorid.city.rp.setup import JWKS_FILE
 from anchorid.common.rp.client import LoginError
 from anchorid.common.settings_base import DATA_DIR
@@ -42,6 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
     claims = sorted((current or {}).get("claims", {}).items())
     shown = [(name, CLAIM_LABELS.get(name, name), _as_text(value)) for name, value in claims]
     context = {"current": current, "claims": shown, "anchorid_site_name": _("Kamakura City")}
+    context.update(booking_home.home_context((current or {}).get("claims")), language=get_language())
     return render(request, "city/home.html", context)
 
 
@@ -63,7 +66,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     try:
-        anchorid_login.complete_login(request.session, request.build_absolute_uri())
+        claims = anchorid_login.complete_login(request.session, request.build_absolute_uri())
     except LoginError as error:
         log.info("login refused: %s", error.code)
         if error.code == "access_denied":
@@ -71,6 +74,8 @@ def callback(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, _("The login did not succeed. Please try again."))
         return redirect("city_home")
+    if "sub" in claims:  # online registration for facility booking: no counter visit
+        booking_service.user_from_claims(claims)
     messages.success(request, _("You are logged in with AnchorID."))
     return redirect("city_home")
 

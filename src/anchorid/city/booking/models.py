@@ -269,3 +269,31 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.title_en
+
+
+class SimulatedCharge(models.Model):
+    """The simulated payment provider's own ledger (``payments.SimulatedProvider``). A real provider keeps this
+    on its side; the simulator keeps it in the city's database, apart from the city's ``Payment`` rows."""
+
+    class Status(models.TextChoices):
+        CREATED = "created"
+        AUTHORIZED = "authorized"
+        DECLINED = "declined"
+        CAPTURED = "captured"
+        CANCELLED = "cancelled"
+
+    provider_ref = models.CharField(max_length=100, unique=True)
+    amount_yen = models.PositiveIntegerField()
+    refunded_yen = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=200)
+    return_url = models.CharField(max_length=500)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (
+            models.CheckConstraint(condition=Q(refunded_yen__lte=F("amount_yen")), name="booking_simcharge_refund_le"),
+        )
+
+    def __str__(self) -> str:
+        return self.provider_ref
