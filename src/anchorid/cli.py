@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sign_commands(commands)
     add_city_commands(commands)
+    from anchorid.providersim.cli import add_provider_commands
+
+    add_provider_commands(commands)
     return parser
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PARTIES = ("jlis", "idp", "city")
+PARTIES = ("jlis", "idp", "city", "providers")
+#: The package of a party whose name on the command line differs from it.
+PACKAGES = {"providers": "providersim"}
 
 
 def prepare_party(party: str, data_dir: Path) -> None:
@@ -14,7 +16,7 @@ def prepare_party(party: str, data_dir: Path) -> None:
         raise SystemExit(f"unknown party {party!r}; choose one of {', '.join(PARTIES)}")
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["ANCHORID_DATA_DIR"] = str(data_dir.resolve())
-    os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{party}.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{PACKAGES.get(party, party)}.settings"
     import django
     from django.core.management import call_command
 

@@ -33,7 +33,7 @@ CONFIG_FILE = Path("anchorid-client.json")
 AUTHENTICATION_CLAIMS = ("acr", "amr", "auth_time", "sub")
 
 
-def _write_atomically(path: Path, text: str, mode: int) -> None:
+def write_atomically(path: Path, text: str, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -53,7 +53,7 @@ def _key(path: Path) -> tuple[ECKey, bool]:
     key = ECKey.generate_key("P-256", private=True)
     data = key.as_dict(private=True)
     data.update(kid=key.thumbprint(), alg="ES256", use="sig")  # kid: the RFC 7638 thumbprint
-    _write_atomically(path, json.dumps(data), 0o600)
+    write_atomically(path, json.dumps(data), 0o600)
     return ECKey.import_key(data), True
 
 
@@ -63,7 +63,7 @@ def ensure_keys(data_dir: Path) -> tuple[ECKey, ECKey]:
     dpop_key, _ = _key(data_dir / DPOP_KEY_FILE)
     public = client_key.as_dict(private=False)
     public.update(kid=client_key.kid or client_key.thumbprint(), alg="ES256", use="sig")
-    _write_atomically(data_dir / JWKS_FILE, json.dumps({"keys": [public]}, indent=2), 0o644)
+    write_atomically(data_dir / JWKS_FILE, json.dumps({"keys": [public]}, indent=2), 0o644)
     return client_key, dpop_key
 
 
@@ -94,7 +94,7 @@ def write_config(
         "scope": scope,
         "claims": claims,
     }
-    _write_atomically(data_dir / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False), 0o644)
+    write_atomically(data_dir / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False), 0o644)
     return config
 
 

@@ -73,6 +73,7 @@ def _add(args: argparse.Namespace) -> int:
             require_par=False if args.no_require_par else None,
             require_dpop=False if args.no_require_dpop else None,
             id_token_alg=args.id_token_alg,
+            fetch_sector=not args.no_fetch_sector,
         )
         provider_keys.ensure_keys(client.id_token_signed_response_alg)
     except (RegistrationError, KeyStoreError) as e:
@@ -141,6 +142,12 @@ def add_oidc_commands(idp_commands: Any) -> None:
     add.add_argument("--scopes", help='space-separated, e.g. "openid profile address" (default: openid profile)')
     add.add_argument("--claims", help="space-separated claims it may ask for (default: those of its scopes)")
     add.add_argument("--sector-identifier-uri")
+    add.add_argument(
+        "--no-fetch-sector",
+        action="store_true",
+        help="the operator vouches for --sector-identifier-uri: only its host is used (the pairwise sector), "
+        "its redirect URI list is not fetched (e.g. several sample providers sharing one demo server)",
+    )
     add.add_argument("--public-sub", action="store_true", help="give this client the public sub (not pairwise)")
     add.add_argument("--require-acr", help="an acr value every login for this client must reach")
     add.add_argument("--backchannel-logout-uri")

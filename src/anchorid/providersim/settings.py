@@ -1,0 +1,36 @@
+"""Django settings for the sample providers (``anchorid serve providers``): five relying parties of AnchorID that
+receive its Shared Signals events.
+
+Besides the shared settings:
+- ``ANCHORID_PROVIDERS_ORIGIN``: where browsers reach this server (default ``http://localhost:8003``); each
+  provider lives under ``<origin>/<slug>/`` and its redirect URIs are registered there (``anchorid providers
+  setup`` writes them).
+- Each provider's relying-party configuration, keys and receiver file live in ``<data>/<slug>/``.
+"""
+
+import os
+
+from anchorid.common.settings_base import *  # noqa: F403
+from anchorid.common.settings_base import (
+    BASE_APPS,
+    BASE_MIDDLEWARE,
+    DATA_DIR,
+    TEMPLATE_DEFAULTS,
+    database_settings,
+)
+
+INSTALLED_APPS = [*BASE_APPS, "anchorid.ssf_receiver", "anchorid.providersim"]
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.providersim.csp.ContentSecurityPolicyMiddleware"]
+ROOT_URLCONF = "anchorid.providersim.urls"
+WSGI_APPLICATION = "anchorid.providersim.wsgi.application"
+TEMPLATES = TEMPLATE_DEFAULTS
+DATABASES = {"default": database_settings(DATA_DIR, "providers")}
+
+# One host may also serve the idp and the city (different ports): cookies are per host, so names are our own.
+SESSION_COOKIE_NAME = "providers_sessionid"
+CSRF_COOKIE_NAME = "providers_csrftoken"
+
+ANCHORID_PROVIDERS_ORIGIN = os.environ.get("ANCHORID_PROVIDERS_ORIGIN", "http://localhost:8003").rstrip("/")
+ANCHORID_PROVIDERS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
