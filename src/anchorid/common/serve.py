@@ -41,7 +41,7 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
         start_in_background()
 
     Granian(
-        f"anchorid.{party}.wsgi:application",
+        f"anchorid.{PACKAGES.get(party, party)}.wsgi:application",
         address=host,
         port=port,
         interface="wsgi",  # type: ignore[arg-type]
