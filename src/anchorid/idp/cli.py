@@ -238,3 +238,7 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.tsa.cli import add_tsa_commands
 
     add_tsa_commands(idp_commands)
+
+    from anchorid.idp.ssf.cli import add_ssf_commands
+
+    add_ssf_commands(idp_commands)

@@ -25,6 +25,7 @@ from anchorid.idp.csp import allow_form_targets
 from anchorid.idp.oidc import (
     authorize,
     client_auth,
+    client_credentials,
     config,
     consent,
     discovery,
@@ -205,8 +206,12 @@ def token_view(request: HttpRequest) -> HttpResponse:
         body = tokens.exchange_code(client, form, proof)
     elif grant_type == "refresh_token":
         body = refresh.refresh(client, form, proof)
+    elif grant_type == "client_credentials":
+        body = client_credentials.issue(client, form, proof)
     else:
-        raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be authorization_code or refresh_token")
+        raise OAuthError(
+            UNSUPPORTED_GRANT_TYPE, "grant_type must be authorization_code, refresh_token or client_credentials"
+        )
     return _json(body, headers={"DPoP-Nonce": dpop.current_nonce()})
 
 

@@ -93,9 +93,17 @@ def _reasons(body: dict[str, Any], reason: str) -> dict[str, Any]:
     return body
 
 
-def emit_claims_change(account: Any, claims: dict[str, Any], *, reason: str, txn: str | None = None) -> int:
+def emit_claims_change(
+    account: Any,
+    claims: dict[str, Any],
+    *,
+    reason: str,
+    txn: str | None = None,
+    only_clients: Iterable[str] | None = None,
+) -> int:
     """CAEP claims-change with the new values of ``claims`` (OIDC claim names → values), per client filtered to
-    the claims that client may see, only to clients the resident ticked for forwarding."""
+    the claims that client may see, only to clients the resident ticked for forwarding (and, with
+    ``only_clients``, only to those of them)."""
     _require_transaction()
     if not isinstance(claims, dict) or not claims:
         raise ValueError("claims must be a non-empty dict of OIDC claim names to new values")
@@ -103,6 +111,8 @@ def emit_claims_change(account: Any, claims: dict[str, Any], *, reason: str, txn
         AddressForwarding.objects.filter(account=account, forward=True).values_list("client_id", flat=True)
     )
     client_ids = forwarding & connected_client_ids(account)
+    if only_clients is not None:
+        client_ids &= set(only_clients)
     consented: dict[str, set[str]] = {}
     for client_id, claim in ConsentDecision.objects.filter(
         account=account, granted=True, client_id__in=client_ids

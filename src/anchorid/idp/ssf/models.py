@@ -46,6 +46,9 @@ class Stream(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # A push stream is delivered by one worker at a time (in order); the lease says which and until when.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"stream {self.stream_id[:8]}… ({self.client_id})"
