@@ -202,6 +202,50 @@ def sign_document(
     return SignedDocument(certificate.public_bytes(serialization.Encoding.DER), attributes, signature)
 
 
+#: The consent documents this helper agrees to sign (jlis's attribute consent, docs/lifecycle.md).
+CONSENT_DOCUMENT_TYPE = "anchorid.jlis.attribute-consent/1"
+CONSENT_FIELDS = frozenset({"type", "operator", "purpose", "signed_at", "platform", "nonce"})
+
+
+def check_consent_request(body: dict[str, Any], origin: str) -> tuple[str, dict[str, str]]:
+    """The consent document of a ``/v1/sign-consent`` request, parsed, or a refusal: only a J-LIS attribute
+    consent naming this helper's idp origin, with nothing but the known fields, all text."""
+    document = body.get("document")
+    if not isinstance(document, str) or len(document) > MAX_REQUEST_BYTES:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", 'send {"document": "..."}')
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the consent document is not JSON") from None
+    if (
+        not isinstance(parsed, dict)
+        or parsed.get("type") != CONSENT_DOCUMENT_TYPE
+        or set(parsed) != CONSENT_FIELDS
+        or not all(isinstance(value, str) and value.isprintable() for value in parsed.values())
+    ):
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "this is not an AnchorID attribute consent")
+    if parsed["platform"] != origin:
+        raise HelperError(HTTPStatus.FORBIDDEN, "origin_mismatch", f"the consent is not for {origin}")
+    return document, parsed
+
+
+def sign_consent(
+    open_card: CardOpener, pin_source: PinSource, origin: str, document: str, parsed: dict[str, str]
+) -> SignedChallenge:
+    """Sign the consent document's exact bytes with the card, after a prompt naming the operator and purpose."""
+    prompt = (
+        f"{origin} asks you to CONSENT that {parsed['operator']!r} may obtain your current attributes from J-LIS: "
+        f"{parsed['purpose']}"
+    )
+    with card_refusals(), open_card() as card:
+        if not card.status().has_signature_certificate:
+            raise HelperError(HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate")
+        pin = _signature_pin(pin_source, prompt)
+        certificate = card.read_signature_certificate(pin)
+        signature = card.sign(document.encode("utf-8"), pin=pin)
+    return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
+
+
 def terminal_pin_source(prompt_line: str) -> str | None:
     """Ask on the controlling terminal, without echo (the PIN is never printed or logged)."""
     print(prompt_line, file=sys.stderr, flush=True)
@@ -302,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._check_host_and_origin():
             return
-        if self.path not in ("/v1/sign", "/v1/sign-document"):
+        if self.path not in ("/v1/sign", "/v1/sign-document", "/v1/sign-consent"):
             self._refuse(HelperError(HTTPStatus.NOT_FOUND, "not_found", "unknown path"), cors=True)
             return
         try:
@@ -320,13 +364,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the body is not JSON"), cors=True)
             return
         try:
+            consent = check_consent_request(body, self.server.idp_origin) if self.path == "/v1/sign-consent" else None
             document = check_document_request(body) if self.path == "/v1/sign-document" else None
-            challenge = check_challenge(body.get("challenge"), self.server.idp_origin) if document is None else ""
+            challenge = (
+                check_challenge(body.get("challenge"), self.server.idp_origin)
+                if document is None and consent is None
+                else ""
+            )
             if not self.server.card_lock.acquire(blocking=False):
                 raise HelperError(HTTPStatus.CONFLICT, "busy", "another request is using the card")
             try:
                 signed: SignedChallenge | SignedDocument
-                if document is not None:
+                if consent is not None:
+                    signed = sign_consent(
+                        self.server.open_card, self.server.pin_source, self.server.idp_origin, *consent
+                    )
+                elif document is not None:
                     signed = sign_document(
                         self.server.open_card, self.server.pin_source, self.server.idp_origin, *document
                     )

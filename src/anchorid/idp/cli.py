@@ -242,3 +242,7 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.ssf.cli import add_ssf_commands
 
     add_ssf_commands(idp_commands)
+
+    from anchorid.idp.lifecycle.cli import add_lifecycle_commands
+
+    add_lifecycle_commands(idp_commands)

@@ -8,14 +8,17 @@ real J-LIS (reached through a certified platform operator) touches this file and
   ``anchorid idp jlis-setup`` fetches the simulated roots from ``/ca/sign.cer`` and ``/ca/auth.cer`` once;
 - the platform-operator API (docs/protocols/jlis-operator-api.md): every request signed with the idp's operator
   key (P-256, kept in the platform KeyStore under :data:`OPERATOR_KEY_NAME`), registered at jlis with
-  ``anchorid jlis operator add --jwk FILE``; certificate links (old → new) and consented current attributes.
+  ``anchorid jlis operator add --jwk FILE``; certificate links (old → new), consented current attributes, and
+  lodging / withdrawing the resident's card-signed consent;
+- the signature CRL (``/crl/sign.crl``) the lifecycle watcher sweeps every account against.
 
 Settings (Django settings first, then the environment):
 
 - ``ANCHORID_JLIS_URL``: base URL of jlis (default ``http://127.0.0.1:8000``);
 - ``ANCHORID_JPKI_TRUST_ANCHORS``: ``"real"`` or comma-separated PEM paths (default: the two files
   ``jlis-setup`` writes to ``DATA_DIR/jlis-ca/``);
-- ``ANCHORID_JLIS_TIMEOUT``: seconds per HTTP call (default 5).
+- ``ANCHORID_JLIS_TIMEOUT``: seconds per HTTP call (default 5);
+- ``ANCHORID_JLIS_OPERATOR_NAME``: the name the idp is registered under at jlis (default ``anchorid-idp``).
 
 Every failure to reach jlis, or an answer that makes no sense, raises :class:`JlisUnavailable`; callers fail
 closed on it. A clear refusal (HTTP 4xx with an error code) raises :class:`JlisRefused`.
@@ -49,6 +52,7 @@ from anchorid.jpki.verify import OcspResponder
 
 DEFAULT_JLIS_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_SECONDS = 5.0
+DEFAULT_OPERATOR_NAME = "anchorid-idp"
 #: The KeyStore key that signs operator-API requests.
 OPERATOR_KEY_NAME = "jlis-operator"
 OPERATOR_KEY_ALGORITHM: KeyAlgorithm = "EC-P256"
@@ -85,6 +89,11 @@ def _setting(name: str, default: str) -> str:
 
 def base_url() -> str:
     return _setting("ANCHORID_JLIS_URL", DEFAULT_JLIS_URL).rstrip("/")
+
+
+def operator_name() -> str:
+    """The name this idp is registered under at jlis (``anchorid jlis operator add --name``); consents name it."""
+    return _setting("ANCHORID_JLIS_OPERATOR_NAME", DEFAULT_OPERATOR_NAME)
 
 
 def timeout() -> float:
@@ -283,3 +292,46 @@ def certificate_links(serial: int, kind: CertKind = CertKind.SIGNATURE) -> Certi
 def current_attributes(serial: int, kind: CertKind = CertKind.SIGNATURE) -> dict[str, Any]:
     """The resident's current attributes (JSON as jlis sends them), only under a standing consent."""
     return _operator_request("GET", f"/certificates/{KIND_PATH[kind]}/{serial}/attributes")
+
+
+# --- CRL and consents (the lifecycle watcher, docs/lifecycle.md) -----------------------------------------------
+
+
+def fetch_crl(kind: CertKind = CertKind.SIGNATURE) -> bytes:
+    """jlis's current CRL of one hierarchy (``/crl/sign.crl``), DER as served; the caller verifies it."""
+    return _get(f"{base_url()}/crl/{KIND_PATH[kind]}.crl").content
+
+
+@dataclass(frozen=True, slots=True)
+class LodgedConsent:
+    consent_id: int
+    serial: int
+    signed_at: str
+    withdrawn_at: str | None
+
+
+def _lodged(answer: dict[str, Any]) -> LodgedConsent:
+    try:
+        certificate = answer["certificate"]
+        return LodgedConsent(
+            consent_id=int(answer["consent_id"]),
+            serial=int(str(certificate["serial"]), 10),
+            signed_at=str(answer["signed_at"]),
+            withdrawn_at=answer.get("withdrawn_at"),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise JlisUnavailable("jlis's consent answer is malformed") from None
+
+
+def lodge_consent(document: bytes, signature: bytes, certificate_der: bytes) -> LodgedConsent:
+    """Lodge the resident's card-signed consent document at jlis (``POST /consents``); JlisRefused if refused."""
+    body = json.dumps(
+        {"document": _b64url(document), "signature": _b64url(signature), "certificate": _b64url(certificate_der)},
+        separators=(",", ":"),
+    ).encode()
+    return _lodged(_operator_request("POST", "/consents", body))
+
+
+def withdraw_consent(consent_id: int) -> LodgedConsent:
+    """Withdraw a lodged consent at jlis (``DELETE /consents/<id>``); idempotent there."""
+    return _lodged(_operator_request("DELETE", f"/consents/{int(consent_id)}"))

@@ -56,6 +56,16 @@ def register_credential_check(kind: str, check: CredentialCheck) -> None:
     _credential_checks[kind] = check
 
 
+# Checks every login runs before it succeeds (the lifecycle watcher's just-in-time anchor check); each may raise
+# ``AccountNotUsable``.
+LoginCheck = Callable[[Account, Authentication], None]
+_login_checks: dict[str, LoginCheck] = {}
+
+
+def register_login_check(check: LoginCheck) -> None:
+    _login_checks[f"{check.__module__}.{check.__qualname__}"] = check
+
+
 class AccountNotUsable(Exception):
     """The account is suspended or deleted: no login until it is resumed (with the card)."""
 
@@ -94,6 +104,8 @@ def log_in(
     """Log ``account`` in with ``authentication``; see the module docstring. Raises ``AccountNotUsable``."""
     if account.status != Account.Status.ACTIVE:
         raise AccountNotUsable(account)
+    for check in _login_checks.values():
+        check(account, authentication)
     previous = current_authentication(request)
     step_up = previous is not None and previous.account.pk == account.pk and authentication.level > previous.level
     now = timezone.now()

@@ -26,6 +26,7 @@ INSTALLED_APPS += ["anchorid.idp.passkeys", "anchorid.idp.login", "anchorid.idp.
 INSTALLED_APPS += ["anchorid.idp.oidc"]
 INSTALLED_APPS += ["anchorid.idp.tsa", "anchorid.idp.signing"]
 INSTALLED_APPS += ["anchorid.idp.ssf"]
+INSTALLED_APPS += ["anchorid.idp.lifecycle"]
 AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"
@@ -54,3 +55,11 @@ ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
 
 # The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
 ANCHORID_AUDIT_SIGNING_KEY = "platform"
+
+# Notice e-mails (anchorid.idp.lifecycle) go through Django's mail framework: printed on the console by default,
+# written as files to ANCHORID_EMAIL_FILE_PATH when set (the demo), or any backend named in ANCHORID_EMAIL_BACKEND.
+EMAIL_BACKEND = os.environ.get("ANCHORID_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if os.environ.get("ANCHORID_EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["ANCHORID_EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = os.environ.get("ANCHORID_EMAIL_FROM", "AnchorID <no-reply@anchorid.localhost>")

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("anchorid.idp.oidc.urls")),
     path("", include("anchorid.idp.tsa.urls")),
     path("", include("anchorid.idp.signing.urls")),
+    path("", include("anchorid.idp.lifecycle.urls")),
     path("", include("anchorid.idp.ssf.urls")),
 ]

@@ -322,6 +322,8 @@ def current_attributes(operator: PlatformOperator, kind: str, serial: str) -> di
             "address_substitutes": info.address_substitutes,
         },
         "current_signature_certificate_serial": str(current_signature.serial) if current_signature else None,
+        # The certificate itself (DER, base64url): the operator re-anchors the resident's account on it.
+        "current_signature_certificate": b64url_encode(bytes(current_signature.der)) if current_signature else None,
         "as_of": timezone.now().isoformat(),
     }
 

@@ -23,6 +23,7 @@ class EventType(StrEnum):
     CONSENT_WITHDRAWN = "consent_withdrawn"
     ATTRIBUTE_CHANGE = "attribute_change"
     ANCHOR_CERTIFICATE_REVOKED = "anchor_certificate_revoked"
+    ANCHOR_RELINKED = "anchor_relinked"
     SUSPENSION = "suspension"
     RESUMPTION = "resumption"
     DELETION = "deletion"
@@ -108,12 +109,18 @@ ALLOWED_DETAILS: Mapping[EventType, Mapping[str, Validator]] = {
     EventType.ANCHOR_CERTIFICATE_REVOKED: {
         "certificate_fingerprint": _fingerprint,
         "reason": _code,
-        "detected_by": _one_of("crl", "ocsp"),
+        "detected_by": _one_of("crl", "ocsp", "validity"),
+    },
+    # The account moved to the successor jlis linked to its revoked anchor (consented refresh, docs/lifecycle.md).
+    EventType.ANCHOR_RELINKED: {
+        "certificate_fingerprint": _fingerprint,
+        "previous_fingerprint": _fingerprint,
+        "source": _one_of("jlis_certificate_links"),
     },
     EventType.SUSPENSION: {
         "scope": _one_of("account", "credential"),
         "credential_id": _opaque_id,
-        "channel": _one_of("session", "card", "staff"),
+        "channel": _one_of("session", "card", "staff", "jlis"),
         "reason": _code,
     },
     EventType.RESUMPTION: {

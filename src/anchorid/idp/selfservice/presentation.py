@@ -31,6 +31,7 @@ def _labels() -> dict[str, str]:
         "consent_withdrawn": _("Consent withdrawn"),
         "attribute_change": _("Attributes updated"),
         "anchor_certificate_revoked": _("Card signature certificate revoked"),
+        "anchor_relinked": _("Account moved to your new card signature certificate"),
         "suspension": _("Stopped (emergency stop)"),
         "resumption": _("Resumed"),
         "deletion": _("Account deleted"),

@@ -1,0 +1,189 @@
+"""The bulk sweep: jlis's signature CRL fetched once, every current anchor checked against it in one pass.
+
+1. fetch ``/crl/sign.crl`` (``jlis_client.fetch_crl``) and check it (``revocation_list``): signer, freshness,
+   number. Any failure -- jlis unreachable, garbage, a foreign signer, a stale CRL -- fails the sweep *before*
+   anything is changed; the run is recorded as failed and the job runner retries it with backoff;
+2. stream ``(id, serial)`` of the current anchors still marked good, issued by the CRL's CA, and test each serial
+   against the set of revoked serials (decimal strings, as stored: no conversion per row, no OCSP per account);
+3. anchors on hold are re-checked (released, or revoked for another reason since);
+4. anchors past notAfter are expired (J-LIS drops expired certificates from its CRL, RFC 5280 §3.3);
+5. only the anchors that changed are written, in bulk, in batches (``marking.apply``);
+6. accounts with a standing refresh consent are refreshed (``refresh.run_pending``); the others get a notice
+   asking them to re-verify; withdrawals jlis has not acknowledged yet are sent again.
+
+The sweep's own figures -- checked, newly revoked by reason, expired, refreshed, errors -- are returned and stored
+on its ``SweepRun``. A login later trusts the CRL's thisUpdate as the anchor's last check (``jit``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from anchorid.idp import jlis_client
+from anchorid.idp.accounts.models import AnchorCertificate
+from anchorid.idp.lifecycle import consent, marking, refresh
+from anchorid.idp.lifecycle.models import SweepRun
+from anchorid.idp.lifecycle.revocation_list import CrlRejected, RevocationList, load_revocation_list
+from anchorid.jpki.profiles import CertKind
+from anchorid.jpki.trust import TrustConfigurationError
+
+log = logging.getLogger(__name__)
+#: Anchors written per transaction (keeps the audit log's lock short).
+BATCH = 1000
+#: Rows fetched per round trip while streaming the anchors.
+CHUNK = 20000
+
+
+class SweepFailed(Exception):
+    """The sweep could not establish revocation status; nothing was marked. The message holds no personal data."""
+
+
+@dataclass
+class SweepSummary:
+    run_id: int | None = None
+    crl_number: int | None = None
+    crl_entries: int = 0
+    checked: int = 0
+    newly_revoked: dict[str, int] = field(default_factory=dict)
+    expired: int = 0
+    holds_released: int = 0
+    refreshed: int = 0
+    reanchored: int = 0
+    reverify_notices: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def highest_crl_number() -> int | None:
+    value = SweepRun.objects.filter(status=SweepRun.Status.OK).aggregate(Max("crl_number"))["crl_number__max"]
+    return int(value) if value is not None else None
+
+
+def load_current_crl(now: datetime) -> RevocationList:
+    """Fetch and check jlis's signature CRL; SweepFailed when it cannot be had or trusted."""
+    try:
+        der = jlis_client.fetch_crl(CertKind.SIGNATURE)
+        roots = jlis_client.trust_anchors().signature
+    except jlis_client.JlisUnavailable as error:
+        raise SweepFailed(f"jlis unavailable: {error}") from None
+    except TrustConfigurationError as error:
+        raise SweepFailed(f"trust anchors unusable: {error}") from None
+    try:
+        return load_revocation_list(der, roots, now=now, highest_number_seen=highest_crl_number())
+    except CrlRejected as error:
+        raise SweepFailed(f"CRL rejected: {error}") from None
+
+
+def find_changes(crl: RevocationList, now: datetime) -> tuple[int, list[marking.AnchorChange], list[int]]:
+    """(anchors checked, changes to apply, held anchors to release) -- reads only, writes nothing."""
+    entries = crl.entries
+    changes: list[marking.AnchorChange] = []
+    checked = 0
+    good = AnchorCertificate.objects.filter(
+        current=True, status=AnchorCertificate.Status.GOOD, issuer_fingerprint=crl.issuer_fingerprint
+    ).values_list("id", "serial")
+    for anchor_id, serial in good.iterator(chunk_size=CHUNK):
+        checked += 1
+        if serial in entries:
+            revocation = crl.revocation(serial)
+            changes.append(marking.AnchorChange(anchor_id, revocation.reason, revocation.revoked_at))
+    release: list[int] = []
+    held = AnchorCertificate.objects.filter(
+        current=True,
+        status=AnchorCertificate.Status.REVOKED,
+        revocation_reason=marking.HOLD,
+        issuer_fingerprint=crl.issuer_fingerprint,
+    ).values_list("id", "serial", "not_after")
+    for anchor_id, serial, not_after in held:
+        checked += 1
+        if serial not in entries:
+            if not_after > now:
+                release.append(anchor_id)
+            continue
+        revocation = crl.revocation(serial)
+        if revocation.reason != marking.HOLD:
+            changes.append(marking.AnchorChange(anchor_id, revocation.reason, revocation.revoked_at))
+    listed = {change.anchor_id for change in changes}
+    expired = AnchorCertificate.objects.filter(
+        current=True, status=AnchorCertificate.Status.GOOD, not_after__lte=now
+    ).values_list("id", "not_after")
+    for anchor_id, not_after in expired:
+        if anchor_id not in listed:
+            changes.append(marking.AnchorChange(anchor_id, marking.EXPIRED, not_after))
+    return checked, changes, release
+
+
+def _apply(changes: list[marking.AnchorChange], now: datetime) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for start in range(0, len(changes), BATCH):
+        for reason, count in marking.apply(changes[start : start + BATCH], detected_by="crl", now=now).items():
+            counts[reason] = counts.get(reason, 0) + count
+    return counts
+
+
+def run_sweep(*, trigger: str = "manual", now: datetime | None = None) -> SweepSummary:
+    """One sweep (module docstring). Raises SweepFailed -- recorded on the run -- when the CRL is unusable."""
+    now = now or timezone.now()
+    run = SweepRun.objects.create(started_at=now, trigger=trigger)
+    summary = SweepSummary(run_id=run.pk)
+    try:
+        crl = load_current_crl(now)
+    except SweepFailed as error:
+        SweepRun.objects.filter(pk=run.pk).update(
+            status=SweepRun.Status.FAILED, finished_at=timezone.now(), error=str(error)[:500]
+        )
+        raise
+    summary.crl_number, summary.crl_entries = crl.number, len(crl)
+    try:
+        summary.checked, changes, release = find_changes(crl, now)
+        counts = _apply(changes, now)
+        summary.expired = counts.pop(marking.EXPIRED, 0)
+        summary.newly_revoked = counts
+        summary.holds_released = marking.release_holds(release, now=now)
+        moved = [c.anchor_id for c in changes if c.reason == marking.MOVED]
+        moved_accounts = list(AnchorCertificate.objects.filter(pk__in=moved).values_list("account_id", flat=True))
+        summary.reverify_notices = refresh.notify_without_consent(moved_accounts, now=now)
+        outcome = refresh.run_pending(now=now)
+        summary.refreshed, summary.reanchored = outcome.refreshed, outcome.reanchored
+        summary.errors = dict(outcome.errors)
+        for code, count in consent.retry_pending_withdrawals().items():
+            summary.errors[code] = summary.errors.get(code, 0) + count
+    except Exception as error:
+        SweepRun.objects.filter(pk=run.pk).update(
+            status=SweepRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{error.__class__.__name__}"[:500],
+            summary=summary.as_json(),
+        )
+        raise
+    SweepRun.objects.filter(pk=run.pk).update(
+        status=SweepRun.Status.OK,
+        finished_at=timezone.now(),
+        crl_number=crl.number,
+        crl_issuer_fingerprint=crl.issuer_fingerprint,
+        crl_this_update=crl.this_update,
+        crl_next_update=crl.next_update,
+        summary=summary.as_json(),
+    )
+    return summary
+
+
+def last_successful_check(issuer_fingerprint: str) -> datetime | None:
+    """thisUpdate of the newest successful sweep's CRL of this issuer: every anchor it saw good was good then."""
+    run = (
+        SweepRun.objects.filter(
+            status=SweepRun.Status.OK, crl_this_update__isnull=False, crl_issuer_fingerprint=issuer_fingerprint
+        )
+        .order_by("-crl_this_update")
+        .only("crl_this_update")
+        .first()
+    )
+    return run.crl_this_update if run is not None else None
