@@ -39,6 +39,12 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
         from anchorid.idp.audit.schedule import start_in_background
 
         start_in_background()
+        from anchorid.idp.ssf.delivery import start_in_background as start_ssf_delivery
+
+        start_ssf_delivery()
+        from anchorid.idp.lifecycle.jobs import start_in_background as start_lifecycle_runner
+
+        start_lifecycle_runner()
 
     Granian(
         f"anchorid.{PACKAGES.get(party, party)}.wsgi:application",
