@@ -1,0 +1,190 @@
+"""The refresh consent (signed by the card through the real helper, lodged at a real jlis, withdrawable) and the
+consented refresh after a move: current attributes from jlis, re-anchoring on the linked new certificate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+from django.test import Client
+
+from anchorid.idp import jlis_client
+from anchorid.idp.accounts.models import Account, AnchorCertificate
+from anchorid.idp.audit.models import AuditEntry
+from anchorid.idp.lifecycle.models import Notice, RefreshConsent
+from anchorid.idp.lifecycle.sweep import run_sweep
+
+from . import lifecycle_support as support
+from .lifecycle_support import ADULT_CONSENT, ADULT_PLAIN, Helper, Jlis, card_serial, onboarded
+from .onboarding_support import IDP_ORIGIN
+
+lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
+
+
+def _sign_consent(helper: Helper, document: str, origin: str = IDP_ORIGIN) -> requests.Response:
+    return requests.post(
+        f"{helper.url}/v1/sign-consent", json={"document": document}, headers={"Origin": origin}, timeout=30
+    )
+
+
+def _give_consent(client: Client, helper: Helper) -> Any:
+    page = client.get("/me/refresh-consent/")
+    assert page.status_code == 200
+    document = page.context["document"]
+    signed = _sign_consent(helper, document)
+    assert signed.status_code == 200, signed.text
+    return client.post(
+        "/me/refresh-consent/complete/",
+        data=json.dumps({"document": document, **signed.json()}),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.django_db
+def test_it_refreshes_a_consenting_residents_attributes_after_a_move_and_reanchors_on_the_new_certificate(
+    jlis: Jlis, card_helper: Callable[..., Helper], django_capture_on_commit_callbacks: Any
+) -> None:
+    account, client, helper, card = onboarded(jlis, card_helper, ADULT_CONSENT)
+    answer = _give_consent(client, helper)
+    assert answer.status_code == 200, answer.content
+    consent = RefreshConsent.objects.get(account=account)
+    assert consent.standing
+    assert consent.certificate_serial == str(card_serial(card))
+    given = AuditEntry.objects.get(event_type="consent_given")
+    assert given.details == {
+        "client_id": "jlis",
+        "claims": ["name", "address", "birthdate", "gender"],
+        "consent_id": f"jlis-{consent.jlis_consent_id}",
+    }
+    old_serial = card_serial(card)
+    new_address = "神奈川県鎌倉市由比ガ浜二丁目1番1号"
+    jlis.cli("move", "--resident", str(card["resident_id"]), "--address", new_address)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = run_sweep()
+
+    assert summary.newly_revoked == {"affiliationChanged": 1}
+    assert summary.refreshed == 1
+    assert summary.reanchored == 0  # no new certificate yet: the resident has not been to the counter
+    assert summary.reverify_notices == 0
+    account.refresh_from_db()
+    assert not account.attributes_stale
+    info = account.attributes()
+    assert info is not None
+    assert info.address == new_address
+    assert account.attributes_verified_how == "jlis-current-attributes"
+    change = AuditEntry.objects.get(event_type="attribute_change")
+    assert change.details == {"attributes": ["address"], "source": "jlis_current_attributes", "stale": False}
+    assert new_address not in json.dumps([e.details for e in AuditEntry.objects.all()], ensure_ascii=False)
+    assert Notice.objects.filter(account=account, kind=Notice.Kind.ATTRIBUTES_REFRESHED).count() == 1
+
+    # The next counter visit: a new signature certificate, linked old → new at jlis; the next sweep re-anchors.
+    jlis.cli("reissue-signature", "--resident", str(card["resident_id"]))
+    new_serial = card_serial(card)
+    assert new_serial != old_serial
+    summary = run_sweep()
+    assert summary.reanchored == 1
+    current = account.current_anchor()
+    assert current is not None
+    assert current.serial == str(new_serial)
+    assert current.status == AnchorCertificate.Status.GOOD
+    assert AnchorCertificate.objects.get(serial=str(old_serial)).current is False
+    relinked = AuditEntry.objects.get(event_type="anchor_relinked")
+    assert relinked.details["previous_fingerprint"] != relinked.details["certificate_fingerprint"]
+    assert run_sweep().reanchored == 0  # done: nothing left to link
+
+    # Withdrawal: unused at once and withdrawn at jlis too.
+    assert client.post("/me/refresh-consent/withdraw/").status_code == 302
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is not None
+    assert not consent.withdrawal_pending
+    with pytest.raises(jlis_client.JlisRefused) as refused:
+        jlis_client.current_attributes(new_serial)
+    assert refused.value.code == "consent_withdrawn"
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_consent_signed_by_another_card_and_changes_nothing(
+    jlis: Jlis, card_helper: Callable[..., Helper]
+) -> None:
+    _account, client, _helper, _card = onboarded(jlis, card_helper, ADULT_PLAIN)
+    other = jlis.adult(ADULT_CONSENT + 3)
+    other_helper = card_helper(other["card_file"], other["signature_pin"])
+    page = client.get("/me/refresh-consent/")
+    document = page.context["document"]
+    signed = _sign_consent(other_helper, document)
+    assert signed.status_code == 200
+    answer = client.post(
+        "/me/refresh-consent/complete/",
+        data=json.dumps({"document": document, **signed.json()}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "not_current_anchor"
+    assert not RefreshConsent.objects.exists()
+    assert not AuditEntry.objects.filter(event_type="consent_given").exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_document_the_page_did_not_prepare(jlis: Jlis, card_helper: Callable[..., Helper]) -> None:
+    _account, client, helper, _card = onboarded(jlis, card_helper, ADULT_PLAIN)
+    page = client.get("/me/refresh-consent/")
+    tampered = json.loads(page.context["document"])
+    tampered["purpose"] = "something else"
+    document = json.dumps(tampered, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    signed = _sign_consent(helper, document)
+    assert signed.status_code == 200
+    answer = client.post(
+        "/me/refresh-consent/complete/",
+        data=json.dumps({"document": document, **signed.json()}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "unknown_document"
+    bad = client.post("/me/refresh-consent/complete/", data=b"not json", content_type="application/json")
+    assert bad.status_code == 400
+    assert not RefreshConsent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_has_the_helper_sign_only_attribute_consents_for_its_own_site(
+    jlis: Jlis, card_helper: Callable[..., Helper]
+) -> None:
+    card = jlis.adult(ADULT_PLAIN)
+    helper = card_helper(card["card_file"], card["signature_pin"])
+    good = {
+        "type": "anchorid.jlis.attribute-consent/1",
+        "operator": "anchorid-idp",
+        "purpose": "p",
+        "signed_at": "2026-01-01T00:00:00+00:00",
+        "platform": IDP_ORIGIN,
+        "nonce": "n",
+    }
+    other_site = _sign_consent(helper, json.dumps({**good, "platform": "https://evil.example"}))
+    assert (other_site.status_code, other_site.json()["error"]) == (403, "origin_mismatch")
+    for bad in ("not json", json.dumps({**good, "type": "something/1"}), json.dumps({**good, "extra": "x"})):
+        refused = _sign_consent(helper, bad)
+        assert (refused.status_code, refused.json()["error"]) == (400, "bad_request")
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_withdrawal_pending_while_jlis_is_unreachable_and_sends_it_later(
+    jlis: Jlis, card_helper: Callable[..., Helper], settings: Any
+) -> None:
+    account, client, helper, _card = onboarded(jlis, card_helper, ADULT_PLAIN)
+    assert _give_consent(client, helper).status_code == 200
+    settings.ANCHORID_JLIS_URL = support.closed_port_url()
+    assert client.post("/me/refresh-consent/withdraw/").status_code == 302
+    consent = RefreshConsent.objects.get(account=account)
+    assert consent.withdrawn_at is not None
+    assert consent.withdrawal_pending
+    settings.ANCHORID_JLIS_URL = jlis.url
+    run_sweep()
+    consent.refresh_from_db()
+    assert not consent.withdrawal_pending
+    with pytest.raises(jlis_client.JlisRefused):
+        jlis_client.current_attributes(int(consent.certificate_serial))
+    assert Account.objects.get(pk=account.pk).status == Account.Status.ACTIVE
