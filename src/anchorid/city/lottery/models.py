@@ -24,6 +24,15 @@ def new_entry_id() -> str:
     return "E" + secrets.token_hex(8).upper()
 
 
+PHASE_LABELS = {
+    "draft": _("Draft (seed not committed)"),
+    "committed": _("Open for entries (seed committed)"),
+    "closed": _("Entries closed, not drawn"),
+    "drawn": _("Drawn, winners confirming"),
+    "second_round": _("Second round (first come)"),
+}
+
+
 class LotteryRound(models.Model):
     title_ja = models.CharField(_("title (Japanese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=200)
@@ -90,6 +99,10 @@ class LotteryRound(models.Model):
         if self.committed_at:
             return "committed"
         return "draft"
+
+    @property
+    def phase_label(self) -> str:
+        return str(PHASE_LABELS[self.phase])
 
 
 class RoundSlot(models.Model):
