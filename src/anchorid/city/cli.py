@@ -68,3 +68,8 @@ def add_city_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     setup_parser.add_argument("--name", default=CITY_NAME, help="shown to residents on the consent screen")
     setup_parser.add_argument("--idp-data", help="the idp's data folder: register there now (same machine)")
     setup_parser.set_defaults(func=_setup)
+    from anchorid.city.lottery.cli import add_lottery_commands
+    from anchorid.city.staff.cli import add_staff_commands
+
+    add_lottery_commands(verbs)
+    add_staff_commands(verbs)
