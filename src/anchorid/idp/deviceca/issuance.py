@@ -23,6 +23,7 @@ from anchorid.idp.deviceca.authority import load_issuing_ca, now_utc
 from anchorid.idp.deviceca.keys import ca_keystore
 from anchorid.idp.deviceca.models import DeviceCertificate, serial_hex
 from anchorid.idp.deviceca.ocsp import presign
+from anchorid.idp.ssf import hooks as ssf_hooks
 
 MAX_CSR_BYTES = 4096
 MAX_DEVICE_NAME = 64
@@ -136,4 +137,5 @@ def issue_device_certificate(
             actor=str(locked.pk),
             details={"credential_id": subject_id, "credential_kind": "device_certificate", "assurance": acr},
         )
+        ssf_hooks.device_certificate_issued(row)
     return row

@@ -27,6 +27,7 @@ from anchorid.idp.audit.chain import append
 from anchorid.idp.deviceca.crl import regenerate_issuing_crl
 from anchorid.idp.deviceca.models import DeviceCertificate
 from anchorid.idp.deviceca.ocsp import presign
+from anchorid.idp.ssf import hooks as ssf_hooks
 
 Status = DeviceCertificate.Status
 CREDENTIAL_KIND = "device_certificate"
@@ -68,6 +69,7 @@ def _revoke_locked(certificate: DeviceCertificate, reason: x509.ReasonFlags, act
             "reason": audit_code(reason),
         },
     )
+    ssf_hooks.device_certificate_revoked(certificate)
 
 
 def revoke_device_certificate(

@@ -55,6 +55,7 @@ from anchorid.idp.oidc.errors import (
 from anchorid.idp.oidc.models import Client, PushedRequest
 from anchorid.idp.oidc.presentation import claim_rows
 from anchorid.idp.sessions import CurrentAuthentication, current_authentication, log_out, requires_level
+from anchorid.idp.ssf import hooks as ssf_hooks
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -375,7 +376,9 @@ def _after_logout(request: HttpRequest, parsed: logout.LogoutRequest) -> HttpRes
 
 def _end_session(request: HttpRequest) -> None:
     sid = authorize.session_sid(request.session.session_key)
+    account = getattr(request, "user", None)
     log_out(request)
+    ssf_hooks.session_ended(account, sid)
     logout.notify_clients(sid)
 
 

@@ -60,6 +60,7 @@ from anchorid.idp.audit.chain import append
 from anchorid.idp.login.limits import limit_account, rate_limited_message
 from anchorid.idp.passkeys.models import Passkey, WebAuthnChallenge
 from anchorid.idp.ratelimit import RateLimited
+from anchorid.idp.ssf import hooks as ssf_hooks
 
 CHALLENGE_BYTES = 32
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -268,6 +269,7 @@ def finish_registration(session: SessionBase, account: Account, credential_json:
                 actor=str(account.pk),
                 details={"credential_id": str(passkey.pk), "credential_kind": "passkey", "assurance": level.acr},
             )
+            ssf_hooks.passkey_created(passkey)
     except IntegrityError:
         raise PasskeyRefused("already_registered", _("This passkey is already registered.")) from None
     return passkey
@@ -380,6 +382,7 @@ def _revoke(passkey: Passkey, *, reason: str, actor: str) -> None:
         actor=actor,
         details={"credential_id": str(passkey.pk), "credential_kind": "passkey", "reason": reason},
     )
+    ssf_hooks.passkey_revoked(passkey)
 
 
 def revoke_passkey(account: Account, passkey_id: Any, *, reason: str = "resident_request") -> Passkey:

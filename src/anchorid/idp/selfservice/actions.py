@@ -23,6 +23,7 @@ from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.passkeys import ceremonies as passkeys
 from anchorid.idp.passkeys.models import Passkey
+from anchorid.idp.ssf import hooks as ssf_hooks
 
 PASSKEY = "passkey"
 DEVICE_CERTIFICATE = "device_certificate"
@@ -196,6 +197,7 @@ def suspend_account(account: Account, *, channel: str, reason: str = "resident_r
             actor=str(locked.pk),
             details={"scope": "account", "channel": channel, "reason": reason},
         )
+        ssf_hooks.account_stopped(locked, reason)
         revocation = _deviceca()
         if revocation is not None:
             revocation.suspend_device_certificates(locked, actor=str(locked.pk))
@@ -215,6 +217,7 @@ def resume_account(account: Account) -> Account:
         append(
             "resumption", subject=str(locked.pk), actor=str(locked.pk), details={"scope": "account", "method": "card"}
         )
+        ssf_hooks.account_resumed(locked)
         revocation = _deviceca()
         if revocation is not None:
             revocation.resume_device_certificates(locked)
@@ -233,6 +236,7 @@ def delete_account(account: Account) -> None:
         locked = Account.objects.select_for_update().get(pk=account.pk)
         if locked.status == Account.Status.DELETED:
             raise ActionRefused("account_deleted", "deleted")
+        ssf_hooks.account_deleted(locked)  # first: the services still hold a pairwise sub to be told
         revocation = _deviceca()
         if revocation is not None:
             from cryptography import x509
