@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from anchorid.city.booking import rules, service
 from anchorid.city.booking.errors import (
@@ -41,7 +41,9 @@ def test_it_refuses_a_second_booking_of_the_same_slot_as_already_taken() -> None
     with pytest.raises(SlotTaken) as raised:
         service.book(user(resident_claims("another")), slot)
     assert raised.value.status == 409
-    assert "already taken" in str(raised.value)
+    assert raised.value.code == "slot_taken"
+    with translation.override("en"):
+        assert "already taken" in str(raised.value.message)
     assert Booking.objects.filter(slot=slot).count() == 1
 
 
