@@ -5,10 +5,11 @@ that shows all of it to the resident once they log in with AnchorID."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from anchorid.city.booking import service as booking_service
 from anchorid.city.booking.models import Booking, CityUser, Facility, Slot
@@ -20,6 +21,15 @@ from anchorid.city.staff.models import CounterRegistration, LinkCode, ProxyActio
 from .lottery_support import logged_in_resident, lottery_facility, make_slots, staff_client
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Service messages are translated when raised: read them in English whatever an earlier request activated."""
+    with translation.override("en"):
+        yield
+
+
 EN = {"Accept-Language": "en"}
 
 

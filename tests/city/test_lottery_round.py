@@ -4,8 +4,10 @@ and the refusals on the way (each changes nothing)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from anchorid.city.booking import service as booking_service
 from anchorid.city.booking.errors import HeldForLottery
@@ -27,6 +29,13 @@ from .lottery_support import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Service messages are translated when raised: read them in English whatever an earlier request activated."""
+    with translation.override("en"):
+        yield
 
 
 def drawn_round(entrants: int = 6, slots: int = 3, **overrides: object) -> tuple[LotteryRound, list[Slot]]:
