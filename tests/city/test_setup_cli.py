@@ -29,7 +29,7 @@ def test_it_writes_keys_jwks_and_config_and_prints_the_registration(
     command = shlex.split(out.splitlines()[-1])
     assert command[:4] == ["anchorid", "idp", "client", "add"]
     assert command[command.index("--client-id") + 1] == "city"
-    assert command[command.index("--claims") + 1] == "name resident_of age_over_18 birthdate address"
+    assert command[command.index("--claims") + 1] == "name resident_of age_over_65"
     assert "http://localhost:8002/backchannel-logout/" in command
 
 

@@ -21,7 +21,7 @@ from anchorid.common.rp.client import AnchorIDClient, LoginError, PendingLogin
 
 from .harness import Browser, Parties, form_data, forms
 
-RELEASED = {"sub", "name", "resident_of", "age_over_18", "address"}  # asked for, minus birthdate (unticked)
+RELEASED = {"sub", "name", "resident_of"}  # asked for, minus age_over_65 (unticked)
 
 
 def city_claims(html: str) -> dict[str, str]:
@@ -46,7 +46,7 @@ def city_login(browser: Browser, parties: Parties, *, untick: frozenset[str] = f
 def test_it_the_city_logs_a_resident_in_with_exactly_the_chosen_claims_and_out_again(parties: Parties) -> None:
     browser = Browser(parties.idp.url)
     browser.onboard(parties.adult_card())
-    home = city_login(browser, parties, untick=frozenset({"birthdate"}))
+    home = city_login(browser, parties, untick=frozenset({"age_over_65"}))
     assert 'id="logged-in"' in home.text
     claims = city_claims(home.text)
     assert set(claims) == RELEASED
@@ -90,7 +90,7 @@ def test_it_authlib_refreshes_with_dpop_and_revokes(parties: Parties) -> None:
     login = client.finish_login(callback, pending)
     assert login.token["token_type"] == "DPoP"
     assert login.id_token_claims["acr"].startswith("urn:anchorid:acr:")
-    assert set(login.userinfo) == RELEASED | {"birthdate"}
+    assert set(login.userinfo) == RELEASED | {"age_over_65"}
 
     refreshed = client.refresh(login.token)
     assert refreshed["access_token"] != login.token["access_token"]

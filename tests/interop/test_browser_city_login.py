@@ -61,16 +61,16 @@ def test_it_logs_in_at_the_city_with_a_passkey_and_one_optional_claim_unticked(p
             page.click("#choose-passkey")
             page.click("#login-passkey")
 
-            # The consent screen: the city's essential claims are fixed; untick the optional birth date.
+            # The consent screen: the city's essential claims are fixed; untick the optional one (65 or older).
             page.wait_for_selector("form.consent", timeout=30_000)
-            assert page.locator('input[name="claim"][value="birthdate"]').is_checked()
-            page.uncheck('input[name="claim"][value="birthdate"]')
+            assert page.locator('input[name="claim"][value="age_over_65"]').is_checked()
+            page.uncheck('input[name="claim"][value="age_over_65"]')
             page.click('button[name="decision"][value="allow"]')
 
             page.wait_for_url(f"{city}/", timeout=30_000)
             assert page.locator("#logged-in").is_visible()
             claims = city_claims(page.content())
-            assert set(claims) == {"sub", "name", "resident_of", "age_over_18", "address"}
+            assert set(claims) == {"sub", "name", "resident_of"}
             assert claims["resident_of"] == "142042"
             if os.environ.get("ANCHORID_UPDATE_SCREENSHOTS") == "1":  # refresh the docs screenshot on request only
                 page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)

@@ -33,15 +33,14 @@ __all__ = [
 
 DEFAULT_CLIENT_ID = "city"
 DEFAULT_SCOPE = "openid"
-#: What the city asks for (OIDC Core §5.5): its resident services need the name and the municipality; the birth
-#: date and address are asked for but optional, so the resident may decline them on the consent screen.
+#: What the city asks for (OIDC Core §5.5), and only that: the name (bookings and receipts carry it) and the
+#: municipality (resident booking windows and fees) are essential; ``age_over_65`` (the senior reduction, a boolean,
+#: never the birth date) is optional, so the resident may decline it on the consent screen. No birth date, no address.
 DEFAULT_CLAIMS: dict[str, Any] = {
     "userinfo": {
         "name": {"essential": True},
         "resident_of": {"essential": True},
-        "age_over_18": None,
-        "birthdate": None,
-        "address": None,
+        "age_over_65": None,
     },
 }
 
