@@ -241,3 +241,46 @@ def test_it_refuses_linking_beyond_the_entry_cap_of_an_open_round() -> None:
         counter.link_account(code, "pairwise-twice")
     assert LinkCode.objects.get().used_at is None
     assert Entry.objects.filter(user=user).count() == 1
+
+
+def test_it_cancels_on_behalf_and_records_it() -> None:
+    user = registered()
+    booking = counter.book_on_behalf(clerk(), user, free_slot(days=20))
+    client = staff_client()
+    client.post(f"/staff/counter/{user.pk}/bookings/{booking.reference}/cancel/")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    assert ProxyAction.objects.filter(user=user, kind="cancelled", booking=booking).exists()
+    again = client.post(f"/staff/counter/{user.pk}/bookings/{booking.reference}/cancel/", follow=True, headers=EN)
+    assert "can no longer be cancelled" in again.content.decode()
+    assert ProxyAction.objects.filter(kind="cancelled").count() == 1
+
+
+def test_it_cancels_only_the_residents_own_booking() -> None:
+    user = registered()
+    other = booking_service.book(booking_service.user_from_claims({"sub": "other", "resident_of": "142042"}),
+                                 free_slot())  # fmt: skip
+    response = staff_client().post(f"/staff/counter/{user.pk}/bookings/{other.reference}/cancel/")
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.status != Booking.Status.CANCELLED
+
+
+def test_it_takes_a_lottery_win_on_behalf() -> None:
+    slots = make_slots(lottery_facility(), 1, start=timezone.now() + dt.timedelta(days=40))
+    round_ = LotteryRound.objects.create(title_ja="抽選", title_en="Lottery",
+                                         entries_open_at=timezone.now() - dt.timedelta(hours=1),
+                                         entries_close_at=timezone.now() + dt.timedelta(days=1),
+                                         confirm_by=timezone.now() + dt.timedelta(days=2))  # fmt: skip
+    lottery_service.add_slots(round_, slots)
+    lottery_service.commit_seed(round_)
+    user = registered()
+    entry = counter.enter_on_behalf(clerk(), user, round_, [slots[0].pk])
+    later = timezone.now() + dt.timedelta(days=1, minutes=1)
+    lottery_service.close_entries(round_, now=later)
+    lottery_service.run_draw(round_, now=later)
+    staff_client().post(f"/staff/counter/{user.pk}/entries/{entry.public_id}/confirm/")
+    entry.refresh_from_db()
+    assert entry.booking is not None
+    assert entry.booking.status == Booking.Status.TENTATIVE
+    assert ProxyAction.objects.filter(user=user, kind="lottery_confirmed").exists()

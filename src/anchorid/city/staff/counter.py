@@ -178,5 +178,27 @@ def enter_on_behalf(staff: StaffUser, user: CityUser, round_: LotteryRound, slot
     return entry
 
 
+def cancel_on_behalf(staff: StaffUser, user: CityUser, booking: Booking) -> None:
+    """Cancel at the resident's request at the counter: the booking service's refund tiers and penalty points
+    apply as if the resident had cancelled online."""
+    _user_model_staff(staff)
+    if booking.user_id != user.pk:
+        raise CounterError(_("This booking is not the resident's."))
+    with transaction.atomic():
+        booking_service.cancel(booking, reason="cancelled at the counter")
+        ProxyAction.objects.create(user=user, staff=staff, kind=ProxyAction.Kind.CANCELLED, booking=booking,
+                                   detail=booking.reference)  # fmt: skip
+
+
+def confirm_on_behalf(staff: StaffUser, user: CityUser, entry: Entry) -> Booking:
+    """Take a lottery win for the resident at the counter (before the confirmation deadline)."""
+    _user_model_staff(staff)
+    with transaction.atomic():
+        booking = lottery_service.confirm_win(entry, user)
+        ProxyAction.objects.create(user=user, staff=staff, kind=ProxyAction.Kind.LOTTERY_CONFIRMED, booking=booking,
+                                   detail=f"{entry.public_id} {booking.reference}")  # fmt: skip
+    return booking
+
+
 def actions_for(user: CityUser) -> list[ProxyAction]:
     return list(ProxyAction.objects.filter(user=user).select_related("staff", "booking"))

@@ -59,7 +59,6 @@ class ProxyAction(models.Model):
     class Kind(models.TextChoices):
         REGISTERED = "registered", _("Registered at the counter")
         BOOKED = "booked", _("Booked a slot")
-        PAID = "paid", _("Payment taken at the counter")
         CANCELLED = "cancelled", _("Cancelled a booking")
         LOTTERY_ENTRY = "lottery_entry", _("Entered a lottery")
         LOTTERY_CONFIRMED = "lottery_confirmed", _("Confirmed a lottery win")

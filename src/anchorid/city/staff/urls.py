@@ -26,4 +26,6 @@ urlpatterns = [
     path("counter/<int:user_id>/link-code/", views.counter_link_code, name="staff_counter_link_code"),
     path("counter/<int:user_id>/book/", views.counter_book, name="staff_counter_book"),
     path("counter/<int:user_id>/enter/", views.counter_enter, name="staff_counter_enter"),
+    path("counter/<int:user_id>/bookings/<str:reference>/cancel/", views.counter_cancel, name="staff_counter_cancel"),
+    path("counter/<int:user_id>/entries/<str:public_id>/confirm/", views.counter_confirm, name="staff_counter_confirm"),
 ]

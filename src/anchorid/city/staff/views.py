@@ -398,6 +398,36 @@ def counter_book(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required("counter")
+def counter_cancel(request: HttpRequest, user_id: int, reference: str) -> HttpResponse:
+    resident = _counter_user(user_id)
+    booking = get_object_or_404(Booking, reference=reference, user=resident)
+    try:
+        counter.cancel_on_behalf(request.user, resident, booking)
+    except (BookingError, counter.CounterError):
+        messages.error(request, _("This booking can no longer be cancelled."))
+    else:
+        messages.success(request, _("Booking %(reference)s cancelled on the resident's behalf.")
+                         % {"reference": booking.reference})  # fmt: skip
+    return redirect("staff_counter_resident", user_id=resident.pk)
+
+
+@require_POST
+@staff_required("counter")
+def counter_confirm(request: HttpRequest, user_id: int, public_id: str) -> HttpResponse:
+    resident = _counter_user(user_id)
+    entry = get_object_or_404(Entry, public_id=public_id, user=resident)
+    try:
+        booking = counter.confirm_on_behalf(request.user, resident, entry)
+    except LotteryError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Lottery win taken on the resident's behalf: %(reference)s.")
+                         % {"reference": booking.reference})  # fmt: skip
+    return redirect("staff_counter_resident", user_id=resident.pk)
+
+
+@require_POST
+@staff_required("counter")
 def counter_enter(request: HttpRequest, user_id: int) -> HttpResponse:
     resident = _counter_user(user_id)
     form = forms.OnBehalfEntryForm(request.POST)

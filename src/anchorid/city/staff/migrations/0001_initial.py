@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
             name='ProxyAction',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('registered', 'Registered at the counter'), ('booked', 'Booked a slot'), ('paid', 'Payment taken at the counter'), ('cancelled', 'Cancelled a booking'), ('lottery_entry', 'Entered a lottery'), ('lottery_confirmed', 'Confirmed a lottery win'), ('link_code', 'Issued a link code')], max_length=20)),
+                ('kind', models.CharField(choices=[('registered', 'Registered at the counter'), ('booked', 'Booked a slot'), ('cancelled', 'Cancelled a booking'), ('lottery_entry', 'Entered a lottery'), ('lottery_confirmed', 'Confirmed a lottery win'), ('link_code', 'Issued a link code')], max_length=20)),
                 ('detail', models.CharField(blank=True, max_length=200)),
                 ('at', models.DateTimeField(auto_now_add=True)),
                 ('booking', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='booking.booking')),
