@@ -1,6 +1,8 @@
 """The delivery worker killed with SIGKILL mid-delivery: after a restart every queued SET reaches the receiver and
 each is applied exactly once (the receiver dedupes resends by jti). The worker is the real command,
-``anchorid idp ssf deliver``, on its own data folder; the receiver is a slow local HTTP server in this process."""
+``anchorid idp ssf deliver``, on its own data folder; the receiver is a slow local HTTP server in this process.
+Under ``DATABASE_URL`` the worker uses a database of its own on that PostgreSQL server (created and dropped here),
+else its own SQLite file."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -47,8 +52,32 @@ print(json.dumps(jwks.jwks_document()))
 """
 
 
-def _env(data: Path) -> dict[str, str]:
+@contextmanager
+def _database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for the worker when the suite runs on PostgreSQL (its URL), else None."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield None
+        return
+    import psycopg
+
+    name = "anchorid_ssf_kill" + os.environ.get("ANCHORID_TEST_DB_SUFFIX", "")
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _env(data: Path, database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     env.update(
         ANCHORID_DATA_DIR=str(data),
         ANCHORID_KEYSTORE_PASSPHRASE=PASSPHRASE,
@@ -85,49 +114,53 @@ def test_it_delivers_every_set_exactly_once_in_effect_after_sigkill(tmp_path: Pa
     receiver = Receiver(audience="post-office", jwks={"keys": []}, issuer=ISSUER, delay=0.01)
     receiver.start()
     try:
-        data = tmp_path / "idp"
-        env = _env(data)
-        seeded = subprocess.run(
-            [sys.executable, "-c", SEED, str(data), receiver.url, str(EVENTS)],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert seeded.returncode == 0, seeded.stderr[-2000:]
-        receiver.jwks = json.loads(seeded.stdout.strip().splitlines()[-1])
-
-        worker = _deliver(data, env)
-        assert _wait(lambda: len(receiver.applied) >= EVENTS // 4, 60), "the worker delivered nothing"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        at_kill = len(receiver.applied)
-        assert at_kill < EVENTS, "the worker finished before it was killed: make the receiver slower"
-
-        restarted = _deliver(data, env)
-        try:
-            assert _wait(lambda: len(receiver.applied) >= EVENTS, 120), (
-                f"{len(receiver.applied)} of {EVENTS} applied after restart"
-            )
-            status = subprocess.run(
-                [sys.executable, "-m", "anchorid.cli", "idp", "ssf", "status", "--data", str(data)],
-                env=env, capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            counts = json.loads(status.stdout)
-            deadline = time.monotonic() + 30
-            while counts.get("pending") and time.monotonic() < deadline:  # the last marks are being written
-                time.sleep(0.2)
-                status = subprocess.run(
-                    [sys.executable, "-m", "anchorid.cli", "idp", "ssf", "status", "--data", str(data)],
-                    env=env, capture_output=True, text=True, check=True,
-                )  # fmt: skip
-                counts = json.loads(status.stdout)
-        finally:
-            restarted.send_signal(signal.SIGTERM)
-            restarted.wait(timeout=20)
-        assert counts == {"delivered": EVENTS}
-        jtis = [c["jti"] for c in receiver.applied]
-        assert len(jtis) == EVENTS
-        assert len(set(jtis)) == EVENTS  # each applied once; resends were answered 202 and not applied again
-        event = "https://schemas.openid.net/secevent/caep/event-type/claims-change"
-        addresses = [c["events"][event]["claims"]["address"]["formatted"] for c in receiver.applied]
-        assert sorted(addresses, key=lambda a: int(a.split()[1])) == [f"address {n}" for n in range(EVENTS)]
+        with _database() as database_url:
+            _kill_and_restart(tmp_path / "idp", _env(tmp_path / "idp", database_url), receiver)
     finally:
         receiver.stop()
+
+
+def _status(data: Path, env: dict[str, str]) -> dict[str, int]:
+    status = subprocess.run(
+        [sys.executable, "-m", "anchorid.cli", "idp", "ssf", "status", "--data", str(data)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    counts: dict[str, int] = json.loads(status.stdout)
+    return counts
+
+
+def _kill_and_restart(data: Path, env: dict[str, str], receiver: Receiver) -> None:
+    seeded = subprocess.run(
+        [sys.executable, "-c", SEED, str(data), receiver.url, str(EVENTS)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    receiver.jwks = json.loads(seeded.stdout.strip().splitlines()[-1])
+
+    worker = _deliver(data, env)
+    assert _wait(lambda: len(receiver.applied) >= EVENTS // 4, 60), "the worker delivered nothing"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    at_kill = len(receiver.applied)
+    assert at_kill < EVENTS, "the worker finished before it was killed: make the receiver slower"
+
+    restarted = _deliver(data, env)
+    try:
+        assert _wait(lambda: len(receiver.applied) >= EVENTS, 120), (
+            f"{len(receiver.applied)} of {EVENTS} applied after restart"
+        )
+        counts = _status(data, env)
+        deadline = time.monotonic() + 30
+        while counts.get("pending") and time.monotonic() < deadline:  # the last marks are being written
+            time.sleep(0.2)
+            counts = _status(data, env)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=20)
+    assert counts == {"delivered": EVENTS}
+    jtis = [c["jti"] for c in receiver.applied]
+    assert len(jtis) == EVENTS
+    assert len(set(jtis)) == EVENTS  # each applied once; resends were answered 202 and not applied again
+    event = "https://schemas.openid.net/secevent/caep/event-type/claims-change"
+    addresses = [c["events"][event]["claims"]["address"]["formatted"] for c in receiver.applied]
+    assert sorted(addresses, key=lambda a: int(a.split()[1])) == [f"address {n}" for n in range(EVENTS)]
