@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,34 @@ def test_it_classifies_addresses_for_the_ssrf_guard() -> None:
         assert not ssrf.address_allowed(ipaddress.ip_address(refused)), refused
     for allowed in ("8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8"):
         assert ssrf.address_allowed(ipaddress.ip_address(allowed)), allowed
+
+
+def test_it_the_demo_settings_allow_only_receivers_on_this_machine(settings: Any) -> None:
+    from anchorid.idp.ssf.demo import demo_env, guide_lines
+
+    for name, value in demo_env().items():
+        setattr(settings, name, value)
+    settings.ANCHORID_SSF_ALLOW_PRIVATE_NETWORKS = "0"
+    ssrf.check_url("http://127.0.0.1:8010/ssf/events")
+    ssrf.check_url("http://localhost:8010/ssf/events")
+    for refused in ("http://10.0.0.7/events", "http://169.254.169.254/latest/meta-data/", "ftp://127.0.0.1/"):
+        with pytest.raises(ssrf.UnsafeEndpoint):
+            ssrf.check_url(refused)
+    assert any("/me/moving/" in line for line in guide_lines("http://localhost:8001", Path("/tmp/idp")))
+
+
+def test_it_signs_a_waiting_set_again_when_its_key_was_rotated_out(ssf: None, receiver_factory: Any) -> None:
+    from anchorid.idp.oidc import jwks
+    from anchorid.idp.oidc.models import SigningKey
+
+    receiver, _ = _setup(receiver_factory, events=1)
+    old = OutboxEvent.objects.get().token
+    jwks.rotate()
+    jwks.rotate()
+    SigningKey.objects.filter(state="retired").delete()  # the old key is no longer published
+    jwks.invalidate_cache()
+    receiver.jwks = jwks.jwks_document()
+    assert delivery.run_once().delivered == 1
+    event = OutboxEvent.objects.get()
+    assert event.token != old
+    assert receiver.applied[0]["jti"] == event.jti

@@ -19,8 +19,9 @@ connection and records the outcomes in batches:
 
 A SET is marked delivered only after its 202, so a worker killed between the 202 and the mark sends it again after
 restart; the SET is byte-identical (signed once, when written) and receivers dedupe by ``jti``: at-least-once
-delivery, exactly-once effect. The endpoint is checked against the SSRF guard before each batch and every new
-connection checks its peer address.
+delivery, exactly-once effect. (A SET whose signing key was rotated out of the JWKS while it waited is signed again
+with the current key, once, and the new token kept.) The endpoint is checked against the SSRF guard before each
+batch and every new connection checks its peer address.
 
 ``anchorid serve idp`` runs ``start_in_background`` (``ANCHORID_SSF_WORKER=0`` turns it off); ``anchorid idp ssf
 deliver [--once]`` runs a worker in the foreground.
@@ -45,7 +46,7 @@ from urllib.parse import urlsplit
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from anchorid.idp.ssf import conf, ssrf
+from anchorid.idp.ssf import conf, events, ssrf
 from anchorid.idp.ssf.models import PUSH, OutboxEvent, Stream
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,7 @@ def deliver_stream(stream_id: str, owner: str, connections: Connections) -> Stat
         return stats
     headers = _headers(stream)
     timeout = conf.push_timeout()
+    kids = events.published_kids()
     delivered: list[int] = []
     renewed = time.monotonic()
     lease = conf.lease_seconds()
@@ -278,6 +280,10 @@ def deliver_stream(stream_id: str, owner: str, connections: Connections) -> Stat
         for event in pending:
             if event.next_attempt_at > now:
                 break  # the stream's next SET is backing off: those after it wait too
+            resigned = events.resigned_if_unpublished(event.token, kids)
+            if resigned is not None:
+                OutboxEvent.objects.filter(id=event.id).update(token=resigned)
+                event.token = resigned
             try:
                 status, body = connections.post(stream.endpoint_url, event.token.encode("ascii"), headers, timeout)
                 outcome = classify(status, body)

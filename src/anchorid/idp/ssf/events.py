@@ -10,11 +10,13 @@ same key set the idp publishes at its ``jwks_uri``.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
 
 from anchorid.idp.oidc import config, jwks
+from anchorid.idp.oidc.jose import b64url_decode
 
 CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
 RISC = "https://schemas.openid.net/secevent/risc/event-type/"
@@ -74,3 +76,18 @@ def set_payload(
 def sign_set(payload: dict[str, Any]) -> str:
     """The compact SET, signed ES256 with the idp's current OIDC signing key."""
     return jwks.sign_token(payload, typ=SET_TYP, alg="ES256")
+
+
+def published_kids() -> set[str]:
+    return {str(key.get("kid")) for key in jwks.jwks_document()["keys"]}
+
+
+def resigned_if_unpublished(token: str, kids: set[str]) -> str | None:
+    """The same SET signed again with the current key when the key that signed ``token`` is no longer published
+    (rotated out while the SET waited), else None. Same claims, same ``jti``: receivers that never accepted the
+    first token accept this one; the outbox row keeps the new token so later resends are byte-identical again."""
+    header_part, payload_part, _ = token.split(".")
+    header = json.loads(b64url_decode(header_part))
+    if header.get("kid") in kids:
+        return None
+    return sign_set(json.loads(b64url_decode(payload_part)))

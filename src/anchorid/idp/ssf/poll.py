@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from anchorid.idp.oidc.models import Client
-from anchorid.idp.ssf import conf
+from anchorid.idp.ssf import conf, events
 from anchorid.idp.ssf.auth import ApiError
 from anchorid.idp.ssf.delivery import RFC8935_ERRORS
 from anchorid.idp.ssf.models import POLL, OutboxEvent, Stream
@@ -92,6 +92,13 @@ def poll(client: Client, body: Any) -> dict[str, Any]:
             rows = []
             break
         time.sleep(WAIT_STEP)
+    rows = rows[: max_events + 1]
+    kids = events.published_kids()
+    for index, (jti, token) in enumerate(rows[:max_events]):
+        resigned = events.resigned_if_unpublished(token, kids)
+        if resigned is not None:
+            OutboxEvent.objects.filter(jti=jti).update(token=resigned)
+            rows[index] = (jti, resigned)
     returned = [jti for jti, _ in rows[:max_events]]
     if returned:
         OutboxEvent.objects.filter(jti__in=returned).update(attempts=F("attempts") + 1)
