@@ -122,3 +122,7 @@ def test_it_adds_a_staff_account_and_reads_rounds_from_the_data_folder(tmp_path:
     assert "no round 1" in missing.stderr
     released = run_cli(data, "city", "lottery", "release-due", "--data", str(data))
     assert json.loads(released.stdout) == {"slots_opened": 0}
+    demo = run_cli(data, "city", "lottery", "demo", "--data", str(data), "--origin", "http://city.test")
+    assert demo.returncode == 0, demo.stderr
+    assert "http://city.test/staff/login/" in demo.stdout
+    assert "seed the facilities first" in demo.stdout

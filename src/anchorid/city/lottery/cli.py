@@ -4,6 +4,7 @@
                                                       or the URL of a round's audit.json
     anchorid city lottery release-due --data DIR       the periodic sweep (cron): expire unconfirmed wins, open
                                                       the second round
+    anchorid city lottery demo --data DIR [--origin URL]  the demo's round and staff login (see lottery/demo.py)
 
 ``verify`` needs nothing of the city's: given the published document it checks SHA-256(seed) against the
 commitment, the entry list against its digest, and re-runs the draw (``anchorid.city.lottery.draw``). Exit code 0
@@ -79,6 +80,17 @@ def _release_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from anchorid.common.serve import prepare_party
+
+    prepare_party("city", Path(args.data))
+    from anchorid.city.lottery.demo import seed_lottery_demo
+
+    for line in seed_lottery_demo(args.origin):
+        print(line)
+    return 0
+
+
 def add_lottery_commands(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lottery = verbs.add_parser("lottery", help="facility lotteries: verify a draw, release expired wins")
     actions = lottery.add_subparsers(dest="lottery_command", required=True, metavar="ACTION")
@@ -89,3 +101,7 @@ def add_lottery_commands(verbs: argparse._SubParsersAction[argparse.ArgumentPars
     release = actions.add_parser("release-due", help="expire unconfirmed wins past their deadline; open round two")
     release.add_argument("--data", required=True, help="the city's data folder")
     release.set_defaults(func=_release_due)
+    demo = actions.add_parser("demo", help="demo: an open lottery round and the staff login (facilities seeded first)")
+    demo.add_argument("--data", required=True, help="the city's data folder")
+    demo.add_argument("--origin", default="http://localhost:8002", help="where browsers reach the city")
+    demo.set_defaults(func=_demo)

@@ -50,7 +50,7 @@ def _open_round() -> LotteryRound | None:
         Slot.objects.filter(held_for_lottery=True, lottery_slot__isnull=True, facility__lottery=True,
                             starts_at__gt=confirm_by)
         .exclude(bookings__status__in=Booking.ACTIVE)
-        .order_by("starts_at")[:60]
+        .order_by("starts_at")[:200]
     )  # fmt: skip
     if not slots:
         return None
