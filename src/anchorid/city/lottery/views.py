@@ -44,6 +44,10 @@ def rounds(request: HttpRequest) -> HttpResponse:
 def round_page(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = _public_round(round_id)
     now = timezone.now()
+    if round_.drawn_at and not round_.released_at and now > round_.confirm_by:
+        # On access, like expired bookings: nobody waits for the periodic sweep to see the second round.
+        service.release_unconfirmed(round_, now=now)
+        round_.refresh_from_db()
     user = current_user(request)
     round_slots = list(round_.round_slots.select_related("slot__facility"))
     my_entries: list[Entry] = []
