@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings
 
 from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.audit.models import AuditEntry
+from anchorid.idp.audit.verify import verify_log
 from anchorid.idp.lifecycle import notices
 from anchorid.idp.lifecycle.models import ContactEmail, Notice, SweepRun
 from anchorid.idp.lifecycle.sweep import SweepFailed, run_sweep
@@ -90,6 +91,7 @@ def test_it_marks_a_moved_residents_attributes_stale_tells_them_and_asks_to_reve
         "detected_by": "crl",
     }
     assert SweepRun.objects.get(pk=summary.run_id).status == SweepRun.Status.OK
+    assert verify_log({}).ok  # the batch append kept the hash chain intact
 
     again = run_sweep()  # only rows that changed are touched: nothing new
     assert again.newly_revoked == {}

@@ -81,3 +81,49 @@ def append(
         head.head_hash = entry.entry_hash
         head.save(update_fields=["size", "head_hash"])
     return entry
+
+
+def append_many(items: list[tuple[EventType | str, str, str, Mapping[str, Any] | None]]) -> list[AuditEntry]:
+    """Append several entries, in order, under one lock of the head row and one INSERT (a sweep's batch).
+
+    The same checks as :func:`append` run on every item before anything is written; any refusal writes none.
+    Call it inside the transaction of the changes it records.
+    """
+    checked = []
+    for event_type, subject, actor, details in items:
+        kind = check_event_type(str(event_type))
+        clean = check_details(kind, details or {})
+        canonical_json(clean)
+        checked.append((kind, check_party_id(subject, "subject"), check_party_id(actor, "actor"), clean))
+    if not checked:
+        return []
+    with transaction.atomic():
+        head = _locked_head()
+        entries: list[AuditEntry] = []
+        for kind, subject, actor, clean in checked:
+            content = EntryContent(
+                seq=head.size + len(entries),
+                time=format_time(timezone.now()),
+                event_type=kind.value,
+                subject=subject,
+                actor=actor,
+                details=clean,
+                prev_hash=entries[-1].entry_hash if entries else head.head_hash,
+            )
+            entries.append(
+                AuditEntry(
+                    seq=content.seq,
+                    time=parse_time(content.time),
+                    event_type=content.event_type,
+                    subject=content.subject,
+                    actor=content.actor,
+                    details=content.details,
+                    prev_hash=content.prev_hash,
+                    entry_hash=content.entry_hash(),
+                )
+            )
+        AuditEntry.objects.bulk_create(entries)
+        head.size += len(entries)
+        head.head_hash = entries[-1].entry_hash
+        head.save(update_fields=["size", "head_hash"])
+    return entries

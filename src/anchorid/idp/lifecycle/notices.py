@@ -108,6 +108,9 @@ def send_emails(notice_ids: list[int]) -> int:
     """
     if not notice_ids:
         return 0
+    accounts = Notice.objects.filter(pk__in=notice_ids).values_list("account_id", flat=True)
+    if not ContactEmail.objects.filter(account_id__in=list(accounts), verified_at__isnull=False).exists():
+        return 0
     rows = list(
         Notice.objects.filter(
             pk__in=notice_ids, emailed_at__isnull=True, account__contact_email__verified_at__isnull=False

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 VERIFIED_HOW = "jlis-current-attributes"
 #: At most this many accounts are refreshed per sweep (two jlis calls each); the rest wait for the next sweep.
 MAX_PER_SWEEP = 500
+#: Consenting accounts looked at per query.
+CHUNK = 500
 #: OIDC claims that follow from each of the four attributes (what services are told when it changes).
 CLAIMS_OF = {
     "name": ["name"],
@@ -205,25 +207,29 @@ def refresh_account(account_id: Any, *, now: datetime.datetime | None = None) ->
 
 
 def pending_accounts(limit: int = MAX_PER_SWEEP) -> list[Any]:
-    """Accounts with a standing consent whose attributes are stale after a move, or whose anchor awaits a link."""
-    consenting = RefreshConsent.objects.filter(withdrawn_at__isnull=True).values("account_id")
-    active = Account.objects.filter(pk__in=consenting, status=Account.Status.ACTIVE)
-    stale = active.filter(attributes_stale_reason=MOVED).values_list("pk", flat=True)
-    waiting = (
-        AnchorCertificate.objects.filter(
-            account__in=active,
+    """Accounts with a standing consent whose attributes are stale after a move, or whose anchor awaits a link.
+
+    Driven from the consents (few, compared with the accounts), in chunks, so a sweep with no consents costs one
+    query and never a scan of every account.
+    """
+    consenting = list(RefreshConsent.objects.filter(withdrawn_at__isnull=True).values_list("account_id", flat=True))
+    stale: list[Any] = []
+    waiting: list[tuple[Any, Any]] = []
+    for start in range(0, len(consenting), CHUNK):
+        chunk = consenting[start : start + CHUNK]
+        stale += Account.objects.filter(
+            pk__in=chunk, status=Account.Status.ACTIVE, attributes_stale_reason=MOVED
+        ).values_list("pk", flat=True)
+        waiting += AnchorCertificate.objects.filter(
+            account_id__in=chunk,
+            account__status=Account.Status.ACTIVE,
             current=True,
             status=AnchorCertificate.Status.REVOKED,
             revocation_reason__in=[MOVED, SUPERSEDED],
-        )
-        .order_by("checked_at")
-        .values_list("account_id", flat=True)
-    )
-    ids: list[Any] = []
-    for account_id in [*stale[:limit], *waiting[:limit]]:
-        if account_id not in ids:
-            ids.append(account_id)
-    return ids[:limit]
+        ).values_list("checked_at", "account_id")
+    # Stale accounts first; then those waiting longest for a link since their last look (fair under the limit).
+    ordered = [*stale, *(account_id for _checked, account_id in sorted(waiting))]
+    return list(dict.fromkeys(ordered))[:limit]
 
 
 def run_pending(*, now: datetime.datetime | None = None) -> RefreshOutcome:

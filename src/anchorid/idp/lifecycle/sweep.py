@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from anchorid.idp import jlis_client
@@ -83,41 +83,51 @@ def load_current_crl(now: datetime) -> RevocationList:
 
 
 def find_changes(crl: RevocationList, now: datetime) -> tuple[int, list[marking.AnchorChange], list[int]]:
-    """(anchors checked, changes to apply, held anchors to release) -- reads only, writes nothing."""
+    """(anchors checked, changes to apply, held anchors to release) -- reads only, writes nothing.
+
+    Two passes over the table, whatever its size, and no per-row work beyond a set lookup:
+
+    1. ``(id, serial)`` of every anchor of the CRL's issuer -- exactly the columns of the unique index
+       (issuer_fingerprint, serial), so SQLite answers from that covering index without touching the table -- each
+       serial tested against the CRL's set; only the anchors listed there (at most as many as the CRL has entries)
+       are then read in full, by id, to see which are current and not yet marked;
+    2. one sequential scan for the rows whose state depends on time rather than on the CRL: current anchors past
+       notAfter still marked good, and anchors on hold (released when the CRL no longer lists them).
+    """
     entries = crl.entries
-    changes: list[marking.AnchorChange] = []
     checked = 0
-    good = AnchorCertificate.objects.filter(
-        current=True, status=AnchorCertificate.Status.GOOD, issuer_fingerprint=crl.issuer_fingerprint
-    ).values_list("id", "serial")
-    for anchor_id, serial in good.iterator(chunk_size=CHUNK):
+    listed: list[int] = []
+    mine = AnchorCertificate.objects.filter(issuer_fingerprint=crl.issuer_fingerprint).values_list("id", "serial")
+    for anchor_id, serial in mine.iterator(chunk_size=CHUNK):
         checked += 1
         if serial in entries:
+            listed.append(anchor_id)
+    changes: list[marking.AnchorChange] = []
+    for start in range(0, len(listed), BATCH):
+        candidates = AnchorCertificate.objects.filter(
+            pk__in=listed[start : start + BATCH], current=True, status=AnchorCertificate.Status.GOOD
+        ).values_list("id", "serial")
+        for anchor_id, serial in candidates:
             revocation = crl.revocation(serial)
             changes.append(marking.AnchorChange(anchor_id, revocation.reason, revocation.revoked_at))
     release: list[int] = []
-    held = AnchorCertificate.objects.filter(
-        current=True,
-        status=AnchorCertificate.Status.REVOKED,
-        revocation_reason=marking.HOLD,
-        issuer_fingerprint=crl.issuer_fingerprint,
-    ).values_list("id", "serial", "not_after")
-    for anchor_id, serial, not_after in held:
-        checked += 1
-        if serial not in entries:
+    seen = {change.anchor_id for change in changes}
+    timely = AnchorCertificate.objects.filter(
+        Q(status=AnchorCertificate.Status.GOOD, not_after__lte=now)
+        | Q(status=AnchorCertificate.Status.REVOKED, revocation_reason=marking.HOLD)
+    ).values_list("id", "serial", "current", "status", "issuer_fingerprint", "not_after")
+    for anchor_id, serial, current, status, issuer, not_after in timely:
+        if not current or anchor_id in seen:
+            continue
+        if status == AnchorCertificate.Status.GOOD:
+            changes.append(marking.AnchorChange(anchor_id, marking.EXPIRED, not_after))
+        elif issuer == crl.issuer_fingerprint and serial not in entries:
             if not_after > now:
                 release.append(anchor_id)
-            continue
-        revocation = crl.revocation(serial)
-        if revocation.reason != marking.HOLD:
-            changes.append(marking.AnchorChange(anchor_id, revocation.reason, revocation.revoked_at))
-    listed = {change.anchor_id for change in changes}
-    expired = AnchorCertificate.objects.filter(
-        current=True, status=AnchorCertificate.Status.GOOD, not_after__lte=now
-    ).values_list("id", "not_after")
-    for anchor_id, not_after in expired:
-        if anchor_id not in listed:
-            changes.append(marking.AnchorChange(anchor_id, marking.EXPIRED, not_after))
+        elif issuer == crl.issuer_fingerprint:
+            revocation = crl.revocation(serial)
+            if revocation.reason != marking.HOLD:
+                changes.append(marking.AnchorChange(anchor_id, revocation.reason, revocation.revoked_at))
     return checked, changes, release
 
 
