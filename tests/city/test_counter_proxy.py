@@ -284,3 +284,24 @@ def test_it_takes_a_lottery_win_on_behalf() -> None:
     assert entry.booking is not None
     assert entry.booking.status == Booking.Status.TENTATIVE
     assert ProxyAction.objects.filter(user=user, kind="lottery_confirmed").exists()
+
+
+def test_it_gives_merged_entries_one_participant_so_the_win_cap_holds() -> None:
+    slots = make_slots(lottery_facility(), 2, start=timezone.now() + dt.timedelta(days=40))
+    round_ = LotteryRound.objects.create(title_ja="抽選", title_en="Lottery", max_entries_per_user=2,
+                                         max_wins_per_user=1,
+                                         entries_open_at=timezone.now() - dt.timedelta(hours=1),
+                                         entries_close_at=timezone.now() + dt.timedelta(days=1),
+                                         confirm_by=timezone.now() + dt.timedelta(days=2))  # fmt: skip
+    lottery_service.add_slots(round_, slots)
+    lottery_service.commit_seed(round_)
+    user = registered()
+    counter.enter_on_behalf(clerk(), user, round_, [slots[0].pk])
+    online = booking_service.user_from_claims({"sub": "pairwise-both", "resident_of": "142042"})
+    lottery_service.enter(round_, online, [slots[1].pk])
+    counter.link_account(counter.issue_link_code(clerk(), user), "pairwise-both")
+    assert Entry.objects.filter(user=online).values("participant").distinct().count() == 1
+    later = timezone.now() + dt.timedelta(days=1, minutes=1)
+    lottery_service.close_entries(round_, now=later)
+    lottery_service.run_draw(round_, now=later)
+    assert Booking.objects.filter(user=online).count() == 1

@@ -138,6 +138,7 @@ def link_account(code: str, sub: str, *, now: dt.datetime | None = None) -> City
         else:
             _check_open_entry_caps(counter_user, existing)
             _move_records(counter_user, existing)
+            _one_participant_per_open_round(existing)
             existing.penalty_points += counter_user.penalty_points
             existing.registered_by_staff = counter_user.registered_by_staff
             existing.save(update_fields=["penalty_points", "registered_by_staff"])
@@ -145,6 +146,16 @@ def link_account(code: str, sub: str, *, now: dt.datetime | None = None) -> City
             kept = existing
         CounterRegistration.objects.filter(user=kept).update(linked_at=now)
         return kept
+
+
+def _one_participant_per_open_round(user: CityUser) -> None:
+    """After a merge, one person's entries in a round still taking entries share one pseudonym, so the draw's cap
+    on wins counts them together. (A closed round's entry list is published and digested: it stays as it was.)"""
+    for round_ in LotteryRound.objects.filter(entries__user=user, closed_at__isnull=True).distinct():
+        entries = Entry.objects.filter(round=round_, user=user).order_by("created_at", "pk")
+        first = entries.first()
+        if first is not None:
+            entries.update(participant=first.participant)
 
 
 def _check_open_entry_caps(counter_user: CityUser, login_user: CityUser) -> None:
