@@ -38,7 +38,6 @@ from .lifecycle_support import (
     onboarded,
     serving_crl,
 )
-from .onboarding_support import open_page
 
 lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
 
@@ -258,4 +257,3 @@ def test_it_opens_the_account_page_with_the_lifecycle_sections(jlis: Jlis, card_
     page = client.get("/me/")
     assert b'id="refresh-heading"' in page.content
     assert b'id="contact-heading"' in page.content
-    _challenge, _nonce, _code = open_page(Client())

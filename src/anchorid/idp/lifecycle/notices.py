@@ -55,7 +55,7 @@ def mark_read(account: Account, notice_id: int) -> bool:
 
 def describe(kind: str, reason: str) -> str:
     """The notice's text (translated in the active language)."""
-    texts = {
+    texts: dict[str, str] = {
         Notice.Kind.ANCHOR_REVOKED: _(
             "The signature certificate of your My Number Card was revoked (reason: %(reason)s). Your verified "
             "attributes are marked as possibly out of date until they are refreshed."
@@ -81,7 +81,7 @@ def describe(kind: str, reason: str) -> str:
         ),
         Notice.Kind.HOLD_RELEASED: _("The hold on your card's signature certificate was released."),
     }
-    text = texts.get(Notice.Kind(kind), _("Something changed on your account.")) if kind in Notice.Kind else ""
+    text = texts.get(kind, _("Something changed on your account."))  # a member compares equal to its value
     return text % {"reason": reason_label(reason)} if "%(reason)s" in text else text
 
 
