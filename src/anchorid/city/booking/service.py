@@ -91,10 +91,10 @@ def get_slot(slot_id: object) -> Slot:
         key = int(str(slot_id))
     except ValueError:
         raise SlotNotFound() from None
-    slot = Slot.objects.select_related("facility").filter(pk=key, facility__is_active=True).first()
-    if slot is None:
-        raise SlotNotFound()
-    return slot
+    try:
+        return Slot.objects.select_related("facility").get(pk=key, facility__is_active=True)
+    except Slot.DoesNotExist:
+        raise SlotNotFound() from None
 
 
 def create_slot(facility: Facility, starts_at: datetime.datetime, ends_at: datetime.datetime, fee_yen: int) -> Slot:
@@ -178,20 +178,29 @@ def book(
     deadline = None
     if status in WAITING:
         deadline = payment_deadline or rules.payment_deadline(at, slot.starts_at)
+    values = {
+        "slot": slot,
+        "user": user,
+        "group": group,
+        "status": status,
+        "fee_yen": fee.total_yen,
+        "reduction_percent": fee.reduction_percent,
+        "payment_deadline": deadline,
+        "booked_by_staff": staff,
+        "on_behalf": staff is not None,
+    }
     try:
         with transaction.atomic():
-            _expire(Booking.objects.filter(slot=slot), at)
-            return Booking.objects.create(
-                slot=slot,
-                user=user,
-                group=group,
-                status=status,
-                fee_yen=fee.total_yen,
-                reduction_percent=fee.reduction_percent,
-                payment_deadline=deadline,
-                booked_by_staff=staff,
-                on_behalf=staff is not None,
-            )
+            return Booking.objects.create(**values)
+    except IntegrityError:
+        pass
+    # The slot is held. By a booking past its deadline? Then that one expires now (the check on access) and this
+    # booking gets one more try; otherwise, or if another request was quicker, the slot is taken.
+    if not expire_overdue(at, bookings=Booking.objects.filter(slot=slot)):
+        raise SlotTaken()
+    try:
+        with transaction.atomic():
+            return Booking.objects.create(**values)
     except IntegrityError:
         raise SlotTaken() from None
 
@@ -224,8 +233,12 @@ def expire_overdue(at: datetime.datetime | None = None, *, bookings: QuerySet[Bo
     """Expire every tentative booking past its payment deadline and every lottery win past its confirmation
     deadline (of ``bookings``, default all); returns how many. Run by the ``expire_bookings`` management command
     and on access (the home page, for the resident's own bookings)."""
+    at = _now(at)
+    chosen = Booking.objects.all() if bookings is None else bookings
+    if not chosen.filter(status__in=WAITING, payment_deadline__lt=at).exists():
+        return 0  # the usual case, answered without a write transaction
     with transaction.atomic():
-        return _expire(Booking.objects.all() if bookings is None else bookings, _now(at))
+        return _expire(chosen, at)
 
 
 def _expire(bookings: QuerySet[Booking], at: datetime.datetime) -> int:
@@ -250,9 +263,12 @@ def _expire_one(booking: Booking, at: datetime.datetime) -> bool:
 
 def refresh(booking: Booking, at: datetime.datetime | None = None) -> Booking:
     """The booking as it stands now, expired first if its deadline has passed (the check on access)."""
+    at = _now(at)
+    if not (booking.status in WAITING and booking.payment_deadline is not None and booking.payment_deadline < at):
+        return booking
     with transaction.atomic():
         booking = _locked(booking)
-        _expire_one(booking, _now(at))
+        _expire_one(booking, at)
     return booking
 
 

@@ -113,6 +113,7 @@ def facility(request: HttpRequest, facility_id: int) -> HttpResponse:
     free = set(service.free_slots(chosen, start, end).values_list("pk", flat=True))
     days: dict[datetime.date, list[dict[str, Any]]] = defaultdict(list)
     for slot in Slot.objects.filter(facility=chosen, starts_at__gte=start, starts_at__lt=end).order_by("starts_at"):
+        slot.facility = chosen  # one facility: no query per slot
         if slot.pk not in free:
             state = "taken"
         elif slot.held_for_lottery:
@@ -160,10 +161,7 @@ def book(request: HttpRequest) -> HttpResponse:
     except BookingError as error:
         back = reverse("booking_facility", args=[slot.facility_id]) if slot is not None else None
         return error_page(request, error, back)
-    if booking.status == Booking.Status.CONFIRMED:
-        messages.success(request, _("Booked. There is nothing to pay."))
-    else:
-        messages.success(request, _("Booked tentatively. Please pay before the deadline, or the booking lapses."))
+    # No flash message: the booking's page itself says what happened and what comes next.
     return redirect("booking_detail", reference=booking.reference)
 
 
