@@ -34,6 +34,8 @@ card_helper = support.card_helper  # fixture
 RESIDENTS = 16
 #: Which seeded adult each test family uses: life events at jlis are permanent for the session.
 ADULT_PLAIN, ADULT_MOVED, ADULT_HELD, ADULT_DEAD, ADULT_JIT, ADULT_CONSENT, ADULT_JLIS_DOWN, ADULT_RENAMED = range(8)
+ADULT_SSF = 8
+ADULT_OTHER_CARD = 9
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +48,7 @@ def lifecycle_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
     port = free_port()
     jlis = Jlis(url=f"http://127.0.0.1:{port}", data=data, env=env, keys=data / "idp-keys")
     jlis.cli("seed", "--residents", str(RESIDENTS), "--cards-dir", str(data / "cards"), "--seed", "5")
-    while len([card for card in jlis.cards() if card["has_signature_certificate"]]) <= ADULT_RENAMED:
+    while len([card for card in jlis.cards() if card["has_signature_certificate"]]) <= ADULT_OTHER_CARD:
         jlis.cli("seed", "--residents", "4", "--cards-dir", str(data / "cards"))
     store = EncryptedFileKeyStore(jlis.keys, KEYSTORE_PASSPHRASE, scrypt_n=2**10)
     public_key = store.create_key(jlis_client.OPERATOR_KEY_NAME, "EC-P256")

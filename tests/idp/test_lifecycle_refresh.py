@@ -18,10 +18,22 @@ from anchorid.idp.lifecycle.models import Notice, RefreshConsent
 from anchorid.idp.lifecycle.sweep import run_sweep
 
 from . import lifecycle_support as support
-from .lifecycle_support import ADULT_CONSENT, ADULT_PLAIN, Helper, Jlis, card_serial, onboarded
+from . import ssf_support
+from .lifecycle_support import (
+    ADULT_CONSENT,
+    ADULT_OTHER_CARD,
+    ADULT_PLAIN,
+    ADULT_SSF,
+    Helper,
+    Jlis,
+    card_serial,
+    onboarded,
+)
 from .onboarding_support import IDP_ORIGIN
 
 lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
+provider, ssf = ssf_support.provider, ssf_support.ssf  # fixtures
+CLAIMS_CHANGE = "https://schemas.openid.net/secevent/caep/event-type/claims-change"
 
 
 def _sign_consent(helper: Helper, document: str, origin: str = IDP_ORIGIN) -> requests.Response:
@@ -111,7 +123,7 @@ def test_it_refuses_a_consent_signed_by_another_card_and_changes_nothing(
     jlis: Jlis, card_helper: Callable[..., Helper]
 ) -> None:
     _account, client, _helper, _card = onboarded(jlis, card_helper, ADULT_PLAIN)
-    other = jlis.adult(ADULT_CONSENT + 3)
+    other = jlis.adult(ADULT_OTHER_CARD)
     other_helper = card_helper(other["card_file"], other["signature_pin"])
     page = client.get("/me/refresh-consent/")
     document = page.context["document"]
@@ -188,3 +200,42 @@ def test_it_keeps_a_withdrawal_pending_while_jlis_is_unreachable_and_sends_it_la
     with pytest.raises(jlis_client.JlisRefused):
         jlis_client.current_attributes(int(consent.certificate_serial))
     assert Account.objects.get(pk=account.pk).status == Account.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_it_queues_the_new_address_for_the_services_the_resident_chose_in_the_refresh_transaction(
+    ssf: None, jlis: Jlis, card_helper: Callable[..., Helper]
+) -> None:
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from anchorid.idp.oidc import jwks
+    from anchorid.idp.oidc.pairwise import subject_for
+    from anchorid.idp.ssf.models import OutboxEvent
+
+    account, client, helper, card = onboarded(jlis, card_helper, ADULT_SSF)
+    assert _give_consent(client, helper).status_code == 200
+    electricity, chosen = ssf_support.register("electricity", redirect_uri="https://power.example/cb")
+    water, not_chosen = ssf_support.register("water", redirect_uri="https://water.example/cb")
+    for rp in (electricity, water):
+        created = ssf_support.api(
+            "POST", "/ssf/streams", ssf_support.bearer(rp), {"delivery": {"method": ssf_support.POLL}}
+        )
+        assert created.status_code in (200, 201), created.content
+    ssf_support.connect(account, chosen)
+    ssf_support.connect(account, not_chosen, forward=False)
+    new_address = "神奈川県鎌倉市材木座五丁目6番7号"
+    jlis.cli("move", "--resident", str(card["resident_id"]), "--address", new_address)
+
+    summary = run_sweep()
+
+    assert summary.refreshed == 1
+    event = OutboxEvent.objects.get()  # the water company was not ticked for forwarding
+    assert event.stream.client_id == "electricity"
+    keys = KeySet.import_key_set(jwks.jwks_document())  # type: ignore[arg-type]
+    claims = jwt.decode(event.token, keys, algorithms=["ES256"]).claims
+    assert claims["sub_id"]["sub"] == subject_for(chosen.sector, chosen.public_sub, str(account.pk))
+    changed = claims["events"][CLAIMS_CHANGE]["claims"]
+    assert changed["address"]["formatted"] == new_address
+    assert changed["address"]["locality"] == "鎌倉市"
+    assert "name" not in changed  # only what changed, and only what this client may see
