@@ -156,3 +156,17 @@ def test_it_refuses_a_second_answer_on_the_provider_page(client: Client) -> None
     client.post(to_provider["Location"], {"answer": "decline"})
     assert client.post(to_provider["Location"], {"answer": "pay"}).status_code == 400
     assert client.post(to_provider["Location"], {"answer": "maybe"}).status_code == 400
+
+
+def test_it_creates_and_joins_groups_through_the_pages(client: Client) -> None:
+    logged_in(client, resident_claims("rep"))
+    created = client.post("/booking/groups/", {"action": "create", "name": "Chess club"})
+    assert created.status_code == 302
+    page = client.get(created["Location"]).content.decode()
+    code = page.split('id="invite-code">', 1)[1].split("<", 1)[0]
+    member = logged_in(Client(), resident_claims("member"))
+    joined = member.post("/booking/groups/", {"action": "join", "invite_code": code})
+    assert joined["Location"] == created["Location"]
+    assert 'id="invite-code"' not in member.get(joined["Location"]).content.decode()  # only the representative
+    assert logged_in(Client(), resident_claims("x")).get(created["Location"]).status_code == 404
+    assert member.post("/booking/groups/", {"action": "create", "name": ""}).status_code == 400

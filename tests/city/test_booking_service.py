@@ -10,7 +10,9 @@ from django.utils import timezone, translation
 
 from anchorid.city.booking import rules, service
 from anchorid.city.booking.errors import (
+    GroupNotFound,
     HeldForLottery,
+    InvalidGroup,
     InvalidState,
     NotGroupMember,
     OutsideWindow,
@@ -219,3 +221,27 @@ def test_it_registers_a_user_once_per_pairwise_sub_and_follows_the_verified_clai
     moved = user({"sub": "same", "name": "鎌倉 花子", "resident_of": "142051"})
     assert moved.pk == first.pk
     assert not moved.is_resident
+
+
+def test_it_creates_a_group_and_lets_a_member_join_with_the_invite_code() -> None:
+    rep, member = user(resident_claims("rep")), user(resident_claims("member"))
+    group = service.create_group(rep, "  鎌倉 合唱団  ")
+    assert group.name == "鎌倉 合唱団"
+    assert service.join_group(member, group.invite_code) == group
+    assert list(service.groups_of(member)) == [group]
+    service.book(member, slot_in(5, facility()), group=group)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+def test_it_refuses_a_group_without_a_proper_name(name: str) -> None:
+    with pytest.raises(InvalidGroup):
+        service.create_group(user(resident_claims()), name)
+    assert not Group.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["", "not-a-code", "x" * 100])
+def test_it_refuses_an_unknown_invite_code(code: str) -> None:
+    service.create_group(user(resident_claims("rep")), "Choir")
+    with pytest.raises(GroupNotFound):
+        service.join_group(user(resident_claims("stranger")), code)
+    assert not Group.objects.filter(members__sub="stranger").exists()

@@ -79,3 +79,14 @@ class PaymentFailed(BookingError):
 class InvalidCallback(BookingError):
     code = "invalid_callback"
     default_message = _("The payment notification could not be verified.")
+
+
+class InvalidGroup(BookingError):
+    code = "invalid_group"
+    default_message = _("A group needs a name of at most 200 characters.")
+
+
+class GroupNotFound(BookingError):
+    code = "group_not_found"
+    status = 404
+    default_message = _("There is no group with this invite code.")

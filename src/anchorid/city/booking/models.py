@@ -25,6 +25,11 @@ def new_reference() -> str:
     return "B" + secrets.token_hex(6).upper()
 
 
+def new_invite_code() -> str:
+    """The code a group's representative hands to members so they can join (unguessable)."""
+    return secrets.token_urlsafe(12)
+
+
 class CityUser(models.Model):
     """A registered user of the city's facilities: one per AnchorID pairwise ``sub``."""
 
@@ -56,6 +61,7 @@ class Group(models.Model):
     members = models.ManyToManyField(CityUser, related_name="member_of_groups", blank=True)
     reduction_approved = models.BooleanField(_("reduction approved"), default=False)
     reduction_percent = models.PositiveSmallIntegerField(_("reduction (%)"), default=0)
+    invite_code = models.CharField(max_length=24, unique=True, default=new_invite_code)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

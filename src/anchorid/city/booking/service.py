@@ -20,8 +20,10 @@ from django.utils import timezone
 
 from anchorid.city.booking import rules
 from anchorid.city.booking.errors import (
+    GroupNotFound,
     HeldForLottery,
     InvalidCallback,
+    InvalidGroup,
     InvalidSlot,
     InvalidState,
     NotGroupMember,
@@ -80,6 +82,31 @@ def add_penalty(user: CityUser, points: int, reason: str, booking: Booking | Non
     CityUser.objects.filter(pk=user.pk).update(penalty_points=F("penalty_points") + points)
     PenaltyRecord.objects.create(user=user, booking=booking, points=points, reason=reason)
     user.refresh_from_db(fields=["penalty_points"])
+
+
+# -- groups -------------------------------------------------------------------------------------------------------
+
+
+def create_group(representative: CityUser, name: str) -> Group:
+    """A new group represented by ``representative`` (its reduction is approved by staff, not here)."""
+    name = " ".join(str(name).split())
+    if not name or len(name) > 200:
+        raise InvalidGroup()
+    return Group.objects.create(name=name, representative=representative)
+
+
+def join_group(user: CityUser, invite_code: str) -> Group:
+    """Join the group whose representative handed out ``invite_code``."""
+    group = Group.objects.filter(invite_code=str(invite_code).strip()[:24]).first()
+    if group is None or not invite_code:
+        raise GroupNotFound()
+    if group.representative_id != user.pk:
+        group.members.add(user)
+    return group
+
+
+def groups_of(user: CityUser) -> QuerySet[Group]:
+    return Group.objects.filter(Q(representative=user) | Q(members=user)).distinct().order_by("name")
 
 
 # -- facilities and slots -----------------------------------------------------------------------------------------

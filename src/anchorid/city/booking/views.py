@@ -15,7 +15,6 @@ from functools import wraps
 from typing import Any, Protocol
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -139,7 +138,42 @@ def facility(request: HttpRequest, facility_id: int) -> HttpResponse:
 
 
 def _groups_of(user: CityUser) -> list[Group]:
-    return list(Group.objects.filter(Q(representative=user) | Q(members=user)).distinct().order_by("name"))
+    return list(service.groups_of(user))
+
+
+# -- groups -------------------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def groups(request: HttpRequest) -> HttpResponse:
+    """My groups; create one (I represent it) or join one with the invite code its representative gave me."""
+    user: CityUser = request.city_user  # type: ignore[attr-defined]
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "join":
+                group = service.join_group(user, request.POST.get("invite_code", ""))
+            else:
+                group = service.create_group(user, request.POST.get("name", ""))
+        except BookingError as error:
+            return error_page(request, error, reverse("booking_groups"))
+        return redirect("booking_group", group_id=group.pk)
+    return render(request, "booking/groups.html", site({"groups": _groups_of(user), "user": user}))
+
+
+@require_GET
+@login_required
+def group(request: HttpRequest, group_id: int) -> HttpResponse:
+    user: CityUser = request.city_user  # type: ignore[attr-defined]
+    found = service.groups_of(user).filter(pk=group_id).first()
+    if found is None:
+        raise Http404()
+    context = {
+        "group": found,
+        "is_representative": found.representative_id == user.pk,
+        "members": found.members.count(),
+    }
+    return render(request, "booking/group.html", site(context))
 
 
 # -- booking, payment, cancellation -------------------------------------------------------------------------------
