@@ -45,7 +45,7 @@ class Transmitter:
     def __init__(self, issuer: str, http: requests.Session | None = None) -> None:
         self.issuer = issuer.rstrip("/")
         self.http = http or requests.Session()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._configuration: dict[str, Any] | None = None
         self._configuration_at = 0.0
         self._keys: KeySet | None = None
