@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from anchorid.city.booking import service
 from anchorid.city.booking.models import Booking, Payment, Receipt
 from anchorid.city.booking.payments import decode_payload, encode_payload
 
-from .booking_support import facility, logged_in, outsider_claims, resident_claims, slot_in
+from .booking_support import facility, logged_in, outsider_claims, resident_claims, slot_in, user
 
 pytestmark = pytest.mark.django_db
 EN = {"Accept-Language": "en"}
@@ -57,6 +58,13 @@ def test_it_refuses_a_post_without_the_csrf_token() -> None:
     client = logged_in(Client(enforce_csrf_checks=True), resident_claims())
     assert client.post("/booking/book/", {"slot": slot.pk}).status_code == 403
     assert not Booking.objects.exists()
+    booking = service.book(user(resident_claims()), slot)
+    assert client.post(f"/booking/bookings/{booking.reference}/cancel/").status_code == 403
+    assert client.post(f"/booking/bookings/{booking.reference}/pay/").status_code == 403
+    assert client.post("/booking/groups/", {"action": "create", "name": "Club"}).status_code == 403
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.TENTATIVE
+    assert not Payment.objects.exists()
 
 
 def test_it_books_pays_and_shows_the_receipt_and_home(client: Client) -> None:
