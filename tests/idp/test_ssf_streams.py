@@ -60,6 +60,18 @@ def test_it_binds_the_token_to_a_dpop_key_when_a_proof_is_sent(ssf: None) -> Non
     proof = rp.proof("GET", ISSUER + "/ssf/streams", access_token=token)
     ok = api("GET", "/ssf/streams", {"Authorization": "DPoP " + token, "DPoP": proof})
     assert ok.status_code == 200, ok.content
+    assert ok["DPoP-Nonce"]
+    replayed = api("GET", "/ssf/streams", {"Authorization": "DPoP " + token, "DPoP": proof})
+    assert replayed.status_code == 401
+    assert replayed["WWW-Authenticate"].startswith("DPoP ")
+    rp.nonce = None
+    no_nonce = rp.proof("GET", ISSUER + "/ssf/streams", access_token=token)
+    refused = api("GET", "/ssf/streams", {"Authorization": "DPoP " + token, "DPoP": no_nonce})
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "use_dpop_nonce"
+    rp.nonce = refused["DPoP-Nonce"]
+    retried = rp.proof("GET", ISSUER + "/ssf/streams", access_token=token)
+    assert api("GET", "/ssf/streams", {"Authorization": "DPoP " + token, "DPoP": retried}).status_code == 200
 
 
 def test_it_a_client_credentials_token_is_useless_at_userinfo_and_introspection(ssf: None) -> None:

@@ -82,7 +82,12 @@ def authenticate(request: HttpRequest, path: str, scope: str) -> Caller:
                 status=401,
             )
         except OAuthError as e:
-            raise _unauthorized(e.description or e.error, e.error) from None
+            # RFC 9449 §7.1/§9: a DPoP error (a nonce needed, a bad proof) names the DPoP scheme and, for a nonce,
+            # carries the nonce to use.
+            headers = {"WWW-Authenticate": f'DPoP error="{e.error}", algs="ES256 PS256"'}
+            if isinstance(e, dpop.DPoPError):
+                headers["DPoP-Nonce"] = e.nonce
+            raise ApiError(401, e.error, e.description or e.error, headers) from None
         if proof.jkt != jkt:
             raise _unauthorized("the proof's key is not the token's key", "invalid_dpop_proof")
     elif scheme != "bearer":

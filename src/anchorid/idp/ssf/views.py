@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from anchorid.idp.oidc import config
+from anchorid.idp.oidc import config, dpop
 from anchorid.idp.ssf import poll, streams
 from anchorid.idp.ssf.auth import ApiError, Caller, authenticate
 from anchorid.idp.ssf.models import POLL, PUSH, Stream
@@ -78,12 +78,14 @@ def _api(path: str) -> Callable[[Callable[[HttpRequest, Callable[[str], Caller]]
         @csrf_exempt
         def wrapped(request: HttpRequest) -> HttpResponse:
             try:
-                return view(request, lambda scope: authenticate(request, path, scope))
+                response = view(request, lambda scope: authenticate(request, path, scope))
             except ApiError as error:
                 response = _json(error.body(), error.status)
                 for name, value in error.headers.items():
                     response[name] = value
-                return response
+            if "DPoP" in request.headers and "DPoP-Nonce" not in response:
+                response["DPoP-Nonce"] = dpop.current_nonce()  # the nonce for the client's next proof
+            return response
 
         wrapped.__name__ = view.__name__
         return wrapped
