@@ -178,3 +178,18 @@ def test_it_creates_and_joins_groups_through_the_pages(client: Client) -> None:
     assert 'id="invite-code"' not in member.get(joined["Location"]).content.decode()  # only the representative
     assert logged_in(Client(), resident_claims("x")).get(created["Location"]).status_code == 404
     assert member.post("/booking/groups/", {"action": "create", "name": ""}).status_code == 400
+
+
+def test_it_refuses_a_genuine_callback_brought_back_to_another_booking(client: Client) -> None:
+    hall = facility()
+    logged_in(client, resident_claims())
+    first, second = book(client, slot_in(3, hall).pk), book(client, slot_in(4, hall).pk)
+    to_provider = client.post(f"/booking/bookings/{first.reference}/pay/")
+    back = client.post(to_provider["Location"], {"answer": "pay"})
+    swapped = back["Location"].replace(first.reference, second.reference)
+    assert client.get(swapped).status_code == 400
+    second.refresh_from_db()
+    assert second.status == Booking.Status.TENTATIVE
+    assert client.get(back["Location"]).status_code == 302  # the right booking still takes it
+    first.refresh_from_db()
+    assert first.status == Booking.Status.CONFIRMED
