@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -166,3 +167,23 @@ def test_it_skips_removed_subjects_disabled_streams_and_unrequested_events(ssf: 
     Stream.objects.update(status="paused")
     with transaction.atomic():
         assert emit.emit_claims_change(account, {"address": NEW_ADDRESS}, reason="moved") == 1
+
+
+def test_it_stops_telling_a_service_the_resident_disconnected(ssf: None) -> None:
+    from anchorid.idp.oidc.consent import withdraw
+    from anchorid.idp.oidc.models import Grant
+
+    account = resident()
+    rp, client = register()
+    _poll_stream(rp)
+    connect(account, client)
+    Grant.objects.create(id="g1", client=client, account=account, code_hash="h1", code_expires_at=timezone.now(),
+                         redirect_uri=rp.redirect_uri, code_challenge="c", scope="openid address", claims={},
+                         acr="x", auth_time=timezone.now())  # fmt: skip
+    with transaction.atomic():
+        assert emit.emit_session_revoked(account) == 1
+    withdraw(account, client)
+    with transaction.atomic():
+        assert emit.emit_session_revoked(account) == 0
+        assert emit.emit_account_status(account, enabled=False, reason="emergency stop") == 0
+        assert emit.emit_claims_change(account, {"address": NEW_ADDRESS}, reason="moved") == 0

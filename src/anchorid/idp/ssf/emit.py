@@ -5,9 +5,10 @@ with that client's pairwise ``sub``; the same ``txn`` across them) and writes it
 transaction: if the change rolls back, so do its events (transactional outbox). Calling outside
 ``transaction.atomic`` is refused, since a change and its event committed separately could part ways.
 
-Who hears: clients the resident is connected to — a grant or a granted consent exists, so the client holds a
-pairwise ``sub`` for them — whose stream is enabled or paused (paused streams keep their events until resumed,
-disabled ones get none, SSF 1.0 §8.1.2), that asked for the event type, and did not remove the subject.
+Who hears: clients the resident is connected to — a consent decision or a grant exists, so the client holds a
+pairwise ``sub`` for them, and the resident has not withdrawn it — whose stream is enabled or paused (paused
+streams keep their events until resumed, disabled ones get none, SSF 1.0 §8.1.2), that asked for the event type,
+and did not remove the subject.
 Claims changes go further only to clients the resident ticked for forwarding (``AddressForwarding``) and carry
 only the claims the resident consented to give that client.
 
@@ -38,11 +39,16 @@ def _require_transaction() -> None:
 
 
 def connected_client_ids(account: Any) -> set[str]:
-    """Clients that hold a pairwise sub for this resident (a grant was issued or a claim consented)."""
-    ids = set(Grant.objects.filter(account=account).values_list("client_id", flat=True).distinct())
-    ids |= set(
-        ConsentDecision.objects.filter(account=account, granted=True).values_list("client_id", flat=True).distinct()
+    """Clients that hold a pairwise sub for this resident (a consent decision stands, or a grant was issued) and
+    that the resident did not disconnect (withdrawing consent deletes the decisions and revokes the grants with
+    reason ``consent_withdrawn``)."""
+    ids = set(
+        Grant.objects.filter(account=account)
+        .exclude(revoked_reason="consent_withdrawn")
+        .values_list("client_id", flat=True)
+        .distinct()
     )
+    ids |= set(ConsentDecision.objects.filter(account=account).values_list("client_id", flat=True).distinct())
     return ids
 
 
