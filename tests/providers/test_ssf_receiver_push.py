@@ -19,8 +19,9 @@ from anchorid.providersim.models import AddressChange, Customer
 from anchorid.ssf_receiver import transmitter as transmitter_module
 from anchorid.ssf_receiver.events import ACCOUNT_DISABLED, VERIFICATION
 from anchorid.ssf_receiver.models import ReceivedSet
+from support.ssf_transmitter import NEW_ADDRESS, Transmitter, new_key
 
-from .conftest import NEW_ADDRESS, PROVIDER, Transmitter, new_key
+from .conftest import PROVIDER
 
 pytestmark = pytest.mark.django_db
 

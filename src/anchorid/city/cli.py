@@ -73,3 +73,6 @@ def add_city_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
     add_lottery_commands(verbs)
     add_staff_commands(verbs)
+    from anchorid.city.departments.cli import add_department_commands
+
+    add_department_commands(verbs)

@@ -19,6 +19,7 @@ from anchorid.common.settings_base import (
 )
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking", "anchorid.city.lottery", "anchorid.city.staff"]
+INSTALLED_APPS += ["anchorid.ssf_receiver", "anchorid.city.departments"]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.city.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"
