@@ -14,7 +14,8 @@ What it builds, in a throwaway data folder (SQLite, the embedded default):
 - N accounts, each with a current anchor certificate, inserted by bulk SQL.
 
 Then for each N it times ``anchorid.idp.lifecycle.sweep.run_sweep`` end to end (HTTP fetch, CRL parse and
-signature check, the pass over every anchor, the writes): the *first* sweep, which finds the ``--new``
+signature check, the pass over every anchor -- streamed, or probed by CRL serial when anchors outnumber CRL entries
+four to one, ``--strategy`` -- and the writes): the *first* sweep, which finds the ``--new``
 revocations and writes them (anchor rows, stale marks, audit entries, notices; deaths close accounts), reset and
 repeated; and the *steady* sweep that follows, which finds nothing new and writes nothing. Medians of
 ``--repeats`` runs are printed.
@@ -192,6 +193,7 @@ def main() -> int:
     parser.add_argument("--crl-entries", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=1000, help="CRL entries that are seeded accounts' anchors")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--strategy", choices=["auto", "stream", "probe"], default="auto")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     if args.new > min(sizes) or args.new > args.crl_entries:
@@ -201,6 +203,7 @@ def main() -> int:
         data = Path(folder)
         os.environ.pop("DATABASE_URL", None)
         os.environ["ANCHORID_SWEEP_INTERVAL"] = "0"
+        os.environ["ANCHORID_SWEEP_STRATEGY"] = args.strategy
         issuer, key = _ca_files(data)
         from anchorid.common.serve import prepare_party
 
@@ -247,7 +250,7 @@ def main() -> int:
     print(f"# lifecycle sweep -- {today()} -- {machine()}, CPU affinity {sorted(os.sched_getaffinity(0))}")
     print(
         f"# CRL {args.crl_entries:,} entries ({len(der):,} bytes), {args.new:,} of them seeded anchors; "
-        f"medians of {args.repeats}"
+        f"medians of {args.repeats}; ANCHORID_SWEEP_STRATEGY={args.strategy}"
     )
     print(
         "| accounts | first sweep (finds and writes the new revocations) | steady sweep (nothing new) "

@@ -257,3 +257,30 @@ def test_it_opens_the_account_page_with_the_lifecycle_sections(jlis: Jlis, card_
     page = client.get("/me/")
     assert b'id="refresh-heading"' in page.content
     assert b'id="contact-heading"' in page.content
+
+
+@pytest.mark.django_db
+def test_it_finds_the_same_revocations_streaming_every_anchor_and_probing_the_index(
+    jlis: Jlis, card_helper: Callable[..., Helper], settings: Settings
+) -> None:
+    from anchorid.idp import jlis_client
+    from anchorid.idp.lifecycle.revocation_list import load_revocation_list
+    from anchorid.idp.lifecycle.sweep import find_changes
+
+    account, _client, _helper, card = onboarded(jlis, card_helper, ADULT_PLAIN)
+    now = datetime.datetime.now(datetime.UTC)
+    listed = [card_serial(card), *range(10**15, 10**15 + 50)]  # one anchor among serials of no account
+    der = make_crl(
+        jlis_signature_ca(jlis), jlis.ca_key(), listed, this_update=now, next_update=now + datetime.timedelta(days=1)
+    )
+    crl = load_revocation_list(der, jlis_client.trust_anchors().signature, now=now)
+    found = {}
+    for strategy in ("stream", "probe"):
+        settings.ANCHORID_SWEEP_STRATEGY = strategy
+        checked, changes, release = find_changes(crl, now)
+        found[strategy] = (checked, [(c.anchor_id, c.reason) for c in changes], release)
+    anchor = AnchorCertificate.objects.get(account=account)
+    assert found["stream"] == found["probe"] == (1, [(anchor.pk, "affiliationChanged")], [])
+    settings.ANCHORID_SWEEP_STRATEGY = "sideways"
+    with pytest.raises(SweepFailed, match="ANCHORID_SWEEP_STRATEGY"):
+        find_changes(crl, now)

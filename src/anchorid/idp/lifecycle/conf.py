@@ -6,6 +6,7 @@
 - ``ANCHORID_SWEEP_LEASE``: seconds a runner's lease on a job lasts before another may take it over (default 600);
 - ``ANCHORID_SWEEP_RETRY_BASE`` / ``ANCHORID_SWEEP_RETRY_MAX``: the backoff after a failed sweep, doubling from
   the base (default 60) up to the maximum (default: the sweep interval), with ±20 % jitter;
+- ``ANCHORID_SWEEP_STRATEGY``: ``auto`` (default), ``stream`` or ``probe`` -- how the sweep finds the listed anchors;
 - ``ANCHORID_NOTICE_FROM_EMAIL``: sender of notice e-mails (default Django's ``DEFAULT_FROM_EMAIL``).
 """
 
@@ -51,3 +52,8 @@ def retry_max() -> float:
 
 def notice_from_email() -> str:
     return str(getattr(settings, "ANCHORID_NOTICE_FROM_EMAIL", "") or settings.DEFAULT_FROM_EMAIL)
+
+
+def sweep_strategy() -> str:
+    value = getattr(settings, "ANCHORID_SWEEP_STRATEGY", None) or os.environ.get("ANCHORID_SWEEP_STRATEGY")
+    return str(value or "auto")

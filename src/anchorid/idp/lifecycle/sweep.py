@@ -22,12 +22,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from anchorid.idp import jlis_client
 from anchorid.idp.accounts.models import AnchorCertificate
-from anchorid.idp.lifecycle import consent, marking, refresh
+from anchorid.idp.lifecycle import conf, consent, marking, refresh
 from anchorid.idp.lifecycle.models import SweepRun
 from anchorid.idp.lifecycle.revocation_list import CrlRejected, RevocationList, load_revocation_list
 from anchorid.jpki.profiles import CertKind
@@ -35,9 +36,15 @@ from anchorid.jpki.trust import TrustConfigurationError
 
 log = logging.getLogger(__name__)
 #: Anchors written per transaction (keeps the audit log's lock short).
-BATCH = 1000
+BATCH = 900
 #: Rows fetched per round trip while streaming the anchors.
 CHUNK = 20000
+#: ``auto`` streams every anchor past the CRL's set when the CRL is large compared with the anchors, and seeks each
+#: CRL serial in the (issuer, serial) index when there are more than PROBE_RATIO anchors per CRL entry; ``stream``
+#: and ``probe`` force one way (``ANCHORID_SWEEP_STRATEGY``; both give the same answer, see the tests).
+STRATEGIES = ("auto", "stream", "probe")
+PROBE_RATIO = 4
+PROBE_CHUNK = 10000
 
 
 class SweepFailed(Exception):
@@ -87,21 +94,25 @@ def find_changes(crl: RevocationList, now: datetime) -> tuple[int, list[marking.
 
     Two passes over the table, whatever its size, and no per-row work beyond a set lookup:
 
-    1. ``(id, serial)`` of every anchor of the CRL's issuer -- exactly the columns of the unique index
-       (issuer_fingerprint, serial), so SQLite answers from that covering index without touching the table -- each
-       serial tested against the CRL's set; only the anchors listed there (at most as many as the CRL has entries)
-       are then read in full, by id, to see which are current and not yet marked;
+    1. the anchors of the CRL's issuer that the CRL lists: either ``(id, serial)`` of every such anchor streamed --
+       exactly the columns of the unique index (issuer_fingerprint, serial), so SQLite answers from that covering
+       index without touching the table -- each serial tested against the CRL's set; or, when there are many more
+       anchors than CRL entries, each CRL serial sought in that index (``use_probes``). Only the anchors found (at
+       most as many as the CRL has entries) are then read in full, by id, to see which are current and unmarked;
     2. one sequential scan for the rows whose state depends on time rather than on the CRL: current anchors past
        notAfter still marked good, and anchors on hold (released when the CRL no longer lists them).
     """
     entries = crl.entries
-    checked = 0
-    listed: list[int] = []
-    mine = AnchorCertificate.objects.filter(issuer_fingerprint=crl.issuer_fingerprint).values_list("id", "serial")
-    for anchor_id, serial in mine.iterator(chunk_size=CHUNK):
-        checked += 1
-        if serial in entries:
-            listed.append(anchor_id)
+    mine = AnchorCertificate.objects.filter(issuer_fingerprint=crl.issuer_fingerprint)
+    checked = mine.count()  # answered from the same covering index
+    if use_probes(checked, len(entries)):
+        listed = _listed_by_probes(crl)
+    else:
+        listed = [
+            anchor_id
+            for anchor_id, serial in mine.values_list("id", "serial").iterator(chunk_size=CHUNK)
+            if serial in entries
+        ]
     changes: list[marking.AnchorChange] = []
     for start in range(0, len(listed), BATCH):
         candidates = AnchorCertificate.objects.filter(
@@ -129,6 +140,28 @@ def find_changes(crl: RevocationList, now: datetime) -> tuple[int, list[marking.
             if revocation.reason != marking.HOLD:
                 changes.append(marking.AnchorChange(anchor_id, revocation.reason, revocation.revoked_at))
     return checked, changes, release
+
+
+def use_probes(anchors: int, entries: int) -> bool:
+    """Probe the index with the CRL's serials instead of streaming every anchor when the CRL is much smaller."""
+    strategy = conf.sweep_strategy()
+    if strategy not in STRATEGIES:
+        raise SweepFailed(f"ANCHORID_SWEEP_STRATEGY must be one of {', '.join(STRATEGIES)}")
+    if strategy != "auto":
+        return strategy == "probe"
+    return anchors > PROBE_RATIO * entries
+
+
+def _listed_by_probes(crl: RevocationList) -> list[int]:
+    """Ids of the anchors of the CRL's issuer whose serial the CRL lists: index seeks, chunk by chunk."""
+    serials = list(crl.entries)
+    size = max(1, min(PROBE_CHUNK, (connection.features.max_query_params or PROBE_CHUNK) - 1))
+    listed: list[int] = []
+    for start in range(0, len(serials), size):
+        listed += AnchorCertificate.objects.filter(
+            issuer_fingerprint=crl.issuer_fingerprint, serial__in=serials[start : start + size]
+        ).values_list("id", flat=True)
+    return listed
 
 
 def _apply(changes: list[marking.AnchorChange], now: datetime) -> dict[str, int]:
