@@ -32,6 +32,7 @@ from anchorid.idp import jlis_client
 from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.events import EventType
+from anchorid.idp.keystore import KeyStoreError
 from anchorid.idp.lifecycle.models import RefreshConsent
 from anchorid.jpki.verify import SignatureInvalid, verify_signature
 
@@ -110,7 +111,7 @@ def give(
         lodged = jlis_client.lodge_consent(data, signature, certificate_der)
     except jlis_client.JlisRefused as refusal:
         raise ConsentRefused(f"jlis_{refusal.code}", refusal.description) from None
-    except jlis_client.JlisUnavailable:
+    except (jlis_client.JlisUnavailable, KeyStoreError):
         raise ConsentRefused("jlis_unavailable") from None
     signed_at = datetime.fromisoformat(json.loads(document)["signed_at"])
     with transaction.atomic():
@@ -137,7 +138,7 @@ def _tell_jlis(consent: RefreshConsent) -> bool:
     except jlis_client.JlisRefused as refusal:
         # jlis no longer knows it (unknown_consent): nothing left to withdraw there.
         return refusal.code == "unknown_consent"
-    except jlis_client.JlisUnavailable:
+    except (jlis_client.JlisUnavailable, KeyStoreError):
         return False
     return True
 

@@ -35,6 +35,7 @@ from anchorid.idp.accounts import attribute_crypto
 from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.events import EventType
+from anchorid.idp.keystore import KeyStoreError
 from anchorid.idp.lifecycle import notices
 from anchorid.idp.lifecycle.marking import ACTOR, MOVED, SUPERSEDED, _emit
 from anchorid.idp.lifecycle.models import Notice, RefreshConsent
@@ -144,6 +145,8 @@ def refresh_account(account_id: Any, *, now: datetime.datetime | None = None) ->
         raise RefreshFailed(refusal.code) from None
     except jlis_client.JlisUnavailable:
         raise RefreshFailed("jlis_unavailable") from None
+    except KeyStoreError:
+        raise RefreshFailed("operator_key_unavailable") from None
     if answer.get("resident_status") not in (None, "alive", "active"):
         raise RefreshFailed("resident_not_alive")
     info = info_from_jlis(answer.get("attributes"))
