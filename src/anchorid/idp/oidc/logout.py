@@ -10,8 +10,8 @@ End-User whether to log out").
 Back-Channel Logout §2.4-2.5: for every client that holds a grant from this login session (``sid``) and registered a
 ``backchannel_logout_uri``, a Logout Token — a JWT with iss, aud, iat, exp, jti, sub and/or sid, and ``events``
 containing ``http://schemas.openid.net/event/backchannel-logout``, and no ``nonce`` (§2.4) — is POSTed as
-``logout_token=…`` (typ ``logout+jwt``, §2.4 recommendation). Delivery is synchronous with a short timeout for now;
-a failed delivery is counted, not retried. (The outbox and job runner of issue #5 will retry.)
+``logout_token=…`` (typ ``logout+jwt``, §2.4 recommendation). Each logout is written to an outbox and tried at once
+with a short timeout; a failed one is retried with backoff by the delivery worker (``anchorid.idp.ssf.backchannel``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import requests
-
 from anchorid.idp.oidc import config, jwks
 from anchorid.idp.oidc.clients import get_client
 from anchorid.idp.oidc.jose import InvalidJws
-from anchorid.idp.oidc.models import Client, Grant
+from anchorid.idp.oidc.models import Client
 from anchorid.idp.oidc.pairwise import subject_for
 
 logger = logging.getLogger(__name__)
@@ -84,28 +82,8 @@ def logout_token(client: Client, sub: str, sid: str) -> str:
 
 
 def notify_clients(sid: str) -> tuple[int, int]:
-    """POST a logout token to each client with a grant from session ``sid``; returns (delivered, failed)."""
-    delivered = failed = 0
-    seen: set[str] = set()
-    for grant in Grant.objects.filter(sid=sid).select_related("client"):
-        client = grant.client
-        if client.client_id in seen or not client.backchannel_logout_uri:
-            continue
-        seen.add(client.client_id)
-        token = logout_token(client, subject_for(client.sector, client.public_sub, grant.account_id), sid)
-        try:
-            response = requests.post(
-                client.backchannel_logout_uri,
-                data={"logout_token": token},
-                timeout=config.BACKCHANNEL_TIMEOUT,
-                allow_redirects=False,
-            )
-            ok = response.status_code in (200, 204)
-        except requests.RequestException:
-            ok = False
-        if ok:
-            delivered += 1
-        else:
-            failed += 1
-            logger.warning("back-channel logout to client %s failed", client.client_id)
-    return delivered, failed
+    """POST a logout token to each client with a grant from session ``sid``; returns (delivered, failed). Failed
+    ones are retried by the Shared Signals delivery worker (``anchorid.idp.ssf.backchannel``)."""
+    from anchorid.idp.ssf import backchannel
+
+    return backchannel.notify(sid)

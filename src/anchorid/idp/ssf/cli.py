@@ -29,9 +29,21 @@ def _deliver(args: argparse.Namespace) -> int:
     from anchorid.idp.ssf import delivery
 
     if args.once:
+        from anchorid.idp.ssf import backchannel
+
         stats = delivery.run_once()
         expired = delivery.dead_letter_expired()
-        print(json.dumps({"delivered": stats.delivered, "dead": stats.dead + expired, "retried": stats.retried}))
+        logouts = backchannel.retry_due()
+        print(
+            json.dumps(
+                {
+                    "delivered": stats.delivered,
+                    "dead": stats.dead + expired,
+                    "retried": stats.retried,
+                    "logouts_delivered": logouts,
+                }
+            )
+        )
         return EXIT_OK
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -24,7 +24,8 @@ with the current key, once, and the new token kept.) The endpoint is checked aga
 batch and every new connection checks its peer address.
 
 ``anchorid serve idp`` runs ``start_in_background`` (``ANCHORID_SSF_WORKER=0`` turns it off); ``anchorid idp ssf
-deliver [--once]`` runs a worker in the foreground.
+deliver [--once]`` runs a worker in the foreground. The same loop retries Back-Channel Logouts that failed at once
+(``backchannel``).
 """
 
 from __future__ import annotations
@@ -355,6 +356,8 @@ def run_once(owner: str | None = None, connections: Connections | None = None) -
 
 def run_forever(stop: threading.Event, owner: str | None = None) -> None:
     """A worker loop: deliver, then wait a little when there was nothing to do; survive database hiccups."""
+    from anchorid.idp.ssf import backchannel  # it builds on this module
+
     owner = owner or new_owner()
     connections = Connections()
     last_sweep = 0.0
@@ -363,6 +366,7 @@ def run_forever(stop: threading.Event, owner: str | None = None) -> None:
             close_old_connections()
             try:
                 stats = run_once(owner, connections)
+                stats.delivered += backchannel.retry_due()
                 if time.monotonic() - last_sweep > 60:
                     dead_letter_expired()
                     last_sweep = time.monotonic()

@@ -9,6 +9,8 @@
   it (transactional outbox). The SET is signed when written, so every retransmission is byte-identical.
 - ``AddressForwarding``: the resident's choice, per client, whether a changed address (or other consented claim)
   is sent to that client; can be set before a move (prior consent).
+- ``LogoutDelivery``: a Back-Channel Logout owed to a client (``backchannel``): tried at once after the logout,
+  retried by the delivery worker when that fails.
 """
 
 from __future__ import annotations
@@ -114,3 +116,30 @@ class AddressForwarding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}: {'forward' if self.forward else 'keep'}"
+
+
+class LogoutDelivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        DEAD = "dead"
+
+    id = models.BigAutoField(primary_key=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    sub = models.CharField(max_length=255, help_text="the client's sub for the resident")
+    sid = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["state", "next_attempt_at"], name="ssf_logout_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"logout {self.sid[:8]}… → {self.client_id} ({self.state})"
