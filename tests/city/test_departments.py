@@ -1,26 +1,22 @@
-"""The city's departments as one SSF receiver (audience: the city's client_id): a login opens each department's
-record; a claims-change SET updates every department once, in one transaction with its jti; refusals change nothing;
-the resident sees what each department holds (Japanese first, English available)."""
+"""The city's departments as one relying party and SSF receiver (``city-departments``): sharing the address opens
+each department's record; a claims-change SET updates every department once, in one transaction with its jti;
+refusals change nothing; the resident sees what each department holds (Japanese first, English available)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from anchorid.city.departments import records
+from anchorid.city.departments import records, setup, views
 from anchorid.city.departments.models import RecordChange, ResidentRecord, TaxRecord
-from anchorid.city.models import ResidentSession
-from anchorid.city.rp import setup
 from anchorid.common.settings_base import DATA_DIR
 from anchorid.ssf_receiver.models import ReceivedSet
-from anchorid.ssf_receiver.setup import RECEIVER_FILE, ensure_receiver_file
+from anchorid.ssf_receiver.setup import ensure_receiver_file
 from support.ssf_transmitter import NEW_ADDRESS, Transmitter, serve_transmitter
-
-from .test_home import logged_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -29,31 +25,29 @@ OLD_ADDRESS = {"formatted": "神奈川県鎌倉市御成町1番1号", "region": 
 
 @pytest.fixture
 def transmitter() -> Iterator[Transmitter]:
-    yield from serve_transmitter(setup.DEFAULT_CLIENT_ID)
+    yield from serve_transmitter(setup.CLIENT_ID)
 
 
 @pytest.fixture
 def push_token(transmitter: Transmitter) -> Iterator[str]:
-    """The city set up against the test transmitter; its files removed afterwards (other tests run unconfigured)."""
-    written = [DATA_DIR / setup.CONFIG_FILE, DATA_DIR / RECEIVER_FILE]
-    setup.ensure_keys(DATA_DIR)
-    setup.write_config(DATA_DIR, issuer=transmitter.issuer, origin="http://testserver")
-    token: str = ensure_receiver_file(DATA_DIR, endpoint_url="http://testserver/ssf/events")["push_token"]
+    """The departments set up against the test transmitter; their folder removed afterwards."""
+    setup.write(DATA_DIR, issuer=transmitter.issuer, city_origin="http://testserver")
+    folder = setup.folder(DATA_DIR)
+    token: str = ensure_receiver_file(folder, endpoint_url="http://testserver/departments/ssf/events")["push_token"]
     records.receiver.cache_clear()
     yield token
     records.receiver.cache_clear()
-    for path in written:
-        Path(path).unlink(missing_ok=True)
+    shutil.rmtree(folder)
 
 
 def push(token: str, push_token: str) -> Any:
-    return Client().post("/ssf/events", data=token, content_type="application/secevent+jwt",
+    return Client().post("/departments/ssf/events", data=token, content_type="application/secevent+jwt",
                          HTTP_AUTHORIZATION=f"Bearer {push_token}")  # fmt: skip
 
 
-def test_it_opens_each_departments_record_at_login_with_the_address() -> None:
+def test_it_opens_each_departments_record_when_the_address_is_shared() -> None:
     records.on_login("sub-1", {"name": "鎌倉 花子", "address": OLD_ADDRESS})
-    records.on_login("sub-1", {"address": NEW_ADDRESS})  # a later login changes nothing: events do
+    records.on_login("sub-1", {"address": NEW_ADDRESS})  # sharing again changes nothing: events do
     records.on_login("sub-2", {"name": "no address shared"})
     assert ResidentRecord.objects.get(sub="sub-1").address == OLD_ADDRESS
     assert TaxRecord.objects.get(sub="sub-1").notice_address == OLD_ADDRESS
@@ -88,8 +82,10 @@ def test_it_refuses_a_set_for_another_client_and_changes_nothing(transmitter: Tr
 def test_it_shows_the_resident_what_each_department_holds(transmitter: Transmitter, push_token: str) -> None:
     records.on_login("sub-1", {"address": OLD_ADDRESS})
     assert push(transmitter.sign(transmitter.claims()), push_token).status_code == 202
-    browser = logged_in_client(Client(), {"sub": "sub-1"})
-    ResidentSession.objects.create(session_key=browser.session.session_key, sub="sub-1")
+    browser = Client()
+    session = browser.session
+    session[views.SUB_KEY] = "sub-1"
+    session.save()
     page = browser.get("/departments/").content.decode()
     assert "市民課" in page
     assert "税務課" in page
@@ -99,7 +95,7 @@ def test_it_shows_the_resident_what_each_department_holds(transmitter: Transmitt
     assert "Address change sent by AnchorID" in english
 
 
-def test_it_sends_a_resident_without_a_login_to_the_home_page() -> None:
-    response = Client().get("/departments/")
-    assert response.status_code == 302
-    assert response["Location"] == "/"
+def test_it_offers_to_share_the_address_before_anything_is_on_file() -> None:
+    page = Client().get("/departments/").content.decode()
+    assert 'id="departments-connect"' in page
+    assert 'id="department-records"' not in page

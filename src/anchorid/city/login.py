@@ -58,9 +58,6 @@ def complete_login(session: SessionBase, callback_url: str) -> dict[str, Any]:
         sub=login.id_token_claims["sub"],
         sid=login.id_token_claims.get("sid", ""),
     )
-    from anchorid.city.departments.records import on_login
-
-    on_login(login.id_token_claims["sub"], login.userinfo)
     return login.userinfo
 
 

@@ -19,5 +19,5 @@ urlpatterns = [
     path("logged-out/", views.logged_out, name="city_logged_out"),
     path("backchannel-logout/", views.backchannel_logout, name="city_backchannel_logout"),
     path(".well-known/jwks.json", views.jwks, name="city_jwks"),
-    path("", include("anchorid.city.departments.urls")),
+    path("departments/", include("anchorid.city.departments.urls")),
 ]

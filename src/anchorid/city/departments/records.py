@@ -13,15 +13,16 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from anchorid.city.departments import setup
 from anchorid.city.departments.models import RecordChange, ResidentRecord, TaxRecord
-from anchorid.city.rp.setup import load_config
+from anchorid.common.rp.client import AnchorIDClient
 from anchorid.common.settings_base import DATA_DIR
 from anchorid.ssf_receiver import events
 from anchorid.ssf_receiver.receive import Receiver
 from anchorid.ssf_receiver.setup import receiver_config
 from anchorid.ssf_receiver.verify import SecurityEvent
 
-RECEIVER_NAME = "city"
+RECEIVER_NAME = "city-departments"
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ DEPARTMENTS = (
 
 
 def on_login(sub: str, claims: dict[str, Any]) -> None:
-    """A resident logged in: each department opens its record when the resident shared their address (and has
-    none yet); the address given at login is the one on file until AnchorID tells of a change."""
+    """A resident shared their address with the departments: each opens its record (when it has none yet); the
+    address given is the one on file until AnchorID tells of a change."""
     address = claims.get("address")
     if not isinstance(address, dict) or not address.get("formatted"):
         return
@@ -87,5 +88,10 @@ def apply_event(event: SecurityEvent) -> str:
 
 
 @functools.cache
+def client() -> AnchorIDClient:
+    return AnchorIDClient(setup.load(DATA_DIR))
+
+
+@functools.cache
 def receiver() -> Receiver:
-    return Receiver(receiver_config(DATA_DIR, RECEIVER_NAME, load_config(DATA_DIR)), apply_event)
+    return Receiver(receiver_config(setup.folder(DATA_DIR), RECEIVER_NAME, setup.load(DATA_DIR)), apply_event)
