@@ -210,3 +210,20 @@ def test_it_signs_a_waiting_set_again_when_its_key_was_rotated_out(ssf: None, re
     event = OutboxEvent.objects.get()
     assert event.token != old
     assert receiver.applied[0]["jti"] == event.jti
+
+
+def test_it_serves_every_stream_with_work_in_turn(ssf: None, receiver_factory: Any) -> None:
+    account = resident()
+    for name in ("gas", "water", "post"):
+        rp, client = register(name, redirect_uri=f"https://{name}.example/cb")
+        push_stream(rp, receiver_factory(name).url)
+        connect(account, client)
+    with transaction.atomic():
+        emit.emit_session_revoked(account)
+    served = []
+    for _ in range(3):
+        stream_id = delivery.claim_stream("worker")
+        assert stream_id is not None
+        served.append(stream_id)
+        delivery.release_lease(stream_id, "worker")
+    assert len(set(served)) == 3

@@ -155,7 +155,9 @@ def renew_lease(stream_id: str, owner: str) -> bool:
 
 
 def release_lease(stream_id: str, owner: str) -> None:
-    Stream.objects.filter(stream_id=stream_id, lease_owner=owner).update(lease_owner="", lease_until=None)
+    """Free the stream at once; its ``lease_until`` (now) puts it behind the streams served less recently, so every
+    stream with work gets its turn."""
+    Stream.objects.filter(stream_id=stream_id, lease_owner=owner).update(lease_owner="", lease_until=timezone.now())
 
 
 # --- sending ---------------------------------------------------------------------------------------------------
