@@ -164,3 +164,32 @@ def _kill_and_restart(data: Path, env: dict[str, str], receiver: Receiver) -> No
     event = "https://schemas.openid.net/secevent/caep/event-type/claims-change"
     addresses = [c["events"][event]["claims"]["address"]["formatted"] for c in receiver.applied]
     assert sorted(addresses, key=lambda a: int(a.split()[1])) == [f"address {n}" for n in range(EVENTS)]
+
+
+def test_it_delivers_from_the_worker_thread_of_anchorid_serve_idp(tmp_path: Path) -> None:
+    from support.jlis_server import free_port
+
+    receiver = Receiver(audience="post-office", jwks={"keys": []}, issuer=ISSUER)
+    receiver.start()
+    try:
+        with _database() as database_url:
+            data = tmp_path / "idp"
+            env = _env(data, database_url)
+            seeded = subprocess.run(
+                [sys.executable, "-c", SEED, str(data), receiver.url, "20"],
+                env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert seeded.returncode == 0, seeded.stderr[-2000:]
+            receiver.jwks = json.loads(seeded.stdout.strip().splitlines()[-1])
+            server = subprocess.Popen(
+                [sys.executable, "-m", "anchorid.cli", "serve", "idp", "--port", str(free_port()), "--data", str(data)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                assert _wait(lambda: len(receiver.applied) >= 20, 60), f"{len(receiver.applied)} of 20 applied"
+            finally:
+                server.terminate()
+                server.wait(timeout=20)
+            assert len({c["jti"] for c in receiver.applied}) == 20
+    finally:
+        receiver.stop()
