@@ -13,7 +13,7 @@ import secrets
 import sys
 from pathlib import Path
 
-AREAS = ("facilities", "lottery", "bookings", "reports", "counter")
+AREAS = ("facilities", "lottery", "bookings", "reports", "counter", "counter_payment")
 
 
 def create_staff(username: str, password: str, areas: tuple[str, ...] = AREAS) -> None:

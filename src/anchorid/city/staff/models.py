@@ -25,6 +25,7 @@ class StaffArea(models.Model):
             ("bookings", "Search bookings, mark no-show or used"),
             ("reports", "View reports and export CSV"),
             ("counter", "Register and book on behalf of residents at the counter"),
+            ("counter_payment", "Take payments and pay out refunds at the counter"),
         )
 
     def __str__(self) -> str:
@@ -63,6 +64,8 @@ class ProxyAction(models.Model):
         LOTTERY_ENTRY = "lottery_entry", _("Entered a lottery")
         LOTTERY_CONFIRMED = "lottery_confirmed", _("Confirmed a lottery win")
         LINK_CODE = "link_code", _("Issued a link code")
+        PAID = "paid", _("Paid at the counter")
+        REFUND_PAID_OUT = "refund_paid_out", _("Refund paid out at the counter")
 
     user = models.ForeignKey(CityUser, on_delete=models.PROTECT, related_name="proxy_actions")
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -98,3 +101,66 @@ class LinkCode(models.Model):
 
     def __str__(self) -> str:
         return f"link code {self.pk}"
+
+
+class CounterCharge(models.Model):
+    """The counter payment provider's ledger (``counter_payment.CounterProvider``): one row per payment taken in
+    cash or by card at the counter, with who received it and when. ``idempotency_key`` comes from the payment form
+    shown to the clerk, so a form sent twice records one payment."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card (terminal at the counter)")
+
+    class Status(models.TextChoices):
+        CREATED = "created"
+        RECEIVED = "received"
+        CAPTURED = "captured"
+        CANCELLED = "cancelled"
+
+    provider_ref = models.CharField(max_length=100, unique=True)
+    order_ref = models.CharField(max_length=20)
+    amount_yen = models.PositiveIntegerField()
+    refunded_yen = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
+    method = models.CharField(max_length=8, choices=Method.choices, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=["idempotency_key"], condition=~Q(idempotency_key=""), name="staff_counter_charge_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_yen__lte=models.F("amount_yen")), name="staff_counter_charge_refund_le"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.provider_ref
+
+
+class CounterPayout(models.Model):
+    """A refund of a counter payment: recorded when the booking is cancelled, handed over in cash at the counter
+    later (``paid_out_at``, ``paid_out_by``)."""
+
+    charge = models.ForeignKey(CounterCharge, on_delete=models.PROTECT, related_name="payouts")
+    payout_ref = models.CharField(max_length=120, unique=True)
+    amount_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_out_at = models.DateTimeField(null=True, blank=True)
+    paid_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = (models.CheckConstraint(condition=Q(amount_yen__gt=0), name="staff_counter_payout_positive"),)
+
+    def __str__(self) -> str:
+        return self.payout_ref

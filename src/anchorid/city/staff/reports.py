@@ -10,6 +10,7 @@ from django.db.models import Count, Q, Sum
 
 from anchorid.city.booking.models import Booking, Facility, Payment, Refund, Slot
 from anchorid.city.booking.rules import JST
+from anchorid.city.staff import counter_payment
 
 
 def period(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -37,7 +38,7 @@ class FacilityUsage:
 USAGE_HEADER = ("facility_ja", "facility_en", "slots", "booked", "used", "no_show", "cancelled", "hours_booked",
                 "revenue_yen", "refunds_yen", "net_yen")  # fmt: skip
 BOOKINGS_HEADER = ("reference", "facility_ja", "starts_at", "ends_at", "user", "status", "fee_yen", "paid_yen",
-                   "refunded_yen", "on_behalf", "booked_by_staff", "created_at")  # fmt: skip
+                   "refunded_yen", "on_behalf", "booked_by_staff", "created_at", "payment_method")  # fmt: skip
 BOOKED = (Booking.Status.CONFIRMED, Booking.Status.USED, Booking.Status.NO_SHOW)
 
 
@@ -84,10 +85,11 @@ def booking_rows(start: dt.date, end: dt.date) -> list[tuple[object, ...]]:
         Refund.objects.filter(booking__in=bookings).values("booking_id").annotate(total=Sum("amount_yen"))
         .values_list("booking_id", "total")
     )  # fmt: skip
+    methods = counter_payment.methods_by_booking([b.pk for b in bookings])
     return [
         (b.reference, b.slot.facility.name_ja, b.slot.starts_at.astimezone(JST).isoformat(),
          b.slot.ends_at.astimezone(JST).isoformat(), b.user.display_name, b.status, b.fee_yen, b.paid or 0,
          refunded.get(b.pk, 0), b.on_behalf, b.booked_by_staff.get_username() if b.booked_by_staff else "",
-         b.created_at.astimezone(JST).isoformat())
+         b.created_at.astimezone(JST).isoformat(), methods.get(b.pk, ""))
         for b in bookings
     ]  # fmt: skip

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from anchorid.city.staff import views
+from anchorid.city.staff import counter_payment_views, views
 
 urlpatterns = [
     path("", views.home, name="staff_home"),
@@ -28,4 +28,7 @@ urlpatterns = [
     path("counter/<int:user_id>/enter/", views.counter_enter, name="staff_counter_enter"),
     path("counter/<int:user_id>/bookings/<str:reference>/cancel/", views.counter_cancel, name="staff_counter_cancel"),
     path("counter/<int:user_id>/entries/<str:public_id>/confirm/", views.counter_confirm, name="staff_counter_confirm"),
+    path("counter/<int:user_id>/bookings/<str:reference>/pay/", counter_payment_views.pay, name="staff_counter_pay"),
+    path("counter/<int:user_id>/receipts/<str:number>/", counter_payment_views.receipt, name="staff_counter_receipt"),
+    path("counter/<int:user_id>/payouts/<str:payout_ref>/", counter_payment_views.pay_out, name="staff_counter_payout"),
 ]

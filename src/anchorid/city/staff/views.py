@@ -33,7 +33,7 @@ from anchorid.city.booking.models import Booking, CityUser, Facility, Group, Slo
 from anchorid.city.lottery import service as lottery_service
 from anchorid.city.lottery.models import Entry, LotteryRound
 from anchorid.city.lottery.service import LotteryError
-from anchorid.city.staff import counter, forms, reports
+from anchorid.city.staff import counter, counter_payment, forms, reports
 from anchorid.city.staff.csv_export import csv_response
 from anchorid.city.staff.models import CounterRegistration
 
@@ -311,7 +311,9 @@ def report(request: HttpRequest) -> HttpResponse:
         "net": sum(row.net_yen for row in usage),
     }
     query = f"date_from={start}&date_to={end}"
-    return page(request, "staff/reports.html", {"form": form, "usage": usage, "totals": totals, "query": query})
+    by_method = counter_payment.method_totals(*reports.period(start, end))
+    context = {"form": form, "usage": usage, "totals": totals, "query": query, "by_method": by_method}
+    return page(request, "staff/reports.html", context)
 
 
 # --- the counter ---------------------------------------------------------------------------------------------------
