@@ -23,7 +23,8 @@ from anchorid.city.booking import service as booking_service
 from anchorid.city.booking.errors import PaymentFailed
 from anchorid.city.booking.models import Booking, CityUser, Facility, Payment, Receipt, Refund, Slot
 from anchorid.city.booking.payments import SimulatedProvider, decode_payload, provider
-from anchorid.city.staff import counter, counter_payment
+from anchorid.city.staff import counter, counter_payment, counter_payment_demo
+from anchorid.city.staff.cli import AREAS, create_staff
 from anchorid.city.staff.models import CounterCharge, CounterPayout, ProxyAction
 
 from .lottery_support import logged_in_resident
@@ -469,3 +470,21 @@ def test_it_records_one_payment_when_the_same_form_arrives_at_once() -> None:
     assert len(set(receipts)) == 1
     assert Payment.objects.filter(booking=booking).count() == 1
     assert ProxyAction.objects.filter(kind=ProxyAction.Kind.PAID).count() == 1
+
+
+def test_it_seeds_the_counter_payment_demo_once() -> None:
+    assert "missing" in counter_payment_demo.seed_counter_payment_demo()[0]
+    create_staff("staff", "correct horse battery", AREAS)
+    room = slot(days=5)
+    first = counter_payment_demo.seed_counter_payment_demo("http://city.test/")
+    booking = Booking.objects.get(slot=room)
+    receipt = Receipt.objects.get(booking=booking)
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.on_behalf
+    assert first == [
+        f"counter resident (booked and paid in cash at the counter): http://city.test/staff/counter/{booking.user_id}/",
+        f"its receipt, to print at the counter: http://city.test/staff/counter/{booking.user_id}/receipts/"
+        f"{receipt.number}/",
+    ]
+    assert counter_payment_demo.seed_counter_payment_demo("http://city.test/") == first
+    assert Receipt.objects.count() == 1
