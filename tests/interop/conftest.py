@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .harness import Parties, start_parties
+from .lifecycle_harness import World, start_world
 
 NODE_PROJECT = Path(__file__).parent / "node"
 
@@ -17,6 +18,17 @@ NODE_PROJECT = Path(__file__).parent / "node"
 @pytest.fixture(scope="session")
 def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parties]:
     started = start_parties(tmp_path_factory.mktemp("interop"))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The lifecycle tests' parties: jlis, idp (Shared Signals on), city with its departments, the sample providers
+    (see lifecycle_harness.py)."""
+    started = start_world(tmp_path_factory.mktemp("lifecycle"))
     try:
         yield started
     finally:

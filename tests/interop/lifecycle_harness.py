@@ -92,14 +92,16 @@ def start_world(root: Path, *, residents: int = 16) -> World:
     return world
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60) -> T:
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60, *,
+             state: Callable[[], object] | None = None) -> T:  # fmt: skip
+    """``check()`` once it is truthy; on timeout the assertion names ``what`` and shows ``state()``."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}" + (f": {state()}" if state else ""))
         time.sleep(0.3)
 
 

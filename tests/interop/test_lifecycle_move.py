@@ -7,10 +7,6 @@ old one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from .harness import Browser
 from .lifecycle_harness import (
     World,
@@ -24,7 +20,6 @@ from .lifecycle_harness import (
     provider_changes,
     share_with_departments,
     sign_up,
-    start_world,
     wait_for,
 )
 
@@ -40,15 +35,6 @@ def holds(browser: Browser, world: World, slug: str, address: str) -> bool:
 def delivered(browser: Browser, world: World, clients: set[str]) -> dict[str, str] | None:
     statuses = moving_status(browser, world)
     return statuses if all(statuses[client] == "delivered" for client in clients) else None
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    started = start_world(tmp_path_factory.mktemp("lifecycle"))
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def test_it_tells_only_the_services_the_resident_chose_of_the_move(world: World) -> None:
