@@ -350,6 +350,9 @@ def test_it_refunds_by_the_tiers_and_records_the_payout_at_the_counter() -> None
     assert twice.status_code == 409
     assert "already paid out" in twice.content.decode()
     assert ProxyAction.objects.filter(kind=ProxyAction.Kind.REFUND_PAID_OUT).count() == 1
+    listed = client.get(f"/staff/counter/{resident.pk}/", headers=EN).content.decode()
+    assert listed.index(f'data-payout="{half.provider_ref}"') < listed.index(f'data-payout="{full.provider_ref}"')
+    assert "paid out" in listed
     # Someone else's payout, a forged reference, no permission: refused, nothing changes.
     other = registered("鎌倉 タロウ")
     assert client.post(f"/staff/counter/{other.pk}/payouts/{half.provider_ref}/").status_code == 404

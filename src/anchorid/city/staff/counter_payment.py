@@ -25,7 +25,7 @@ import secrets
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -254,7 +254,7 @@ def payouts_of(user: CityUser, *, pending_only: bool = False) -> list[CounterPay
     found = CounterPayout.objects.filter(charge__order_ref__in=references).select_related("charge", "paid_out_by")
     if pending_only:
         found = found.filter(paid_out_at__isnull=True)
-    return list(found.order_by("paid_out_at", "-created_at"))
+    return list(found.order_by(F("paid_out_at").asc(nulls_first=True), "-created_at"))
 
 
 def pay_out(staff: StaffUser, user: CityUser, payout_ref: str, *, at: dt.datetime | None = None) -> CounterPayout:
