@@ -36,6 +36,9 @@ class Transmitter:
     keys: list[ECKey] = field(default_factory=list)
     jwks_fetches: int = 0
     down: bool = False
+    #: RFC 8936: SETs waiting for the poller (jti → SET) and every poll request body received.
+    queue: dict[str, str] = field(default_factory=dict)
+    poll_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def sign(self, claims: dict[str, Any], *, key: ECKey | None = None, header: dict[str, Any] | None = None) -> str:
         key = key or self.keys[0]
@@ -79,6 +82,25 @@ def serve_transmitter(audience: str) -> Iterator[Transmitter]:
                 self.end_headers()
                 return
             data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            """RFC 8936 §2.4 poll: drop acknowledged and reported SETs, answer up to maxEvents of the rest."""
+            if self.path != "/poll":
+                self.send_response(404)
+                self.end_headers()
+                return
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state.poll_requests.append(request)
+            for jti in [*request.get("ack", []), *request.get("setErrs", {})]:
+                state.queue.pop(jti, None)
+            wanted = int(request.get("maxEvents", 10))
+            sets = dict(list(state.queue.items())[:wanted])
+            data = json.dumps({"sets": sets, "moreAvailable": len(state.queue) > len(sets)}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
