@@ -108,7 +108,7 @@ def test_it_records_a_payment_confirms_the_booking_and_prints_a_numbered_receipt
     response = client.post(pay_url(booking), form(FEE, "card", issued.group(1)))
     receipt = Receipt.objects.get(booking=booking)
     assert response.status_code == 302
-    assert response["Location"] == f"/staff/counter/{booking.user_id}/receipts/{receipt.number}/"
+    assert response["Location"] == f"/staff/counter/{booking.user_id}/receipts/{receipt.number}/?recorded=1"
     assert re.fullmatch(rf"R{timezone.now().astimezone(rules.JST):%Y}-\d{{6}}", receipt.number or "")
     assert receipt.amount_yen == FEE
     assert receipt.payer_name == "鎌倉 ハナ"
@@ -131,6 +131,8 @@ def test_it_records_a_payment_confirms_the_booking_and_prints_a_numbered_receipt
     assert "staff member cashier" in text
     assert "print" in text
     assert 'class="receipt"' in text
+    assert 'class="notice notice--success no-print"' in text  # "recorded" is not printed on the receipt
+    assert "Payment recorded" in text
 
 
 def test_it_numbers_counter_receipts_in_the_same_series_as_online_ones() -> None:

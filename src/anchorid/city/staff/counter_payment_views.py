@@ -55,9 +55,8 @@ def pay(request: HttpRequest, user_id: int, reference: str) -> HttpResponse:
         return _refused(request, resident, booking, error.message, error.status)
     except BookingError as error:
         return _refused(request, resident, booking, str(error.message), error.status)
-    done = _("Payment recorded; booking %(reference)s is confirmed. Print receipt %(number)s for the resident.")
-    messages.success(request, done % {"reference": booking.reference, "number": receipt.number})
-    return redirect("staff_counter_receipt", user_id=resident.pk, number=receipt.number)
+    # No flash message: it would print on the receipt. The receipt page says it was recorded (not when printed).
+    return redirect(reverse("staff_counter_receipt", args=[resident.pk, receipt.number]) + "?recorded=1")
 
 
 @require_GET
@@ -75,6 +74,7 @@ def receipt(request: HttpRequest, user_id: int, number: str) -> HttpResponse:
         "name": found.booking.slot.facility.name(get_language()),
         "method": counter_payment.method_label(codes.get(found.booking_id, "")),
         "charge": CounterCharge.objects.filter(provider_ref=found.payment.provider_ref).first(),
+        "recorded": request.GET.get("recorded") == "1",
     }
     return page(request, "staff/counter_receipt.html", context)
 
