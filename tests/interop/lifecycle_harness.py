@@ -1,11 +1,11 @@
 """The parties of the lifecycle tests (issue #5) as real processes, and what a resident does in them.
 
 ``start_world`` starts jlis, the idp and the city as ``start_parties`` does, then the sample providers
-(``anchorid serve providers``, registered by ``anchorid providers setup --idp-data``, the postal one poll-based),
+(``anchorid serve providers``, registered with the demo's own steps, ``anchorid.providersim.demo.set_up``:
+``anchorid providers setup --idp-data``, the postal one poll-based, and ``anchorid city departments-setup``),
 restarts the idp with the Shared Signals settings the demo uses (plain http to this machine allowed, quick
 retries, no scheduled sweep: the tests run ``anchorid idp sweep`` by hand), and connects every receiver's stream
-(``anchorid providers connect``, ``anchorid city connect-events``); the city's departments are registered by
-``anchorid city departments-setup --idp-data``.
+(``providersim.demo.connect``: ``anchorid providers connect``, ``anchorid city connect-events``).
 
 The resident's side is ``Browser`` plus: signing up at a provider with "login with AnchorID" (consenting to name
 and address), sharing the address with the city's departments, ticking services on the idp's "I moved" page,
@@ -28,6 +28,7 @@ from urllib.parse import urljoin
 from anchorid.cardhelper.helper import check_consent_request, sign_consent
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.transport import EmulatorTransport
+from anchorid.providersim import demo as providersim_demo
 
 from .harness import Browser, Parties, Server, forms, free_port, run, start_parties
 
@@ -76,16 +77,14 @@ def start_world(root: Path, *, residents: int = 16) -> World:
     providers = Server("providers", url, root / "providers", dict(env, ANCHORID_PROVIDERS_ORIGIN=url))
     world = World(parties, providers)
     try:
-        run("providers", "setup", "--data", str(providers.data), "--idp", parties.idp.url, "--origin", url,
-            "--idp-data", str(parties.idp.data), "--poll", POLLING, env=parties.idp.env)  # fmt: skip
-        run("city", "departments-setup", "--data", str(parties.city.data), "--idp", parties.idp.url,
-            "--origin", parties.city.url, "--idp-data", str(parties.idp.data), env=parties.idp.env)  # fmt: skip
+        providersim_demo.set_up(providers.data, parties.city.data, idp_origin=parties.idp.url,
+                                idp_data=parties.idp.data, providers_origin=url, city_origin=parties.city.url,
+                                env=parties.idp.env)  # fmt: skip
         parties.idp.stop()
         parties.idp.env.update(SSF_ENV)
         parties.idp.start("/.well-known/openid-configuration")
         providers.start("/")
-        world.cli(providers, "connect")
-        world.cli(parties.city, "connect-events")
+        providersim_demo.connect(providers.data, parties.city.data)
     except BaseException:
         world.stop()
         raise
