@@ -4,8 +4,8 @@
 URL) [--profile fapi|simple] [--scopes "openid profile …"] [--claims "name address …"] [--sector-identifier-uri URL
 [--no-fetch-sector]] [--public-sub] [--require-acr ACR] [--backchannel-logout-uri URL] [--post-logout-redirect-uri
 URI …] [--auth-method private_key_jwt|client_secret_basic|none] [--no-require-par] [--no-require-dpop]
-[--id-token-alg ES256|PS256] [--name NAME]``: registers a client and prints it as JSON (for client_secret_basic, with its secret,
-shown this once). ``rotate-keys``: next → current → retired, a new next key (see ``jwks``).
+[--id-token-alg ES256|PS256] [--name NAME]``: registers a client and prints it as JSON (for client_secret_basic,
+with its secret, shown this once). ``rotate-keys``: next → current → retired, a new next key (see ``jwks``).
 """
 
 from __future__ import annotations
