@@ -54,9 +54,9 @@ def handle_push(request: HttpRequest, receiver: Receiver) -> HttpResponse:
         content_type = request.content_type.lower() if request.content_type else ""
         if content_type != SET_CONTENT_TYPE:
             raise SetError(INVALID_REQUEST, f"Content-Type must be {SET_CONTENT_TYPE}")
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > MAX_SET_BYTES:
-            raise SetError(INVALID_REQUEST, "the SET is too large")
+        length = request.headers.get("Content-Length") or "0"
+        if not length.isdigit() or int(length) > MAX_SET_BYTES:
+            raise SetError(INVALID_REQUEST, "the SET is too large or its length unreadable")
         body = request.body
         try:
             token = body.decode("ascii")
