@@ -20,6 +20,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.idp.lifecycle import demo as lifecycle_demo
+from anchorid.idp.ssf import demo as ssf_demo
+from anchorid.providersim import demo as providersim_demo
+
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
 
 
@@ -124,10 +128,14 @@ def _secrets(data: Path) -> dict[str, str]:
 
 
 def _idp_env(data: Path, jlis: Party, idp: Party) -> dict[str, str]:
+    """The idp's settings: jlis, its origin, notice e-mails as files and a sweep schedule (lifecycle), and
+    pushes to this machine's receivers allowed (Shared Signals)."""
     return {
         "ANCHORID_KEYSTORE_PASSPHRASE": _secrets(data)["keystore_passphrase"],
         "ANCHORID_JLIS_URL": jlis.url,
         "ANCHORID_IDP_ORIGIN": idp.origin,
+        **lifecycle_demo.idp_env(data),
+        **ssf_demo.demo_env(),
     }
 
 
@@ -169,6 +177,12 @@ def _set_up_city(city: Party, idp: Party) -> None:
     marker.write_text("ok\n")
 
 
+def _seed_city(city: Party) -> list[str]:
+    """Every run: facilities, a lottery round, the staff login (fresh password), a counter booking (idempotent)."""
+    return [line for line in _run("city", "demo-seed", "--data", str(city.data), "--origin", city.origin).splitlines()
+            if line.strip()]  # fmt: skip
+
+
 def _start(party: Party) -> None:
     if not _port_free(party.port):
         raise SystemExit(f"port {party.port} is taken; choose another first port with --port")
@@ -192,7 +206,13 @@ def _command_name() -> str:
         return str(script)
 
 
-def _guide(data: Path, jlis: Party, idp: Party, city: Party, index: dict[str, object]) -> str:
+def _guide(
+    data: Path,
+    parties: dict[str, Party],
+    index: dict[str, object],
+    city_lines: list[str],
+) -> str:
+    jlis, idp, city, providers = parties["jlis"], parties["idp"], parties["city"], parties["providers"]
     cards = [card for card in index["cards"] if isinstance(card, dict)]  # type: ignore[attr-defined]
     adult = next(card for card in cards if card.get("has_signature_certificate"))
     card_file = adult["card_file"]
@@ -206,6 +226,7 @@ def _guide(data: Path, jlis: Party, idp: Party, city: Party, index: dict[str, ob
         "",
         f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
+        f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post: SSF receivers)",
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data.resolve()}   (logs: *.log there)",
         f"  residents + PINs    {data.resolve() / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
@@ -220,6 +241,34 @@ def _guide(data: Path, jlis: Party, idp: Party, city: Party, index: dict[str, ob
         "     and the city receives exactly what you chose (see and withdraw it at /me/ on the idp).",
         f"  5. Sign a PDF with your card or wallet at {idp.origin}/me/sign/; verify any signed PDF at "
         f"{idp.origin}/signing/verify/",
+        "",
+        "City services (issue #7), after logging in at the city:",
+        f"  - resident home {city.origin}/ : my bookings and lottery entries, what I may be eligible for, notices",
+        f"  - book a facility: {city.origin}/booking/ → 予約する → 今すぐ支払う → 支払う (simulated provider)",
+        "    → receipt; the booking shows on the home page",
+        *(f"  - {line}" for line in city_lines),
+        f"  - re-run a published lottery draw: {anchorid} city lottery verify ROUND --data {city.data}",
+        "",
+        *providersim_demo.guide_lines(
+            command=anchorid,
+            providers_origin=providers.origin,
+            city_origin=city.origin,
+            idp_origin=idp.origin,
+            jlis_data=jlis.data,
+            idp_data=idp.data,
+            providers_data=providers.data,
+            resident_id=adult["resident_id"],
+        ),
+        *ssf_demo.guide_lines(idp.origin, idp.data),
+        "",
+        lifecycle_demo.guide(
+            command=anchorid,
+            data=data,
+            idp_origin=idp.origin,
+            idp_data=idp.data,
+            jlis_data=jlis.data,
+            resident_id=adult["resident_id"],
+        ),
         "",
         "  # OpenID Provider for any client: discovery, and register your own relying party:",
         f"  curl -s {idp.url}/.well-known/openid-configuration | head -c 400; echo",
@@ -266,7 +315,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     idp.env = _idp_env(data, jlis, idp)
     city = Party("city", base_port + 2, data / "city", "/")
     city.env = {"ANCHORID_CITY_ORIGIN": city.origin}
-    parties = [jlis, idp, city]
+    providers = Party("providers", base_port + 3, data / "providers", "/")
+    providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
+    parties = [jlis, idp, city, providers]
     try:
         _start(jlis)
         _wait_until_answering(jlis)
@@ -276,10 +327,24 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _wait_until_answering(idp)
         city.data.mkdir(parents=True, exist_ok=True)
         _set_up_city(city, idp)
+        providersim_demo.set_up(
+            providers.data,
+            city.data,
+            idp_origin=idp.origin,
+            idp_data=idp.data,
+            providers_origin=providers.origin,
+            city_origin=city.origin,
+            env={**os.environ, **idp.env},
+        )
+        city_lines = _seed_city(city)
         _start(city)
         _wait_until_answering(city)
+        _start(providers)
+        _wait_until_answering(providers)
+        connected = providersim_demo.connect(providers.data, city.data)
         _write_sample_pdf(data / "sample.pdf")
-        print(_guide(data, jlis, idp, city, index), flush=True)
+        by_name = {party.name: party for party in parties}
+        print(_guide(data, by_name, index, [*city_lines, *connected]), flush=True)
         if once:
             return 0
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

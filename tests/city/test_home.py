@@ -86,3 +86,20 @@ def test_it_says_so_when_anchorid_is_unreachable(
 
 def _unreachable(*args: object, **kwargs: object) -> None:
     raise requests.ConnectionError("idp down")
+
+
+def test_it_links_a_logged_in_resident_to_i_moved_at_anchorid(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from anchorid.city import views
+
+    monkeypatch.setattr(views, "configured_issuer", lambda data_dir: "http://idp.test/")
+    body = logged_in_client(client, {"sub": "s"}).get("/").content.decode()
+    assert 'id="moving-link" href="http://idp.test/me/moving/"' in body
+    assert "引っ越しました" in body
+
+
+def test_it_offers_no_i_moved_link_before_the_city_is_set_up(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from anchorid.city import views
+
+    monkeypatch.setattr(views, "configured_issuer", lambda data_dir: None)
+    body = logged_in_client(client, {"sub": "s"}).get("/").content.decode()
+    assert 'id="moving-link"' not in body

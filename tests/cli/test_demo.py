@@ -35,6 +35,15 @@ def test_it_starts_every_party_seeded_and_prints_what_to_try(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert "AnchorID demo is running." in result.stdout
     assert "openssl ocsp" in result.stdout
+    # The city is seeded (facilities, an open lottery round, the staff login, a counter booking), the sample
+    # providers and the city's departments are connected to the idp's event streams, and the move tour is printed.
+    assert "facilities with" in result.stdout
+    assert "lottery round open for entries" in result.stdout
+    assert "city staff pages" in result.stdout
+    assert "counter resident" in result.stdout
+    assert result.stdout.count(": stream ") == 6
+    assert "/me/moving/" in result.stdout
+    assert "idp sweep" in result.stdout
     index = json.loads((tmp_path / "cards" / "INDEX.json").read_text())
     assert len(index["cards"]) == 3
     assert all(Path(card["card_file"]).exists() for card in index["cards"])

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from anchorid.city import login as anchorid_login
 from anchorid.city.booking import home as booking_home
 from anchorid.city.booking import service as booking_service
-from anchorid.city.rp.setup import JWKS_FILE
+from anchorid.city.rp.setup import JWKS_FILE, configured_issuer
 from anchorid.common.rp.client import LoginError
 from anchorid.common.settings_base import DATA_DIR
 
@@ -44,6 +44,9 @@ def home(request: HttpRequest) -> HttpResponse:
     claims = sorted((current or {}).get("claims", {}).items())
     shown = [(name, CLAIM_LABELS.get(name, name), _as_text(value)) for name, value in claims]
     context = {"current": current, "claims": shown, "anchorid_site_name": _("Kamakura City")}
+    issuer = configured_issuer(DATA_DIR)
+    # "I moved" lives at AnchorID: it holds which services have the address and what was delivered to each.
+    context["moving_url"] = f"{issuer.rstrip('/')}/me/moving/" if issuer else None
     context.update(booking_home.home_context((current or {}).get("claims")), language=get_language())
     return render(request, "city/home.html", context)
 
