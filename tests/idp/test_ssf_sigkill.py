@@ -1,6 +1,8 @@
 """The delivery worker killed with SIGKILL mid-delivery: after a restart every queued SET reaches the receiver and
-each is applied exactly once (the receiver dedupes resends by jti). The worker is the real command,
-``anchorid idp ssf deliver``, on its own data folder; the receiver is a slow local HTTP server in this process.
+each is applied exactly once (the receiver dedupes resends by jti). The worker is the real command -- the
+stand-alone ``anchorid idp ssf deliver``, or the whole idp, ``anchorid serve idp`` (its delivery thread), killed
+with its server workers as one process group -- on its own data folder; the receiver is a slow local HTTP server
+in this process.
 Under ``DATABASE_URL`` the worker uses a database of its own on that PostgreSQL server (created and dropped here),
 else its own SQLite file."""
 
@@ -91,13 +93,25 @@ def _env(data: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
-def _deliver(data: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _deliver(data: Path, env: dict[str, str], how: str = "deliver") -> subprocess.Popen[bytes]:
+    if how == "serve":
+        from support.jlis_server import free_port
+
+        command = ["serve", "idp", "--port", str(free_port()), "--data", str(data)]
+    else:
+        command = ["idp", "ssf", "deliver", "--data", str(data), "--threads", "2"]
     return subprocess.Popen(
-        [sys.executable, "-m", "anchorid.cli", "idp", "ssf", "deliver", "--data", str(data), "--threads", "2"],
+        [sys.executable, "-m", "anchorid.cli", *command],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: SIGKILL takes the server's workers with it
     )
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
@@ -110,12 +124,13 @@ def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_it_delivers_every_set_exactly_once_in_effect_after_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["deliver", "serve"])
+def test_it_delivers_every_set_exactly_once_in_effect_after_sigkill(tmp_path: Path, how: str) -> None:
     receiver = Receiver(audience="post-office", jwks={"keys": []}, issuer=ISSUER, delay=0.01)
     receiver.start()
     try:
         with _database() as database_url:
-            _kill_and_restart(tmp_path / "idp", _env(tmp_path / "idp", database_url), receiver)
+            _kill_and_restart(tmp_path / "idp", _env(tmp_path / "idp", database_url), receiver, how)
     finally:
         receiver.stop()
 
@@ -129,7 +144,7 @@ def _status(data: Path, env: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def _kill_and_restart(data: Path, env: dict[str, str], receiver: Receiver) -> None:
+def _kill_and_restart(data: Path, env: dict[str, str], receiver: Receiver, how: str) -> None:
     seeded = subprocess.run(
         [sys.executable, "-c", SEED, str(data), receiver.url, str(EVENTS)],
         env=env, capture_output=True, text=True, check=False,
@@ -137,14 +152,13 @@ def _kill_and_restart(data: Path, env: dict[str, str], receiver: Receiver) -> No
     assert seeded.returncode == 0, seeded.stderr[-2000:]
     receiver.jwks = json.loads(seeded.stdout.strip().splitlines()[-1])
 
-    worker = _deliver(data, env)
+    worker = _deliver(data, env, how)
     assert _wait(lambda: len(receiver.applied) >= EVENTS // 4, 60), "the worker delivered nothing"
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
+    _kill(worker)
     at_kill = len(receiver.applied)
     assert at_kill < EVENTS, "the worker finished before it was killed: make the receiver slower"
 
-    restarted = _deliver(data, env)
+    restarted = _deliver(data, env, how)
     try:
         assert _wait(lambda: len(receiver.applied) >= EVENTS, 120), (
             f"{len(receiver.applied)} of {EVENTS} applied after restart"
@@ -155,7 +169,7 @@ def _kill_and_restart(data: Path, env: dict[str, str], receiver: Receiver) -> No
             time.sleep(0.2)
             counts = _status(data, env)
     finally:
-        restarted.send_signal(signal.SIGTERM)
+        os.killpg(restarted.pid, signal.SIGTERM)
         restarted.wait(timeout=20)
     assert counts == {"delivered": EVENTS}
     jtis = [c["jti"] for c in receiver.applied]
