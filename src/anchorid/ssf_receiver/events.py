@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+# The event types are shared with the idp's transmitter (anchorid.common.secevent_types); re-exported here.
+from anchorid.common.secevent_types import ACCOUNT_DISABLED as ACCOUNT_DISABLED
+from anchorid.common.secevent_types import ACCOUNT_ENABLED as ACCOUNT_ENABLED
+from anchorid.common.secevent_types import CLAIMS_CHANGE as CLAIMS_CHANGE
+from anchorid.common.secevent_types import CREDENTIAL_CHANGE as CREDENTIAL_CHANGE
+from anchorid.common.secevent_types import SESSION_REVOKED as SESSION_REVOKED
+from anchorid.common.secevent_types import STREAM_UPDATED as STREAM_UPDATED
+from anchorid.common.secevent_types import VERIFICATION as VERIFICATION
 from anchorid.ssf_receiver.errors import INVALID_REQUEST, SetError
 from anchorid.ssf_receiver.verify import SecurityEvent
-
-CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
-RISC = "https://schemas.openid.net/secevent/risc/event-type/"
-SSF = "https://schemas.openid.net/secevent/ssf/event-type/"
-
-CLAIMS_CHANGE = CAEP + "claims-change"
-CREDENTIAL_CHANGE = CAEP + "credential-change"
-SESSION_REVOKED = CAEP + "session-revoked"
-ACCOUNT_DISABLED = RISC + "account-disabled"
-ACCOUNT_ENABLED = RISC + "account-enabled"
-VERIFICATION = SSF + "verification"
-STREAM_UPDATED = SSF + "stream-updated"
 
 #: What the sample providers and the city's departments ask their stream for.
 RECEIVED_EVENTS = [CLAIMS_CHANGE, CREDENTIAL_CHANGE, SESSION_REVOKED, ACCOUNT_DISABLED, ACCOUNT_ENABLED]

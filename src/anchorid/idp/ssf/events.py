@@ -15,20 +15,16 @@ import secrets
 import time
 from typing import Any
 
+# The event types are shared with the receivers (anchorid.common.secevent_types); re-exported here.
+from anchorid.common.secevent_types import ACCOUNT_DISABLED as ACCOUNT_DISABLED
+from anchorid.common.secevent_types import ACCOUNT_ENABLED as ACCOUNT_ENABLED
+from anchorid.common.secevent_types import CLAIMS_CHANGE as CLAIMS_CHANGE
+from anchorid.common.secevent_types import CREDENTIAL_CHANGE as CREDENTIAL_CHANGE
+from anchorid.common.secevent_types import SESSION_REVOKED as SESSION_REVOKED
+from anchorid.common.secevent_types import STREAM_UPDATED as STREAM_UPDATED
+from anchorid.common.secevent_types import VERIFICATION as VERIFICATION
 from anchorid.idp.oidc import config, jwks
 from anchorid.idp.oidc.jose import b64url_decode
-
-CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
-RISC = "https://schemas.openid.net/secevent/risc/event-type/"
-SSF = "https://schemas.openid.net/secevent/ssf/event-type/"
-
-CLAIMS_CHANGE = CAEP + "claims-change"
-CREDENTIAL_CHANGE = CAEP + "credential-change"
-SESSION_REVOKED = CAEP + "session-revoked"
-ACCOUNT_DISABLED = RISC + "account-disabled"
-ACCOUNT_ENABLED = RISC + "account-enabled"
-VERIFICATION = SSF + "verification"
-STREAM_UPDATED = SSF + "stream-updated"
 
 # What a stream may request; ``events_delivered`` is the stream's requested set intersected with this.
 SUPPORTED_EVENTS = (
