@@ -1,6 +1,6 @@
 // The page side of the local card helper (docs/protocols/card-helper.md), shared by every page that has the card
-// sign a challenge (card onboarding, card login, emergency stop and resumption). Ask the helper on localhost to
-// sign the page's challenge, post its answer to the page's completion URL; no PIN ever passes through a page.
+// sign a challenge (card onboarding, card login, emergency stop and resumption) or a document (refresh consent). Ask
+// the helper on localhost to sign it, post its answer to the page's completion URL; no PIN ever passes a page.
 // Loaded before the page's own script; no inline script (the CSP forbids it).
 "use strict";
 
@@ -32,16 +32,21 @@ window.AnchorIdCardHelper = (function () {
     }
 
     // Helper signs, idp verifies. Resolves to {ok, answer} with the idp's reply, or null when it stopped on the
-    // way (the reason is shown already).
-    async function signAndComplete() {
+    // way (the reason is shown already). By default the helper's /v1/sign signs the root's data-challenge; a page
+    // that has a document signed passes {path: "/v1/sign-consent", field: "document"} (data-document). The
+    // completion body carries the same field with the helper's certificate and signature.
+    async function signAndComplete(what) {
+      const path = (what && what.path) || "/v1/sign";
+      const field = (what && what.field) || "challenge";
+      const value = root.dataset[field];
       button.disabled = true;
       show(messageFor("working"));
       let signed;
       try {
-        const reply = await fetch(root.dataset.helperUrl + "/v1/sign", {
+        const reply = await fetch(root.dataset.helperUrl + path, {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ challenge: root.dataset.challenge }),
+          body: JSON.stringify({ [field]: value }),
         });
         signed = await reply.json();
         if (!reply.ok) {
@@ -61,7 +66,7 @@ window.AnchorIdCardHelper = (function () {
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
           body: JSON.stringify({
-            challenge: root.dataset.challenge,
+            [field]: value,
             certificate: signed.certificate,
             signature: signed.signature,
           }),
