@@ -29,16 +29,17 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, today
+from common import REPO, machine, today
+
+sys.path.insert(0, str(REPO / "tests"))
+from support.crl_server import serving_crl
 
 REASONS = [
     ("affiliation_changed", 70),
@@ -101,23 +102,6 @@ def _crl(issuer: Any, key: Any, serials: list[int], number: int) -> bytes:
     for entry in entries:
         builder = builder.add_revoked_certificate(entry)
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-
-def _serve(body: bytes) -> tuple[str, ThreadingHTTPServer]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/pkix-crl")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
 
 
 def _seed(count: int, issuer_fingerprint: str) -> None:
@@ -222,30 +206,29 @@ def main() -> int:
         started = time.perf_counter()
         der = _crl(issuer, key, sorted(ours + others), number=1)
         print(f"  {len(der):,} bytes in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        url, server = _serve(der)
-        os.environ["ANCHORID_JLIS_URL"] = url
-        fingerprint = jlis_client.certificate_fingerprint(issuer)
-        rows = []
-        for size in sizes:
-            print(f"seeding {size:,} accounts ...", file=sys.stderr, flush=True)
-            _seed(size, fingerprint)
-            firsts, steadies = [], []
-            for _ in range(args.repeats):
-                _reset()
-                seconds, summary = _time_sweep()
-                assert summary.checked == size, summary
-                assert sum(summary.newly_revoked.values()) == args.new, summary
-                firsts.append(seconds)
-                seconds, summary = _time_sweep()
-                assert sum(summary.newly_revoked.values()) == 0, summary
-                steadies.append(seconds)
-            rows.append((size, statistics.median(firsts), statistics.median(steadies), firsts, steadies))
-            print(
-                f"  first {statistics.median(firsts):.2f} s, steady {statistics.median(steadies):.2f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-        server.shutdown()
+        with serving_crl(der) as url:
+            os.environ["ANCHORID_JLIS_URL"] = url
+            fingerprint = jlis_client.certificate_fingerprint(issuer)
+            rows = []
+            for size in sizes:
+                print(f"seeding {size:,} accounts ...", file=sys.stderr, flush=True)
+                _seed(size, fingerprint)
+                firsts, steadies = [], []
+                for _ in range(args.repeats):
+                    _reset()
+                    seconds, summary = _time_sweep()
+                    assert summary.checked == size, summary
+                    assert sum(summary.newly_revoked.values()) == args.new, summary
+                    firsts.append(seconds)
+                    seconds, summary = _time_sweep()
+                    assert sum(summary.newly_revoked.values()) == 0, summary
+                    steadies.append(seconds)
+                rows.append((size, statistics.median(firsts), statistics.median(steadies), firsts, steadies))
+                print(
+                    f"  first {statistics.median(firsts):.2f} s, steady {statistics.median(steadies):.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     print(f"# lifecycle sweep -- {today()} -- {machine()}, CPU affinity {sorted(os.sched_getaffinity(0))}")
     print(

@@ -1,16 +1,12 @@
 """Fixtures for the lifecycle tests: a real jlis of their own (life events here must not touch other suites'
-residents), the idp registered at it as platform operator, the real card helper, and a tiny HTTP server that serves
-chosen bytes as jlis's CRL (to feed the sweep a bad CRL over real HTTP). Imported by tests/idp/test_lifecycle_*.py.
+residents), the idp registered at it as platform operator, the real card helper, and CRLs made to order (served over
+real HTTP by ``support.crl_server.serving_crl``). Imported by tests/idp/test_lifecycle_*.py.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +14,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.cache import caches
 from django.test import Client
-from joserfc.jwk import ECKey
 from pytest_django.fixtures import Settings
 
-from anchorid.idp import jlis_client
 from anchorid.idp.accounts.models import Account
-from anchorid.idp.keystore import EncryptedFileKeyStore
 
 from . import onboarding_support as support
-from .onboarding_support import IDP_ORIGIN, JLIS_CA_PASSPHRASE, KEYSTORE_PASSPHRASE, Helper, Jlis, free_port, onboard
+from .onboarding_support import JLIS_CA_PASSPHRASE, Helper, Jlis, free_port, onboard
 
 card_helper = support.card_helper  # fixture
 RESIDENTS = 16
@@ -50,12 +42,7 @@ def lifecycle_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
     jlis.cli("seed", "--residents", str(RESIDENTS), "--cards-dir", str(data / "cards"), "--seed", "5")
     while len([card for card in jlis.cards() if card["has_signature_certificate"]]) <= ADULT_OTHER_CARD:
         jlis.cli("seed", "--residents", "4", "--cards-dir", str(data / "cards"))
-    store = EncryptedFileKeyStore(jlis.keys, KEYSTORE_PASSPHRASE, scrypt_n=2**10)
-    public_key = store.create_key(jlis_client.OPERATOR_KEY_NAME, "EC-P256")
-    jwk_file = data / "idp-operator.jwk.json"
-    jwk_file.write_text(json.dumps(ECKey.import_key(public_key).as_dict(private=False)))
-    jlis.cli("operator", "add", "--name", "anchorid-idp", "--jwk", str(jwk_file))
-    jlis.cli("export-ca", "--out", str(data / "pem"))
+    support.register_idp(jlis)
     with serve_jlis(data, env, port=port):
         yield jlis
 
@@ -63,16 +50,7 @@ def lifecycle_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
 @pytest.fixture
 def jlis(lifecycle_jlis: Jlis, settings: Settings) -> Jlis:
     """Point the idp at the lifecycle jlis (URL, trust anchors, operator key)."""
-    pem = lifecycle_jlis.data / "pem"
-    settings.ANCHORID_JLIS_URL = lifecycle_jlis.url
-    settings.ANCHORID_JPKI_TRUST_ANCHORS = f"{pem / 'sign-ca.pem'},{pem / 'auth-ca.pem'}"
-    settings.ANCHORID_KEYSTORE_DIR = lifecycle_jlis.keys
-    settings.ANCHORID_KEYSTORE_PASSPHRASE = KEYSTORE_PASSPHRASE
-    settings.ANCHORID_IDP_ORIGIN = IDP_ORIGIN
-    settings.ANCHORID_ONBOARDING_LIMITS = {"ip": (1000, 600), "certificate": (1000, 600)}
-    caches["default"].clear()
-    jlis_client._cached_keystore.cache_clear()
-    return lifecycle_jlis
+    return support.point_idp_at(lifecycle_jlis, settings)
 
 
 def onboarded(
@@ -91,30 +69,6 @@ def onboarded(
 def closed_port_url() -> str:
     """A URL nothing listens on: jlis really unreachable (connection refused)."""
     return f"http://127.0.0.1:{free_port()}"
-
-
-@contextmanager
-def serving_crl(body: bytes) -> Iterator[str]:
-    """A local HTTP server answering ``/crl/sign.crl`` with ``body``; yields its base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/pkix-crl")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def jlis_signature_ca(jlis: Jlis) -> x509.Certificate:

@@ -88,30 +88,41 @@ def onboarding_jlis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jlis]:
     jlis.cli("seed", "--residents", str(RESIDENTS), "--cards-dir", str(data / "cards"), "--seed", "3")
     while not any(not card["has_signature_certificate"] for card in jlis.cards()):
         jlis.cli("seed", "--residents", "4", "--cards-dir", str(data / "cards"))
-    # The idp's operator key, in a key store like the idp's (cheap scrypt), registered at jlis.
-    store = EncryptedFileKeyStore(jlis.keys, KEYSTORE_PASSPHRASE, scrypt_n=2**10)
-    public_key = store.create_key(jlis_client.OPERATOR_KEY_NAME, "EC-P256")
-    jwk_file = data / "idp-operator.jwk.json"
-    jwk_file.write_text(json.dumps(ECKey.import_key(public_key).as_dict(private=False)))
-    jlis.cli("operator", "add", "--name", "anchorid-idp", "--jwk", str(jwk_file))
-    jlis.cli("export-ca", "--out", str(data / "pem"))
+    register_idp(jlis)
     with serve_jlis(data, env, port=port):
         yield jlis
+
+
+def register_idp(jlis: Jlis) -> None:
+    """The idp's operator key, in a key store like the idp's (cheap scrypt), registered at ``jlis``; jlis's CAs
+    exported to ``pem/`` (the idp's trust anchors)."""
+    store = EncryptedFileKeyStore(jlis.keys, KEYSTORE_PASSPHRASE, scrypt_n=2**10)
+    public_key = store.create_key(jlis_client.OPERATOR_KEY_NAME, "EC-P256")
+    jwk_file = jlis.data / "idp-operator.jwk.json"
+    jwk_file.write_text(json.dumps(ECKey.import_key(public_key).as_dict(private=False)))
+    jlis.cli("operator", "add", "--name", "anchorid-idp", "--jwk", str(jwk_file))
+    jlis.cli("export-ca", "--out", str(jlis.data / "pem"))
 
 
 @pytest.fixture
 def idp(onboarding_jlis: Jlis, settings: Settings) -> Jlis:
     """Point the idp at the running jlis: its URL, its CAs as trust anchors, the key store with the operator key."""
-    pem = onboarding_jlis.data / "pem"
-    settings.ANCHORID_JLIS_URL = onboarding_jlis.url
+    return point_idp_at(onboarding_jlis, settings)
+
+
+def point_idp_at(jlis: Jlis, settings: Settings) -> Jlis:
+    """The idp's settings for ``jlis`` (URL, trust anchors, operator key store, origin, generous onboarding limits),
+    the rate-limit cache and the cached key store cleared; returns ``jlis``."""
+    pem = jlis.data / "pem"
+    settings.ANCHORID_JLIS_URL = jlis.url
     settings.ANCHORID_JPKI_TRUST_ANCHORS = f"{pem / 'sign-ca.pem'},{pem / 'auth-ca.pem'}"
-    settings.ANCHORID_KEYSTORE_DIR = onboarding_jlis.keys
+    settings.ANCHORID_KEYSTORE_DIR = jlis.keys
     settings.ANCHORID_KEYSTORE_PASSPHRASE = KEYSTORE_PASSPHRASE
     settings.ANCHORID_IDP_ORIGIN = IDP_ORIGIN
     settings.ANCHORID_ONBOARDING_LIMITS = {"ip": (1000, 600), "certificate": (1000, 600)}
     caches["default"].clear()
     jlis_client._cached_keystore.cache_clear()
-    return onboarding_jlis
+    return jlis
 
 
 @dataclass

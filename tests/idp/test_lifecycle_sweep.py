@@ -22,6 +22,7 @@ from anchorid.idp.lifecycle import notices
 from anchorid.idp.lifecycle.models import ContactEmail, Notice, SweepRun
 from anchorid.idp.lifecycle.sweep import SweepFailed, run_sweep
 from anchorid.idp.oidc import ida
+from support.crl_server import serving_crl
 
 from . import lifecycle_support as support
 from .lifecycle_support import (
@@ -36,7 +37,6 @@ from .lifecycle_support import (
     jlis_signature_ca,
     make_crl,
     onboarded,
-    serving_crl,
 )
 
 lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
