@@ -259,7 +259,7 @@ def _guide(
             providers_data=providers.data,
             resident_id=adult["resident_id"],
         ),
-        *ssf_demo.guide_lines(idp.origin, idp.data),
+        *ssf_demo.guide_lines(idp.origin, idp.data, command=anchorid),
         "",
         lifecycle_demo.guide(
             command=anchorid,
@@ -297,10 +297,7 @@ def _guide(
         f"  openssl ocsp -issuer {ca}/sign-ca.pem -serial {adult['signature_serial']} "
         f"-url {jlis.url}/ocsp/sign -CAfile {ca}/sign-ca.pem -resp_text",
         f"  curl -s {jlis.url}/crl/sign.crl | openssl crl -inform DER -noout -text | head",
-        "",
-        "  # A life event: the resident moves; the next OCSP answer says revoked (affiliationChanged):",
-        f"  {anchorid} jlis move --data {data / 'jlis'} --resident {adult['resident_id']} "
-        "--address 神奈川県鎌倉市由比ガ浜二丁目１－１",
+        "  # After the move in the tour above, the same OCSP request answers revoked (affiliationChanged).",
         "",
         "Stop with Ctrl-C.",
     ]

@@ -192,7 +192,9 @@ def test_it_the_demo_settings_allow_only_receivers_on_this_machine(settings: Any
     for refused in ("http://10.0.0.7/events", "http://169.254.169.254/latest/meta-data/", "ftp://127.0.0.1/"):
         with pytest.raises(ssrf.UnsafeEndpoint):
             ssrf.check_url(refused)
-    assert any("/me/moving/" in line for line in guide_lines("http://localhost:8001", Path("/tmp/idp")))
+    lines = guide_lines("http://localhost:8001", Path("/tmp/idp"), command=".venv/bin/anchorid")
+    assert any("http://localhost:8001/.well-known/ssf-configuration" in line for line in lines)
+    assert any(".venv/bin/anchorid idp ssf status --data /tmp/idp" in line for line in lines)
 
 
 def test_it_signs_a_waiting_set_again_when_its_key_was_rotated_out(ssf: None, receiver_factory: Any) -> None:

@@ -1,15 +1,12 @@
-"""The Shared Signals part of ``anchorid demo`` (to be wired into ``anchorid.demo`` by its owner).
+"""The Shared Signals part of ``anchorid demo`` (used by ``anchorid.demo``).
 
 - ``demo_env()``: environment for the idp party. The demo's receivers (the sample providers, the city's
   departments) listen on this machine over plain http, so http is allowed and only the host names ``127.0.0.1``
   and ``localhost`` skip the private-address rule (every other push endpoint is still checked); failed pushes are
   retried from 1 s up to 60 s apart and given up after a day. The delivery worker runs inside ``anchorid serve
   idp`` (nothing else to start).
-- ``guide_lines(idp_origin, idp_data)``: lines for the demo guide: the transmitter's configuration URL, the "I moved"
-  page, and the command that shows the outbox.
-
-Wiring (in ``anchorid.demo.run_demo``): ``idp.env = {**_idp_env(data, jlis, idp), **ssf_demo.demo_env()}`` and
-append ``ssf_demo.guide_lines(idp.origin, idp.data)`` to the guide text.
+- ``guide_lines(idp_origin, idp_data, command=...)``: lines for the demo guide: the transmitter's configuration URL
+  and the command that shows the outbox (the "I moved" page is in the move tour of ``anchorid.providersim.demo``).
 """
 
 from __future__ import annotations
@@ -29,11 +26,10 @@ def demo_env() -> dict[str, str]:
     }
 
 
-def guide_lines(idp_origin: str, idp_data: Path) -> list[str]:
+def guide_lines(idp_origin: str, idp_data: Path, command: str = "anchorid") -> list[str]:
     origin = idp_origin.rstrip("/")
     return [
         "Shared Signals (events to the services a resident uses):",
         f"  transmitter configuration: {origin}/.well-known/ssf-configuration",
-        f"  「引っ越しました」 / I moved (choose which services get the new address): {origin}/me/moving/",
-        f"  the outbox by state: anchorid idp ssf status --data {idp_data}",
+        f"  the outbox by state: {command} idp ssf status --data {idp_data}",
     ]
