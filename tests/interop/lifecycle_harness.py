@@ -137,6 +137,18 @@ def share_with_departments(browser: Browser, world: World) -> str:
     return records.text
 
 
+def signed_up_resident(world: World, providers: tuple[str, ...]) -> tuple[Browser, dict[str, Any]]:
+    """A seeded adult onboarded with the virtual card, signed up at each of ``providers`` and at the city's
+    departments: (their browser, their card)."""
+    browser = Browser(world.idp.url)
+    card = world.parties.adult_card()
+    browser.onboard(card)
+    for slug in providers:
+        sign_up(browser, world, slug)
+    share_with_departments(browser, world)
+    return browser, card
+
+
 def provider_address(browser: Browser, world: World, slug: str) -> str:
     page = browser.http.get(f"{world.providers.url}/{slug}/", timeout=10).text
     found = re.search(r'<dd data-field="address">([^<]*)</dd>', page)

@@ -18,8 +18,7 @@ from .lifecycle_harness import (
     moving_status,
     provider_address,
     provider_changes,
-    share_with_departments,
-    sign_up,
+    signed_up_resident,
     wait_for,
 )
 
@@ -38,12 +37,7 @@ def delivered(browser: Browser, world: World, clients: set[str]) -> dict[str, st
 
 
 def test_it_tells_only_the_services_the_resident_chose_of_the_move(world: World) -> None:
-    browser = Browser(world.idp.url)
-    card = world.parties.adult_card()
-    browser.onboard(card)
-    for slug in PROVIDERS:
-        sign_up(browser, world, slug)
-    share_with_departments(browser, world)
+    browser, card = signed_up_resident(world, PROVIDERS)
     old = {slug: provider_address(browser, world, slug) for slug in PROVIDERS}
     assert len(set(old.values())) == 1  # every provider was given the same address at sign-up
     (old_address,) = set(old.values())

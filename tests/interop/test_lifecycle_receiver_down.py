@@ -20,8 +20,7 @@ from .lifecycle_harness import (
     moving_status,
     provider_address,
     provider_changes,
-    share_with_departments,
-    sign_up,
+    signed_up_resident,
     wait_for,
 )
 
@@ -41,12 +40,7 @@ def status_is(browser: Browser, world: World, client_id: str, wanted: str) -> bo
 def test_it_delivers_everything_to_a_receiver_that_was_down_once(world: World) -> None:
     residents: list[tuple[Browser, dict[str, object], str]] = []
     for new_address in NEW_ADDRESSES:
-        browser = Browser(world.idp.url)
-        card = world.parties.adult_card()
-        browser.onboard(card)
-        for slug in PROVIDERS:
-            sign_up(browser, world, slug)
-        share_with_departments(browser, world)
+        browser, card = signed_up_resident(world, PROVIDERS)
         choose_forwarding(browser, world, {f"providersim-{slug}" for slug in TICKED} | {"city-departments"})
         give_refresh_consent(browser, world, card)
         residents.append((browser, card, new_address))
