@@ -37,6 +37,20 @@ def _locked_head() -> AuditHead:
         return AuditHead.objects.select_for_update().get(pk=HEAD_ID)
 
 
+def _row(content: EntryContent) -> AuditEntry:
+    """The (unsaved) row for ``content``, its hash computed."""
+    return AuditEntry(
+        seq=content.seq,
+        time=parse_time(content.time),
+        event_type=content.event_type,
+        subject=content.subject,
+        actor=content.actor,
+        details=content.details,
+        prev_hash=content.prev_hash,
+        entry_hash=content.entry_hash(),
+    )
+
+
 def append(
     event_type: EventType | str,
     subject: str,
@@ -67,16 +81,8 @@ def append(
             details=clean,
             prev_hash=head.head_hash,
         )
-        entry = AuditEntry.objects.create(
-            seq=content.seq,
-            time=parse_time(content.time),
-            event_type=content.event_type,
-            subject=content.subject,
-            actor=content.actor,
-            details=content.details,
-            prev_hash=content.prev_hash,
-            entry_hash=content.entry_hash(),
-        )
+        entry = _row(content)
+        entry.save(force_insert=True)
         head.size = content.seq + 1
         head.head_hash = entry.entry_hash
         head.save(update_fields=["size", "head_hash"])
@@ -110,18 +116,7 @@ def append_many(items: list[tuple[EventType | str, str, str, Mapping[str, Any] |
                 details=clean,
                 prev_hash=entries[-1].entry_hash if entries else head.head_hash,
             )
-            entries.append(
-                AuditEntry(
-                    seq=content.seq,
-                    time=parse_time(content.time),
-                    event_type=content.event_type,
-                    subject=content.subject,
-                    actor=content.actor,
-                    details=content.details,
-                    prev_hash=content.prev_hash,
-                    entry_hash=content.entry_hash(),
-                )
-            )
+            entries.append(_row(content))
         AuditEntry.objects.bulk_create(entries)
         head.size += len(entries)
         head.head_hash = entries[-1].entry_hash
