@@ -292,6 +292,38 @@ def _load_crl(data: bytes) -> x509.CertificateRevocationList:
         raise RevocationUnavailable(f"CRL does not parse: {error}") from None
 
 
+class CrlScopeError(ValueError):
+    """A CRL that cannot, alone, establish the revocation status of end-entity certificates; the message says why."""
+
+
+def full_crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    """Check that ``crl`` is a complete CRL for end-entity certificates (RFC 5280 §5.2, §5.3): its extensions
+    parse, it is not a delta CRL, no issuingDistributionPoint narrows its scope, no unknown extension is critical.
+    Returns its cRLNumber (None when it has none); :class:`CrlScopeError` otherwise. Used here and by the idp's
+    lifecycle sweep (``anchorid.idp.lifecycle.revocation_list``)."""
+    try:
+        extensions = crl.extensions
+    except ValueError as error:
+        raise CrlScopeError(f"CRL extensions do not parse: {error}") from None
+    number: int | None = None
+    for extension in extensions:
+        value = extension.value
+        if isinstance(value, x509.DeltaCRLIndicator):
+            raise CrlScopeError("a delta CRL alone cannot establish revocation status")
+        if isinstance(value, x509.IssuingDistributionPoint) and (
+            value.only_contains_ca_certs
+            or value.only_contains_attribute_certs
+            or value.only_some_reasons is not None
+            or value.indirect_crl
+        ):
+            raise CrlScopeError("CRL scope (issuingDistributionPoint) does not cover end-entity certificates")
+        if isinstance(value, x509.CRLNumber):
+            number = value.crl_number
+        elif extension.critical and isinstance(value, x509.UnrecognizedExtension):
+            raise CrlScopeError(f"CRL carries an unknown critical extension {extension.oid.dotted_string}")
+    return number
+
+
 # --- chain: cryptography's verifier with the JPKI profile ----------------------------------------------------
 
 
@@ -557,22 +589,9 @@ def _crl_status(
     if not signed:
         raise RevocationUnavailable("CRL signature does not verify under the issuing CA's key")
     try:
-        extensions = crl.extensions
-    except ValueError as error:
-        raise RevocationUnavailable(f"CRL extensions do not parse: {error}") from None
-    for extension in extensions:
-        value = extension.value
-        if isinstance(value, x509.DeltaCRLIndicator):
-            raise RevocationUnavailable("a delta CRL alone cannot establish revocation status")
-        if isinstance(value, x509.IssuingDistributionPoint) and (
-            value.only_contains_ca_certs
-            or value.only_contains_attribute_certs
-            or value.only_some_reasons is not None
-            or value.indirect_crl
-        ):
-            raise RevocationUnavailable("CRL scope (issuingDistributionPoint) does not cover end-entity certificates")
-        if extension.critical and isinstance(value, x509.UnrecognizedExtension):
-            raise RevocationUnavailable(f"CRL carries an unknown critical extension {extension.oid.dotted_string}")
+        full_crl_number(crl)
+    except CrlScopeError as error:
+        raise RevocationUnavailable(str(error)) from None
     last_update, next_update = crl.last_update_utc, crl.next_update_utc
     if last_update > now + CLOCK_SKEW:
         raise RevocationUnavailable(f"CRL thisUpdate {last_update.isoformat()} is in the future")

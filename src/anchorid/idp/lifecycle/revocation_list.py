@@ -25,6 +25,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from anchorid.jpki.verify import CrlScopeError, full_crl_number
+
 #: Tolerated clock difference between jlis and the idp.
 CLOCK_SKEW = timedelta(minutes=5)
 #: The reason recorded when an entry carries no reasonCode (RFC 5280: absent means unspecified).
@@ -104,27 +106,12 @@ def _signer(crl: x509.CertificateRevocationList, roots: tuple[x509.Certificate, 
 
 
 def _check_extensions(crl: x509.CertificateRevocationList) -> int | None:
+    """The CRL's cRLNumber once it is known to be a complete CRL for end-entity certificates (the check the
+    certificate validator makes too: ``anchorid.jpki.verify.full_crl_number``)."""
     try:
-        extensions = crl.extensions
-    except ValueError as error:
-        raise CrlRejected(f"the CRL's extensions do not parse: {error}") from None
-    number: int | None = None
-    for extension in extensions:
-        value = extension.value
-        if isinstance(value, x509.DeltaCRLIndicator):
-            raise CrlRejected("a delta CRL alone cannot establish revocation status")
-        if isinstance(value, x509.IssuingDistributionPoint) and (
-            value.only_contains_ca_certs
-            or value.only_contains_attribute_certs
-            or value.only_some_reasons is not None
-            or value.indirect_crl
-        ):
-            raise CrlRejected("the CRL's scope (issuingDistributionPoint) does not cover end-entity certificates")
-        if isinstance(value, x509.CRLNumber):
-            number = value.crl_number
-        elif extension.critical and isinstance(value, x509.UnrecognizedExtension):
-            raise CrlRejected(f"the CRL carries an unknown critical extension {extension.oid.dotted_string}")
-    return number
+        return full_crl_number(crl)
+    except CrlScopeError as error:
+        raise CrlRejected(str(error)) from None
 
 
 def load_revocation_list(
