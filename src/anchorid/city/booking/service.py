@@ -414,26 +414,29 @@ def cancel(
     return refund
 
 
+def _conclude(booking: Booking, at: datetime.datetime, status: Status) -> Booking:
+    """Lock ``booking`` and give it its final ``status``: it must be confirmed and its slot begun by ``at``
+    (:class:`InvalidState` otherwise). Call inside a transaction; returns the locked row."""
+    booking = _locked(booking)
+    if booking.status != Status.CONFIRMED or booking.slot.starts_at > at:
+        raise InvalidState()
+    booking.status = status
+    booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
 def mark_no_show(booking: Booking, at: datetime.datetime | None = None) -> None:
     """Staff record that a confirmed booking was not used: penalty points, no refund."""
     at = _now(at)
     with transaction.atomic():
-        booking = _locked(booking)
-        if booking.status != Status.CONFIRMED or booking.slot.starts_at > at:
-            raise InvalidState()
-        booking.status = Status.NO_SHOW
-        booking.save(update_fields=["status", "updated_at"])
+        booking = _conclude(booking, at, Status.NO_SHOW)
         add_penalty(booking.user, rules.NO_SHOW_POINTS, PenaltyRecord.Reason.NO_SHOW, booking)
 
 
 def mark_used(booking: Booking, at: datetime.datetime | None = None) -> None:
     at = _now(at)
     with transaction.atomic():
-        booking = _locked(booking)
-        if booking.status != Status.CONFIRMED or booking.slot.starts_at > at:
-            raise InvalidState()
-        booking.status = Status.USED
-        booking.save(update_fields=["status", "updated_at"])
+        _conclude(booking, at, Status.USED)
 
 
 # -- queries for pages --------------------------------------------------------------------------------------------
