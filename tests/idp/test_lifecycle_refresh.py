@@ -42,10 +42,8 @@ def _sign_consent(helper: Helper, document: str, origin: str = IDP_ORIGIN) -> re
     )
 
 
-def _give_consent(client: Client, helper: Helper) -> Any:
-    page = client.get("/me/refresh-consent/")
-    assert page.status_code == 200
-    document = page.context["document"]
+def _sign_and_complete(client: Client, helper: Helper, document: str) -> Any:
+    """The helper signs ``document``; the page posts the signature to the idp (what consent.js does)."""
     signed = _sign_consent(helper, document)
     assert signed.status_code == 200, signed.text
     return client.post(
@@ -53,6 +51,12 @@ def _give_consent(client: Client, helper: Helper) -> Any:
         data=json.dumps({"document": document, **signed.json()}),
         content_type="application/json",
     )
+
+
+def _give_consent(client: Client, helper: Helper) -> Any:
+    page = client.get("/me/refresh-consent/")
+    assert page.status_code == 200
+    return _sign_and_complete(client, helper, page.context["document"])
 
 
 @pytest.mark.django_db
@@ -126,14 +130,7 @@ def test_it_refuses_a_consent_signed_by_another_card_and_changes_nothing(
     other = jlis.adult(ADULT_OTHER_CARD)
     other_helper = card_helper(other["card_file"], other["signature_pin"])
     page = client.get("/me/refresh-consent/")
-    document = page.context["document"]
-    signed = _sign_consent(other_helper, document)
-    assert signed.status_code == 200
-    answer = client.post(
-        "/me/refresh-consent/complete/",
-        data=json.dumps({"document": document, **signed.json()}),
-        content_type="application/json",
-    )
+    answer = _sign_and_complete(client, other_helper, page.context["document"])
     assert answer.status_code == 400
     assert answer.json()["error"] == "not_current_anchor"
     assert not RefreshConsent.objects.exists()
@@ -147,13 +144,7 @@ def test_it_refuses_a_document_the_page_did_not_prepare(jlis: Jlis, card_helper:
     tampered = json.loads(page.context["document"])
     tampered["purpose"] = "something else"
     document = json.dumps(tampered, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    signed = _sign_consent(helper, document)
-    assert signed.status_code == 200
-    answer = client.post(
-        "/me/refresh-consent/complete/",
-        data=json.dumps({"document": document, **signed.json()}),
-        content_type="application/json",
-    )
+    answer = _sign_and_complete(client, helper, document)
     assert answer.status_code == 400
     assert answer.json()["error"] == "unknown_document"
     bad = client.post("/me/refresh-consent/complete/", data=b"not json", content_type="application/json")
