@@ -49,9 +49,7 @@ class FacilityForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class SlotForm(forms.Form):
-    starts_at = forms.DateTimeField(label=_("Starts"), widget=DATETIME_INPUT)
-    ends_at = forms.DateTimeField(label=_("Ends"), widget=DATETIME_INPUT)
+class SlotFeeForm(forms.Form):
     # No min_value: a negative number gets the sentence below instead of the browser's or Django's generic one.
     fee_yen = forms.IntegerField(label=_("Fee (yen)"))
 
@@ -61,22 +59,20 @@ class SlotForm(forms.Form):
             raise forms.ValidationError(_("A fee cannot be negative."))
         return fee
 
+
+class SlotForm(SlotFeeForm):
+    """A new slot: its times and its fee (the fee checked as :class:`SlotFeeForm` checks it)."""
+
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DATETIME_INPUT)
+    field_order = ("starts_at", "ends_at", "fee_yen")
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if isinstance(starts, dt.datetime) and isinstance(ends, dt.datetime) and ends <= starts:
             raise forms.ValidationError(_("A slot must end after it starts."))
         return data
-
-
-class SlotFeeForm(forms.Form):
-    fee_yen = forms.IntegerField(label=_("Fee (yen)"))
-
-    def clean_fee_yen(self) -> int:
-        fee: int = self.cleaned_data["fee_yen"]
-        if fee < 0:
-            raise forms.ValidationError(_("A fee cannot be negative."))
-        return fee
 
 
 class GroupReductionForm(forms.ModelForm):  # type: ignore[type-arg]
