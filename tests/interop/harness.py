@@ -69,6 +69,8 @@ class Server:
 
     def start(self, health: str) -> None:
         port = self.url.rsplit(":", 1)[1]
+        if self._answering():
+            raise RuntimeError(f"port {port} for {self.name} is taken by another process")
         log = (self.data.parent / f"{self.name}.log").open("ab")
         self.process = subprocess.Popen(
             [*ANCHORID, "serve", self.name, "--port", port, "--data", str(self.data)],
@@ -95,6 +97,22 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._wait_until_port_closed()
+
+    def _answering(self) -> bool:
+        host, port = self.url.split("//", 1)[1].rsplit(":", 1)
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1" if host == "localhost" else host, int(port))) == 0
+
+    def _wait_until_port_closed(self, timeout: float = 20) -> None:
+        """A restart on the same port must not take the stopped server's last answers (or another process's) for
+        the new server's."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._answering():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name}'s port still answers after it was stopped")
 
 
 @dataclass

@@ -74,7 +74,7 @@ class StreamClient:
                     auth=session.client_auth(PRIVATE_KEY_JWT),
                 )
             except requests.RequestException as error:
-                raise StreamError(503, "the idp could not be reached") from error
+                raise StreamError(503, f"the idp could not be reached ({type(error).__name__}: {error})") from error
             except Exception as error:  # Authlib's OAuthError carries the token endpoint's error code
                 code = getattr(error, "error", None)
                 if not isinstance(code, str):
