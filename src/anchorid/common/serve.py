@@ -29,6 +29,36 @@ def prepare_party(party: str, data_dir: Path) -> None:
     connections.close_all()
 
 
+def _spawn_background_work() -> None:
+    """The idp's background threads (audit checkpoints, Shared Signals delivery, the lifecycle job runner) run in a
+    process of their own, spawned (not forked) before the server starts. Granian forks its workers from this
+    process: forking while those threads hold a lock (SQLite's, logging's, an import lock) would leave a worker
+    that waits forever on its first request. The child ends when this process does."""
+    import multiprocessing
+
+    multiprocessing.get_context("spawn").Process(
+        target=run_background_work, args=(os.getpid(),), name="anchorid-idp-background", daemon=True
+    ).start()
+
+
+def run_background_work(parent: int) -> None:
+    """In the spawned child: the idp's settings and data folder come with the environment ``prepare_party`` set."""
+    import time
+
+    import django
+
+    django.setup()
+    from anchorid.idp.audit.schedule import start_in_background
+    from anchorid.idp.lifecycle.jobs import start_in_background as start_lifecycle_runner
+    from anchorid.idp.ssf.delivery import start_in_background as start_ssf_delivery
+
+    start_in_background()
+    start_ssf_delivery()
+    start_lifecycle_runner()
+    while os.getppid() == parent:  # orphaned (the server was killed): stop too
+        time.sleep(1)
+
+
 def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
     """Serve the party until interrupted. Blocks."""
     prepare_party(party, data_dir)
@@ -36,15 +66,7 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
     from granian import Granian
 
     if party == "idp":
-        from anchorid.idp.audit.schedule import start_in_background
-
-        start_in_background()
-        from anchorid.idp.ssf.delivery import start_in_background as start_ssf_delivery
-
-        start_ssf_delivery()
-        from anchorid.idp.lifecycle.jobs import start_in_background as start_lifecycle_runner
-
-        start_lifecycle_runner()
+        _spawn_background_work()
 
     Granian(
         f"anchorid.{PACKAGES.get(party, party)}.wsgi:application",
