@@ -17,6 +17,12 @@ from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.keystore import EncryptedFileKeyStore
 from support.jlis_server import free_port, jlis_env, seed_jlis, seeded_cards, serve_jlis, stop, wait_for
 
+# One seeded jlis per test session (per xdist worker) for the onboarding tests and one for the lifecycle tests,
+# shared by every module that uses them: each test family uses its own seeded adults (ADULT_* in the support
+# modules), because life events at jlis are permanent for the session.
+from .lifecycle_support import jlis, lifecycle_jlis  # noqa: F401 (fixtures)
+from .onboarding_support import card_helper, idp, onboarding_jlis  # noqa: F401 (fixtures)
+
 PASSPHRASE = "correct horse battery staple"
 # Cheap scrypt for tests that only need *a* store; the default cost is exercised in test_keystore.
 FAST_SCRYPT_N = 2**10

@@ -22,7 +22,6 @@ from anchorid.idp.accounts.models import Account
 from . import onboarding_support as support
 from .onboarding_support import JLIS_CA_PASSPHRASE, Helper, Jlis, free_port, onboard
 
-card_helper = support.card_helper  # fixture
 RESIDENTS = 16
 #: Which seeded adult each test family uses: life events at jlis are permanent for the session.
 ADULT_PLAIN, ADULT_MOVED, ADULT_HELD, ADULT_DEAD, ADULT_JIT, ADULT_CONSENT, ADULT_JLIS_DOWN, ADULT_RENAMED = range(8)

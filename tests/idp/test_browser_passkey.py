@@ -24,12 +24,10 @@ import requests
 
 from support.jlis_server import stop
 
-from . import onboarding_support as support
 from .onboarding_support import ADULT_PLAIN, KEYSTORE_PASSPHRASE, Jlis, free_port
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-onboarding_jlis = support.onboarding_jlis  # fixture
 
 CHROMIUM = "/usr/bin/chromium"
 # The committed docs screenshot is refreshed only on request (ANCHORID_UPDATE_SCREENSHOTS=1), so a test run

@@ -14,11 +14,8 @@ from anchorid.idp.assurance import Authentication, Level, Method
 from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.sessions import SESSION_ACR
 
-from . import onboarding_support as support
 from .idp_helpers import login_client
 from .onboarding_support import ADULT_PLAIN, Helper, Jlis, onboard
-
-onboarding_jlis, idp, card_helper = support.onboarding_jlis, support.idp, support.card_helper  # fixtures
 
 pytestmark = pytest.mark.django_db
 

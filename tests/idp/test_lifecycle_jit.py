@@ -21,10 +21,7 @@ from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.lifecycle.models import Notice, SweepRun
 from anchorid.idp.sessions import log_in
 
-from . import lifecycle_support as support
 from .lifecycle_support import ADULT_JIT, ADULT_PLAIN, Helper, Jlis, closed_port_url, onboarded
-
-lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
 
 PASSKEY_LOGIN = Authentication(Level.DERIVED_HARDWARE, (Method.PASSKEY, Method.USER_VERIFICATION))
 LONG_AGO = datetime.timedelta(days=2)

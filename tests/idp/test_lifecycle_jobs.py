@@ -23,11 +23,9 @@ from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.lifecycle import jobs
 from anchorid.idp.lifecycle.models import Job, Notice, SweepRun
 
-from . import lifecycle_support as support
 from .lifecycle_support import ADULT_JLIS_DOWN, Helper, Jlis, closed_port_url, onboarded
 from .onboarding_support import KEYSTORE_PASSPHRASE
 
-lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
 RUNNERS = 8
 
 
@@ -183,7 +181,7 @@ def test_it_runs_a_sweep_by_hand_and_refuses_while_another_process_holds_the_lea
     assert summary["errors"] == {}
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LEASE, str(data), "20"], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LEASE, str(data), "600"], env=env, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None

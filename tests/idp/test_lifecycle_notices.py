@@ -14,10 +14,7 @@ from django.utils import translation
 from anchorid.idp.lifecycle import notices
 from anchorid.idp.lifecycle.models import ContactEmail, Notice
 
-from . import lifecycle_support as support
 from .lifecycle_support import ADULT_OTHER_CARD, ADULT_PLAIN, Helper, Jlis, onboarded
-
-lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
 
 
 def _link(message: mail.EmailMessage) -> str:

@@ -31,7 +31,6 @@ from .lifecycle_support import (
 )
 from .onboarding_support import IDP_ORIGIN
 
-lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
 provider, ssf = ssf_support.provider, ssf_support.ssf  # fixtures
 CLAIMS_CHANGE = "https://schemas.openid.net/secevent/caep/event-type/claims-change"
 

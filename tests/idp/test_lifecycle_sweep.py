@@ -24,7 +24,6 @@ from anchorid.idp.lifecycle.sweep import SweepFailed, run_sweep
 from anchorid.idp.oidc import ida
 from support.crl_server import serving_crl
 
-from . import lifecycle_support as support
 from .lifecycle_support import (
     ADULT_DEAD,
     ADULT_HELD,
@@ -38,8 +37,6 @@ from .lifecycle_support import (
     make_crl,
     onboarded,
 )
-
-lifecycle_jlis, jlis, card_helper = support.lifecycle_jlis, support.jlis, support.card_helper  # fixtures
 
 
 def _verified_contact(account: Account, address: str = "resident@example.test") -> None:

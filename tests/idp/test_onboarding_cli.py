@@ -22,10 +22,7 @@ from anchorid.idp.accounts.models import Account
 from anchorid.jpki.attributes import BasicFourInfo, Gender
 from anchorid.jpki.verify import verify_signature
 
-from . import onboarding_support as support
 from .onboarding_support import ADULT_PLAIN, IDP_ORIGIN, KEYSTORE_PASSPHRASE, Jlis, free_port
-
-onboarding_jlis = support.onboarding_jlis  # fixture
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -23,10 +23,7 @@ from anchorid.idp.sessions import SESSION_ACR
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.transport import EmulatorTransport
 
-from . import onboarding_support as support
 from .onboarding_support import ADULT_PLAIN, Helper, Jlis, card_certificate, free_port, onboard, open_page
-
-onboarding_jlis, idp, card_helper = support.onboarding_jlis, support.idp, support.card_helper  # fixtures
 
 pytestmark = pytest.mark.django_db
 

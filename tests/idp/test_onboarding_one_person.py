@@ -14,7 +14,6 @@ from django.test import Client
 from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.audit.models import AuditEntry
 
-from . import onboarding_support as support
 from .onboarding_support import (
     ADULT_CONCURRENT,
     ADULT_MOVED,
@@ -27,8 +26,6 @@ from .onboarding_support import (
     onboard,
     open_page,
 )
-
-onboarding_jlis, idp, card_helper = support.onboarding_jlis, support.idp, support.card_helper  # fixtures
 
 CONCURRENT_ONBOARDINGS = 50
 

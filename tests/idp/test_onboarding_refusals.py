@@ -22,7 +22,6 @@ from anchorid.jpki.cardfile import KeySlot
 from anchorid.jpki.certificates import parse_signature_certificate
 from anchorid.jpki.profiles import CertKind, build_ca_certificate, build_signature_certificate
 
-from . import onboarding_support as support
 from .onboarding_support import (
     ADULT_PLAIN,
     ADULT_REVOKED,
@@ -38,8 +37,6 @@ from .onboarding_support import (
     open_page,
     utcnow,
 )
-
-onboarding_jlis, idp, card_helper = support.onboarding_jlis, support.idp, support.card_helper  # fixtures
 
 pytestmark = pytest.mark.django_db
 
