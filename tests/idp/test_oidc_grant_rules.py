@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,7 +46,7 @@ class Parties:
 
 
 @pytest.fixture
-def parties(provider: None) -> Iterator[Parties]:
+def parties(provider: None) -> Parties:
     account = Account.objects.create_user("resident-rules")
     made: dict[tuple[bool, bool], Client] = {}
     for public in (False, True):
@@ -64,7 +63,7 @@ def parties(provider: None) -> Iterator[Parties]:
                 require_par=False,
             )
     other = Client.objects.create(client_id="rp-other", name="other", redirect_uris=[REDIRECT], sector="x.example")
-    yield Parties(account, made, other)
+    return Parties(account, made, other)
 
 
 def _rarely() -> st.SearchStrategy[bool]:
