@@ -4,7 +4,9 @@
   urn:ietf:params:oauth:client-assertion-type:jwt-bearer`` and a JWT signed with one of the client's registered
   keys. RFC 7523 §3: "The JWT MUST contain an iss (issuer) claim" and "a sub (subject) claim" (both the client_id
   here), "an aud (audience) claim containing a value that identifies the authorization server as an intended
-  audience" (we accept the issuer identifier — FAPI 2.0 §5.3.2.1 — and the URL of the endpoint it is sent to),
+  audience": we accept exactly the issuer identifier as a single string (FAPI 2.0 Security Profile §5.3.2.1;
+  draft-ietf-oauth-rfc7523bis, after the audience-injection findings: an array or an endpoint URL lets an assertion
+  made for one server be replayed at another, so both are refused),
   "an exp (expiration time) claim that limits the time window during which the JWT can be used", and "the
   authorization server MAY ensure that JWTs are not replayed by maintaining the set of used jti values for the
   length of time for which the JWT would be considered valid": we do (``replay``), and we require ``jti``. An
@@ -59,7 +61,7 @@ def authenticate(
     if has_basic and has_assertion:
         raise OAuthError(INVALID_REQUEST, "use exactly one client authentication method")
     if has_assertion:
-        return _private_key_jwt(form, endpoint_url, deferred)
+        return _private_key_jwt(form, deferred)
     if has_basic:
         assert authorization is not None
         return _client_secret_basic(authorization, form)
@@ -90,7 +92,7 @@ def _client_secret_basic(authorization: str, form: Mapping[str, str]) -> Client:
     return client
 
 
-def _private_key_jwt(form: Mapping[str, str], endpoint_url: str, deferred: list[replay.Pending] | None) -> Client:
+def _private_key_jwt(form: Mapping[str, str], deferred: list[replay.Pending] | None) -> Client:
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _refuse(f"client_assertion_type must be {ASSERTION_TYPE}")
     assertion = form.get("client_assertion", "")
@@ -115,11 +117,8 @@ def _private_key_jwt(form: Mapping[str, str], endpoint_url: str, deferred: list[
     now = time.time()
     if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
         raise _refuse("iss and sub must be the client_id")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    accepted = {config.issuer(), endpoint_url}
-    if not any(a in accepted for a in audiences):
-        raise _refuse("aud must be the issuer identifier or this endpoint's URL")
+    if claims.get("aud") != config.issuer():
+        raise _refuse("aud must be exactly the issuer identifier, as a single string")
     exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
     if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now - CLOCK_SKEW:
         raise _refuse("the assertion has no exp or has expired")
