@@ -13,6 +13,7 @@ from anchorid.idp.oidc.models import Grant
 from .oidc_support import (
     ISSUER,
     b64url,
+    decode,
     exchange,
     get_nonce,
     logged_in,
@@ -255,3 +256,15 @@ def test_it_confidential_clients_keep_their_refresh_token(provider: None) -> Non
     assert again.status_code == 200, again.content
     assert again.json()["refresh_token"] == tokens["refresh_token"]
     assert again.json()["access_token"] != tokens["access_token"]
+
+
+def test_it_an_id_token_issued_on_refresh_carries_no_nonce(provider: None) -> None:
+    """OIDC Core §12.2: the ID token of a refresh response SHOULD NOT contain a nonce."""
+    rp, _ = register()
+    tokens = exchange(run_flow(rp, logged_in(resident()), nonce="n-original")).json()
+    assert decode(tokens["id_token"])["nonce"] == "n-original"
+    again = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 200, again.content
+    refreshed = decode(again.json()["id_token"])
+    assert "nonce" not in refreshed
+    assert refreshed["sub"] == decode(tokens["id_token"])["sub"]

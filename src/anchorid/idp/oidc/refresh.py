@@ -80,7 +80,7 @@ def refresh(client: Client, form: Mapping[str, str], proof: DPoPProof | None) ->
     if row is None:
         row = _refresh_checked(attempt, scope)
     grant = grant_of(client, row, jkt=attempt.jkt, refresh_generation=next_generation(attempt))
-    return token_response(client, grant, with_id_token=True, scope=scope)
+    return token_response(client, grant, with_id_token=True, scope=scope, refreshed=True)
 
 
 def _check_scope(grant: Grant, scope: str) -> None:

@@ -146,7 +146,9 @@ def _exchange_checked(attempt: grant_rules.Attempt) -> tuple[Any, ...]:
     raise OAuthError(INVALID_GRANT, "the code changed while it was being exchanged; try again")
 
 
-def token_response(client: Client, grant: Grant, *, with_id_token: bool, scope: str | None = None) -> dict[str, Any]:
+def token_response(
+    client: Client, grant: Grant, *, with_id_token: bool, scope: str | None = None, refreshed: bool = False
+) -> dict[str, Any]:
     now = int(time.time())
     sub = subject(client, grant)
     scope = scope or grant.scope
@@ -173,11 +175,13 @@ def token_response(client: Client, grant: Grant, *, with_id_token: bool, scope: 
         "refresh_token": refresh.make_token(grant.id, grant.refresh_generation),
     }
     if with_id_token:
-        response["id_token"] = id_token(client, grant, sub, now)
+        response["id_token"] = id_token(client, grant, sub, now, with_nonce=not refreshed)
     return response
 
 
-def id_token(client: Client, grant: Grant, sub: str, now: int) -> str:
+def id_token(client: Client, grant: Grant, sub: str, now: int, *, with_nonce: bool = True) -> str:
+    """OIDC Core §12.2: an ID token issued on refresh "SHOULD NOT" carry the ``nonce`` (``with_nonce=False``); the
+    nonce belongs to the authentication request, which a refresh does not repeat."""
     claims: dict[str, Any] = {
         "iss": config.issuer(),
         "sub": sub,
@@ -189,7 +193,7 @@ def id_token(client: Client, grant: Grant, sub: str, now: int) -> str:
         "amr": grant.amr,
         "sid": grant.sid,
     }
-    if grant.nonce:
+    if grant.nonce and with_nonce:
         claims["nonce"] = grant.nonce
     wanted = grant.claims.get("id_token", [])
     if wanted:
