@@ -73,6 +73,25 @@ def authenticate(
     return client
 
 
+def claimed_client_id(form: Mapping[str, str], authorization: str | None) -> str:
+    """The client_id a request claims, before anything is verified (the key of the failure limits,
+    ``client_limits``): the Basic user name, else ``client_id``, else the client assertion's unverified ``iss``."""
+    if authorization and authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return unquote_plus(decoded.partition(":")[0])[:128]
+    if form.get("client_id"):
+        return form["client_id"][:128]
+    try:
+        unverified = json.loads(b64url_decode(form.get("client_assertion", "").split(".")[1]))
+    except (ValueError, IndexError):
+        return ""
+    issuer = unverified.get("iss") if isinstance(unverified, dict) else None
+    return issuer[:128] if isinstance(issuer, str) else ""
+
+
 def _client_secret_basic(authorization: str, form: Mapping[str, str]) -> Client:
     try:
         decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
