@@ -18,6 +18,19 @@ from anchorid.idp.keystore import EncryptedFileKeyStore
 from support.jlis_server import free_port, jlis_env, seed_jlis, seeded_cards, serve_jlis, stop, wait_for
 
 PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def production_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test client (``django.test.Client()``, the ``client`` fixture) answers the paths production serves
+    through the thin dispatch with anchorid.idp.wsgi.application itself (``production_wsgi``)."""
+    import django.test.client
+
+    from .production_wsgi import ProductionClientHandler
+
+    monkeypatch.setattr(django.test.client, "ClientHandler", ProductionClientHandler)
+
+
 # Cheap scrypt for tests that only need *a* store; the default cost is exercised in test_keystore.
 FAST_SCRYPT_N = 2**10
 
