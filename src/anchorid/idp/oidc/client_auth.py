@@ -14,7 +14,8 @@
 - ``client_secret_basic`` (RFC 6749 §2.3.1): only for clients registered that way (simple profile, low assurance).
 - ``none``: a public client names itself with ``client_id`` (simple profile only).
 
-Every failure is ``invalid_client`` (RFC 6749 §5.2), 401.
+Every failure is ``invalid_client`` (RFC 6749 §5.2), 401; failures are counted per claimed client_id and per IP
+(``claimed_client_id``, ``client_limits``), and past the limit every attempt is 429 until the window ends.
 """
 
 from __future__ import annotations
