@@ -24,6 +24,19 @@ from .lifecycle_support import jlis, lifecycle_jlis  # noqa: F401 (fixtures)
 from .onboarding_support import card_helper, idp, onboarding_jlis  # noqa: F401 (fixtures)
 
 PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def production_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test client (``django.test.Client()``, the ``client`` fixture) answers the paths production serves
+    through the thin dispatch with anchorid.idp.wsgi.application itself (``production_wsgi``)."""
+    import django.test.client
+
+    from .production_wsgi import ProductionClientHandler
+
+    monkeypatch.setattr(django.test.client, "ClientHandler", ProductionClientHandler)
+
+
 # Cheap scrypt for tests that only need *a* store; the default cost is exercised in test_keystore.
 FAST_SCRYPT_N = 2**10
 

@@ -1,5 +1,7 @@
 """Shared by the OpenID Provider tests: a configured provider, registered clients holding their own keys, a
-logged-in resident, and a relying party's side of the flow (PAR, authorize, token) written against the specs."""
+logged-in resident, and a relying party's side of the flow (PAR, authorize, token) written against the specs.
+Every request goes through production's WSGI entry point (``production_wsgi``): the JSON endpoints through the thin
+dispatch that serves them in production."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
-from django.test import Client as HttpClient
 from joserfc import jws
 from joserfc.jwk import ECKey
 from pytest_django.fixtures import Settings
@@ -30,6 +31,7 @@ from anchorid.jpki.attributes import BasicFourInfo, Gender
 
 from .conftest import FAST_SCRYPT_N, PASSPHRASE
 from .idp_helpers import login_client
+from .production_wsgi import ProductionClient as HttpClient
 
 ISSUER = "http://testserver"
 PASSKEY_LOGIN = Authentication(Level.DERIVED, (Method.PASSKEY, Method.USER_VERIFICATION))

@@ -236,3 +236,26 @@ def test_it_refresh_through_the_thin_dispatch_checks_the_account(provider: None)
     refused = _token(rp, form)
     assert refused.status == 400
     assert refused.json()["error"] == "invalid_grant"
+
+
+def test_it_every_test_client_goes_through_the_production_wsgi_application(
+    provider: None, monkeypatch: Any, client: HttpClient
+) -> None:
+    """The OIDC tests exercise what production runs: the JSON endpoints answered by anchorid.idp.wsgi's thin
+    dispatch (issue #11), whichever test client makes the request."""
+    from anchorid.idp.oidc import fastpath
+
+    answered: list[str] = []
+    original = fastpath.application
+
+    def spy(environ: dict[str, Any], start_response: Any) -> Any:
+        answered.append(environ["PATH_INFO"])
+        return original(environ, start_response)
+
+    monkeypatch.setattr(fastpath, "application", spy)
+    rp, _ = register()
+    get_nonce(HttpClient(), rp)  # the helpers' client (PAR)
+    assert HttpClient().get("/oidc/jwks").status_code == 200  # a plain django.test.Client
+    assert client.get("/.well-known/openid-configuration").status_code == 200  # pytest-django's client fixture
+    assert client.get("/oidc/authorize").status_code == 400  # not a thin-dispatch path: the full stack
+    assert answered == ["/oidc/par", "/oidc/jwks", "/.well-known/openid-configuration"]

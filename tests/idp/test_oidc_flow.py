@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import pytest
 from django.test import Client as HttpClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
+
+from anchorid.idp.oidc import clients, jwks
+from anchorid.idp.oidc.models import Client
 
 from .oidc_support import ISSUER, decode, exchange, logged_in, provider, register, resident, run_flow
 
@@ -54,3 +61,38 @@ def test_it_runs_the_full_flow(provider: None) -> None:
     assert claims["name"] == "鎌倉　花子"
     assert claims["address"]["locality"] == "鎌倉市"
     assert claims["address"]["country"] == "JP"
+
+
+def test_it_lists_rs256_for_id_tokens_as_discovery_requires(provider: None) -> None:
+    """OIDC Discovery §3: RS256 MUST be in id_token_signing_alg_values_supported; client authentication, DPoP and
+    access tokens stay ES256/PS256 (FAPI 2.0 §5.4)."""
+    metadata = HttpClient().get("/.well-known/openid-configuration").json()
+    assert "RS256" in metadata["id_token_signing_alg_values_supported"]
+    assert "ES256" in metadata["id_token_signing_alg_values_supported"]
+    for name in ("token_endpoint_auth_signing_alg_values_supported", "dpop_signing_alg_values_supported"):
+        assert "RS256" not in metadata[name]
+
+
+def test_it_signs_id_tokens_with_rs256_for_a_simple_client_that_asks(provider: None) -> None:
+    rp, _client = register("legacy-rp", redirect_uri="https://legacy.example/cb", profile="simple",
+                           id_token_alg="RS256")  # fmt: skip
+    body = exchange(run_flow(rp, logged_in(resident()))).json()
+    published = HttpClient().get("/oidc/jwks").json()
+    rs256 = [k for k in published["keys"] if k["alg"] == "RS256"]
+    assert rs256
+    assert {k["kty"] for k in rs256} == {"RSA"}
+    ps256_kids = {k["kid"] for k in published["keys"] if k["alg"] == "PS256"}
+    assert not ps256_kids & {k["kid"] for k in rs256}  # its own key, never shared with PS256
+    header = json.loads(base64.urlsafe_b64decode(body["id_token"].split(".")[0] + "=="))
+    assert header["alg"] == "RS256"
+    id_token = jwt.decode(body["id_token"], KeySet.import_key_set(published), algorithms=["RS256"]).claims
+    assert id_token["aud"] == "legacy-rp"
+    decoded = jwt.decode(body["access_token"], KeySet.import_key_set(published), algorithms=["ES256"])
+    assert decoded.header["alg"] == "ES256"  # access tokens are not affected
+    assert jwks.verify_own_token(body["id_token"])[1]["sub"] == id_token["sub"]  # e.g. as id_token_hint
+
+
+def test_it_refuses_rs256_for_fapi_clients(provider: None) -> None:
+    with pytest.raises(clients.RegistrationError, match="FAPI"):
+        register("fapi-rp", id_token_alg="RS256")
+    assert not Client.objects.filter(client_id="fapi-rp").exists()

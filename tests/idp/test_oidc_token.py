@@ -13,9 +13,11 @@ from anchorid.idp.oidc.models import Grant
 from .oidc_support import (
     ISSUER,
     b64url,
+    decode,
     exchange,
     get_nonce,
     logged_in,
+    post_form,
     provider,
     register,
     resident,
@@ -124,6 +126,30 @@ def test_it_an_assertion_for_another_audience_is_refused(provider: None) -> None
     assert response.json()["error"] == "invalid_client"
 
 
+def test_it_an_assertions_aud_must_be_exactly_the_issuer_string(provider: None) -> None:
+    """FAPI 2.0 §5.3.2.1, draft-ietf-oauth-rfc7523bis: an array or an endpoint URL is refused, even one with the
+    issuer in it (an assertion made for another server that lists ours could be replayed here)."""
+    rp, _ = register()
+    refused = [
+        ["https://evil.example", ISSUER],
+        [ISSUER],
+        ISSUER + "/oidc/token",
+        ISSUER + "/oidc/par",
+        ISSUER + "/",
+    ]
+    for aud in refused:
+        response = post_form(HttpClient(), "/oidc/par", {"client_id": rp.client_id, **rp.auth(aud=aud)})
+        assert response.status_code == 401, aud
+        assert response.json()["error"] == "invalid_client", aud
+        token = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": "x"},
+                              auth=rp.auth(aud=aud))  # fmt: skip
+        assert token.status_code == 401, aud
+        assert token.json()["error"] == "invalid_client", aud
+    get_nonce(HttpClient(), rp)
+    accepted = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": "x"})
+    assert accepted.json()["error"] == "invalid_grant"  # authenticated; the refresh token itself is unknown
+
+
 def test_it_an_expired_or_long_lived_assertion_is_refused(provider: None) -> None:
     import time
 
@@ -230,3 +256,15 @@ def test_it_confidential_clients_keep_their_refresh_token(provider: None) -> Non
     assert again.status_code == 200, again.content
     assert again.json()["refresh_token"] == tokens["refresh_token"]
     assert again.json()["access_token"] != tokens["access_token"]
+
+
+def test_it_an_id_token_issued_on_refresh_carries_no_nonce(provider: None) -> None:
+    """OIDC Core §12.2: the ID token of a refresh response SHOULD NOT contain a nonce."""
+    rp, _ = register()
+    tokens = exchange(run_flow(rp, logged_in(resident()), nonce="n-original")).json()
+    assert decode(tokens["id_token"])["nonce"] == "n-original"
+    again = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 200, again.content
+    refreshed = decode(again.json()["id_token"])
+    assert "nonce" not in refreshed
+    assert refreshed["sub"] == decode(tokens["id_token"])["sub"]

@@ -7,8 +7,8 @@ For each anchor that changed, in one transaction:
   say so at once (``anchorid.idp.oidc.ida``) -- except for ``superseded`` (a renewal: the attributes did not
   change; the resident re-anchors with the new certificate);
 - death (``cessationOfOperation``, the reason J-LIS gives, docs/jlis.md) closes the account: status suspended
-  with reason ``deceased``, wallet certificates on hold, services told (account-disabled) when the SSF
-  transmitter is installed;
+  with reason ``deceased``, wallet certificates on hold, every OpenID Connect grant revoked (codes, access and
+  refresh tokens), services told (account-disabled) when the SSF transmitter is installed;
 - a hold (``certificateHold``, lost card) changes nothing else: card login is refused by OCSP at once, and the
   resident's passkeys and device certificates stay usable unless they stop them;
 - an audit entry ``anchor_certificate_revoked`` (fingerprint, reason code, how it was detected) and a notice.
@@ -99,6 +99,10 @@ def _close_deceased(account_ids: list[Any], now: datetime) -> None:
             from anchorid.idp.deviceca import revocation
 
             revocation.suspend_device_certificates(account, actor=ACTOR)
+        if apps.is_installed("anchorid.idp.oidc"):
+            from anchorid.idp.oidc.tokens import revoke_account
+
+            revoke_account(account.pk, DECEASED)
         _emit("emit_account_status", account, enabled=False, reason=DECEASED)
 
 

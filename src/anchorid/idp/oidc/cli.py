@@ -4,7 +4,7 @@
 URL) [--profile fapi|simple] [--scopes "openid profile …"] [--claims "name address …"] [--sector-identifier-uri URL
 [--no-fetch-sector]] [--public-sub] [--require-acr ACR] [--backchannel-logout-uri URL] [--post-logout-redirect-uri
 URI …] [--auth-method private_key_jwt|client_secret_basic|none] [--no-require-par] [--no-require-dpop]
-[--id-token-alg ES256|PS256] [--name NAME]``: registers a client and prints it as JSON (for client_secret_basic,
+[--id-token-alg ES256|PS256|RS256] [--name NAME]``: registers a client and prints it as JSON (for client_secret_basic,
 with its secret, shown this once). ``rotate-keys``: next → current → retired, a new next key (see ``jwks``).
 """
 
@@ -154,7 +154,7 @@ def add_oidc_commands(idp_commands: Any) -> None:
     add.add_argument("--post-logout-redirect-uri", action="append", help="repeatable")
     add.add_argument("--no-require-par", action="store_true", help="simple profile: allow requests without PAR")
     add.add_argument("--no-require-dpop", action="store_true", help="simple profile: allow Bearer tokens")
-    add.add_argument("--id-token-alg", choices=["ES256", "PS256"], default="ES256")
+    add.add_argument("--id-token-alg", choices=["ES256", "PS256", "RS256"], default="ES256")
     add.set_defaults(func=_add)
 
     listing = client_commands.add_parser("list", help="registered clients")

@@ -4,7 +4,9 @@
   urn:ietf:params:oauth:client-assertion-type:jwt-bearer`` and a JWT signed with one of the client's registered
   keys. RFC 7523 §3: "The JWT MUST contain an iss (issuer) claim" and "a sub (subject) claim" (both the client_id
   here), "an aud (audience) claim containing a value that identifies the authorization server as an intended
-  audience" (we accept the issuer identifier — FAPI 2.0 §5.3.2.1 — and the URL of the endpoint it is sent to),
+  audience": we accept exactly the issuer identifier as a single string (FAPI 2.0 Security Profile §5.3.2.1;
+  draft-ietf-oauth-rfc7523bis, after the audience-injection findings: an array or an endpoint URL lets an assertion
+  made for one server be replayed at another, so both are refused),
   "an exp (expiration time) claim that limits the time window during which the JWT can be used", and "the
   authorization server MAY ensure that JWTs are not replayed by maintaining the set of used jti values for the
   length of time for which the JWT would be considered valid": we do (``replay``), and we require ``jti``. An
@@ -12,7 +14,8 @@
 - ``client_secret_basic`` (RFC 6749 §2.3.1): only for clients registered that way (simple profile, low assurance).
 - ``none``: a public client names itself with ``client_id`` (simple profile only).
 
-Every failure is ``invalid_client`` (RFC 6749 §5.2), 401.
+Every failure is ``invalid_client`` (RFC 6749 §5.2), 401; failures are counted per claimed client_id and per IP
+(``claimed_client_id``, ``client_limits``), and past the limit every attempt is 429 until the window ends.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def authenticate(
     if has_basic and has_assertion:
         raise OAuthError(INVALID_REQUEST, "use exactly one client authentication method")
     if has_assertion:
-        return _private_key_jwt(form, endpoint_url, deferred)
+        return _private_key_jwt(form, deferred)
     if has_basic:
         assert authorization is not None
         return _client_secret_basic(authorization, form)
@@ -69,6 +72,25 @@ def authenticate(
     if client.auth_method != Client.AuthMethod.NONE:
         raise _refuse(f"this client authenticates with {client.auth_method}")
     return client
+
+
+def claimed_client_id(form: Mapping[str, str], authorization: str | None) -> str:
+    """The client_id a request claims, before anything is verified (the key of the failure limits,
+    ``client_limits``): the Basic user name, else ``client_id``, else the client assertion's unverified ``iss``."""
+    if authorization and authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return unquote_plus(decoded.partition(":")[0])[:128]
+    if form.get("client_id"):
+        return form["client_id"][:128]
+    try:
+        unverified = json.loads(b64url_decode(form.get("client_assertion", "").split(".")[1]))
+    except (ValueError, IndexError):
+        return ""
+    issuer = unverified.get("iss") if isinstance(unverified, dict) else None
+    return issuer[:128] if isinstance(issuer, str) else ""
 
 
 def _client_secret_basic(authorization: str, form: Mapping[str, str]) -> Client:
@@ -90,7 +112,7 @@ def _client_secret_basic(authorization: str, form: Mapping[str, str]) -> Client:
     return client
 
 
-def _private_key_jwt(form: Mapping[str, str], endpoint_url: str, deferred: list[replay.Pending] | None) -> Client:
+def _private_key_jwt(form: Mapping[str, str], deferred: list[replay.Pending] | None) -> Client:
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _refuse(f"client_assertion_type must be {ASSERTION_TYPE}")
     assertion = form.get("client_assertion", "")
@@ -115,11 +137,8 @@ def _private_key_jwt(form: Mapping[str, str], endpoint_url: str, deferred: list[
     now = time.time()
     if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
         raise _refuse("iss and sub must be the client_id")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    accepted = {config.issuer(), endpoint_url}
-    if not any(a in accepted for a in audiences):
-        raise _refuse("aud must be the issuer identifier or this endpoint's URL")
+    if claims.get("aud") != config.issuer():
+        raise _refuse("aud must be exactly the issuer identifier, as a single string")
     exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
     if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now - CLOCK_SKEW:
         raise _refuse("the assertion has no exp or has expired")

@@ -70,6 +70,12 @@ def fetch_sector_uris(sector_identifier_uri: str) -> list[str]:
     return listed
 
 
+# OpenID Connect Discovery §3 makes RS256 mandatory to support; FAPI 2.0 Security Profile §5.4 allows only PS256,
+# ES256 and EdDSA. Simple-profile clients may ask for RS256; FAPI clients cannot (docs/protocols/openid-connect.md).
+FAPI_ID_TOKEN_ALGORITHMS = ("ES256", "PS256")
+ID_TOKEN_ALGORITHMS = (*FAPI_ID_TOKEN_ALGORITHMS, "RS256")
+
+
 def check_registration(client: Client, *, fetch_sector: bool = True) -> None:
     """Validate (and normalise) a client before it is saved; raises ``RegistrationError``."""
     if not client.client_id or len(client.client_id) > 128 or not client.client_id.isprintable():
@@ -89,8 +95,10 @@ def check_registration(client: Client, *, fetch_sector: bool = True) -> None:
         raise RegistrationError(f"claims must come from {', '.join(KNOWN_CLAIMS)}")
     if client.require_acr and client.require_acr not in ACR_VALUES.values():
         raise RegistrationError(f"require_acr must be one of {', '.join(ACR_VALUES.values())}")
-    if client.id_token_signed_response_alg not in ("ES256", "PS256"):
-        raise RegistrationError("id_token_signed_response_alg must be ES256 or PS256")
+    if client.id_token_signed_response_alg not in ID_TOKEN_ALGORITHMS:
+        raise RegistrationError("id_token_signed_response_alg must be ES256, PS256 or RS256")
+    if client.id_token_signed_response_alg not in FAPI_ID_TOKEN_ALGORITHMS and client.profile == Client.Profile.FAPI:
+        raise RegistrationError("FAPI clients get ID tokens signed with ES256 or PS256 (FAPI 2.0 §5.4), not RS256")
     method = client.auth_method
     if method == Client.AuthMethod.PRIVATE_KEY_JWT:
         if bool(client.jwks) == bool(client.jwks_uri):

@@ -26,6 +26,9 @@ PATHS = {
     "end_session_endpoint": "/oidc/logout",
 }
 SIGNING_ALGS = ["ES256", "PS256"]
+# OpenID Connect Discovery §3: "The algorithm RS256 MUST be included" for ID tokens. Only simple-profile clients can
+# be registered for it; FAPI clients keep FAPI 2.0 §5.4 (ES256/PS256), and everything else stays ES256/PS256.
+ID_TOKEN_SIGNING_ALGS = [*SIGNING_ALGS, "RS256"]
 AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "none"]
 
 
@@ -40,7 +43,7 @@ def metadata() -> dict[str, Any]:
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["pairwise", "public"],
-            "id_token_signing_alg_values_supported": SIGNING_ALGS,
+            "id_token_signing_alg_values_supported": ID_TOKEN_SIGNING_ALGS,
             "userinfo_signing_alg_values_supported": [],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,

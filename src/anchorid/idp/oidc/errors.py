@@ -38,3 +38,11 @@ class OAuthError(Exception):
         if self.description:
             body["error_description"] = self.description
         return body
+
+
+class Throttled(OAuthError):
+    """Too many failures: HTTP 429 with ``Retry-After`` (RFC 6585 §4) and the spec's JSON error body."""
+
+    def __init__(self, error: str, description: str, *, retry_after: int) -> None:
+        super().__init__(error, description, status=429)
+        self.retry_after = max(1, int(retry_after))

@@ -2,8 +2,9 @@
 
 §2.1: the caller authenticates (we accept only authenticated clients: private_key_jwt or client_secret_basic) and
 sends ``token`` (+ ``token_type_hint``). §2.2: the answer is ``{"active": false}`` for anything not active —
-expired, revoked, unknown, malformed, or issued to another client (so one service cannot learn about another's
-tokens) — and otherwise ``active`` with ``scope``, ``client_id``, ``token_type``, ``exp``, ``iat``, ``sub``,
+expired, revoked, unknown, malformed, issued to another client (so one service cannot learn about another's tokens),
+or of an account that is not active (suspended, deceased, deleted; the refresh rules of ``grant_rules``) — and
+otherwise ``active`` with ``scope``, ``client_id``, ``token_type``, ``exp``, ``iat``, ``sub``,
 ``aud``, ``iss``, ``jti`` and, for DPoP-bound tokens, ``cnf`` (RFC 9449 §6.2).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from anchorid.idp.oidc import config, refresh
+from anchorid.idp.oidc import config, grant_rules, refresh
 from anchorid.idp.oidc.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
 from anchorid.idp.oidc.models import Client, Grant
 from anchorid.idp.oidc.tokens import subject
@@ -33,16 +34,15 @@ def introspect(client: Client, form: Mapping[str, str]) -> dict[str, Any]:
         raise OAuthError(INVALID_REQUEST, "token is required")
     parsed = refresh.parse_token(token)
     if parsed is not None:
-        grant = Grant.objects.filter(id=parsed[0]).first()
+        grant = Grant.objects.select_related("account").filter(id=parsed[0]).first()
+        attempt = grant_rules.Attempt(client=client, now=timezone.now(), grant_id=parsed[0], generation=parsed[1])
         if (
             grant is None
             or grant.client_id != client.client_id
-            or grant.revoked_at is not None
-            or grant.refresh_generation != parsed[1]
-            or grant.refresh_expires_at is None
-            or grant.refresh_expires_at <= timezone.now()
+            or grant_rules.first_failure(grant_rules.REFRESH_TOKEN_LIVE, grant, attempt) is not None
         ):
             return dict(INACTIVE)
+        assert grant.refresh_expires_at is not None
         result = {
             "active": True,
             "token_type": "refresh_token",

@@ -20,6 +20,9 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from anchorid.idp.keystore import KeyStore
 
 ACCEPTED_ALGORITHMS = ("ES256", "PS256")
+# Tokens this provider signed itself: also RS256, the ID tokens of simple-profile clients registered for it
+# (OIDC Discovery §3; never FAPI clients, docs/protocols/openid-connect.md). Never accepted from clients.
+OWN_TOKEN_ALGORITHMS = (*ACCEPTED_ALGORITHMS, "RS256")
 ES256_COORDINATE = 32
 
 
@@ -50,7 +53,7 @@ def sign(store: KeyStore, key_name: str, header: dict[str, Any], payload: dict[s
     return signing_input + "." + b64url(signature)
 
 
-def unverified_header(token: str) -> dict[str, Any]:
+def unverified_header(token: str, algorithms: tuple[str, ...] = ACCEPTED_ALGORITHMS) -> dict[str, Any]:
     """The protected header, parsed but not trusted; refuses anything but an accepted asymmetric algorithm."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise InvalidJws("not a compact JWS")
@@ -60,8 +63,8 @@ def unverified_header(token: str) -> dict[str, Any]:
         raise InvalidJws("malformed JWS header") from None
     if not isinstance(header, dict):
         raise InvalidJws("malformed JWS header")
-    if header.get("alg") not in ACCEPTED_ALGORITHMS:
-        raise InvalidJws(f"alg must be one of {', '.join(ACCEPTED_ALGORITHMS)}")
+    if header.get("alg") not in algorithms:
+        raise InvalidJws(f"alg must be one of {', '.join(algorithms)}")
     if "crit" in header:
         raise InvalidJws("no critical header extensions are understood")
     return header
@@ -75,10 +78,12 @@ def _candidates(header: dict[str, Any], key: ECKey | RSAKey | KeySet) -> list[EC
     return [k for k in chosen if isinstance(k, ECKey | RSAKey)]
 
 
-def verify(token: str, key: ECKey | RSAKey | KeySet) -> tuple[dict[str, Any], dict[str, Any]]:
+def verify(
+    token: str, key: ECKey | RSAKey | KeySet, algorithms: tuple[str, ...] = ACCEPTED_ALGORITHMS
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify ``token`` with ``key`` (or a key set: the key named by ``kid``, else each of the right type);
     return (header, claims)."""
-    header = unverified_header(token)
+    header = unverified_header(token, algorithms)
     signature = None
     for candidate in _candidates(header, key):
         try:

@@ -1,6 +1,7 @@
 """The provider's signing keys and their JWK Set (RFC 7517 §5), with rotation.
 
-Each algorithm (ES256 always; PS256 once a client asks for it) has at most one key in each state:
+Each algorithm (ES256 always; PS256 or RS256 once a client asks for it) has at most one key in each state — RS256
+and PS256 have their own RSA keys, so a key is only ever used with one algorithm:
 
 - ``next``: published in the JWKS but not signing yet, so relying parties that cache the JWKS already know it
   when it starts signing ("a new key is published before it signs");
@@ -31,7 +32,7 @@ from anchorid.idp.keystore import KeyStore, KeyStoreError, key_id, shared_keysto
 from anchorid.idp.oidc import config
 from anchorid.idp.oidc.models import SigningKey
 
-KEY_ALGORITHM_FOR = {"ES256": "EC-P256", "PS256": "RSA-2048"}
+KEY_ALGORITHM_FOR = {"ES256": "EC-P256", "PS256": "RSA-2048", "RS256": "RSA-2048"}
 State = SigningKey.State
 
 
@@ -150,9 +151,9 @@ def verify_own_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a token this provider signed (access tokens, ID token hints); raises ``InvalidJws``."""
     from joserfc.jwk import KeySet
 
-    from anchorid.idp.oidc.jose import InvalidJws, unverified_header, verify
+    from anchorid.idp.oidc.jose import OWN_TOKEN_ALGORITHMS, InvalidJws, unverified_header, verify
 
-    header = unverified_header(token)
+    header = unverified_header(token, OWN_TOKEN_ALGORITHMS)
     with _lock:
         cached = _cache.get("verify_keys")
         if cached is None or cached[0] is not _cache["jwks"]:
@@ -164,4 +165,4 @@ def verify_own_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
             _cache["verify_keys"] = cached
     if not any(k.kid == header.get("kid") for k in cached[1].keys):
         raise InvalidJws("not signed by one of this provider's keys")
-    return verify(token, cached[1])
+    return verify(token, cached[1], OWN_TOKEN_ALGORITHMS)

@@ -18,12 +18,11 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
-from anchorid.idp.accounts.models import Account
+from anchorid.idp.oidc import grant_rules
 from anchorid.idp.oidc.dpop import DPoPProof
-from anchorid.idp.oidc.errors import INVALID_DPOP_PROOF, INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, OAuthError
+from anchorid.idp.oidc.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, OAuthError
 from anchorid.idp.oidc.jose import b64url
 from anchorid.idp.oidc.models import Client, Grant
 from anchorid.idp.oidc.secrets_ import derived_key
@@ -51,88 +50,56 @@ def parse_token(token: str) -> tuple[str, int] | None:
     return grant_id, generation
 
 
-# The refresh in one statement when every check holds (see tokens._EXCHANGE_SQL); any refusal (and a request with
-# ``scope``) goes through ``_refresh_checked``, which finds out which check failed and revokes on reuse.
-_REFRESH_SQL = """
-UPDATE {table} SET dpop_jkt = %s, refresh_generation = %s
-WHERE id = %s AND client_id = %s AND code_used = %s AND revoked_at IS NULL AND refresh_expires_at > %s
-  AND refresh_generation = %s AND ({public} OR dpop_jkt = '' OR dpop_jkt = %s)
-  AND account_id IN (SELECT id FROM {accounts} WHERE status = %s)
-RETURNING {returning}
-"""
-
-
-def refresh(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> dict[str, Any]:
-    from anchorid.idp.oidc.tokens import RETURNING, grant_of, token_response
-
+def refresh_attempt(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> grant_rules.Attempt:
     parsed = parse_token(form.get("refresh_token", ""))
     if parsed is None:
         raise OAuthError(INVALID_GRANT, "unknown refresh token")
     grant_id, generation = parsed
-    public = client.auth_method == Client.AuthMethod.NONE
-    if "scope" in form or (client.require_dpop and proof is None):
-        return _refresh_checked(client, form, proof, grant_id, generation)
-    jkt = proof.jkt if proof else ""
-    next_generation = generation + 1 if public else generation
-    sql = _REFRESH_SQL.format(
-        table=Grant._meta.db_table,
-        public="FALSE" if public else "TRUE",
-        accounts=Account._meta.db_table,
-        returning=RETURNING,
+    return grant_rules.Attempt(
+        client=client, now=timezone.now(), jkt=proof.jkt if proof else "", grant_id=grant_id, generation=generation
     )
-    params: list[Any] = [jkt, next_generation, grant_id, client.client_id, True]
-    params += [connection.ops.adapt_datetimefield_value(timezone.now()), generation, jkt, Account.Status.ACTIVE.value]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return _refresh_checked(client, form, proof, grant_id, generation)
-    grant = grant_of(client, row, jkt=jkt, refresh_generation=next_generation)
-    return token_response(client, grant, with_id_token=True)
 
 
-def _refresh_checked(
-    client: Client, form: Mapping[str, str], proof: DPoPProof | None, grant_id: str, generation: int
-) -> dict[str, Any]:
-    """The refresh check by check (every refusal, and requests that narrow the scope)."""
-    from anchorid.idp.oidc.tokens import revoke_grant, token_response
+def next_generation(attempt: grant_rules.Attempt) -> int:
+    return attempt.generation + 1 if attempt.public else attempt.generation
 
-    grant = Grant.objects.select_related("account").filter(id=grant_id).first()
-    if grant is None or grant.client_id != client.client_id or not grant.code_used:
-        raise OAuthError(INVALID_GRANT, "unknown refresh token")
-    if grant.revoked_at is not None:
-        raise OAuthError(INVALID_GRANT, "the refresh token was revoked")
-    if grant.refresh_expires_at is None or grant.refresh_expires_at <= timezone.now():
-        raise OAuthError(INVALID_GRANT, "the refresh token has expired")
-    if grant.account.status != grant.account.Status.ACTIVE:
-        raise OAuthError(INVALID_GRANT, "the account is not usable")
-    public = client.auth_method == Client.AuthMethod.NONE
-    if generation != grant.refresh_generation:
-        if public and generation < grant.refresh_generation:
-            revoke_grant(grant.id, "refresh_reuse")
-            raise OAuthError(INVALID_GRANT, "this refresh token was used before; the grant is revoked")
-        raise OAuthError(INVALID_GRANT, "unknown refresh token")
-    if client.require_dpop and proof is None:
-        raise OAuthError(INVALID_DPOP_PROOF, "this client must send a DPoP proof")
-    if public and grant.dpop_jkt and (proof is None or proof.jkt != grant.dpop_jkt):
-        raise OAuthError(INVALID_DPOP_PROOF, "the DPoP key does not match the refresh token's key")
+
+def refresh_statement(attempt: grant_rules.Attempt) -> tuple[Any, ...] | None:
+    """The refresh in one statement (``grant_rules.update``): the grant's row when every rule of
+    ``grant_rules.REFRESH`` held (a public client's token then moves to the next generation), else None."""
+    assignments = {"dpop_jkt": attempt.jkt, "refresh_generation": next_generation(attempt)}
+    return grant_rules.update(grant_rules.REFRESH, attempt, ("id = %s", [attempt.grant_id]), assignments)
+
+
+def refresh(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> dict[str, Any]:
+    from anchorid.idp.oidc.tokens import grant_of, token_response
+
+    attempt = refresh_attempt(client, form, proof)
     scope = form.get("scope")
-    if scope is not None:
-        if not scope.split() or set(scope.split()) - set(grant.scope.split()):
-            raise OAuthError(INVALID_SCOPE, "scope must be a subset of the granted scope")
-        if "openid" not in scope.split():
-            raise OAuthError(INVALID_REQUEST, "scope must include openid")
-    jkt = proof.jkt if proof else ""
-    updates: dict[str, Any] = {"dpop_jkt": jkt}
-    if public:
-        updates["refresh_generation"] = generation + 1
-    changed = Grant.objects.filter(id=grant.id, refresh_generation=generation, revoked_at__isnull=True).update(
-        **updates
-    )
-    if changed != 1:
-        if public:
-            revoke_grant(grant.id, "refresh_reuse")
-        raise OAuthError(INVALID_GRANT, "this refresh token was used before")
-    grant.dpop_jkt = jkt
-    grant.refresh_generation = updates.get("refresh_generation", generation)
-    return token_response(client, grant, with_id_token=True, scope=scope)
+    row = None if scope is not None else refresh_statement(attempt)
+    if row is None:
+        row = _refresh_checked(attempt, scope)
+    grant = grant_of(client, row, jkt=attempt.jkt, refresh_generation=next_generation(attempt))
+    return token_response(client, grant, with_id_token=True, scope=scope, refreshed=True)
+
+
+def _check_scope(grant: Grant, scope: str) -> None:
+    if not scope.split() or set(scope.split()) - set(grant.scope.split()):
+        raise OAuthError(INVALID_SCOPE, "scope must be a subset of the granted scope")
+    if "openid" not in scope.split():
+        raise OAuthError(INVALID_REQUEST, "scope must include openid")
+
+
+def _refresh_checked(attempt: grant_rules.Attempt, scope: str | None) -> tuple[Any, ...]:
+    """The refresh rule by rule (every refusal, and requests that narrow the scope), then the one statement; tokens
+    are only ever issued by that statement (tried twice if the grant changed between the statement and this read)."""
+    for _ in range(2):
+        grant = Grant.objects.select_related("account").filter(id=attempt.grant_id).first()
+        grant_rules.refuse(grant_rules.REFRESH, grant, attempt)
+        assert grant is not None
+        if scope is not None:
+            _check_scope(grant, scope)
+        row = refresh_statement(attempt)
+        if row is not None:
+            return row
+    raise OAuthError(INVALID_GRANT, "this refresh token was used before")

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
@@ -26,14 +25,12 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from anchorid.idp.oidc import config, jwks, pkce, refresh
+from anchorid.idp.oidc import config, grant_rules, jwks, refresh
 from anchorid.idp.oidc.authorize import hash_code
 from anchorid.idp.oidc.dpop import DPoPProof
-from anchorid.idp.oidc.errors import INVALID_DPOP_PROOF, INVALID_GRANT, INVALID_REQUEST, OAuthError
-from anchorid.idp.oidc.jose import b64url
+from anchorid.idp.oidc.errors import INVALID_GRANT, INVALID_REQUEST, OAuthError
 from anchorid.idp.oidc.models import Client, Grant
 from anchorid.idp.oidc.pairwise import subject_for
-from anchorid.idp.oidc.pkce import VERIFIER
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a media type)
 
@@ -43,27 +40,24 @@ def subject(client: Client, grant: Grant) -> str:
 
 
 def revoke_grant(grant_id: str, reason: str) -> None:
-    Grant.objects.filter(id=grant_id, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
+    grant_rules.revoke_grant(grant_id, reason)
 
 
-def check_binding(client: Client, proof: DPoPProof | None, bound_jkt: str) -> None:
-    if client.require_dpop and proof is None:
-        raise OAuthError(INVALID_DPOP_PROOF, "this client must send a DPoP proof")
-    if bound_jkt and (proof is None or proof.jkt != bound_jkt):
-        raise OAuthError(INVALID_DPOP_PROOF, "the DPoP key does not match the key the request was bound to")
+def revoke_account(account_id: Any, reason: str) -> int:
+    """Revoke every grant of an account that stopped (emergency stop, death, deletion): its codes, access and
+    refresh tokens stop at once. Returns how many grants were revoked. (The token endpoint, userinfo and
+    introspection also refuse any grant of an account that is not active, whatever this wrote.)"""
+    return Grant.objects.filter(account_id=account_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
 
 
-# The exchange in one statement: the code is used up only when every check below holds, so a request that fails any of
-# them changes nothing here and goes through ``_exchange_checked``, which finds out which check failed (and revokes
-# on reuse) exactly as before. Two concurrent exchanges of one code: the UPDATE lets one through; the other finds
-# the code used and revokes the grant.
-_EXCHANGE_SQL = """
-UPDATE {table} SET code_used = %s, dpop_jkt = %s, refresh_generation = 1, refresh_expires_at = %s
-WHERE code_hash = %s AND code_used = %s AND client_id = %s AND revoked_at IS NULL AND code_expires_at > %s
-  AND redirect_uri = %s AND code_challenge = %s AND (dpop_jkt = '' OR dpop_jkt = %s)
-RETURNING {returning}
-"""
-RETURNING = "id, account_id, nonce, scope, claims, acr, amr, auth_time, sid"
+# The exchange in one statement (``grant_rules.update``): the code is used up only when every rule of
+# ``grant_rules.EXCHANGE`` holds, so a request that fails any of them changes nothing and goes through
+# ``_exchange_checked``, which checks the same rules one by one, answers the first that fails (and revokes on reuse).
+# Two concurrent exchanges of one code: the UPDATE lets one through; the other finds the code used and revokes the
+# grant.
+RETURNING = grant_rules.RETURNING
 
 
 _ACCOUNT_ID = Grant._meta.get_field("account").target_field
@@ -82,37 +76,39 @@ def _datetime_column(value: Any) -> datetime:
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
-def exchange_code(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> dict[str, Any]:
+def exchange_attempt(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> grant_rules.Attempt:
     code = form.get("code")
     if not code:
         raise OAuthError(INVALID_REQUEST, "code is required")
-    verifier = form.get("code_verifier")
-    redirect_uri = form.get("redirect_uri")
-    if (proof is None and client.require_dpop) or not redirect_uri or not verifier or not VERIFIER.fullmatch(verifier):
-        return _exchange_checked(client, form, proof, code)
-    jkt = proof.jkt if proof else ""
-    now = timezone.now()
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _EXCHANGE_SQL.format(table=Grant._meta.db_table, returning=RETURNING),
-            [
-                True,
-                jkt,
-                adapt(now + timedelta(seconds=config.REFRESH_TOKEN_LIFETIME)),
-                hash_code(code),
-                False,
-                client.client_id,
-                adapt(now),
-                redirect_uri,
-                b64url(hashlib.sha256(verifier.encode("ascii")).digest()),
-                jkt,
-            ],
-        )
-        row = cursor.fetchone()
+    return grant_rules.Attempt(
+        client=client,
+        now=timezone.now(),
+        jkt=proof.jkt if proof else "",
+        code_hash=hash_code(code),
+        redirect_uri=form.get("redirect_uri"),
+        code_verifier=form.get("code_verifier"),
+    )
+
+
+def exchange_statement(attempt: grant_rules.Attempt) -> tuple[Any, ...] | None:
+    """The one statement: the grant's row when every rule held (the code is then used up), else None."""
+    assignments = {
+        "code_used": True,
+        "dpop_jkt": attempt.jkt,
+        "refresh_generation": 1,
+        "refresh_expires_at": connection.ops.adapt_datetimefield_value(
+            attempt.now + timedelta(seconds=config.REFRESH_TOKEN_LIFETIME)
+        ),
+    }
+    return grant_rules.update(grant_rules.EXCHANGE, attempt, ("code_hash = %s", [attempt.code_hash]), assignments)
+
+
+def exchange_code(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> dict[str, Any]:
+    attempt = exchange_attempt(client, form, proof)
+    row = exchange_statement(attempt)
     if row is None:
-        return _exchange_checked(client, form, proof, code)
-    grant = grant_of(client, row, jkt=jkt, refresh_generation=1)
+        row = _exchange_checked(attempt)
+    grant = grant_of(client, row, jkt=attempt.jkt, refresh_generation=1)
     return token_response(client, grant, with_id_token=True)
 
 
@@ -136,33 +132,23 @@ def grant_of(client: Client, row: tuple[Any, ...], *, jkt: str, refresh_generati
     )
 
 
-def _exchange_checked(client: Client, form: Mapping[str, str], proof: DPoPProof | None, code: str) -> dict[str, Any]:
-    """The exchange check by check (every refusal, and the rare success the one-statement path did not take)."""
-    grant = Grant.objects.select_related("account").filter(code_hash=hash_code(code)).first()
-    if grant is None or grant.client_id != client.client_id:
-        raise OAuthError(INVALID_GRANT, "unknown code")
-    if grant.code_used:
-        revoke_grant(grant.id, "code_reuse")
-        raise OAuthError(INVALID_GRANT, "this code was used before; the tokens issued from it are revoked")
-    if grant.revoked_at is not None or grant.code_expires_at <= timezone.now():
-        raise OAuthError(INVALID_GRANT, "the code has expired")
-    if form.get("redirect_uri") != grant.redirect_uri:
-        raise OAuthError(INVALID_GRANT, "redirect_uri does not match the authorization request")
-    pkce.check_verifier(form.get("code_verifier"), grant.code_challenge)
-    check_binding(client, proof, grant.dpop_jkt)
-    jkt = proof.jkt if proof else ""
-    refresh_expires = timezone.now() + timedelta(seconds=config.REFRESH_TOKEN_LIFETIME)
-    used = Grant.objects.filter(id=grant.id, code_used=False).update(
-        code_used=True, dpop_jkt=jkt, refresh_generation=1, refresh_expires_at=refresh_expires
-    )
-    if used != 1:  # a concurrent exchange of the same code won the race: this one is the reuse
-        revoke_grant(grant.id, "code_reuse")
-        raise OAuthError(INVALID_GRANT, "this code was used before; the tokens issued from it are revoked")
-    grant.dpop_jkt, grant.refresh_generation = jkt, 1
-    return token_response(client, grant, with_id_token=True)
+def _exchange_checked(attempt: grant_rules.Attempt) -> tuple[Any, ...]:
+    """The exchange rule by rule, after the one statement changed nothing: the first rule that fails answers.
+
+    When every rule holds on the stored grant (it changed between the statement and this read), the statement is
+    tried once more; tokens are only ever issued by that statement."""
+    for _ in range(2):
+        grant = Grant.objects.select_related("account").filter(code_hash=attempt.code_hash).first()
+        grant_rules.refuse(grant_rules.EXCHANGE, grant, attempt)
+        row = exchange_statement(attempt)
+        if row is not None:
+            return row
+    raise OAuthError(INVALID_GRANT, "the code changed while it was being exchanged; try again")
 
 
-def token_response(client: Client, grant: Grant, *, with_id_token: bool, scope: str | None = None) -> dict[str, Any]:
+def token_response(
+    client: Client, grant: Grant, *, with_id_token: bool, scope: str | None = None, refreshed: bool = False
+) -> dict[str, Any]:
     now = int(time.time())
     sub = subject(client, grant)
     scope = scope or grant.scope
@@ -189,11 +175,13 @@ def token_response(client: Client, grant: Grant, *, with_id_token: bool, scope: 
         "refresh_token": refresh.make_token(grant.id, grant.refresh_generation),
     }
     if with_id_token:
-        response["id_token"] = id_token(client, grant, sub, now)
+        response["id_token"] = id_token(client, grant, sub, now, with_nonce=not refreshed)
     return response
 
 
-def id_token(client: Client, grant: Grant, sub: str, now: int) -> str:
+def id_token(client: Client, grant: Grant, sub: str, now: int, *, with_nonce: bool = True) -> str:
+    """OIDC Core §12.2: an ID token issued on refresh "SHOULD NOT" carry the ``nonce`` (``with_nonce=False``); the
+    nonce belongs to the authentication request, which a refresh does not repeat."""
     claims: dict[str, Any] = {
         "iss": config.issuer(),
         "sub": sub,
@@ -205,7 +193,7 @@ def id_token(client: Client, grant: Grant, sub: str, now: int) -> str:
         "amr": grant.amr,
         "sid": grant.sid,
     }
-    if grant.nonce:
+    if grant.nonce and with_nonce:
         claims["nonce"] = grant.nonce
     wanted = grant.claims.get("id_token", [])
     if wanted:

@@ -20,12 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from anchorid.idp import ratelimit
 from anchorid.idp.assurance import Level
 from anchorid.idp.csp import allow_form_targets
 from anchorid.idp.oidc import (
     authorize,
     client_auth,
     client_credentials,
+    client_limits,
     config,
     consent,
     discovery,
@@ -47,10 +49,12 @@ from anchorid.idp.oidc.errors import (
     INTERACTION_REQUIRED,
     INVALID_CLIENT,
     INVALID_DPOP_PROOF,
+    INVALID_GRANT,
     INVALID_REQUEST,
     LOGIN_REQUIRED,
     UNSUPPORTED_GRANT_TYPE,
     OAuthError,
+    Throttled,
 )
 from anchorid.idp.oidc.models import Client, PushedRequest
 from anchorid.idp.oidc.presentation import claim_rows
@@ -69,6 +73,8 @@ def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | Non
 
 def _error(error: OAuthError, *, resource: bool = False) -> JsonResponse:
     headers: dict[str, str] = {}
+    if isinstance(error, Throttled):
+        headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, dpop.DPoPError):
         headers["DPoP-Nonce"] = error.nonce
     if error.status == 401:
@@ -134,10 +140,42 @@ def _proof(
     )
 
 
-def _client_and_proof(request: HttpRequest, form: dict[str, str], path: str) -> tuple[Client, Any]:
-    """Client authentication, then the DPoP proof (if any); both jtis are recorded in one statement.
+def _limited(request: HttpRequest, form: dict[str, str], authenticate: Callable[[], Any]) -> Any:
+    """Run ``authenticate`` under the client-authentication limits (``client_limits``): refused with 429 while the
+    claimed client_id or the caller's IP is locked out, even with the right credentials; each ``invalid_client``
+    counts."""
+    ip = ratelimit.client_ip(request)
+    claimed = client_auth.claimed_client_id(form, request.headers.get("Authorization"))
+    client_limits.check_authentication(claimed, ip)
+    try:
+        return authenticate()
+    except Throttled:
+        raise
+    except OAuthError as error:
+        if error.error == INVALID_CLIENT:
+            client_limits.authentication_failed(claimed, ip)
+        raise
 
-    The outcome is the one of checking them one after the other: a replayed assertion is ``invalid_client`` even
+
+def _authenticate(request: HttpRequest, form: dict[str, str], path: str) -> Client:
+    authorization = request.headers.get("Authorization")
+    client: Client = _limited(
+        request,
+        form,
+        lambda: client_auth.authenticate(form, authorization, endpoint_url=config.endpoint(path)),
+    )
+    return client
+
+
+def _client_and_proof(request: HttpRequest, form: dict[str, str], path: str) -> tuple[Client, Any]:
+    """Client authentication (under its limits), then the DPoP proof (if any); both jtis are recorded in one
+    statement."""
+    result: tuple[Client, Any] = _limited(request, form, lambda: _client_and_proof_checked(request, form, path))
+    return result
+
+
+def _client_and_proof_checked(request: HttpRequest, form: dict[str, str], path: str) -> tuple[Client, Any]:
+    """The outcome is the one of checking them one after the other: a replayed assertion is ``invalid_client`` even
     when the proof is bad too, and a refused proof does not keep the assertion's jti from being recorded."""
     pending: list[replay.Pending] = []
     client = client_auth.authenticate(
@@ -203,10 +241,8 @@ def token_view(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     client, proof = _client_and_proof(request, form, "/oidc/token")
     grant_type = form.get("grant_type")
-    if grant_type == "authorization_code":
-        body = tokens.exchange_code(client, form, proof)
-    elif grant_type == "refresh_token":
-        body = refresh.refresh(client, form, proof)
+    if grant_type in ("authorization_code", "refresh_token"):
+        body = _grant(request, client, form, proof)
     elif grant_type == "client_credentials":
         body = client_credentials.issue(client, form, proof)
     else:
@@ -216,13 +252,25 @@ def token_view(request: HttpRequest) -> HttpResponse:
     return _json(body, headers={"DPoP-Nonce": dpop.current_nonce()})
 
 
+def _grant(request: HttpRequest, client: Client, form: dict[str, str], proof: Any) -> dict[str, Any]:
+    """A code exchange or a refresh, under the per-client limit on refused grants (``client_limits``)."""
+    public, ip = client.auth_method == Client.AuthMethod.NONE, ratelimit.client_ip(request)
+    client_limits.check_grants(client.client_id, public, ip)
+    try:
+        if form.get("grant_type") == "authorization_code":
+            return tokens.exchange_code(client, form, proof)
+        return refresh.refresh(client, form, proof)
+    except OAuthError as error:
+        if error.error == INVALID_GRANT:
+            client_limits.grant_refused(client.client_id, public, ip)
+        raise
+
+
 @_endpoint
 @require_POST
 def introspect_view(request: HttpRequest) -> HttpResponse:
     form = _form(request)
-    client = client_auth.authenticate(
-        form, request.headers.get("Authorization"), endpoint_url=config.endpoint("/oidc/introspect")
-    )
+    client = _authenticate(request, form, "/oidc/introspect")
     return _json(introspection.introspect(client, form))
 
 
@@ -230,9 +278,7 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_view(request: HttpRequest) -> HttpResponse:
     form = _form(request)
-    client = client_auth.authenticate(
-        form, request.headers.get("Authorization"), endpoint_url=config.endpoint("/oidc/revoke")
-    )
+    client = _authenticate(request, form, "/oidc/revoke")
     revocation.revoke(client, form)
     return _json({})
 

@@ -28,6 +28,7 @@ from anchorid.idp.ssf import hooks as ssf_hooks
 PASSKEY = "passkey"
 DEVICE_CERTIFICATE = "device_certificate"
 DEVICECA_APP = "anchorid.idp.deviceca"
+OIDC_APP = "anchorid.idp.oidc"
 
 
 class ActionRefused(Exception):
@@ -37,6 +38,14 @@ class ActionRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _revoke_oidc_grants(account: Account, reason: str) -> None:
+    """The account stopped: every OpenID Connect grant it holds (codes, access and refresh tokens) ends now."""
+    if apps.is_installed(OIDC_APP):
+        from anchorid.idp.oidc.tokens import revoke_account
+
+        revoke_account(account.pk, reason)
 
 
 def _deviceca() -> ModuleType | None:
@@ -198,6 +207,7 @@ def suspend_account(account: Account, *, channel: str, reason: str = "resident_r
             details={"scope": "account", "channel": channel, "reason": reason},
         )
         ssf_hooks.account_stopped(locked, reason)
+        _revoke_oidc_grants(locked, "account_suspended")
         revocation = _deviceca()
         if revocation is not None:
             revocation.suspend_device_certificates(locked, actor=str(locked.pk))
@@ -265,4 +275,5 @@ def delete_account(account: Account) -> None:
         locked.status_changed_at = timezone.now()
         locked.status_reason = "resident_request"
         locked.save()
+        _revoke_oidc_grants(locked, "account_deleted")
         append("deletion", subject=str(locked.pk), actor=str(locked.pk), details={"reason": "resident_request"})

@@ -1,0 +1,111 @@
+"""Limits on guessing at the token endpoint (and the other endpoints that authenticate clients: PAR,
+introspection, revocation), counted with ``anchorid.idp.ratelimit`` (shared by every worker of the idp).
+
+- Client authentication failures (``invalid_client``: a wrong secret, a bad or replayed assertion, an unknown
+  client), per claimed ``client_id`` and per caller IP: after ``attempts`` failures in a window, that client_id (or
+  that IP) is locked out until the window ends — every request is answered 429 ``invalid_client`` with
+  ``Retry-After``, *even with the right secret or assertion*, so a guess that happens to be right is worth nothing.
+- ``invalid_grant`` floods (wrong codes, wrong verifiers, old refresh tokens) per authenticated client (per client
+  and IP for public clients, whose client_id anyone can claim — otherwise anyone could lock a public client out):
+  after ``attempts`` refusals in a window, that client's grant requests are answered 429 ``invalid_grant`` with
+  ``Retry-After`` until the window ends, and the code presented is not used up.
+
+Only failures count: a client that authenticates and redeems its codes is never slowed down. The lock is a second
+limit per key (``<name>-locked``): each request probes it before authenticating (one ``hit``, then ``reset`` when
+it was not locked), and when the failure limit trips, its count is pushed past ``PROBE_HEADROOM`` — the number of
+concurrent probes of one key it tolerates before a probe would be mistaken for a lock. Every limit can be
+changed by name with ``ANCHORID_RATE_LIMITS`` (ratelimit.py); the lock follows the failure limit's window.
+"""
+
+from __future__ import annotations
+
+from anchorid.idp import ratelimit
+from anchorid.idp.oidc.errors import INVALID_CLIENT, INVALID_GRANT, Throttled
+from anchorid.idp.ratelimit import Limit, RateLimited
+
+AUTH_FAILURES_PER_CLIENT = Limit("oidc-client-auth-client", attempts=20, window_seconds=600)
+AUTH_FAILURES_PER_IP = Limit("oidc-client-auth-ip", attempts=60, window_seconds=600)
+INVALID_GRANTS_PER_CLIENT = Limit("oidc-invalid-grant-client", attempts=200, window_seconds=600)
+
+AUTH_LOCKED = "too many failed client authentications; try again after Retry-After seconds"
+GRANT_LOCKED = "too many refused grants for this client; try again after Retry-After seconds"
+
+
+PROBE_HEADROOM = 64
+
+
+def _lock_of(limit: Limit) -> Limit:
+    configured = ratelimit.configured(limit)
+    return Limit(f"{limit.name}-locked", attempts=PROBE_HEADROOM, window_seconds=configured.window_seconds)
+
+
+def _locked_for(limit: Limit, key: str) -> int | None:
+    """Seconds until the lock on ``key`` ends, or None when it is not locked (the probe is then undone)."""
+    lock = _lock_of(limit)
+    try:
+        ratelimit.hit(lock, key)
+    except RateLimited as locked:
+        return locked.retry_after
+    ratelimit.reset(lock, key)
+    return None
+
+
+def _failed(limit: Limit, key: str) -> int | None:
+    """Count one failure; when the limit trips, lock ``key`` and return the seconds until the window ends."""
+    try:
+        ratelimit.hit(limit, key)
+    except RateLimited as tripped:
+        _lock(_lock_of(limit), key)
+        return tripped.retry_after
+    return None
+
+
+def _lock(lock: Limit, key: str) -> None:
+    try:
+        ratelimit.hit(lock, key)
+    except RateLimited:
+        return  # locked already
+    for _ in range(lock.attempts):
+        try:
+            ratelimit.hit(lock, key)
+        except RateLimited:
+            return
+
+
+def _auth_keys(client_id: str, ip: str) -> list[tuple[Limit, str]]:
+    keys = [(AUTH_FAILURES_PER_IP, ip)]
+    if client_id:
+        keys.append((AUTH_FAILURES_PER_CLIENT, client_id))
+    return keys
+
+
+def check_authentication(client_id: str, ip: str) -> None:
+    """Before authenticating: raise ``Throttled`` (429 invalid_client) while the client_id or the IP is locked."""
+    waits = [wait for limit, key in _auth_keys(client_id, ip) if (wait := _locked_for(limit, key)) is not None]
+    if waits:
+        raise Throttled(INVALID_CLIENT, AUTH_LOCKED, retry_after=max(waits))
+
+
+def authentication_failed(client_id: str, ip: str) -> None:
+    """After an ``invalid_client``: count it; raise ``Throttled`` when this failure tripped a limit."""
+    waits = [wait for limit, key in _auth_keys(client_id, ip) if (wait := _failed(limit, key)) is not None]
+    if waits:
+        raise Throttled(INVALID_CLIENT, AUTH_LOCKED, retry_after=max(waits))
+
+
+def _grant_key(client_id: str, public: bool, ip: str) -> str:
+    return f"{client_id}\n{ip}" if public else client_id
+
+
+def check_grants(client_id: str, public: bool, ip: str) -> None:
+    """Before a grant request of an authenticated client: raise ``Throttled`` (429 invalid_grant) while locked."""
+    wait = _locked_for(INVALID_GRANTS_PER_CLIENT, _grant_key(client_id, public, ip))
+    if wait is not None:
+        raise Throttled(INVALID_GRANT, GRANT_LOCKED, retry_after=wait)
+
+
+def grant_refused(client_id: str, public: bool, ip: str) -> None:
+    """After an ``invalid_grant``: count it; raise ``Throttled`` when this refusal tripped the limit."""
+    wait = _failed(INVALID_GRANTS_PER_CLIENT, _grant_key(client_id, public, ip))
+    if wait is not None:
+        raise Throttled(INVALID_GRANT, GRANT_LOCKED, retry_after=wait)
