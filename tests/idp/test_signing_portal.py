@@ -243,9 +243,7 @@ def test_it_the_helper_refuses_a_document_other_than_the_digest_it_is_asked_to_s
     assert first["document_digest"] not in prompt
 
 
-def test_it_serves_the_prepared_revision_only_to_its_owner_until_signed(
-    portal: dict[str, Any], client: Client
-) -> None:
+def test_it_serves_the_prepared_revision_only_to_its_owner_until_signed(portal: dict[str, Any], client: Client) -> None:
     prepared = prepare(client, portal["document"])
     pdf = prepared_pdf(client, prepared)
     assert pdf.startswith(portal["document"].read_bytes())
