@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
-from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.login import card
 from anchorid.idp.login.card import CardRefused
 from anchorid.idp.login.limits import limit_account, limit_ip, rate_limited_message

@@ -42,11 +42,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Level
 from anchorid.idp.audit.chain import append
-from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.deviceca.models import DeviceCertificate
 from anchorid.idp.sessions import CurrentAuthentication, requires_level
 from anchorid.idp.signing.models import SigningRequest
