@@ -126,6 +126,7 @@ def test_it_signs_with_the_card_through_the_helper_and_audits_hashes_only(
     finished = client.post(prepared["finish_url"], json.dumps(signed), content_type="application/json")
     assert finished.status_code == 200, finished.content
     assert finished.json()["status"] == "signed"
+    assert client.get(prepared["prepared_url"]).status_code == 404  # signed: nothing more to hand to a helper
     download = client.get(finished.json()["download_url"])
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
@@ -243,7 +244,7 @@ def test_it_the_helper_refuses_a_document_other_than_the_digest_it_is_asked_to_s
     assert first["document_digest"] not in prompt
 
 
-def test_it_serves_the_prepared_revision_only_to_its_owner_until_signed(portal: dict[str, Any], client: Client) -> None:
+def test_it_serves_the_prepared_revision_only_to_its_owner(portal: dict[str, Any], client: Client) -> None:
     prepared = prepare(client, portal["document"])
     pdf = prepared_pdf(client, prepared)
     assert pdf.startswith(portal["document"].read_bytes())
