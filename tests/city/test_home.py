@@ -9,7 +9,7 @@ import requests
 from django.test import Client
 
 from anchorid.city import login
-from anchorid.city.csp import with_form_action
+from anchorid.common.csp import with_form_action
 from anchorid.common.rp.client import AnchorIDClient
 
 pytestmark = pytest.mark.django_db

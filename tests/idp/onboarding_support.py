@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,8 @@ def point_idp_at(jlis: Jlis, settings: Settings) -> Jlis:
 class Helper:
     url: str
     server: CardHelperServer
+    #: What the helper showed the resident, one entry per time it asked for the signature password.
+    prompts: list[str] = field(default_factory=list)
 
     def sign(self, challenge: str, *, origin: str = IDP_ORIGIN) -> requests.Response:
         return requests.post(
@@ -142,15 +144,21 @@ def card_helper() -> Iterator[Callable[..., Helper]]:
     servers: list[CardHelperServer] = []
 
     def start(card_file: str | Path, pin: str | None, *, origin: str = IDP_ORIGIN) -> Helper:
+        prompts: list[str] = []
+
+        def pin_source(prompt: str) -> str | None:
+            prompts.append(prompt)
+            return pin
+
         server = CardHelperServer(
             port=0,
             idp_origin=origin,
             open_card=lambda: JPKICard(EmulatorTransport(card_file)),
-            pin_source=lambda prompt: pin,
+            pin_source=pin_source,
         )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return Helper(f"http://127.0.0.1:{server.server_port}", server)
+        return Helper(f"http://127.0.0.1:{server.server_port}", server, prompts)
 
     yield start
     for server in servers:

@@ -103,3 +103,48 @@ def test_it_stops_the_account_with_the_card_alone_and_resumes_only_with_it(
     assert account.status == Account.Status.ACTIVE
     assert client.session[SESSION_ACR] == Level.CARD.acr
     assert AuditEntry.objects.get(event_type="resumption").details == {"scope": "account", "method": "card"}
+
+
+@pytest.mark.parametrize(
+    ("page", "japanese", "english"),
+    [
+        ("/login/card/", "このカードでログイン", "asks you to LOG IN with this card"),
+        ("/stop/card/", "緊急停止", "asks you to STOP your account in an emergency"),
+        ("/resume/card/", "停止中のアカウントをこのカードで再開", "asks you to RESUME your stopped account"),
+    ],
+)
+def test_it_the_helper_names_the_action_it_signs_for(
+    client: Client, account: Account, helper: Helper, page: str, japanese: str, english: str
+) -> None:
+    helper.prompts.clear()
+    challenge = client.get(page).context["challenge"]
+    assert helper.sign(challenge).status_code == 200
+    (prompt,) = helper.prompts
+    first, second = prompt.splitlines()
+    assert japanese in first  # Japanese first
+    assert english in second
+    assert support.IDP_ORIGIN in first
+    assert "登録" not in prompt
+    assert "REGISTER" not in prompt.upper()
+
+
+def test_it_the_helper_names_registering_for_onboarding(idp: Jlis, card_helper: Callable[..., Helper]) -> None:
+    card = idp.adult(ADULT_PLAIN)
+    helper = card_helper(card["card_file"], card["signature_pin"])
+    assert onboard(Client(), helper).status_code == 201
+    (prompt,) = helper.prompts
+    first, second = prompt.splitlines()
+    assert "AnchorID に登録" in first
+    assert "asks you to REGISTER with AnchorID" in second
+
+
+def test_it_refuses_a_login_signature_at_the_stop_endpoint(client: Client, account: Account, helper: Helper) -> None:
+    """What the resident agreed to ("log in") is what the signature can do: it cannot stop the account."""
+    challenge = client.get("/login/card/").context["challenge"]
+    body = json.dumps({"challenge": challenge, **helper.sign(challenge).json()})
+    client.get("/stop/card/")  # the stop page opens its own challenge in this session
+    response = client.post("/stop/card/complete/", body, content_type="application/json")
+    assert (response.status_code, response.json()["error"]) == (400, "malformed_request")
+    account.refresh_from_db()
+    assert account.status == Account.Status.ACTIVE
+    assert not AuditEntry.objects.filter(event_type="suspension").exists()

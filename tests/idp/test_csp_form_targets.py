@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
-from anchorid.idp.csp import CSP_HEADER, allow_form_targets
+from anchorid.common.csp import CSP_HEADER, allow_form_targets
 
 
 def _page(policy: str) -> HttpResponse:

@@ -78,16 +78,32 @@ def prepare(client: Client, document: Path) -> Any:
     return response.json()
 
 
-def helper_sign(url: str, name: str, prepared: dict[str, str]) -> dict[str, str]:
-    reply = requests.post(
+def send_document(url: str, pdf: bytes, **params: Any) -> requests.Response:
+    """What the portal's page does: POST the prepared PDF to the helper, the file name, size and digests beside."""
+    return requests.post(
         f"{url}/v1/sign-document",
-        json={
-            "file_name": name,
-            "document_sha256": prepared["document_sha256"],
-            "document_digest": prepared["document_digest"],
-        },
-        headers={"Origin": IDP_TEST_ORIGIN},
+        params=params,
+        data=pdf,
+        headers={"Origin": IDP_TEST_ORIGIN, "Content-Type": "application/pdf"},
         timeout=60,
+    )
+
+
+def prepared_pdf(client: Client, prepared: dict[str, str]) -> bytes:
+    response = client.get(prepared["prepared_url"])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    return response.content
+
+
+def helper_sign(client: Client, url: str, document: Path, prepared: dict[str, str], name: str = "") -> dict[str, str]:
+    reply = send_document(
+        url,
+        prepared_pdf(client, prepared),
+        file_name=name or document.name,
+        original_size=document.stat().st_size,
+        document_sha256=prepared["document_sha256"],
+        document_digest=prepared["document_digest"],
     )
     assert reply.status_code == 200, reply.text
     signed: dict[str, str] = reply.json()
@@ -100,14 +116,17 @@ def test_it_signs_with_the_card_through_the_helper_and_audits_hashes_only(
     assert client.get("/me/sign/").status_code == 200
     prepared = prepare(client, portal["document"])
     url, prompts = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
-    signed = helper_sign(url, portal["document"].name, prepared)
+    signed = helper_sign(client, url, portal["document"], prepared)
     (prompt,) = prompts
     assert portal["document"].name in prompt
     assert prepared["document_sha256"] in prompt
+    assert prepared["document_digest"] in prompt
+    assert prompt.splitlines()[0].endswith("このカードで電子署名することを求めています。")
 
     finished = client.post(prepared["finish_url"], json.dumps(signed), content_type="application/json")
     assert finished.status_code == 200, finished.content
     assert finished.json()["status"] == "signed"
+    assert client.get(prepared["prepared_url"]).status_code == 404  # signed: nothing more to hand to a helper
     download = client.get(finished.json()["download_url"])
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
@@ -133,7 +152,7 @@ def test_it_refuses_another_residents_card(
     prepared = prepare(client, portal["document"])
     other = use_jlis.card(2)
     url, _ = helper(other["card_file"], other["signature_pin"])
-    signed = helper_sign(url, "x.pdf", prepared)
+    signed = helper_sign(client, url, portal["document"], prepared, "x.pdf")
     refused = client.post(prepared["finish_url"], json.dumps(signed), content_type="application/json")
     assert refused.status_code == 403
     assert refused.json()["error"] == "not_your_card"
@@ -143,7 +162,7 @@ def test_it_refuses_another_residents_card(
 def test_it_refuses_attributes_over_another_digest(portal: dict[str, Any], helper: Any, client: Client) -> None:
     first, second = prepare(client, portal["document"]), prepare(client, portal["document"])
     url, _ = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
-    signed = helper_sign(url, "x.pdf", first)
+    signed = helper_sign(client, url, portal["document"], first, "x.pdf")
     assert first["document_digest"] != second["document_digest"]
     refused = client.post(second["finish_url"], json.dumps(signed), content_type="application/json")
     assert refused.status_code == 422
@@ -163,15 +182,73 @@ def test_it_refuses_bad_uploads(portal: dict[str, Any], client: Client, content:
 
 def test_it_the_helper_refuses_a_malformed_document_request(helper: Any, portal: dict[str, Any]) -> None:
     url, prompts = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
-    reply = requests.post(
+    pdf = portal["document"].read_bytes()
+    for params in (
+        {"file_name": "a.pdf", "original_size": 1, "document_sha256": "zz", "document_digest": "00" * 32},
+        {"file_name": "a.pdf", "original_size": "x", "document_sha256": "00" * 32, "document_digest": "00" * 32},
+        {"file_name": "a.pdf", "document_sha256": "00" * 32, "document_digest": "00" * 32},
+    ):
+        reply = send_document(url, pdf, **params)
+        assert reply.status_code == 400
+        assert reply.json()["error"] == "bad_request"
+    old_protocol = requests.post(
         f"{url}/v1/sign-document",
-        json={"file_name": "a.pdf", "document_sha256": "zz", "document_digest": "00" * 32},
+        json={"file_name": "a.pdf", "document_sha256": "00" * 32, "document_digest": "00" * 32},
         headers={"Origin": IDP_TEST_ORIGIN},
         timeout=10,
     )
-    assert reply.status_code == 400
-    assert reply.json()["error"] == "bad_request"
+    assert old_protocol.status_code == 415
     assert prompts == []
+
+
+def _flip(pdf: bytes, at: int) -> bytes:
+    return pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+
+
+def test_it_the_helper_refuses_a_document_other_than_the_digest_it_is_asked_to_sign(
+    portal: dict[str, Any], helper: Any, client: Client
+) -> None:
+    """The helper never shows one document and signs another: it computes the digest from the bytes it received
+    and refuses, before asking for the PIN, when the page names another digest or another original file."""
+    first, second = prepare(client, portal["document"]), prepare(client, portal["document"])
+    url, prompts = helper(portal["card"]["card_file"], portal["card"]["signature_pin"])
+    pdf = prepared_pdf(client, second)
+    honest = {
+        "file_name": portal["document"].name,
+        "original_size": portal["document"].stat().st_size,
+        "document_sha256": second["document_sha256"],
+        "document_digest": second["document_digest"],
+    }
+    contents = pdf.index(b"/Contents <0") + len(b"/Contents <")
+    cases = [
+        # the digest of another prepared revision than the document sent (what the old helper signed blindly)
+        (pdf, {**honest, "document_digest": first["document_digest"]}, "digest_mismatch"),
+        # one byte of the document changed (in the original file's part, then in the added revision)
+        (_flip(pdf, 40), honest, "digest_mismatch"),
+        (_flip(pdf, len(pdf) - 40), honest, "digest_mismatch"),
+        # the original file named is not what the document begins with
+        (pdf, {**honest, "document_sha256": "ab" * 32}, "document_mismatch"),
+        (pdf, {**honest, "original_size": honest["original_size"] - 1}, "document_mismatch"),
+        # the hole the signature leaves out must be the unfilled placeholder only
+        (pdf[:contents] + b"1" + pdf[contents + 1 :], honest, "bad_byte_range"),
+        (pdf + b"\n% trailing bytes outside the ByteRange\n", honest, "bad_byte_range"),
+        (portal["document"].read_bytes(), honest, "no_signature_field"),
+    ]
+    for document, params, code in cases:
+        reply = send_document(url, document, **params)
+        assert (reply.status_code, reply.json()["error"]) == (422, code), (code, reply.text)
+    assert prompts == []  # the PIN was never asked for: the card signed nothing
+    assert send_document(url, pdf, **honest).status_code == 200
+    (prompt,) = prompts
+    assert second["document_digest"] in prompt
+    assert first["document_digest"] not in prompt
+
+
+def test_it_serves_the_prepared_revision_only_to_its_owner(portal: dict[str, Any], client: Client) -> None:
+    prepared = prepare(client, portal["document"])
+    pdf = prepared_pdf(client, prepared)
+    assert pdf.startswith(portal["document"].read_bytes())
+    assert Client().get(prepared["prepared_url"]).status_code != 200
 
 
 def test_it_the_verify_page_shows_a_refusal_for_a_non_pdf(client: Client, portal: dict[str, Any]) -> None:

@@ -1,16 +1,21 @@
 """The local card helper: a small HTTP server on 127.0.0.1 that the idp's onboarding page calls.
 
 The page cannot talk to a card reader, and must never see the PIN. The helper (like the browser extension +
-native client e-Tax and Mynaportal residents use) does three things for it, after the resident typed the
-signature password into the helper's own terminal:
+native client e-Tax and Mynaportal residents use) does three things for it, after the resident read what the card
+is about to sign and typed the signature password into the helper's own terminal:
 
 1. reads the card's signature certificate (EF 0001, readable only after VERIFY of the signature password);
-2. signs the page's onboarding challenge with the card (COMPUTE DIGITAL SIGNATURE: SHA-256, PKCS#1 v1.5);
+2. signs the page's challenge (onboarding, card login, emergency stop, resumption), a PDF's CMS signed attributes
+   or a J-LIS attribute consent with the card (COMPUTE DIGITAL SIGNATURE: SHA-256, PKCS#1 v1.5);
 3. returns ``{"certificate", "signature"}`` (base64url, DER / raw) to the page.
+
+What the resident is shown is derived from exactly the bytes the card signs (``prompts``): the challenge's prefix
+names its action; for a PDF the helper receives the document itself and computes the digest it signs, the file's
+own SHA-256 and size, or refuses.
 
 Only the configured idp origin may call it: CORS preflight and ``Access-Control-Allow-Origin`` name exactly that
 origin, requests from any other origin are refused, the ``Host`` header must be the loopback address (no DNS
-rebinding), and the helper signs only onboarding challenges that name that same origin. One request at a time.
+rebinding), and the helper signs only challenges that name that same origin. One request at a time.
 
 The cross-device variant (:func:`complete_with_code`) needs no browser on this machine: it fetches the challenge
 the page's one-time code names from the idp, signs it, and posts the answer itself.
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import base64
 import getpass
+import hashlib
 import json
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -31,11 +38,18 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
 
+from anchorid.cardhelper.prompts import (
+    CHALLENGE_ACTIONS,
+    DocumentFacts,
+    challenge_prompt,
+    consent_prompt,
+    document_prompt,
+)
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.errors import CardError, CardNotPresent, InvalidPinFormat, PinBlocked, WrongPin
 
@@ -43,7 +57,8 @@ PROTOCOL_VERSION = 1
 HELPER_NAME = "anchorid-card-helper"
 DEFAULT_PORT = 31519
 DEFAULT_IDP_ORIGIN = "http://127.0.0.1:8001"
-#: The challenges this helper agrees to sign start with this, then the idp origin, then the random part.
+#: The onboarding challenge's prefix; every challenge this helper signs starts with one of
+#: ``prompts.CHALLENGE_ACTIONS`` (onboarding, card login, stop, resume), then the idp origin, then the random part.
 CHALLENGE_PREFIX = "anchorid-onboarding/1"
 MAX_REQUEST_BYTES = 4096
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -91,12 +106,12 @@ def normalize_origin(url: str) -> str:
 
 
 def check_challenge(challenge: Any, origin: str) -> str:
-    """Refuse anything but an onboarding challenge of ``origin`` (so the card never signs arbitrary data)."""
+    """Refuse anything but an AnchorID challenge of ``origin`` (so the card never signs arbitrary data)."""
     if not isinstance(challenge, str) or len(challenge) > MAX_REQUEST_BYTES:
         raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", 'send {"challenge": "..."}')
     parts = challenge.split(" ")
-    if len(parts) != 3 or parts[0] != CHALLENGE_PREFIX or not parts[2]:
-        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "this is not an AnchorID onboarding challenge")
+    if len(parts) != 3 or parts[0] not in CHALLENGE_ACTIONS or not parts[2]:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "this is not an AnchorID challenge")
     if parts[1] != origin:
         raise HelperError(HTTPStatus.FORBIDDEN, "origin_mismatch", f"the challenge is not for {origin}")
     return challenge
@@ -136,8 +151,18 @@ def _signature_pin(pin_source: PinSource, prompt: str) -> str:
     return pin
 
 
+def challenge_action(challenge: str) -> str:
+    """The action a challenge names by its prefix: ``onboarding``, ``card_login``, ``card_stop`` or ``card_resume``."""
+    action = CHALLENGE_ACTIONS.get(challenge.split(" ", 1)[0])
+    if action is None:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "this is not an AnchorID challenge")
+    return action
+
+
 def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str, origin: str) -> SignedChallenge:
-    """Read the signature certificate and sign ``challenge`` with the card; the PIN goes to the card only."""
+    """Read the signature certificate and sign ``challenge`` with the card, after a prompt naming the action its
+    prefix names; the PIN goes to the card only."""
+    prompt = challenge_prompt(challenge_action(challenge), origin)
     with card_refusals(), open_card() as card:
         if not card.status().has_signature_certificate:
             raise HelperError(
@@ -146,7 +171,7 @@ def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str,
                 "this card has no signature certificate (residents under 15 get none): it cannot be used "
                 "to register alone",
             )
-        pin = _signature_pin(pin_source, f"{origin} asks to register with this card (onboarding).")
+        pin = _signature_pin(pin_source, prompt)
         certificate = card.read_signature_certificate(pin)
         signature = card.sign(challenge.encode("utf-8"), pin=pin)
     return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
@@ -168,30 +193,110 @@ class SignedDocument:
 
 MAX_FILE_NAME = 255
 HEX_SHA256 = 64
+#: The idp's 50 MiB upload limit plus the revision it prepares (signature placeholder, stamp).
+MAX_DOCUMENT_BYTES = 51 * 1024 * 1024
+#: A ByteRange array as written in a signature dictionary (ISO 32000-1 12.8.1).
+BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s*\]")
+#: An unfilled /Contents hex string: the hole the signature goes into.
+PLACEHOLDER = re.compile(rb"<0+>")
 
 
-def check_document_request(body: dict[str, Any]) -> tuple[str, str, bytes]:
-    """(file name, document SHA-256 hex, ByteRange digest) of a ``/v1/sign-document`` request, or a refusal."""
-    name, sha256, digest = body.get("file_name"), body.get("document_sha256"), body.get("document_digest")
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_FILE_NAME or not name.isprintable():
+def _one(params: dict[str, list[str]], name: str) -> str:
+    values = params.get(name)
+    if values is None or len(values) != 1:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", f"send exactly one {name} parameter")
+    return values[0]
+
+
+def _hex_sha256(params: dict[str, list[str]], name: str) -> str:
+    value = _one(params, name)
+    if len(value) != HEX_SHA256 or value.strip("0123456789abcdef"):
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", f"{name} is 64 lowercase hex digits")
+    return value
+
+
+def check_document_request(query: str, document: bytes) -> tuple[DocumentFacts, bytes]:
+    """What ``/v1/sign-document`` will show and sign for this prepared PDF, all computed here, or a refusal.
+
+    ``query``: ``file_name`` (shown as the page's label), ``original_size`` (the resident's file is the document's
+    first bytes), ``document_sha256`` and ``document_digest`` (what the idp computed: the helper refuses unless its
+    own computation gives the same). The digest the card will sign over is the SHA-256 of every byte of
+    ``document`` except its unfilled signature placeholder (the ByteRange of its last signature dictionary, which
+    must start at 0, end at the end of the file and leave out exactly a ``<00…>`` hole): what any PDF verifier
+    recomputes. Nothing of the page's is trusted for what is shown or signed; a mismatch is refused before the
+    card is touched.
+    """
+    try:
+        params = parse_qs(query, keep_blank_values=True, strict_parsing=True, max_num_fields=8)
+    except ValueError:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the query string does not parse") from None
+    name = _one(params, "file_name")
+    if not 0 < len(name) <= MAX_FILE_NAME or not name.isprintable():
         raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "file_name must be printable text")
-    for value in (sha256, digest):
-        if not isinstance(value, str) or len(value) != HEX_SHA256 or value.strip("0123456789abcdef"):
-            raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "hashes are 64 lowercase hex digits")
-    assert isinstance(sha256, str)
-    assert isinstance(digest, str)
-    return name, sha256, bytes.fromhex(digest)
+    size_text = _one(params, "original_size")
+    if not size_text.isdigit() or len(size_text) > 12:
+        raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "original_size is a number of bytes")
+    original_size = int(size_text)
+    expected_sha256 = _hex_sha256(params, "document_sha256")
+    expected_digest = _hex_sha256(params, "document_digest")
+
+    if not document.startswith(b"%PDF-"):
+        raise HelperError(HTTPStatus.UNPROCESSABLE_ENTITY, "not_pdf", "the document is not a PDF")
+    ranges = BYTE_RANGE.findall(document)
+    if not ranges:
+        raise HelperError(HTTPStatus.UNPROCESSABLE_ENTITY, "no_signature_field", "the PDF has no signature to fill")
+    first_start, first_length, second_start, second_length = (int(value) for value in ranges[-1])
+    if (
+        first_start != 0
+        or not 0 < first_length < second_start <= len(document)
+        or second_start + second_length != len(document)
+        or not PLACEHOLDER.fullmatch(document, first_length, second_start)
+    ):
+        raise HelperError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "bad_byte_range",
+            "the signature would not cover the whole document but its unfilled placeholder",
+        )
+    if not 0 < original_size <= first_length:
+        raise HelperError(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "document_mismatch", "the original file must precede the signature field"
+        )
+    signed = hashlib.sha256(memoryview(document)[:first_length])
+    signed.update(memoryview(document)[second_start:])
+    digest = signed.digest()
+    if digest.hex() != expected_digest:
+        raise HelperError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "digest_mismatch",
+            "the document received is not the one whose digest the page asks to have signed",
+        )
+    original_sha256 = hashlib.sha256(memoryview(document)[:original_size]).hexdigest()
+    if original_sha256 != expected_sha256:
+        raise HelperError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "document_mismatch",
+            "the document received does not begin with the file the page names",
+        )
+    facts = DocumentFacts(
+        file_name=name,
+        original_size=original_size,
+        original_sha256=original_sha256,
+        added_bytes=len(document) - original_size,
+        signed_digest=digest.hex(),
+    )
+    return facts, digest
 
 
 def sign_document(
-    open_card: CardOpener, pin_source: PinSource, origin: str, file_name: str, sha256: str, digest: bytes
+    open_card: CardOpener, pin_source: PinSource, origin: str, facts: DocumentFacts, digest: bytes
 ) -> SignedDocument:
     """Sign a PDF's CMS signed attributes with the card: the helper builds them itself (PAdES: content type,
-    message digest = ``digest``, signing-certificate-v2 of this card's certificate), so the card only ever signs
-    that structure, never bytes a page chose. The prompt names the site, the file and its SHA-256."""
+    message digest = ``digest``, which :func:`check_document_request` computed from the document, and
+    signing-certificate-v2 of this card's certificate), so the card only ever signs that structure, never bytes a
+    page chose. The prompt names the site, the file, and the digests the helper computed."""
     from anchorid.signing.pdf import signed_attributes
 
-    prompt = f"{origin} asks you to SIGN the document {file_name!r} (SHA-256 {sha256}) with your card."
+    prompt = document_prompt(origin, facts)
     with card_refusals(), open_card() as card:
         if not card.status().has_signature_certificate:
             raise HelperError(HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate")
@@ -233,10 +338,7 @@ def sign_consent(
     open_card: CardOpener, pin_source: PinSource, origin: str, document: str, parsed: dict[str, str]
 ) -> SignedChallenge:
     """Sign the consent document's exact bytes with the card, after a prompt naming the operator and purpose."""
-    prompt = (
-        f"{origin} asks you to CONSENT that {parsed['operator']!r} may obtain your current attributes from J-LIS: "
-        f"{parsed['purpose']}"
-    )
+    prompt = consent_prompt(origin, parsed["operator"], parsed["purpose"])
     with card_refusals(), open_card() as card:
         if not card.status().has_signature_certificate:
             raise HelperError(HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate")
@@ -343,11 +445,57 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(HTTPStatus.OK, {"helper": HELPER_NAME, "protocol": PROTOCOL_VERSION}, cors=True)
 
+    def _with_card(self, sign: Callable[[], SignedChallenge | SignedDocument]) -> SignedChallenge | SignedDocument:
+        """Run ``sign`` holding the card, or refuse ``busy``: one request uses the card at a time."""
+        if not self.server.card_lock.acquire(blocking=False):
+            raise HelperError(HTTPStatus.CONFLICT, "busy", "another request is using the card")
+        try:
+            return sign()
+        finally:
+            self.server.card_lock.release()
+
+    def _sign_document(self, query: str) -> None:
+        """``POST /v1/sign-document?file_name=…&original_size=…&document_sha256=…&document_digest=…`` with the
+        prepared PDF itself as the body (``Content-Type: application/pdf``)."""
+        try:
+            if (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() != "application/pdf":
+                raise HelperError(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "bad_request", "send the PDF as Content-Type: application/pdf"
+                )
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 < length <= MAX_DOCUMENT_BYTES:
+                raise HelperError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length > 0 else HTTPStatus.BAD_REQUEST,
+                    "bad_request",
+                    f"send the PDF (at most {MAX_DOCUMENT_BYTES} bytes) as the body",
+                )
+            document = self.rfile.read(length)
+            if len(document) != length:
+                raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the body ended early")
+            facts, digest = check_document_request(query, document)
+            signed = self._with_card(
+                lambda: sign_document(
+                    self.server.open_card, self.server.pin_source, self.server.idp_origin, facts, digest
+                )
+            )
+        except HelperError as error:
+            self.close_connection = True  # a refused body may not have been read
+            self._refuse(error, cors=True)
+            return
+        self._send(HTTPStatus.OK, signed.as_json(), cors=True)
+
     def do_POST(self) -> None:
         if not self._check_host_and_origin():
             return
-        if self.path not in ("/v1/sign", "/v1/sign-document", "/v1/sign-consent"):
+        path, _, query = self.path.partition("?")
+        if path not in ("/v1/sign", "/v1/sign-document", "/v1/sign-consent"):
             self._refuse(HelperError(HTTPStatus.NOT_FOUND, "not_found", "unknown path"), cors=True)
+            return
+        if path == "/v1/sign-document":
+            self._sign_document(query)
             return
         try:
             length = int(self.headers.get("Content-Length") or 0)
@@ -364,31 +512,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the body is not JSON"), cors=True)
             return
         try:
-            consent = check_consent_request(body, self.server.idp_origin) if self.path == "/v1/sign-consent" else None
-            document = check_document_request(body) if self.path == "/v1/sign-document" else None
-            challenge = (
-                check_challenge(body.get("challenge"), self.server.idp_origin)
-                if document is None and consent is None
-                else ""
-            )
-            if not self.server.card_lock.acquire(blocking=False):
-                raise HelperError(HTTPStatus.CONFLICT, "busy", "another request is using the card")
-            try:
-                signed: SignedChallenge | SignedDocument
-                if consent is not None:
-                    signed = sign_consent(
-                        self.server.open_card, self.server.pin_source, self.server.idp_origin, *consent
-                    )
-                elif document is not None:
-                    signed = sign_document(
-                        self.server.open_card, self.server.pin_source, self.server.idp_origin, *document
-                    )
-                else:
-                    signed = sign_challenge(
-                        self.server.open_card, self.server.pin_source, challenge, self.server.idp_origin
-                    )
-            finally:
-                self.server.card_lock.release()
+            server = self.server
+            signed: SignedChallenge | SignedDocument
+            if path == "/v1/sign-consent":
+                consent = check_consent_request(body, server.idp_origin)
+                signed = self._with_card(
+                    lambda: sign_consent(server.open_card, server.pin_source, server.idp_origin, *consent)
+                )
+            else:
+                challenge = check_challenge(body.get("challenge"), server.idp_origin)
+                signed = self._with_card(
+                    lambda: sign_challenge(server.open_card, server.pin_source, challenge, server.idp_origin)
+                )
         except HelperError as error:
             self._refuse(error, cors=True)
             return

@@ -9,6 +9,7 @@ Besides the shared settings:
 
 import os
 
+from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
     BASE_APPS,
@@ -16,11 +17,12 @@ from anchorid.common.settings_base import (
     DATA_DIR,
     TEMPLATE_DEFAULTS,
     database_settings,
+    hsts_seconds,
 )
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking", "anchorid.city.lottery", "anchorid.city.staff"]
 INSTALLED_APPS += ["anchorid.ssf_receiver", "anchorid.city.departments"]
-MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.city.csp.ContentSecurityPolicyMiddleware"]
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
@@ -32,8 +34,8 @@ SESSION_COOKIE_NAME = "city_sessionid"
 CSRF_COOKIE_NAME = "city_csrftoken"
 
 ANCHORID_CITY_ORIGIN = os.environ.get("ANCHORID_CITY_ORIGIN", "http://localhost:8002").rstrip("/")
+SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_CITY_ORIGIN)
 # Nothing inline, nothing from elsewhere. Forms post here, but the login and logout buttons are answered with a
 # redirect to the idp, which browsers check against form-action too: the middleware adds the idp's origin.
-ANCHORID_CITY_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
-)
+ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
+ANCHORID_CSP_FORM_TARGETS = "anchorid.city.csp.form_targets"

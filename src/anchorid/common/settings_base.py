@@ -76,6 +76,27 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# HTTPS (docs/decisions.md, "HSTS"): behind a TLS-terminating proxy, ANCHORID_TLS_PROXY=1 makes Django trust the
+# proxy's X-Forwarded-Proto (set it only when the proxy overwrites that header). Each party sets
+# SECURE_HSTS_SECONDS = hsts_seconds(<its origin>); Django's SecurityMiddleware sends Strict-Transport-Security
+# only on requests that came over HTTPS, so http://localhost in the demo never gets it.
+BEHIND_TLS_PROXY = os.environ.get("ANCHORID_TLS_PROXY") == "1"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("ANCHORID_HSTS_INCLUDE_SUBDOMAINS") == "1"
+SECURE_HSTS_PRELOAD = False
+HSTS_SECONDS = 365 * 24 * 60 * 60
+
+
+def hsts_seconds(origin: str) -> int:
+    """HSTS max-age for a party browsers reach at ``origin``: a year when it is https (or behind a TLS proxy),
+    0 otherwise (``ANCHORID_HSTS_SECONDS`` overrides, e.g. a short value while trying HTTPS out)."""
+    configured = os.environ.get("ANCHORID_HSTS_SECONDS")
+    if configured:
+        return int(configured)
+    secure = origin.strip().lower().startswith("https://") or os.environ.get("ANCHORID_TLS_PROXY") == "1"
+    return HSTS_SECONDS if secure else 0
+
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

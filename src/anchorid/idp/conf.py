@@ -21,10 +21,6 @@ def keystore_passphrase() -> str | None:
     return str(value) if value else None
 
 
-def content_security_policy() -> str:
-    return str(_setting("ANCHORID_CONTENT_SECURITY_POLICY"))
-
-
 def audit_origin() -> str:
     return str(_setting("ANCHORID_AUDIT_ORIGIN"))
 

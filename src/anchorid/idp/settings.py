@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
     BASE_APPS,
@@ -18,6 +19,7 @@ from anchorid.common.settings_base import (
     DATA_DIR,
     TEMPLATE_DEFAULTS,
     database_settings,
+    hsts_seconds,
 )
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.idp.accounts", "anchorid.idp.deviceca"]
@@ -28,7 +30,7 @@ INSTALLED_APPS += ["anchorid.idp.tsa", "anchorid.idp.signing"]
 INSTALLED_APPS += ["anchorid.idp.ssf"]
 INSTALLED_APPS += ["anchorid.idp.lifecycle"]
 AUTH_USER_MODEL = "accounts.Account"
-MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.idp.csp.ContentSecurityPolicyMiddleware"]
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"
 WSGI_APPLICATION = "anchorid.idp.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
@@ -36,9 +38,7 @@ DATABASES = {"default": database_settings(DATA_DIR, "idp")}
 
 # Strict by default: everything from our own origin, nothing inline, never framed. Pages that need more
 # (the card helper on localhost) widen it per view, not here.
-ANCHORID_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
-)
+ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 
 ANCHORID_KEYSTORE_DIR = Path(os.environ.get("ANCHORID_KEYSTORE_DIR", DATA_DIR / "keys"))
 ANCHORID_KEYSTORE_PASSPHRASE = os.environ.get("ANCHORID_KEYSTORE_PASSPHRASE")
@@ -48,6 +48,7 @@ ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/au
 # The origin residents' browsers see (scheme://host[:port]); WebAuthn's RP ID is its host. WebAuthn refuses an IP
 # address as RP ID, so local runs use "localhost", which browsers treat as a secure context even over http.
 ANCHORID_IDP_ORIGIN = os.environ.get("ANCHORID_IDP_ORIGIN", "http://localhost:8001").rstrip("/")
+SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_IDP_ORIGIN)
 # The localhost port of the resident's card helper that card pages call (anchorid card-helper --port).
 ANCHORID_CARD_HELPER_PORT = int(os.environ.get("ANCHORID_CARD_HELPER_PORT", "31519"))
 # Per-name overrides of the rate limits (see ratelimit.py), e.g. '{"login-ip": [600, 600]}'.

@@ -1,5 +1,10 @@
-"""Django settings for the simulated J-LIS server (``anchorid serve jlis``)."""
+"""Django settings for the simulated J-LIS server (``anchorid serve jlis``).
 
+Besides the shared settings, ``ANCHORID_JLIS_ORIGIN``: where jlis is reached (default ``http://localhost:8000``);
+an https origin turns HSTS on.
+"""
+
+from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
     BASE_APPS,
@@ -7,16 +12,22 @@ from anchorid.common.settings_base import (
     DATA_DIR,
     TEMPLATE_DEFAULTS,
     database_settings,
+    hsts_seconds,
 )
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.jlis"]
-MIDDLEWARE = list(BASE_MIDDLEWARE)
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
+# The staff pages (Django admin) need nothing inline either.
+ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 ROOT_URLCONF = "anchorid.jlis.urls"
 WSGI_APPLICATION = "anchorid.jlis.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "jlis")}
 
 import os  # noqa: E402
+
+ANCHORID_JLIS_ORIGIN = os.environ.get("ANCHORID_JLIS_ORIGIN", "http://localhost:8000").rstrip("/")
+SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_JLIS_ORIGIN)
 
 # Passphrase that encrypts the CA and OCSP-responder private keys in the data folder (PKCS#8, scrypt/AES).
 # Set it in production; without it one is derived from SECRET_KEY so a development data folder still works.

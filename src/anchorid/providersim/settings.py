@@ -10,6 +10,7 @@ Besides the shared settings:
 
 import os
 
+from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
     BASE_APPS,
@@ -17,10 +18,11 @@ from anchorid.common.settings_base import (
     DATA_DIR,
     TEMPLATE_DEFAULTS,
     database_settings,
+    hsts_seconds,
 )
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.ssf_receiver", "anchorid.providersim"]
-MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.providersim.csp.ContentSecurityPolicyMiddleware"]
+MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.providersim.urls"
 WSGI_APPLICATION = "anchorid.providersim.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
@@ -31,6 +33,7 @@ SESSION_COOKIE_NAME = "providers_sessionid"
 CSRF_COOKIE_NAME = "providers_csrftoken"
 
 ANCHORID_PROVIDERS_ORIGIN = os.environ.get("ANCHORID_PROVIDERS_ORIGIN", "http://localhost:8003").rstrip("/")
-ANCHORID_PROVIDERS_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
-)
+SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_PROVIDERS_ORIGIN)
+# As the city: the sign-up and logout buttons are answered with a redirect to the idp (form-action).
+ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
+ANCHORID_CSP_FORM_TARGETS = "anchorid.providersim.csp.form_targets"

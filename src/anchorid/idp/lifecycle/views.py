@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.assurance import Level
-from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.lifecycle import consent, notices
 from anchorid.idp.onboarding.views import helper_port, idp_origin
 from anchorid.idp.sessions import CurrentAuthentication, requires_level

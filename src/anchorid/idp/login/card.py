@@ -12,9 +12,10 @@ One mechanism, onboarding's, end to end (docs/protocols/card-helper.md):
 What differs from onboarding is what happens after: the certificate must be the *current anchor* of an account
 (a renewed card is linked through onboarding's recovery, not here), and nothing about the person is stored.
 
-Why not a challenge text per purpose: the card helper signs only ``anchorid-onboarding/1`` texts today. A
-per-purpose prefix (so the helper can tell the resident "log in" rather than "register") is a change to the
-helper and to ``challenges`` together; until then the purpose is enforced here, by the endpoint that consumes it.
+Each purpose has its own challenge text (``anchorid-card-login/1``, ``anchorid-card-stop/1``,
+``anchorid-card-resume/1``; ``challenges.PREFIXES``): the card helper tells the resident which action the card is
+about to sign for, and the endpoint that consumes a challenge accepts only its own purpose's text, so a signature
+given to log in cannot stop or resume an account.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ class CardRefused(Exception):
         return {"error": self.code, "message": self.message}
 
 
-def open_challenge(session: SessionBase, origin: str) -> str:
-    """A fresh challenge text bound to ``session`` for the card helper to sign."""
-    return challenges.open_challenge(session, origin).text
+def open_challenge(session: SessionBase, origin: str, purpose: str) -> str:
+    """A fresh challenge text of ``purpose`` bound to ``session`` for the card helper to sign."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown card purpose {purpose!r}")
+    return challenges.open_challenge(session, origin, purpose=purpose).text
 
 
 def verify(session: SessionBase, body: bytes, purpose: str, origin: str) -> VerifiedCard:
@@ -59,7 +62,9 @@ def verify(session: SessionBase, body: bytes, purpose: str, origin: str) -> Veri
         raise ValueError(f"unknown card purpose {purpose!r}")
     try:
         submission = parse_submission(body)
-        challenges.consume(submission.challenge, origin, binding=challenges.session_binding(session), via=purpose)
+        challenges.consume(
+            submission.challenge, origin, binding=challenges.session_binding(session), via=purpose, purpose=purpose
+        )
         return verify_card_signature(submission)
     except Refusal as refusal:
         raise CardRefused.from_refusal(refusal) from None

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
-from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.login import card
 from anchorid.idp.login.card import CardRefused
 from anchorid.idp.login.limits import limit_account, limit_ip, rate_limited_message
@@ -43,14 +43,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
-def _card_page(request: HttpRequest, complete_url: str, template: str) -> HttpResponse:
+def _card_page(request: HttpRequest, purpose: str, complete_url: str, template: str) -> HttpResponse:
     helper = f"http://127.0.0.1:{helper_port()}"
     origin = idp_origin(request)
     response = render(
         request,
         template,
         {
-            "challenge": card.open_challenge(request.session, origin),
+            "challenge": card.open_challenge(request.session, origin, purpose),
             "helper_url": helper,
             "complete_url": complete_url,
             "idp_origin": origin,
@@ -69,19 +69,19 @@ def _card_page(request: HttpRequest, complete_url: str, template: str) -> HttpRe
 @require_GET
 @ensure_csrf_cookie
 def card_login_page(request: HttpRequest) -> HttpResponse:
-    return _card_page(request, reverse("login_card_complete"), "login/card.html")
+    return _card_page(request, "card_login", reverse("login_card_complete"), "login/card.html")
 
 
 @require_GET
 @ensure_csrf_cookie
 def card_stop_page(request: HttpRequest) -> HttpResponse:
-    return _card_page(request, reverse("card_stop_complete"), "login/card_stop.html")
+    return _card_page(request, "card_stop", reverse("card_stop_complete"), "login/card_stop.html")
 
 
 @require_GET
 @ensure_csrf_cookie
 def card_resume_page(request: HttpRequest) -> HttpResponse:
-    return _card_page(request, reverse("card_resume_complete"), "login/card_resume.html")
+    return _card_page(request, "card_resume", reverse("card_resume_complete"), "login/card_resume.html")
 
 
 def _complete(request: HttpRequest, purpose: str, then: Callable[[Account], str]) -> JsonResponse:

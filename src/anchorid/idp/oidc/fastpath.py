@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 
-from anchorid.idp.csp import ContentSecurityPolicyMiddleware
+from anchorid.common.csp import ContentSecurityPolicyMiddleware
 from anchorid.idp.oidc import views
 
 logger = logging.getLogger("anchorid.idp.oidc")

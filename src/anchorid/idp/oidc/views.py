@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from anchorid.common.csp import allow_form_targets
 from anchorid.idp import ratelimit
 from anchorid.idp.assurance import Level
-from anchorid.idp.csp import allow_form_targets
 from anchorid.idp.oidc import (
     authorize,
     client_auth,

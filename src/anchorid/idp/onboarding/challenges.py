@@ -4,8 +4,9 @@ The challenge the card signs is a short ASCII text naming its purpose and the id
 
     anchorid-onboarding/1 https://id.example.jp 3q2-7wAAbG9...   (43 characters: 32 random bytes, base64url)
 
-so a signature made for it is useless anywhere else, and the card helper can check, before asking for the PIN,
-that it signs an onboarding challenge of the origin it serves (docs/protocols/card-helper.md).
+with one prefix per purpose (:data:`PREFIXES`: onboarding, card login, emergency stop, resumption), so a signature
+made for it is useless anywhere else, and the card helper can check, before asking for the PIN, that it signs a
+challenge of the origin it serves, and tell the resident which action it is (docs/protocols/card-helper.md).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from anchorid.idp.onboarding.models import OnboardingChallenge
 from anchorid.idp.onboarding.refusals import Refusal
 
 CHALLENGE_PREFIX = "anchorid-onboarding/1"
+#: The prefix of each purpose's challenge text (the card helper's ``prompts.CHALLENGE_ACTIONS``, inverted).
+PREFIXES = {
+    "onboarding": CHALLENGE_PREFIX,
+    "card_login": "anchorid-card-login/1",
+    "card_stop": "anchorid-card-stop/1",
+    "card_resume": "anchorid-card-resume/1",
+}
 CHALLENGE_BYTES = 32  # 256 bits
 CHALLENGE_LIFETIME = datetime.timedelta(minutes=5)
 NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -50,8 +58,8 @@ class OpenedChallenge:
         return f"{self.code[:4]}-{self.code[4:]}"
 
 
-def challenge_text(origin: str, nonce: str) -> str:
-    return f"{CHALLENGE_PREFIX} {origin} {nonce}"
+def challenge_text(origin: str, nonce: str, purpose: str = "onboarding") -> str:
+    return f"{PREFIXES[purpose]} {origin} {nonce}"
 
 
 def _hash(value: str) -> str:
@@ -71,8 +79,10 @@ def normalize_code(code: str) -> str:
     return code.replace("-", "").replace(" ", "").upper()
 
 
-def open_challenge(session: SessionBase, origin: str, *, now: datetime.datetime | None = None) -> OpenedChallenge:
-    """A fresh challenge bound to ``session``, with a one-time code for the cross-device variant."""
+def open_challenge(
+    session: SessionBase, origin: str, *, purpose: str = "onboarding", now: datetime.datetime | None = None
+) -> OpenedChallenge:
+    """A fresh challenge of ``purpose`` bound to ``session``, with a one-time code for the cross-device variant."""
     now = now or timezone.now()
     OnboardingChallenge.objects.filter(expires_at__lt=now - KEEP_EXPIRED).delete()
     nonce = base64.urlsafe_b64encode(secrets.token_bytes(CHALLENGE_BYTES)).rstrip(b"=").decode("ascii")
@@ -85,16 +95,17 @@ def open_challenge(session: SessionBase, origin: str, *, now: datetime.datetime 
         created_at=now,
         expires_at=now + CHALLENGE_LIFETIME,
     )
-    return OpenedChallenge(row=row, text=challenge_text(origin, nonce), code=code)
+    return OpenedChallenge(row=row, text=challenge_text(origin, nonce, purpose), code=code)
 
 
-def nonce_of(text: str, origin: str) -> str:
-    """The random part of a challenge text of this origin; :class:`Refusal` ``malformed_request`` otherwise."""
+def nonce_of(text: str, origin: str, purpose: str = "onboarding") -> str:
+    """The random part of a challenge text of this origin and purpose; :class:`Refusal` ``malformed_request``
+    otherwise (a signature the resident gave to log in cannot stop or resume an account, and so on)."""
     if not isinstance(text, str) or len(text) > MAX_CHALLENGE_LENGTH:
         raise Refusal(refusals.MALFORMED_REQUEST, "challenge missing or too long")
     parts = text.split(" ")
-    if len(parts) != 3 or parts[0] != CHALLENGE_PREFIX or not NONCE_PATTERN.fullmatch(parts[2]):
-        raise Refusal(refusals.MALFORMED_REQUEST, "not an onboarding challenge")
+    if len(parts) != 3 or parts[0] != PREFIXES[purpose] or not NONCE_PATTERN.fullmatch(parts[2]):
+        raise Refusal(refusals.MALFORMED_REQUEST, f"not a challenge for {purpose}")
     if parts[1] != origin:
         raise Refusal(refusals.CHALLENGE_UNKNOWN, "challenge of another origin")
     return parts[2]
@@ -119,6 +130,7 @@ def consume(
     binding: str | None = None,
     code: str | None = None,
     via: str,
+    purpose: str = "onboarding",
     now: datetime.datetime | None = None,
 ) -> OnboardingChallenge:
     """Mark the challenge used, once. Bound either to the browser session (``binding``) or a cross-device code.
@@ -127,7 +139,7 @@ def consume(
     expired. The row is locked while it is checked, so two concurrent submissions cannot both use it.
     """
     now = now or timezone.now()
-    nonce = nonce_of(text, origin)
+    nonce = nonce_of(text, origin, purpose)
     with transaction.atomic():
         row = OnboardingChallenge.objects.select_for_update().filter(nonce=nonce).first()
         if row is None:

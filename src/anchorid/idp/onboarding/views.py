@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import ratelimit
 from anchorid.idp.assurance import CARD_LOGIN
-from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.onboarding import challenges, refusals
 from anchorid.idp.onboarding.enrollment import Enrollment, Method, Outcome, enroll
 from anchorid.idp.onboarding.models import OnboardingChallenge

@@ -3,10 +3,13 @@
 1. ``POST /me/sign/prepare/`` (multipart ``document``; the session at ``Level.DERIVED``): the PDF is checked
    (``anchorid.signing.documents``), the revision to sign is prepared (pyHanko interrupted signing) into the
    work folder, and the page gets the document's SHA-256, the ByteRange digest and a one-time approval code.
-2. Card: the page asks the card helper (``POST /v1/sign-document`` on localhost: file name, SHA-256, digest);
-   the helper shows them, asks for the signature password, builds the CMS signed attributes for the card's
-   certificate and has the card sign them. The page posts ``{certificate, signed_attributes, signature}`` to
-   ``POST /me/sign/<id>/finish/``. The certificate must be the account's current anchor certificate.
+2. Card: the page fetches the prepared revision (``GET /me/sign/<id>/prepared/``) and sends it, with the file
+   name, the original file's size and the two digests, to the card helper (``POST /v1/sign-document`` on
+   localhost). The helper computes the ByteRange digest and the original file's SHA-256 from those bytes itself,
+   refuses unless they are the digests the page named, shows them, asks for the signature password, builds the CMS
+   signed attributes over that digest for the card's certificate and has the card sign them. The page posts
+   ``{certificate, signed_attributes, signature}`` to ``POST /me/sign/<id>/finish/``. The certificate must be the
+   account's current anchor certificate.
    Wallet: ``anchorid sign approve CODE --wallet DIR`` fetches ``GET /signing/approve/<code>``, shows the same,
    signs with the wallet key and posts to the same URL; the certificate must be a good signing certificate of
    this account. The page polls ``GET /me/sign/<id>/finish/``.
@@ -39,11 +42,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Level
 from anchorid.idp.audit.chain import append
-from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.deviceca.models import DeviceCertificate
 from anchorid.idp.sessions import CurrentAuthentication, requires_level
 from anchorid.idp.signing.models import SigningRequest
@@ -168,6 +171,7 @@ def prepare_view(request: HttpRequest) -> HttpResponse:
             "document_digest": row.document_digest,
             "approval_code": code,
             "approve_url": f"{conf.idp_origin()}/signing/approve/{code}",
+            "prepared_url": f"/me/sign/{public_id}/prepared/",
             "finish_url": f"/me/sign/{public_id}/finish/",
             "expires_at": row.expires_at.isoformat(),
         },
@@ -285,6 +289,26 @@ def finish_view(request: HttpRequest, public_id: str) -> HttpResponse:
         return error(refused.code, refused.message, refused.status)
     row.refresh_from_db()
     return _status(row)
+
+
+@require_GET
+@requires_level(Level.DERIVED)
+def prepared_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The revision to sign, placeholder included, for the page to hand to the card helper: it computes what it
+    shows and signs from these bytes (docs/protocols/card-helper.md)."""
+    current: CurrentAuthentication = request.anchorid_auth  # type: ignore[attr-defined]
+    row = SigningRequest.objects.filter(
+        public_id=public_id,
+        account=current.account,
+        status=SigningRequest.Status.PREPARED,
+        expires_at__gte=timezone.now(),
+    ).first()
+    path = _path(public_id)
+    if row is None or not path.exists():
+        return error("unknown_request", "no document to sign here (expired or signed already)", 404)
+    response = HttpResponse(path.read_bytes(), content_type="application/pdf")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

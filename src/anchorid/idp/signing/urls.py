@@ -11,6 +11,7 @@ urlpatterns = [
     path("verify/", views.verify_page, name="signing_verify"),
     path("me/sign/", portal.sign_page, name="signing_portal"),
     path("me/sign/prepare/", portal.prepare_view, name="signing_prepare"),
+    path("me/sign/<str:public_id>/prepared/", portal.prepared_view, name="signing_prepared"),
     path("me/sign/<str:public_id>/finish/", portal.finish_view, name="signing_finish"),
     path("me/sign/<str:public_id>/download/", portal.download_view, name="signing_download"),
     path("signing/approve/<str:code>", portal.approval_view, name="signing_approval"),

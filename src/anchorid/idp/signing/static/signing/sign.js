@@ -31,10 +31,18 @@
           poll(prepared.finish_url);
           return null;
         }
-        return fetch(form.dataset.helperUrl + "/v1/sign-document", {
-          method: "POST", headers: {"Content-Type": "application/json"},
-          body: JSON.stringify({file_name: file.name, document_sha256: prepared.document_sha256,
-                                document_digest: prepared.document_digest})
+        // The helper gets the prepared PDF itself and computes what it shows and signs from it; the digests sent
+        // along only let it refuse a document that is not the one the idp prepared (docs/protocols/card-helper.md).
+        return fetch(prepared.prepared_url, {credentials: "same-origin"}).then(function (r) {
+          if (!r.ok) { return r.json().then(function (answer) { throw answer; }); }
+          return r.blob();
+        }).then(function (pdf) {
+          var query = new URLSearchParams({file_name: file.name, original_size: String(file.size),
+                                           document_sha256: prepared.document_sha256,
+                                           document_digest: prepared.document_digest});
+          return fetch(form.dataset.helperUrl + "/v1/sign-document?" + query.toString(), {
+            method: "POST", headers: {"Content-Type": "application/pdf"}, body: pdf
+          });
         }).then(function (r) { return r.json(); }).then(function (signed) {
           if (signed.error) { throw signed; }
           return fetch(prepared.finish_url, {method: "POST", credentials: "same-origin",
