@@ -4,13 +4,23 @@ Each party runs as its own ``anchorid serve PARTY`` process with its own data fo
 share nothing but HTTP). The first run seeds the simulated J-LIS with synthetic residents and writes their
 virtual cards; later runs reuse them. ``--once`` starts everything, checks that every party answers, prints the
 guide and stops: the test suite runs the demo that way.
+
+Every setting a party needs (secrets included) is passed to it explicitly in its environment, and the same settings
+are written to ``DATA/demo.env`` (0600): the guide's first command loads them, so every command it prints works
+when pasted in the order printed. Each party runs in a process group of its own; on Ctrl-C (SIGINT), SIGTERM or
+SIGHUP the demo ends every group (the server, its Granian workers, the idp's background child) and waits until
+they are gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
+import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -25,6 +35,10 @@ from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.providersim import demo as providersim_demo
 
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
+#: How long a party may take to stop after SIGTERM before its whole process group is killed.
+STOP_TIMEOUT_SECONDS = 10.0
+#: The city's demo-seed line that names the drawn lottery round (``anchorid.city.lottery.demo``).
+DRAWN_ROUND = re.compile(r"lottery round drawn.*?/lottery/(\d+)/")
 
 
 @dataclass
@@ -81,12 +95,14 @@ def _wait_until_answering(party: Party, timeout: float = 60.0) -> None:
     raise SystemExit(f"{party.name} did not answer at {party.url}{party.health_path}: {last_error}")
 
 
-def _seed_jlis(data: Path, residents: int) -> dict[str, object]:
+def _seed_jlis(data: Path, residents: int, env: dict[str, str]) -> dict[str, object]:
     jlis_data, cards = data / "jlis", data / "cards"
     index = cards / "INDEX.json"
+    env = {**os.environ, **env}
     if not index.exists():
         print(f"Seeding J-LIS with {residents} synthetic Kamakura residents and their virtual cards …")
-        _run("jlis", "seed", "--data", str(jlis_data), "--residents", str(residents), "--cards-dir", str(cards))
+        _run("jlis", "seed", "--data", str(jlis_data), "--residents", str(residents), "--cards-dir", str(cards),
+             env=env)  # fmt: skip
     staff_file = data / "jlis-staff.json"
     if not staff_file.exists():
         password = secrets.token_urlsafe(12)
@@ -99,12 +115,13 @@ def _seed_jlis(data: Path, residents: int) -> dict[str, object]:
             "counter",
             "--password-stdin",
             stdin=password + "\n",
+            env=env,
         )
         staff_file.write_text(json.dumps({"username": "counter", "password": password}))
         staff_file.chmod(0o600)
     ca_dir = data / "ca"
     if not ca_dir.exists():
-        _run("jlis", "export-ca", "--data", str(jlis_data), "--out", str(ca_dir))
+        _run("jlis", "export-ca", "--data", str(jlis_data), "--out", str(ca_dir), env=env)
     loaded: dict[str, object] = json.loads(index.read_text())
     return loaded
 
@@ -118,13 +135,46 @@ def _write_sample_pdf(path: Path) -> None:
 
 
 def _secrets(data: Path) -> dict[str, str]:
-    """Demo-only secrets (the idp's key-store passphrase), made once and kept 0600 in the data folder."""
+    """Demo-only secrets (the idp's key-store passphrase, J-LIS's CA key passphrase), made once and kept 0600 in the
+    data folder. A data folder whose J-LIS was seeded before the CA passphrase was passed keeps J-LIS's own
+    fallback (no ``jlis_ca_passphrase``): its CA keys were encrypted with it."""
     path = data / "demo-secrets.json"
-    if not path.exists():
-        path.write_text(json.dumps({"keystore_passphrase": secrets.token_urlsafe(18)}))
-        path.chmod(0o600)
-    loaded: dict[str, str] = json.loads(path.read_text())
-    return loaded
+    loaded: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = dict(loaded)
+    wanted.setdefault("keystore_passphrase", secrets.token_urlsafe(18))
+    if not (data / "jlis").exists():
+        wanted.setdefault("jlis_ca_passphrase", secrets.token_urlsafe(18))
+    if wanted != loaded:
+        _write_private(path, json.dumps(wanted))
+    return wanted
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read, 0600 from its creation."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    path.chmod(0o600)
+
+
+def _jlis_env(data: Path) -> dict[str, str]:
+    """J-LIS's settings: its CA keys' passphrase, passed explicitly."""
+    passphrase = _secrets(data).get("jlis_ca_passphrase")
+    return {"ANCHORID_JLIS_CA_PASSPHRASE": passphrase} if passphrase else {}
+
+
+def _write_env_file(data: Path, parties: list[Party]) -> Path:
+    """``DATA/demo.env``: every party's settings as ``export`` lines, for the commands the guide prints (their
+    environment must be the servers'). Names are per party (``ANCHORID_IDP_ORIGIN``, ``ANCHORID_CITY_ORIGIN``…), so
+    one file serves every command."""
+    merged: dict[str, str] = {}
+    for party in parties:
+        merged.update(party.env)
+    path = data / "demo.env"
+    lines = ["# AnchorID demo settings (demo only: they include secrets). Load with: . " + shlex.quote(str(path))]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(merged.items())]
+    _write_private(path, "\n".join(lines) + "\n")
+    return path
 
 
 def _idp_env(data: Path, jlis: Party, idp: Party) -> dict[str, str]:
@@ -147,7 +197,8 @@ def _set_up_idp(data: Path, jlis: Party, idp: Party) -> None:
     env = {**os.environ, **idp.env}
     jwk = idp.data / "jlis-operator.jwk.json"
     _run("idp", "jlis-setup", "--data", str(idp.data), "--jlis", jlis.url, env=env)
-    _run("jlis", "operator", "add", "--data", str(jlis.data), "--name", "anchorid-idp", "--jwk", str(jwk))
+    _run("jlis", "operator", "add", "--data", str(jlis.data), "--name", "anchorid-idp", "--jwk", str(jwk),
+         env={**os.environ, **jlis.env})  # fmt: skip
     _run("idp", "ca", "init", "--data", str(idp.data), "--url", idp.origin, env=env)
     _run("idp", "tsa", "init", "--data", str(idp.data), env=env)
     marker.write_text("ok\n")
@@ -183,7 +234,17 @@ def _seed_city(city: Party) -> list[str]:
             if line.strip()]  # fmt: skip
 
 
+def _end_with_parent() -> None:
+    """In the party's process, before it runs: on Linux, ask for SIGTERM when the demo dies, even by SIGKILL (the
+    demo then cannot end the party's group itself)."""
+    with contextlib.suppress(OSError, AttributeError):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _start(party: Party) -> None:
+    """Start the party in a process group of its own (``start_new_session``): a terminal's Ctrl-C reaches the demo
+    only, and the demo ends the whole group — the server, the Granian workers it forks, the idp's background child."""
     if not _port_free(party.port):
         raise SystemExit(f"port {party.port} is taken; choose another first port with --port")
     log = (party.data.parent / f"{party.name}.log").open("ab")
@@ -192,7 +253,53 @@ def _start(party: Party) -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**_embedded_env(), "ANCHORID_INSECURE_COOKIES": "1", **party.env},
+        start_new_session=True,
+        preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # the demo is single-threaded
     )
+    log.close()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def stop_parties(parties: list[Party], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """End every party's process group: SIGTERM, then SIGKILL for what is left after ``timeout``; returns when no
+    process of any group is left (the servers' ports are closed)."""
+    groups = [party.process.pid for party in parties if party.process is not None]
+    for pgid in groups:
+        _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for party in parties:
+        if party.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                party.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    while any(_group_alive(pgid) for pgid in groups) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pgid in groups:
+        if _group_alive(pgid):
+            _signal_group(pgid, signal.SIGKILL)
+    for party in parties:
+        if party.process is not None and party.process.poll() is None:
+            party.process.wait()
+    kill_deadline = time.monotonic() + 5
+    while any(_group_alive(pgid) for pgid in groups) and time.monotonic() < kill_deadline:
+        time.sleep(0.05)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _command_name() -> str:
@@ -211,6 +318,7 @@ def _guide(
     parties: dict[str, Party],
     index: dict[str, object],
     city_lines: list[str],
+    env_file: Path,
 ) -> str:
     jlis, idp, city, providers = parties["jlis"], parties["idp"], parties["city"], parties["providers"]
     cards = [card for card in index["cards"] if isinstance(card, dict)]  # type: ignore[attr-defined]
@@ -219,7 +327,7 @@ def _guide(
     staff = json.loads((data / "jlis-staff.json").read_text())
     ca = data / "ca"
     anchorid = _command_name()
-    passphrase = idp.env["ANCHORID_KEYSTORE_PASSPHRASE"]
+    drawn = next((match.group(1) for line in city_lines if (match := DRAWN_ROUND.search(line))), None)
     lines = [
         "",
         "AnchorID demo is running.",
@@ -231,6 +339,10 @@ def _guide(
         f"  data folder         {data.resolve()}   (logs: *.log there)",
         f"  residents + PINs    {data.resolve() / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
         "",
+        "In every other terminal, first load the demo's settings (what the servers run with, secrets included —",
+        "demo only); every command below expects them, in the order printed:",
+        f"  . {shlex.quote(str(env_file.resolve()))}",
+        "",
         "Become a resident of the ID platform (needs a browser on this machine):",
         f"  1. Start your card helper:  {anchorid} card-helper --card {card_file} --idp-origin {idp.origin}",
         f"     (it asks for the card's signature PIN: {adult['signature_pin']} — it never leaves the helper)",
@@ -240,14 +352,18 @@ def _guide(
         f"  4. At the city, {city.origin}/ → AnchorIDでログイン → passkey → consent: untick an optional claim,",
         "     and the city receives exactly what you chose (see and withdraw it at /me/ on the idp).",
         f"  5. Sign a PDF with your card or wallet at {idp.origin}/me/sign/; verify any signed PDF at "
-        f"{idp.origin}/signing/verify/",
+        f"{idp.origin}/verify/",
         "",
         "City services (issue #7), after logging in at the city:",
         f"  - resident home {city.origin}/ : my bookings and lottery entries, what I may be eligible for, notices",
         f"  - book a facility: {city.origin}/booking/ → 予約する → 今すぐ支払う → 支払う (simulated provider)",
         "    → receipt; the booking shows on the home page",
         *(f"  - {line}" for line in city_lines),
-        f"  - re-run a published lottery draw: {anchorid} city lottery verify ROUND --data {city.data}",
+        (
+            f"  - re-run the drawn round's published draw: {anchorid} city lottery verify {drawn} --data {city.data}"
+            if drawn
+            else f"  - re-run a published lottery draw: {anchorid} city lottery verify ROUND --data {city.data}"
+        ),
         "",
         *providersim_demo.guide_lines(
             command=anchorid,
@@ -275,7 +391,6 @@ def _guide(
         f"  {anchorid} idp client add --help",
         "",
         "  # After onboarding, the wallet: a device key certified by the platform CA, no personal data inside:",
-        f"  export ANCHORID_KEYSTORE_PASSPHRASE={passphrase}   # demo only: unlocks the idp's key files",
         f"  {anchorid} wallet init --dir {data / 'wallet'}",
         f"  echo {adult['signature_pin']} | {anchorid} wallet enroll --dir {data / 'wallet'} --idp {idp.origin} "
         f"--card {card_file} --pin-stdin",
@@ -306,8 +421,12 @@ def _guide(
 
 def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     data.mkdir(parents=True, exist_ok=True)
-    index = _seed_jlis(data, residents)
+    # SIGINT (Ctrl-C) raises KeyboardInterrupt; SIGTERM and SIGHUP (terminal closed) end the demo the same way.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     jlis = Party("jlis", base_port, data / "jlis", "/ca/sign.cer")
+    jlis.env = _jlis_env(data)
+    index = _seed_jlis(data, residents, jlis.env)
     idp = Party("idp", base_port + 1, data / "idp", "/pki/root.cer")
     idp.env = _idp_env(data, jlis, idp)
     city = Party("city", base_port + 2, data / "city", "/")
@@ -315,6 +434,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     providers = Party("providers", base_port + 3, data / "providers", "/")
     providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
     parties = [jlis, idp, city, providers]
+    env_file = _write_env_file(data, parties)
     try:
         _start(jlis)
         _wait_until_answering(jlis)
@@ -341,10 +461,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         connected = providersim_demo.connect(providers.data, city.data)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        print(_guide(data, by_name, index, [*city_lines, *connected]), flush=True)
+        print(_guide(data, by_name, index, [*city_lines, *connected], env_file), flush=True)
         if once:
             return 0
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while all(party.process is not None and party.process.poll() is None for party in parties):
             time.sleep(0.5)
         print("a party stopped; see its log in the data folder", file=sys.stderr)
@@ -352,12 +471,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for party in parties:
-            if party.process is not None and party.process.poll() is None:
-                party.process.terminate()
-        for party in parties:
-            if party.process is not None:
-                try:
-                    party.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    party.process.kill()
+        # A second Ctrl-C while the parties stop must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stop_parties(parties)
+        print("AnchorID demo stopped: every party's processes have ended.", file=sys.stderr, flush=True)
