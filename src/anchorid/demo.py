@@ -303,14 +303,11 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def _command_name() -> str:
-    """How the resident should type ``anchorid``: the venv's script, relative to here when possible."""
+    """How to type ``anchorid`` in any terminal, whatever its folder: the venv's script, by its absolute path."""
     script = Path(sys.executable).with_name("anchorid")
     if not script.exists():
         return f"{sys.executable} -m anchorid.cli"
-    try:
-        return str(script.relative_to(Path.cwd()))
-    except ValueError:
-        return str(script)
+    return str(script.absolute())
 
 
 def _guide(
@@ -320,101 +317,113 @@ def _guide(
     city_lines: list[str],
     env_file: Path,
 ) -> str:
+    """What to try, in an order in which every printed command works when pasted: first the settings, then what
+    reads or signs with the card, and last the move, which revokes the card's signature certificate."""
     jlis, idp, city, providers = parties["jlis"], parties["idp"], parties["city"], parties["providers"]
     cards = [card for card in index["cards"] if isinstance(card, dict)]  # type: ignore[attr-defined]
     adult = next(card for card in cards if card.get("has_signature_certificate"))
     card_file = adult["card_file"]
+    pin = adult["signature_pin"]
     staff = json.loads((data / "jlis-staff.json").read_text())
+    data = data.resolve()
     ca = data / "ca"
     anchorid = _command_name()
     drawn = next((match.group(1) for line in city_lines if (match := DRAWN_ROUND.search(line))), None)
+    ocsp = (
+        f"  openssl ocsp -issuer {ca}/sign-ca.pem -serial {adult['signature_serial']} "
+        f"-url {jlis.url}/ocsp/sign -CAfile {ca}/sign-ca.pem -resp_text"
+    )
     lines = [
         "",
         "AnchorID demo is running.",
         "",
-        f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
+        f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
         f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post: SSF receivers)",
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
-        f"  data folder         {data.resolve()}   (logs: *.log there)",
-        f"  residents + PINs    {data.resolve() / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
+        f"  data folder         {data}   (logs: *.log there)",
+        f"  residents + PINs    {data / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
         "",
         "In every other terminal, first load the demo's settings (what the servers run with, secrets included —",
-        "demo only); every command below expects them, in the order printed:",
+        "demo only). The commands below expect them and work when pasted in the order printed:",
         f"  . {shlex.quote(str(env_file.resolve()))}",
         "",
         "Become a resident of the ID platform (needs a browser on this machine):",
         f"  1. Start your card helper:  {anchorid} card-helper --card {card_file} --idp-origin {idp.origin}",
-        f"     (it asks for the card's signature PIN: {adult['signature_pin']} — it never leaves the helper)",
+        f"     (it asks for the card's signature PIN: {pin} — it never leaves the helper)",
         f"  2. Open {idp.origin}/onboarding/ and read your card; then register a passkey.",
         f"  3. Log out, log in again at {idp.origin}/login/ with the passkey alone; see {idp.origin}/me/",
         f"     (emergency stop without logging in: {idp.origin}/stop/)",
         f"  4. At the city, {city.origin}/ → AnchorIDでログイン → passkey → consent: untick an optional claim,",
         "     and the city receives exactly what you chose (see and withdraw it at /me/ on the idp).",
-        f"  5. Sign a PDF with your card or wallet at {idp.origin}/me/sign/; verify any signed PDF at "
-        f"{idp.origin}/verify/",
+        f"  5. Sign a PDF with your card or wallet at {idp.origin}/me/sign/;",
+        f"     check any signed PDF at {idp.origin}/verify/",
         "",
         "City services (issue #7), after logging in at the city:",
         f"  - resident home {city.origin}/ : my bookings and lottery entries, what I may be eligible for, notices",
         f"  - book a facility: {city.origin}/booking/ → 予約する → 今すぐ支払う → 支払う (simulated provider)",
         "    → receipt; the booking shows on the home page",
         *(f"  - {line}" for line in city_lines),
+        "  - re-run the drawn round's published draw (seed against its commitment, entries against their digest):",
         (
-            f"  - re-run the drawn round's published draw: {anchorid} city lottery verify {drawn} --data {city.data}"
+            f"  {anchorid} city lottery verify {drawn} --data {city.data.resolve()}"
             if drawn
-            else f"  - re-run a published lottery draw: {anchorid} city lottery verify ROUND --data {city.data}"
+            else f"  {anchorid} city lottery verify {city.origin}/lottery/ROUND/audit.json   # ROUND: a drawn round"
         ),
+        "",
+        "The card, in another terminal (a virtual My Number Card; the same commands work with a reader):",
+        f"  {anchorid} card info --card {card_file}",
+        f"  {anchorid} card pin-status --card {card_file}",
+        f"  echo {pin} | {anchorid} card sign --card {card_file} --data {data / 'sample.pdf'} --pin-stdin",
+        "",
+        "  # Ask J-LIS's OCSP responder about the card's signature certificate (openssl, independent client):",
+        f"  {anchorid} jlis export-ca --data {jlis.data.resolve()} --out {ca}",
+        ocsp,
+        f"  curl -s {jlis.url}/crl/sign.crl | openssl crl -inform DER -noout -text | head",
+        "",
+        "  # OpenID Provider for any client: discovery, and register your own relying party:",
+        f"  curl -s {idp.url}/.well-known/openid-configuration | head -c 400; echo",
+        f"  {anchorid} idp client add --help",
+        "",
+        "  # After onboarding (step 2 above), the wallet: a device key certified by the platform CA, no personal",
+        "  # data inside; then the audit log's signed checkpoint:",
+        f"  {anchorid} wallet init --dir {data / 'wallet'}",
+        f"  echo {pin} | {anchorid} wallet enroll --dir {data / 'wallet'} --idp {idp.origin} "
+        f"--card {card_file} --pin-stdin",
+        f"  {anchorid} wallet login --dir {data / 'wallet'} --idp {idp.origin}",
+        f"  {anchorid} audit checkpoint --data {idp.data.resolve()} && {anchorid} audit verify --data "
+        f"{idp.data.resolve()}",
+        "",
+        "  # ハンコ: a PAdES B-LTA signature with the card, checked by independent verifiers:",
+        f"  echo {pin} | {anchorid} sign pdf --in {data / 'sample.pdf'} --out {data / 'signed.pdf'} "
+        f"--card {card_file} --pin-stdin --idp {idp.origin}",
+        f"  {anchorid} sign verify {data / 'signed.pdf'} --idp {idp.origin} && pdfsig {data / 'signed.pdf'}",
+        "",
+        *ssf_demo.guide_lines(idp.origin, idp.data.resolve(), command=anchorid),
         "",
         *providersim_demo.guide_lines(
             command=anchorid,
             providers_origin=providers.origin,
             city_origin=city.origin,
             idp_origin=idp.origin,
-            jlis_data=jlis.data,
-            idp_data=idp.data,
-            providers_data=providers.data,
+            jlis_data=jlis.data.resolve(),
+            idp_data=idp.data.resolve(),
+            providers_data=providers.data.resolve(),
             resident_id=adult["resident_id"],
         ),
-        *ssf_demo.guide_lines(idp.origin, idp.data, command=anchorid),
+        "  # J-LIS's OCSP responder now answers revoked (affiliationChanged) for the card's old certificate:",
+        ocsp,
         "",
         lifecycle_demo.guide(
             command=anchorid,
             data=data,
             idp_origin=idp.origin,
-            idp_data=idp.data,
-            jlis_data=jlis.data,
+            idp_data=idp.data.resolve(),
+            jlis_data=jlis.data.resolve(),
             resident_id=adult["resident_id"],
         ),
         "",
-        "  # OpenID Provider for any client: discovery, and register your own relying party:",
-        f"  curl -s {idp.url}/.well-known/openid-configuration | head -c 400; echo",
-        f"  {anchorid} idp client add --help",
-        "",
-        "  # After onboarding, the wallet: a device key certified by the platform CA, no personal data inside:",
-        f"  {anchorid} wallet init --dir {data / 'wallet'}",
-        f"  echo {adult['signature_pin']} | {anchorid} wallet enroll --dir {data / 'wallet'} --idp {idp.origin} "
-        f"--card {card_file} --pin-stdin",
-        f"  {anchorid} wallet login --dir {data / 'wallet'} --idp {idp.origin}",
-        f"  {anchorid} audit checkpoint --data {idp.data} && {anchorid} audit verify --data {idp.data}",
-        "",
-        "  # ハンコ: a PAdES B-LTA signature with the card, checked by independent verifiers:",
-        f"  echo {adult['signature_pin']} | {anchorid} sign pdf --in {data / 'sample.pdf'} --out {data / 'signed.pdf'} "
-        f"--card {card_file} --pin-stdin --idp {idp.origin}",
-        f"  {anchorid} sign verify {data / 'signed.pdf'} --idp {idp.origin} && pdfsig {data / 'signed.pdf'}",
-        "",
-        "Try, in another terminal:",
-        f"  {anchorid} card info --card {card_file}",
-        f"  {anchorid} card pin-status --card {card_file}",
-        f"  echo {adult['signature_pin']} | {anchorid} card sign --card {card_file} --data README.md --pin-stdin",
-        "",
-        "  # Ask J-LIS's OCSP responder about the card's signature certificate (openssl, independent client):",
-        f"  {anchorid} jlis export-ca --data {data / 'jlis'} --out {ca}",
-        f"  openssl ocsp -issuer {ca}/sign-ca.pem -serial {adult['signature_serial']} "
-        f"-url {jlis.url}/ocsp/sign -CAfile {ca}/sign-ca.pem -resp_text",
-        f"  curl -s {jlis.url}/crl/sign.crl | openssl crl -inform DER -noout -text | head",
-        "  # After the move in the tour above, the same OCSP request answers revoked (affiliationChanged).",
-        "",
-        "Stop with Ctrl-C.",
+        "Stop with Ctrl-C (every party's processes end with the demo).",
     ]
     return "\n".join(lines)
 

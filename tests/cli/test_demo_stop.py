@@ -1,0 +1,47 @@
+"""Stopping ``anchorid demo``: Ctrl-C in its terminal (SIGINT to the foreground process group) or SIGTERM to the demo
+alone ends every process it started — the servers, their Granian workers, the idp's background child — and none of
+its ports answers afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from .demo_support import alive, answers, start_demo, stop_group
+
+STOP_WITHIN_SECONDS = 40
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for both stops: the second start reuses the seeded residents (quicker)."""
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_it_ends_every_child_process_and_port_when_stopped(demo_data: Path, how: str) -> None:
+    demo = start_demo(demo_data)
+    try:
+        children = demo.children
+        assert all(answers(port) for port in demo.ports), demo.text
+        # Four servers, at least one Granian worker each, the idp's background child.
+        assert len(children) >= 9, children
+        if how == "ctrl-c":
+            os.killpg(demo.process.pid, signal.SIGINT)  # what the terminal does: the whole foreground group
+        else:
+            demo.process.send_signal(signal.SIGTERM)
+        demo.process.wait(timeout=STOP_WITHIN_SECONDS)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (
+            any(alive(pid) for pid in children) or any(answers(port) for port in demo.ports)
+        ):
+            time.sleep(0.2)
+        survivors = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if alive(pid)}
+        assert survivors == {}, survivors
+        assert [port for port in demo.ports if answers(port)] == []
+    finally:
+        stop_group(demo)
