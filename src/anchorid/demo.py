@@ -171,7 +171,10 @@ def _write_env_file(data: Path, parties: list[Party]) -> Path:
     for party in parties:
         merged.update(party.env)
     path = data / "demo.env"
-    lines = ["# AnchorID demo settings (demo only: they include secrets). Load with: . " + shlex.quote(str(path))]
+    lines = [
+        "# AnchorID demo settings (demo only: they include secrets). Load with: . " + shlex.quote(str(path)),
+        "unset DATABASE_URL  # the demo's parties keep their own SQLite databases in the data folder",
+    ]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(merged.items())]
     _write_private(path, "\n".join(lines) + "\n")
     return path
@@ -430,7 +433,9 @@ def _guide(
 
 def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     data.mkdir(parents=True, exist_ok=True)
-    # SIGINT (Ctrl-C) raises KeyboardInterrupt; SIGTERM and SIGHUP (terminal closed) end the demo the same way.
+    # SIGINT (Ctrl-C) raises KeyboardInterrupt, also when the demo was started with SIGINT ignored (in the
+    # background of a script); SIGTERM and SIGHUP (terminal closed) end the demo the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
     jlis = Party("jlis", base_port, data / "jlis", "/ca/sign.cer")
