@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GUIDE_END = "Stop with Ctrl-C."
+GUIDE_END = "Stop with Ctrl-C"
 PARTY_COUNT = 4
 
 
@@ -101,7 +101,7 @@ def start_demo(data: Path, *, residents: int = 3, timeout: float = 420) -> Runni
         assert process.stdout is not None
         for line in process.stdout:
             demo.output.append(line)
-            if line.strip() == GUIDE_END:
+            if line.startswith(GUIDE_END):
                 printed.set()
         printed.set()
 
