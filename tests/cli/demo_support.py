@@ -81,9 +81,10 @@ class RunningDemo:
         return "".join(self.output)
 
 
-def start_demo(data: Path, *, residents: int = 3, timeout: float = 420) -> RunningDemo:
-    """Start ``anchorid demo`` (not ``--once``) and return once its guide is printed."""
-    base = free_base_port()
+def start_demo(data: Path, *, base: int | None = None, residents: int = 3, timeout: float = 420) -> RunningDemo:
+    """Start ``anchorid demo`` (not ``--once``) and return once its guide is printed. A data folder keeps the ports
+    it was first started with (the parties are registered with each other's origins): pass the same ``base``."""
+    base = base or free_base_port()
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     process = subprocess.Popen(
         [sys.executable, "-m", "anchorid.cli", "demo", "--data", str(data), "--port", str(base),

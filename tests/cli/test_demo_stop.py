@@ -11,20 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from .demo_support import alive, answers, start_demo, stop_group
+from .demo_support import alive, answers, free_base_port, start_demo, stop_group
 
 STOP_WITHIN_SECONDS = 40
 
 
 @pytest.fixture(scope="module")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data folder for both stops: the second start reuses the seeded residents (quicker)."""
-    return tmp_path_factory.mktemp("demo")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """One data folder and first port for both stops: the second start reuses the seeded parties (quicker), on the
+    ports they were registered with — which the first stop must have left free."""
+    return tmp_path_factory.mktemp("demo"), free_base_port()
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
-def test_it_ends_every_child_process_and_port_when_stopped(demo_data: Path, how: str) -> None:
-    demo = start_demo(demo_data)
+def test_it_ends_every_child_process_and_port_when_stopped(demo_data: tuple[Path, int], how: str) -> None:
+    data, base = demo_data
+    demo = start_demo(data, base=base)
     try:
         children = demo.children
         assert all(answers(port) for port in demo.ports), demo.text
