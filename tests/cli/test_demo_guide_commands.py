@@ -40,6 +40,16 @@ def _is_command(text: str, anchorid: str) -> bool:
     return text.startswith((anchorid, ". ", "echo ", "curl ", "openssl ", "pdfsig "))
 
 
+def _command_in(text: str, anchorid: str) -> str | None:
+    """The command a guide line prints: the whole line, or what follows its label ("the outbox: anchorid …")."""
+    if _is_command(text, anchorid):
+        return text
+    at = text.find(f"{anchorid} ")
+    if at > 0 and text[:at].rstrip().endswith(":"):
+        return text[at:]
+    return None
+
+
 def _fresh_terminal_env() -> dict[str, str]:
     """A new terminal: none of the demo's settings, nor the test run's database or Django settings."""
     return {
@@ -119,10 +129,10 @@ def test_it_runs_every_printed_command_in_the_order_printed(tmp_path: Path) -> N
                 _browser_onboarding(browser, card)
             if "/me/refresh-consent/" in text:
                 _browser_move_preparation(browser, world, card)
-            if not _is_command(text, anchorid):
+            step = _command_in(text, anchorid)
+            if step is None:
                 urls += [url.rstrip(".…") for url in URL.findall(text)]
                 continue
-            step = text.split(":  ", 1)[-1] if "card-helper" in text else text
             if text.startswith(". "):
                 loaded.append(text)
             if " card-helper " in f" {step} ":
