@@ -1,11 +1,13 @@
 """Stopping ``anchorid demo``: Ctrl-C in its terminal (SIGINT to the foreground process group) or SIGTERM to the demo
 alone ends every process it started — the servers, their Granian workers, the idp's background child — and none of
-its ports answers afterwards."""
+its ports answers afterwards, also while a browser holds a connection open to every party (a server's graceful
+shutdown waits for it: the demo used to kill the server alone then, and its worker went on answering)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -32,6 +34,9 @@ def test_it_ends_every_child_process_and_port_when_stopped(demo_data: tuple[Path
         assert all(answers(port) for port in demo.ports), demo.text
         # Four servers, at least one Granian worker each, the idp's background child.
         assert len(children) >= 9, children
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for port in demo.ports]
+        for connection in held:  # a browser's request, half sent: the server waits for the rest
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
         if how == "ctrl-c":
             os.killpg(demo.process.pid, signal.SIGINT)  # what the terminal does: the whole foreground group
         else:
@@ -45,5 +50,7 @@ def test_it_ends_every_child_process_and_port_when_stopped(demo_data: tuple[Path
         survivors = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if alive(pid)}
         assert survivors == {}, survivors
         assert [port for port in demo.ports if answers(port)] == []
+        for connection in held:
+            connection.close()
     finally:
         stop_group(demo)
