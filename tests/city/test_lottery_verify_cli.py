@@ -15,8 +15,10 @@ from django.test import Client
 
 from anchorid.city.booking.demo import seed_facilities
 from anchorid.city.lottery import service
-from anchorid.city.lottery.demo import STAFF_USERNAME, seed_lottery_demo
-from anchorid.city.lottery.models import LotteryRound
+from anchorid.city.lottery.audit import verify_document
+from anchorid.city.lottery.demo import DRAWN_TITLE_EN, OPEN_TITLE_EN, STAFF_USERNAME, seed_lottery_demo
+from anchorid.city.lottery.models import Entry, LotteryRound
+from anchorid.city.lottery.service import audit_document
 from anchorid.cli import main
 
 from .lottery_support import AFTER_CLOSE, DURING, lottery_facility, make_slots, open_round, resident
@@ -86,7 +88,7 @@ def test_it_verifies_the_round_page_over_http(live_server: Any, capsys: pytest.C
 def test_it_seeds_an_open_round_and_a_staff_login_for_the_demo() -> None:
     seed_facilities(weeks=4)
     lines = seed_lottery_demo("http://localhost:8002")
-    round_ = LotteryRound.objects.get()
+    round_ = LotteryRound.objects.get(title_en=OPEN_TITLE_EN)
     assert round_.phase == "committed"
     assert round_.round_slots.count() > 0
     password = lines[0].rsplit("password ", 1)[1]
@@ -95,8 +97,27 @@ def test_it_seeds_an_open_round_and_a_staff_login_for_the_demo() -> None:
     assert client.get(f"/staff/lottery/{round_.pk}/").status_code == 200
     assert f"/lottery/{round_.pk}/" in lines[1]
     again = seed_lottery_demo("http://localhost:8002")
-    assert LotteryRound.objects.count() == 1
+    assert LotteryRound.objects.count() == 2  # the open round and the drawn one, each made once
     assert again[0] != lines[0]
+
+
+@pytest.mark.django_db
+def test_it_seeds_a_drawn_round_whose_published_draw_verifies_for_the_demo() -> None:
+    seed_facilities(weeks=4)
+    lines = seed_lottery_demo("http://localhost:8002")
+    drawn = LotteryRound.objects.get(title_en=DRAWN_TITLE_EN)
+    assert drawn.phase == "drawn"
+    assert Entry.objects.filter(round=drawn, booking__isnull=False).count() == drawn.round_slots.count() == 3
+    document = json.loads(json.dumps(audit_document(drawn)))
+    assert document["seed"] == drawn.seed_hex
+    assert verify_document(document).ok
+    assert any(f"lottery verify {drawn.pk})" in line and f"/lottery/{drawn.pk}/" in line for line in lines)
+    # The open round still takes the remaining lottery slots; a second seeding makes neither round again.
+    assert not set(drawn.round_slots.values_list("slot_id", flat=True)) & set(
+        LotteryRound.objects.get(title_en=OPEN_TITLE_EN).round_slots.values_list("slot_id", flat=True)
+    )
+    seed_lottery_demo("http://localhost:8002")
+    assert LotteryRound.objects.filter(title_en=DRAWN_TITLE_EN).count() == 1
 
 
 def run_cli(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -204,3 +204,29 @@ def test_it_logs_out_with_post_only(resident: Client) -> None:
     assert resident.get("/logout/").status_code == 405
     assert resident.post("/logout/")["Location"] == "/login/"
     assert resident.get("/me/").status_code == 302
+
+
+def test_it_has_a_home_page_in_japanese_that_leads_everywhere(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "マイナンバーカードでつくる、あなたのデジタルID" in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page  # phone width
+    for target in ("/onboarding/", "/login/", "/verify/", "/stop/", "/.well-known/openid-configuration",
+                   "/.well-known/ssf-configuration"):  # fmt: skip
+        assert f'href="{target}"' in page, target
+        assert client.get(target).status_code == 200, target
+
+
+def test_it_shows_the_home_page_in_english_on_request(client: Client) -> None:
+    client.cookies["django_language"] = "en"
+    page = client.get("/").content.decode()
+    assert "Your digital ID with the My Number Card" in page
+    assert "For developers of services" in page
+
+
+def test_it_leads_a_logged_in_resident_from_the_home_page_to_the_account(resident: Client) -> None:
+    page = resident.get("/").content.decode()
+    assert 'href="/me/"' in page
+    assert 'href="/onboarding/"' not in page
+    assert resident.get("/me/").status_code == 200

@@ -5,7 +5,8 @@
 Migrates the city's database, then seeds (each part idempotent, so every demo start may run it):
 
 - facilities with slots for the next weeks and city notices (``anchorid.city.booking.demo``);
-- a lottery round open for entries and the staff account ``staff`` with a fresh password
+- a lottery round already drawn (once: so ``anchorid city lottery verify N`` has a published draw to re-run; its
+  line names ``N``), a lottery round open for entries and the staff account ``staff`` with a fresh password
   (``anchorid.city.lottery.demo``);
 - a resident registered at the counter with a booking paid in cash (``anchorid.city.staff.counter_payment_demo``).
 
@@ -36,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_demo_seed_command(verbs: argparse._SubParsersAction[argparse.ArgumentParser], default_origin: str) -> None:
-    parser = verbs.add_parser("demo-seed", help="demo: facilities, a lottery round, staff and a counter booking")
+    parser = verbs.add_parser("demo-seed", help="demo: facilities, lottery rounds, staff, a counter booking")
     parser.add_argument("--data", required=True, help="the city's data folder")
     parser.add_argument("--origin", default=default_origin, help="where browsers reach the city")
     parser.set_defaults(func=_run)

@@ -8,6 +8,12 @@ from pathlib import Path
 PARTIES = ("jlis", "idp", "city", "providers")
 #: The package of a party whose name on the command line differs from it.
 PACKAGES = {"providers": "providersim"}
+#: The setting that names where browsers reach a party (its issuer, for the idp); unset, it is the port served.
+ORIGIN_SETTINGS = {
+    "idp": "ANCHORID_IDP_ORIGIN",
+    "city": "ANCHORID_CITY_ORIGIN",
+    "providers": "ANCHORID_PROVIDERS_ORIGIN",
+}
 
 
 def prepare_party(party: str, data_dir: Path) -> None:
@@ -60,7 +66,10 @@ def run_background_work(parent: int) -> None:
 
 
 def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
-    """Serve the party until interrupted. Blocks."""
+    """Serve the party until interrupted. Blocks. The party's origin setting defaults to ``http://localhost:PORT``
+    (a browser's secure context over plain HTTP), so ``--port`` alone moves the issuer and the redirect URIs too."""
+    if party in ORIGIN_SETTINGS:
+        os.environ.setdefault(ORIGIN_SETTINGS[party], f"http://localhost:{port}")
     prepare_party(party, data_dir)
     from django.conf import settings
     from granian import Granian

@@ -3,6 +3,7 @@ from django.urls import path
 from anchorid.idp.selfservice import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("me/", views.overview, name="selfservice"),
     path("me/activity/", views.activity, name="selfservice_activity"),
     path("me/credentials/<str:kind>/<str:credential_id>/revoke/", views.revoke_credential, name="credential_revoke"),

@@ -31,6 +31,14 @@ def _refused(request: HttpRequest, refusal: ActionRefused) -> HttpResponseRedire
 
 
 @require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The idp's front page (``/``, the header link of every page): what AnchorID is and where to go — create an
+    account with the card, log in, one's account, checking a signed PDF, the emergency stop, and for developers the
+    published metadata. Anyone may open it; logged in, it leads to the account instead of onboarding."""
+    return render(request, "selfservice/home.html", {"current": current_authentication(request)})
+
+
+@require_GET
 @requires_level(Level.DERIVED)
 def overview(request: HttpRequest) -> HttpResponse:
     current = _current(request)
