@@ -15,7 +15,7 @@ from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.sessions import SESSION_ACR
 
 from .idp_helpers import login_client
-from .onboarding_support import ADULT_PLAIN, Helper, Jlis, onboard
+from .onboarding_support import ADULT_PLAIN, IDP_ORIGIN, Helper, Jlis, onboard
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,7 @@ def test_it_the_helper_names_the_action_it_signs_for(
     first, second = prompt.splitlines()
     assert japanese in first  # Japanese first
     assert english in second
-    assert support.IDP_ORIGIN in first
+    assert IDP_ORIGIN in first
     assert "登録" not in prompt
     assert "REGISTER" not in prompt.upper()
 
