@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common import anonymous_rows
 from anchorid.idp.assurance import Level
 from anchorid.idp.login.limits import limit_ip, rate_limited_message
 from anchorid.idp.login.nextpage import safe_next
@@ -67,6 +68,12 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def login_options(request: HttpRequest) -> HttpResponse:
+    try:  # a challenge row (and a session row) for a caller nobody knows yet
+        anonymous_rows.cap(request, "passkey-challenge")
+    except RateLimited as limited:
+        response = _refused("rate_limited", anonymous_rows.capped_message(limited), status=429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     return _options(ceremonies.authentication_options(request.session))
 
 
