@@ -48,7 +48,8 @@ def _card_page(request: HttpRequest, complete_url: str, template: str) -> HttpRe
     try:  # each view opens a challenge row (and a session row) for a caller nobody knows yet
         anonymous_rows.cap(request, "card-challenge")
     except RateLimited as limited:
-        response = render(request, "login/limited.html", {"message": anonymous_rows.capped_message(limited)}, status=429)
+        message = anonymous_rows.capped_message(limited)
+        response = render(request, "login/limited.html", {"message": message}, status=429)
         response["Retry-After"] = str(limited.retry_after)
         return response
     helper = f"http://127.0.0.1:{helper_port()}"
