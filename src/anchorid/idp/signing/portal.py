@@ -45,7 +45,7 @@ from anchorid.idp.assurance import Level
 from anchorid.idp.audit.chain import append
 from anchorid.idp.csp import CSP_HEADER
 from anchorid.idp.deviceca.models import DeviceCertificate
-from anchorid.idp.sessions import CurrentAuthentication, requires_level
+from anchorid.idp.sessions import FRESH, CurrentAuthentication, requires_level
 from anchorid.idp.signing.models import SigningRequest
 from anchorid.idp.signing.validation_data import ValidationDataUnavailable
 from anchorid.idp.signing.views import MAX_CERTIFICATE_BYTES, Refused, b64decode, error
@@ -90,7 +90,7 @@ def _helper_origins() -> str:
 
 
 @require_GET
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH)
 def sign_page(request: HttpRequest) -> HttpResponse:
     port = int(getattr(settings, "ANCHORID_CARD_HELPER_PORT", 31519))
     response = render(
@@ -116,7 +116,7 @@ def _stamp_for(account: Account) -> stamps.Stamp | None:
 
 
 @require_POST
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH, json=True)
 def prepare_view(request: HttpRequest) -> HttpResponse:
     from anchorid.signing import documents, pdf, stamps
 
