@@ -15,6 +15,7 @@ from anchorid.common import anonymous_rows
 from anchorid.idp.deviceca.models import WalletChallenge
 from anchorid.idp.onboarding.models import OnboardingChallenge
 from anchorid.idp.passkeys.models import WebAuthnChallenge
+from anchorid.idp.passkeys.views import PASSKEY_OPTIONS_PER_ADDRESS
 
 from .idp_helpers import ORIGIN
 
@@ -40,21 +41,21 @@ def _passkey_options(client: Client) -> int:
 
 
 ENDPOINTS = [
-    pytest.param(_wallet_challenge("/wallet/challenge"), WalletChallenge, id="wallet-challenge"),
-    pytest.param(_wallet_challenge("/login/wallet/challenge"), WalletChallenge, id="login-wallet-challenge"),
-    pytest.param(_card_page("/login/card/"), OnboardingChallenge, id="login-card"),
-    pytest.param(_card_page("/stop/card/"), OnboardingChallenge, id="stop-card"),
-    pytest.param(_card_page("/resume/card/"), OnboardingChallenge, id="resume-card"),
-    pytest.param(_passkey_options, WebAuthnChallenge, id="passkey-options"),
+    pytest.param(_wallet_challenge("/wallet/challenge"), WalletChallenge, CAP, id="wallet-challenge"),
+    pytest.param(_wallet_challenge("/login/wallet/challenge"), WalletChallenge, CAP, id="login-wallet-challenge"),
+    pytest.param(_card_page("/login/card/"), OnboardingChallenge, CAP, id="login-card"),
+    pytest.param(_card_page("/stop/card/"), OnboardingChallenge, CAP, id="stop-card"),
+    pytest.param(_card_page("/resume/card/"), OnboardingChallenge, CAP, id="resume-card"),
+    pytest.param(_passkey_options, WebAuthnChallenge, PASSKEY_OPTIONS_PER_ADDRESS, id="passkey-options"),
 ]
 
 
-@pytest.mark.parametrize(("call", "model"), ENDPOINTS)
-def test_it_caps_anonymous_rows_from_one_address(call: Callable[[Client], int], model: type[Model]) -> None:
-    for _ in range(CAP):
+@pytest.mark.parametrize(("call", "model", "cap"), ENDPOINTS)
+def test_it_caps_anonymous_rows_from_one_address(call: Callable[[Client], int], model: type[Model], cap: int) -> None:
+    for _ in range(cap):
         assert call(Client(REMOTE_ADDR="192.0.2.44")) == 200
     rows, sessions = model._default_manager.count(), Session.objects.count()
-    assert rows == CAP
+    assert rows == cap
     for _ in range(5):
         assert call(Client(REMOTE_ADDR="192.0.2.44")) == 429
     assert model._default_manager.count() == rows  # nothing written when refused

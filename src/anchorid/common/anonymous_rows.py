@@ -30,10 +30,10 @@ EVERYONE_ATTEMPTS = 20_000
 WINDOW_SECONDS = 600
 
 
-def limits(family: str) -> tuple[Limit, Limit]:
+def limits(family: str, per_address: int = PER_ADDRESS_ATTEMPTS) -> tuple[Limit, Limit]:
     """The per-address and the everyone-together limit of ``family``."""
     return (
-        Limit(f"{family}-ip", attempts=PER_ADDRESS_ATTEMPTS, window_seconds=WINDOW_SECONDS),
+        Limit(f"{family}-ip", attempts=per_address, window_seconds=WINDOW_SECONDS),
         Limit(f"{family}-all", attempts=EVERYONE_ATTEMPTS, window_seconds=WINDOW_SECONDS),
     )
 
@@ -51,11 +51,11 @@ def address_key(address: str) -> str:
     return str(parsed)
 
 
-def cap(request: HttpRequest, family: str) -> None:
+def cap(request: HttpRequest, family: str, *, per_address: int = PER_ADDRESS_ATTEMPTS) -> None:
     """Count one new anonymous row of ``family`` from this caller; raises ``RateLimited`` over either cap (nothing
     should be written then)."""
-    per_address, everyone = limits(family)
-    ratelimit.hit(per_address, address_key(ratelimit.client_ip(request)))
+    per_address_limit, everyone = limits(family, per_address)
+    ratelimit.hit(per_address_limit, address_key(ratelimit.client_ip(request)))
     ratelimit.hit(everyone, "*")
 
 

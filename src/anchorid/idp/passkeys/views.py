@@ -17,6 +17,9 @@ from anchorid.idp.passkeys.ceremonies import PasskeyRefused
 from anchorid.idp.ratelimit import RateLimited
 from anchorid.idp.sessions import AccountNotUsable, CurrentAuthentication, log_in, record_failed_login, requires_level
 
+#: Passkey ceremonies one address may start per 10 minutes: twice the logins it may finish (login-ip).
+PASSKEY_OPTIONS_PER_ADDRESS = 120
+
 
 def _options(options_json: str) -> HttpResponse:
     return HttpResponse(options_json, content_type="application/json")
@@ -68,8 +71,9 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def login_options(request: HttpRequest) -> HttpResponse:
-    try:  # a challenge row (and a session row) for a caller nobody knows yet
-        anonymous_rows.cap(request, "passkey-challenge")
+    try:  # a challenge row (and a session row) for a caller nobody knows yet; above the login limit per address,
+        # so that a resident who is over it reads the login limit's message, not this one
+        anonymous_rows.cap(request, "passkey-challenge", per_address=PASSKEY_OPTIONS_PER_ADDRESS)
     except RateLimited as limited:
         response = _refused("rate_limited", anonymous_rows.capped_message(limited), status=429)
         response["Retry-After"] = str(limited.retry_after)
