@@ -102,7 +102,7 @@ def _count_in_database(counter_key: str, expires_at: int, now: float) -> int:
         row = cursor.fetchone()
     count = int(row[0])
     global _last_prune
-    if count == 1 and now - _last_prune >= PRUNE_EVERY_SECONDS:
+    if count == 1 and abs(now - _last_prune) >= PRUNE_EVERY_SECONDS:
         _last_prune = now
         prune(now=now)
     return count
