@@ -19,7 +19,8 @@ from __future__ import annotations
 import ipaddress
 import math
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import ngettext
 
 from anchorid.common import ratelimit
@@ -57,6 +58,14 @@ def cap(request: HttpRequest, family: str, *, per_address: int = PER_ADDRESS_ATT
     per_address_limit, everyone = limits(family, per_address)
     ratelimit.hit(per_address_limit, address_key(ratelimit.client_ip(request)))
     ratelimit.hit(everyone, "*")
+
+
+def limited_page(request: HttpRequest, limited: RateLimited, *, back: str = "") -> HttpResponse:
+    """The 429 page of a capped browser request (JSON endpoints answer their own error)."""
+    context = {"message": capped_message(limited), "back": back}
+    response = render(request, "anchorid/limited.html", context, status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def capped_message(limited: RateLimited) -> str:
