@@ -112,6 +112,15 @@ def test_it_sends_an_old_session_to_log_in_again_before_signing(account: Account
     assert fresh.post("/me/sign/prepare/").json()["error"] == "no_file"  # past the guard, to the upload check
 
 
+def test_it_sends_an_old_card_session_to_log_in_again_before_adding_a_passkey(account: Account) -> None:
+    stale = card_session(account, FOURTEEN_DAYS)
+    page = stale.get("/passkeys/register/")
+    assert page["Location"] == "/login/card/?next=%2Fpasskeys%2Fregister%2F"
+    assert stale.post("/passkeys/register/options/").status_code == 401
+    register_passkey(card_session(account, datetime.timedelta(0)))  # a fresh one registers
+    assert Passkey.objects.filter(account=account).count() == 1
+
+
 def test_it_accepts_a_login_just_inside_the_fresh_window(account: Account) -> None:
     client = card_session(account, FRESH - datetime.timedelta(seconds=30))
     assert client.get("/me/sign/").status_code == 200

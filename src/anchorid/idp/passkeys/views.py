@@ -15,7 +15,14 @@ from anchorid.idp.login.nextpage import safe_next
 from anchorid.idp.passkeys import ceremonies
 from anchorid.idp.passkeys.ceremonies import PasskeyRefused
 from anchorid.idp.ratelimit import RateLimited
-from anchorid.idp.sessions import AccountNotUsable, CurrentAuthentication, log_in, record_failed_login, requires_level
+from anchorid.idp.sessions import (
+    FRESH,
+    AccountNotUsable,
+    CurrentAuthentication,
+    log_in,
+    record_failed_login,
+    requires_level,
+)
 
 #: Passkey ceremonies one address may start per 10 minutes: twice the logins it may finish (login-ip).
 PASSKEY_OPTIONS_PER_ADDRESS = 120
@@ -42,19 +49,19 @@ def _current(request: HttpRequest) -> CurrentAuthentication:
 
 
 @require_GET
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH)
 def register_page(request: HttpRequest) -> HttpResponse:
     return render(request, "passkeys/register.html", {"next": safe_next(request)})
 
 
 @require_POST
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH, json=True)
 def register_options(request: HttpRequest) -> HttpResponse:
     return _options(ceremonies.registration_options(request.session, _current(request).account))
 
 
 @require_POST
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH, json=True)
 def register_finish(request: HttpRequest) -> HttpResponse:
     name = unquote(request.headers.get("X-Passkey-Name", ""))  # the page sends it percent-encoded
     try:
