@@ -77,11 +77,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the
-# counters live: the party's database by default, or the shared cache alias named here (e.g. Redis).
-ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
-ANCHORID_RATELIMIT_CACHE = os.environ.get("ANCHORID_RATELIMIT_CACHE") or None
-
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -126,3 +121,8 @@ BASE_MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the
+# counters live: the party's database by default, or the shared cache alias named here (e.g. Redis).
+ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
+ANCHORID_RATELIMIT_CACHE = os.environ.get("ANCHORID_RATELIMIT_CACHE") or None
