@@ -35,7 +35,14 @@ import requests
 from common import PYTHON, REPO, free_port, machine, server, today
 
 PASSPHRASE = "benchmark-keystore-passphrase"
-RATE_LIMITS = json.dumps({"login-ip": [10**9, 600], "login-account": [10**9, 900]})
+RATE_LIMITS = json.dumps(
+    {
+        "login-ip": [10**9, 600],
+        "login-account": [10**9, 900],
+        "passkey-challenge-ip": [10**9, 600],
+        "passkey-challenge-all": [10**9, 600],
+    }
+)
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> str:

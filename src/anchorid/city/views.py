@@ -18,6 +18,8 @@ from anchorid.city import login as anchorid_login
 from anchorid.city.booking import home as booking_home
 from anchorid.city.booking import service as booking_service
 from anchorid.city.rp.setup import JWKS_FILE, configured_issuer
+from anchorid.common import anonymous_rows
+from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
 from anchorid.common.settings_base import DATA_DIR
 
@@ -58,6 +60,10 @@ def _as_text(value: object) -> str:
 
 @require_POST
 def login(request: HttpRequest) -> HttpResponse:
+    try:  # each login a stranger starts is a session row here and a pushed request at the idp: capped
+        anonymous_rows.cap(request, "rp-login")
+    except RateLimited as limited:
+        return anonymous_rows.limited_page(request, limited, back="/")
     try:
         return HttpResponseRedirect(anchorid_login.begin_login(request.session))
     except LoginError as error:

@@ -2,8 +2,16 @@ from django.apps import AppConfig
 
 
 class CommonConfig(AppConfig):
-    """Templates and static files every party's pages share (base layout, design tokens)."""
+    """Templates and static files every party's pages share (base layout, design tokens), the rate-limit counters,
+    and the lockout of Django admin's password login."""
 
     name = "anchorid.common"
     label = "anchorid_common"
     verbose_name = "AnchorID common"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from anchorid.common.password_lockout import protect_admin_site
+
+        protect_admin_site(admin.site)

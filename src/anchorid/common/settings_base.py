@@ -8,6 +8,7 @@ Where things live:
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -141,3 +142,8 @@ BASE_MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the
+# counters live: the party's database by default, or the shared cache alias named here (e.g. Redis).
+ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
+ANCHORID_RATELIMIT_CACHE = os.environ.get("ANCHORID_RATELIMIT_CACHE") or None

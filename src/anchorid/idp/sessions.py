@@ -13,6 +13,13 @@ Every login path (passkey, card, wallet key, step-up) ends in ``log_in(request, 
 credential is no longer usable (an emergency stop from another device ends this session at its next request).
 ``requires_level(Level.CARD)`` guards a view: no login → the login page, too low a level → card login (step-up),
 both with ``next`` so the resident comes back.
+
+Sensitive actions (deleting the account, resuming a stopped credential, revoking a credential, consenting to
+automatic refresh, signing) also need a *fresh* login: ``requires_level(Level.CARD, max_age=FRESH)`` sends a
+session whose ``auth_time`` is older than ``max_age`` to log in again at that level (card login for
+``Level.CARD``, the login choice otherwise), and back. A 14-day-old card session is a card session, but not proof
+that the card's holder is at this browser now. JSON endpoints (``json=True``) answer 401
+``{"error": "login_required", "login_url": ...}`` instead of a redirect their script could not follow.
 """
 
 from __future__ import annotations
@@ -20,16 +27,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
+from django.contrib import messages
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Authentication, Level, Method
@@ -41,6 +50,9 @@ SESSION_AUTH_TIME = "anchorid.auth_time"
 SESSION_CREDENTIAL = "anchorid.credential"
 
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+#: How recent a login must be for a sensitive action (see the module docstring).
+FRESH = timedelta(minutes=10)
 
 # URL names of the login pages requires_level sends a resident to.
 LOGIN_URL_NAME = "login"
@@ -185,23 +197,37 @@ def login_redirect(request: HttpRequest, url_name: str) -> HttpResponseRedirect:
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 
-def requires_level(level: Level) -> Callable[[ViewFunc], ViewFunc]:
-    """Guard a view: a login at ``level`` or above, else a redirect to log in (or step up with the card).
+def requires_level(
+    level: Level, *, max_age: timedelta | None = None, json: bool = False
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Guard a view: a login at ``level`` or above, else a redirect to log in (or step up with the card); with
+    ``max_age``, a login at most that old (``auth_time``), else a redirect to log in again at ``level``.
 
     The view finds the login in ``request.anchorid_auth`` (a ``CurrentAuthentication``).
     """
+    url_name = CARD_LOGIN_URL_NAME if level >= Level.CARD else LOGIN_URL_NAME
 
     def decorate(view: ViewFunc) -> ViewFunc:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             current = current_authentication(request)
             if current is None:
-                return login_redirect(request, CARD_LOGIN_URL_NAME if level >= Level.CARD else LOGIN_URL_NAME)
+                return login_redirect(request, url_name)
             if current.level < level:
                 return login_redirect(request, CARD_LOGIN_URL_NAME)
+            if max_age is not None and timezone.now() - current.auth_time > max_age:
+                return _log_in_again(request, url_name, json=json)
             request.anchorid_auth = current  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
         return cast(ViewFunc, wrapped)
 
     return decorate
+
+
+def _log_in_again(request: HttpRequest, url_name: str, *, json: bool) -> HttpResponse:
+    message = _("For this, please log in again to confirm that it is you.")
+    if json:
+        return JsonResponse({"error": "login_required", "message": message, "login_url": reverse(url_name)}, status=401)
+    messages.info(request, message)
+    return login_redirect(request, url_name)

@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common import anonymous_rows
+from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
@@ -49,6 +51,10 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def signup(request: HttpRequest, slug: str) -> HttpResponse:
     provider = _provider(slug)
+    try:  # each sign-up a stranger starts is a session row here and a pushed request at the idp: capped
+        anonymous_rows.cap(request, "rp-login")
+    except RateLimited as limited:
+        return anonymous_rows.limited_page(request, limited, back=f"/{slug}/")
     try:
         return HttpResponseRedirect(customers.begin_signup(request.session, provider))
     except LoginError as error:

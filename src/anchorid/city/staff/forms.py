@@ -13,12 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from anchorid.city.booking.models import Booking, Facility, Group, Slot
 from anchorid.city.lottery.models import MOST_CHOICES, LotteryRound
 from anchorid.city.staff.models import CounterRegistration
+from anchorid.common.password_lockout import LockoutMixin
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class StaffLoginForm(AuthenticationForm):
+class StaffLoginForm(LockoutMixin, AuthenticationForm):
+    """Wrong passwords lock the staff ID and the address out for a while (``password_lockout``)."""
+
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
         if not user.is_staff:

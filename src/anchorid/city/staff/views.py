@@ -36,6 +36,7 @@ from anchorid.city.lottery.service import LotteryError
 from anchorid.city.staff import counter, counter_payment, forms, reports
 from anchorid.city.staff.csv_export import csv_response
 from anchorid.city.staff.models import CounterRegistration
+from anchorid.common import password_lockout
 
 AREAS = ("facilities", "lottery", "bookings", "reports", "counter")
 View = Callable[..., HttpResponse]
@@ -73,6 +74,9 @@ class StaffLoginView(auth_views.LoginView):
     authentication_form = forms.StaffLoginForm
     redirect_authenticated_user = False
     next_page = reverse_lazy("staff_home")  # type: ignore[assignment]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return password_lockout.answer_locked_with_429(super().post(request, *args, **kwargs), request)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

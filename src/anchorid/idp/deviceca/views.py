@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common import anonymous_rows
 from anchorid.common.pki.ocsp import GET_CACHE_CONTROL
 from anchorid.idp import conf
 from anchorid.idp.deviceca import crl, ocsp
@@ -60,7 +61,11 @@ def _b64(der: bytes) -> str:
     return base64.b64encode(der).decode("ascii")
 
 
-def _challenge_response(purpose: str) -> JsonResponse:
+def _challenge_response(request: HttpRequest, purpose: str) -> JsonResponse:
+    try:  # a challenge row for a caller nobody knows yet: capped per address and for everyone
+        anonymous_rows.cap(request, "wallet-challenge")
+    except RateLimited as limited:
+        return _rate_limited(limited)
     issued = new_challenge(purpose)
     return JsonResponse({"challenge": issued.challenge, "expires_at": issued.expires_at.isoformat()})
 
@@ -69,25 +74,29 @@ def _limited(limit: Limit, request: HttpRequest) -> JsonResponse | None:
     try:
         hit(limit, client_ip(request))
     except RateLimited as limited:
-        return error(
-            "rate_limited",
-            f"too many attempts; try again in {limited.retry_after} seconds",
-            429,
-            Retry_After=str(limited.retry_after),
-        )
+        return _rate_limited(limited)
     return None
+
+
+def _rate_limited(limited: RateLimited) -> JsonResponse:
+    return error(
+        "rate_limited",
+        f"too many attempts; try again in {limited.retry_after} seconds",
+        429,
+        Retry_After=str(limited.retry_after),
+    )
 
 
 @csrf_exempt
 @require_POST
 def enroll_challenge_view(request: HttpRequest) -> HttpResponse:
-    return _challenge_response(WalletChallenge.Purpose.ENROLL)
+    return _challenge_response(request, WalletChallenge.Purpose.ENROLL)
 
 
 @csrf_exempt
 @require_POST
 def login_challenge_view(request: HttpRequest) -> HttpResponse:
-    return _challenge_response(WalletChallenge.Purpose.LOGIN)
+    return _challenge_response(request, WalletChallenge.Purpose.LOGIN)
 
 
 def _foreign_origin(request: HttpRequest) -> bool:

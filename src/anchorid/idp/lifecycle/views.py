@@ -22,7 +22,7 @@ from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.assurance import Level
 from anchorid.idp.lifecycle import consent, notices
 from anchorid.idp.onboarding.views import helper_port, idp_origin
-from anchorid.idp.sessions import CurrentAuthentication, requires_level
+from anchorid.idp.sessions import FRESH, CurrentAuthentication, requires_level
 
 MAX_BODY = 64 * 1024
 
@@ -72,7 +72,7 @@ def contact_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @ensure_csrf_cookie
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH)
 def refresh_consent_page(request: HttpRequest) -> HttpResponse:
     account = _current(request).account
     helper = f"http://127.0.0.1:{helper_port()}"
@@ -102,7 +102,7 @@ def _b64url(value: object) -> bytes:
 
 
 @require_POST
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH, json=True)
 def refresh_consent_complete(request: HttpRequest) -> JsonResponse:
     account = _current(request).account
     try:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common import anonymous_rows
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
@@ -44,6 +45,13 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def _card_page(request: HttpRequest, purpose: str, complete_url: str, template: str) -> HttpResponse:
+    try:  # each view opens a challenge row (and a session row) for a caller nobody knows yet
+        anonymous_rows.cap(request, "card-challenge")
+    except RateLimited as limited:
+        message = anonymous_rows.capped_message(limited)
+        response = render(request, "login/limited.html", {"message": message}, status=429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     helper = f"http://127.0.0.1:{helper_port()}"
     origin = idp_origin(request)
     response = render(

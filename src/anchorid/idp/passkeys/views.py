@@ -8,13 +8,24 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common import anonymous_rows
 from anchorid.idp.assurance import Level
 from anchorid.idp.login.limits import limit_ip, rate_limited_message
 from anchorid.idp.login.nextpage import safe_next
 from anchorid.idp.passkeys import ceremonies
 from anchorid.idp.passkeys.ceremonies import PasskeyRefused
 from anchorid.idp.ratelimit import RateLimited
-from anchorid.idp.sessions import AccountNotUsable, CurrentAuthentication, log_in, record_failed_login, requires_level
+from anchorid.idp.sessions import (
+    FRESH,
+    AccountNotUsable,
+    CurrentAuthentication,
+    log_in,
+    record_failed_login,
+    requires_level,
+)
+
+#: Passkey ceremonies one address may start per 10 minutes: twice the logins it may finish (login-ip).
+PASSKEY_OPTIONS_PER_ADDRESS = 120
 
 
 def _options(options_json: str) -> HttpResponse:
@@ -38,19 +49,19 @@ def _current(request: HttpRequest) -> CurrentAuthentication:
 
 
 @require_GET
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH)
 def register_page(request: HttpRequest) -> HttpResponse:
     return render(request, "passkeys/register.html", {"next": safe_next(request)})
 
 
 @require_POST
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH, json=True)
 def register_options(request: HttpRequest) -> HttpResponse:
     return _options(ceremonies.registration_options(request.session, _current(request).account))
 
 
 @require_POST
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH, json=True)
 def register_finish(request: HttpRequest) -> HttpResponse:
     name = unquote(request.headers.get("X-Passkey-Name", ""))  # the page sends it percent-encoded
     try:
@@ -67,6 +78,13 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def login_options(request: HttpRequest) -> HttpResponse:
+    try:  # a challenge row (and a session row) for a caller nobody knows yet; above the login limit per address,
+        # so that a resident who is over it reads the login limit's message, not this one
+        anonymous_rows.cap(request, "passkey-challenge", per_address=PASSKEY_OPTIONS_PER_ADDRESS)
+    except RateLimited as limited:
+        response = _refused("rate_limited", anonymous_rows.capped_message(limited), status=429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     return _options(ceremonies.authentication_options(request.session))
 
 

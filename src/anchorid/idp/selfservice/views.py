@@ -14,7 +14,7 @@ from anchorid.idp.oidc.consent import connected_services
 from anchorid.idp.selfservice import actions
 from anchorid.idp.selfservice.actions import ActionRefused
 from anchorid.idp.selfservice.presentation import attribute_rows, describe_entry
-from anchorid.idp.sessions import CurrentAuthentication, current_authentication, log_out, requires_level
+from anchorid.idp.sessions import FRESH, CurrentAuthentication, current_authentication, log_out, requires_level
 
 
 def _current(request: HttpRequest) -> CurrentAuthentication:
@@ -66,7 +66,7 @@ def activity(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH)
 def revoke_credential(request: HttpRequest, kind: str, credential_id: str) -> HttpResponse:
     try:
         actions.revoke_credential(_current(request).account, kind, credential_id)
@@ -93,7 +93,7 @@ def suspend_credential(request: HttpRequest, kind: str, credential_id: str) -> H
 
 
 @require_POST
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH)
 def resume_credential(request: HttpRequest, kind: str, credential_id: str) -> HttpResponse:
     try:
         actions.resume_credential(_current(request).account, kind, credential_id)
@@ -136,7 +136,7 @@ def delete_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@requires_level(Level.CARD)
+@requires_level(Level.CARD, max_age=FRESH)
 def delete_account(request: HttpRequest) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Please tick the box to confirm that you want to delete your account."))

@@ -48,7 +48,7 @@ from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Level
 from anchorid.idp.audit.chain import append
 from anchorid.idp.deviceca.models import DeviceCertificate
-from anchorid.idp.sessions import CurrentAuthentication, requires_level
+from anchorid.idp.sessions import FRESH, CurrentAuthentication, requires_level
 from anchorid.idp.signing.models import SigningRequest
 from anchorid.idp.signing.validation_data import ValidationDataUnavailable
 from anchorid.idp.signing.views import MAX_CERTIFICATE_BYTES, Refused, b64decode, error
@@ -93,7 +93,7 @@ def _helper_origins() -> str:
 
 
 @require_GET
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH)
 def sign_page(request: HttpRequest) -> HttpResponse:
     port = int(getattr(settings, "ANCHORID_CARD_HELPER_PORT", 31519))
     response = render(
@@ -119,7 +119,7 @@ def _stamp_for(account: Account) -> stamps.Stamp | None:
 
 
 @require_POST
-@requires_level(Level.DERIVED)
+@requires_level(Level.DERIVED, max_age=FRESH, json=True)
 def prepare_view(request: HttpRequest) -> HttpResponse:
     from anchorid.signing import documents, pdf, stamps
 
