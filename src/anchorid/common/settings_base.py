@@ -68,6 +68,8 @@ STATIC_ROOT = str(DATA_DIR / "static")
 
 # Security headers: secure cookies whenever served over TLS; strict framing and content sniffing rules.
 SESSION_COOKIE_HTTPONLY = True
+# Session rows are encrypted, not only signed: a copy of the database shows no token or claim (common/sessions.py).
+SESSION_SERIALIZER = "anchorid.common.sessions.EncryptedJSONSerializer"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = os.environ.get("ANCHORID_INSECURE_COOKIES") != "1"
