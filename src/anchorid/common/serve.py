@@ -14,7 +14,10 @@ def prepare_party(party: str, data_dir: Path) -> None:
     """Point Django at the party's settings and data folder, and migrate its database."""
     if party not in PARTIES:
         raise SystemExit(f"unknown party {party!r}; choose one of {', '.join(PARTIES)}")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from anchorid.common.datafiles import restrict_new_files, secure_data_dir
+
+    restrict_new_files()
+    secure_data_dir(data_dir)  # 0700 folders and 0600 files, also in a folder an earlier version made
     os.environ["ANCHORID_DATA_DIR"] = str(data_dir.resolve())
     os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{PACKAGES.get(party, party)}.settings"
     import django

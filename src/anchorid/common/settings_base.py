@@ -15,6 +15,11 @@ from typing import Any
 
 import dj_database_url
 
+from anchorid.common.datafiles import DIR_MODE, FILE_MODE, restrict_new_files
+
+# Whatever a party writes (database, WAL, keys, secrets, files) is its own from the first write (datafiles.py).
+restrict_new_files()
+
 DATA_DIR = Path(os.environ.get("ANCHORID_DATA_DIR", Path.cwd() / ".anchorid-data")).resolve()
 
 
@@ -24,9 +29,10 @@ def _secret_key(data_dir: Path) -> str:
         return env
     path = data_dir / "secret_key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -65,6 +71,9 @@ USE_I18N = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = str(DATA_DIR / "static")
+# Django's file storage (collectstatic into the data folder, uploads) sets these modes explicitly, past the umask.
+FILE_UPLOAD_PERMISSIONS = FILE_MODE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = DIR_MODE
 
 # Security headers: secure cookies whenever served over TLS; strict framing and content sniffing rules.
 SESSION_COOKIE_HTTPONLY = True
