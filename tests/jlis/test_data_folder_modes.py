@@ -57,7 +57,7 @@ def test_it_keeps_every_file_of_a_serving_party_0600_and_every_folder_0700(tmp_p
         assert requests.get(url + "/admin/login/", timeout=10).status_code == 200  # a page that writes a session
         names = {path.name for path in data.rglob("*")}
         assert {"jlis.sqlite3", "secret_key"} <= names
-        assert any(path.suffix == ".pem" for path in (data / "jlis-keys").iterdir())  # the CA keys
+        assert any(path.name.endswith(".key.json") for path in (data / "jlis-keys").iterdir())  # the CA keys
         assert any(path.name.endswith(".card.json") for path in (data / "cards").iterdir())
         assert loose_entries(data) == []
         # The WAL and shared-memory files exist while a connection is open; SQLite creates them with the database

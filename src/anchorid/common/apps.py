@@ -7,3 +7,8 @@ class CommonConfig(AppConfig):
     name = "anchorid.common"
     label = "anchorid_common"
     verbose_name = "AnchorID common"
+
+    def ready(self) -> None:
+        from anchorid.common.startup import check_secret_key, register
+
+        register(check_secret_key)

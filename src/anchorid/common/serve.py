@@ -10,8 +10,9 @@ PARTIES = ("jlis", "idp", "city", "providers")
 PACKAGES = {"providers": "providersim"}
 
 
-def prepare_party(party: str, data_dir: Path) -> None:
-    """Point Django at the party's settings and data folder, and migrate its database."""
+def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
+    """Point Django at the party's settings and data folder, and migrate its database. With ``check`` (a server
+    about to start), first refuse to go on without the settings the party needs (``anchorid.common.startup``)."""
     if party not in PARTIES:
         raise SystemExit(f"unknown party {party!r}; choose one of {', '.join(PARTIES)}")
     from anchorid.common.datafiles import restrict_new_files, secure_data_dir
@@ -24,6 +25,10 @@ def prepare_party(party: str, data_dir: Path) -> None:
     from django.core.management import call_command
 
     django.setup()
+    if check:
+        from anchorid.common.startup import refuse_to_start_unless_ready
+
+        refuse_to_start_unless_ready(party)  # before anything is migrated or listens
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     # Server workers open their own connections; none may inherit this one.
@@ -64,7 +69,7 @@ def run_background_work(parent: int) -> None:
 
 def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
     """Serve the party until interrupted. Blocks."""
-    prepare_party(party, data_dir)
+    prepare_party(party, data_dir, check=True)
     from django.conf import settings
     from granian import Granian
 
