@@ -118,13 +118,27 @@ def _write_sample_pdf(path: Path) -> None:
 
 
 def _secrets(data: Path) -> dict[str, str]:
-    """Demo-only secrets (the idp's key-store passphrase), made once and kept 0600 in the data folder."""
+    """Demo-only secrets (the idp's key-store passphrase, jlis's CA passphrase), made once and kept 0600 in the data
+    folder. A real deployment keeps them outside its data folders; the demo is one machine's sandbox."""
     path = data / "demo-secrets.json"
-    if not path.exists():
-        path.write_text(json.dumps({"keystore_passphrase": secrets.token_urlsafe(18)}))
-        path.chmod(0o600)
-    loaded: dict[str, str] = json.loads(path.read_text())
+    loaded: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if "keystore_passphrase" not in loaded or "jlis_ca_passphrase" not in loaded:
+        loaded.setdefault("keystore_passphrase", secrets.token_urlsafe(18))
+        loaded.setdefault("jlis_ca_passphrase", secrets.token_urlsafe(18))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(loaded))
     return loaded
+
+
+def _use_jlis_ca_passphrase(data: Path) -> None:
+    """jlis's CA keys open with ANCHORID_JLIS_CA_PASSPHRASE only: every jlis command and server the demo runs
+    inherits it from here. A demo folder made by an earlier version (keys under a passphrase derived from the
+    jlis SECRET_KEY) has its keys moved into the key store under it once (``anchorid jlis upgrade-keys``)."""
+    os.environ.setdefault("ANCHORID_JLIS_CA_PASSPHRASE", _secrets(data)["jlis_ca_passphrase"])
+    legacy_keys = data / "jlis" / "jlis-keys"
+    if legacy_keys.is_dir() and any(legacy_keys.glob("*.pem")):
+        _run("jlis", "upgrade-keys", "--data", str(data / "jlis"), "--from-secret-key")
 
 
 def _idp_env(data: Path, jlis: Party, idp: Party) -> dict[str, str]:
@@ -306,6 +320,7 @@ def _guide(
 
 def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     data.mkdir(parents=True, exist_ok=True)
+    _use_jlis_ca_passphrase(data)
     index = _seed_jlis(data, residents)
     jlis = Party("jlis", base_port, data / "jlis", "/ca/sign.cer")
     idp = Party("idp", base_port + 1, data / "idp", "/pki/root.cer")
