@@ -3,7 +3,11 @@
 Where things live:
 - ``ANCHORID_DATA_DIR``: the party's data folder (database, keys). ``anchorid serve PARTY --data DIR`` sets it.
 - ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
-- ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder.
+- ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder. Given,
+  it must be a real secret (at least 50 characters): ``anchorid serve`` refuses to start otherwise. It also keys the
+  encryption of session rows (``anchorid.common.sessions``).
+
+Every file and folder a party creates is its owner's only (umask 077, ``anchorid.common.datafiles``).
 """
 
 from __future__ import annotations
