@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +56,10 @@ def setup_django(data: Path, database_url: str | None) -> None:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
+    # anchorid serve city refuses to start without its relying-party configuration; the benchmark logs nobody in
+    # through the idp (its residents' sessions are made here), so an unreachable idp will do.
+    subprocess.run([PYTHON, "-m", "anchorid.cli", "city", "setup", "--data", str(data), "--idp", "http://localhost:9"],
+                   check=True, capture_output=True)  # fmt: skip
 
 
 def residents(count: int, tag: str) -> list[str]:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+# jlis's CA keys open with this passphrase only (no fallback; anchorid serve jlis refuses to start without it):
+# every jlis command and server a benchmark runs inherits it.
+os.environ.setdefault("ANCHORID_JLIS_CA_PASSPHRASE", "benchmark jlis CA passphrase")
 
 
 def machine() -> str:

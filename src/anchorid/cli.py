@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from anchorid.common.datafiles import restrict_new_files
+
+    restrict_new_files()  # data folders, databases, keys, cards and logs: the owner's only (datafiles.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     result: int = args.func(args)

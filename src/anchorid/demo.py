@@ -136,14 +136,12 @@ def _write_sample_pdf(path: Path) -> None:
 
 def _secrets(data: Path) -> dict[str, str]:
     """Demo-only secrets (the idp's key-store passphrase, J-LIS's CA key passphrase), made once and kept 0600 in the
-    data folder. A data folder whose J-LIS was seeded before the CA passphrase was passed keeps J-LIS's own
-    fallback (no ``jlis_ca_passphrase``): its CA keys were encrypted with it."""
+    data folder. A real deployment keeps them outside its data folders; the demo is one machine's sandbox."""
     path = data / "demo-secrets.json"
     loaded: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     wanted = dict(loaded)
     wanted.setdefault("keystore_passphrase", secrets.token_urlsafe(18))
-    if not (data / "jlis").exists():
-        wanted.setdefault("jlis_ca_passphrase", secrets.token_urlsafe(18))
+    wanted.setdefault("jlis_ca_passphrase", secrets.token_urlsafe(18))
     if wanted != loaded:
         _write_private(path, json.dumps(wanted))
     return wanted
@@ -159,8 +157,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _jlis_env(data: Path) -> dict[str, str]:
     """J-LIS's settings: its CA keys' passphrase, passed explicitly."""
-    passphrase = _secrets(data).get("jlis_ca_passphrase")
-    return {"ANCHORID_JLIS_CA_PASSPHRASE": passphrase} if passphrase else {}
+    return {"ANCHORID_JLIS_CA_PASSPHRASE": _secrets(data)["jlis_ca_passphrase"]}
 
 
 def _write_env_file(data: Path, parties: list[Party]) -> Path:
@@ -179,6 +176,14 @@ def _write_env_file(data: Path, parties: list[Party]) -> Path:
     _write_private(path, "\n".join(lines) + "\n")
     return path
 
+
+def _upgrade_legacy_jlis_keys(jlis: Party) -> None:
+    """A demo folder made by an earlier version keeps jlis's CA keys as PEM files under a passphrase derived from
+    jlis's SECRET_KEY: move them into the key store under the demo's CA passphrase once (``anchorid jlis
+    upgrade-keys``)."""
+    legacy_keys = jlis.data / "jlis-keys"
+    if legacy_keys.is_dir() and any(legacy_keys.glob("*.pem")):
+        _run("jlis", "upgrade-keys", "--data", str(jlis.data), "--from-secret-key", env=jlis.env)
 
 def _idp_env(data: Path, jlis: Party, idp: Party) -> dict[str, str]:
     """The idp's settings: jlis, its origin, notice e-mails as files and a sweep schedule (lifecycle), and
@@ -440,6 +445,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     signal.signal(signal.SIGHUP, _exit_on_signal)
     jlis = Party("jlis", base_port, data / "jlis", "/ca/sign.cer")
     jlis.env = _jlis_env(data)
+    _upgrade_legacy_jlis_keys(jlis)
     index = _seed_jlis(data, residents, jlis.env)
     idp = Party("idp", base_port + 1, data / "idp", "/pki/root.cer")
     idp.env = _idp_env(data, jlis, idp)

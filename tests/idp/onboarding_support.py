@@ -72,8 +72,9 @@ class Jlis:
 
     def ca_key(self) -> rsa.RSAPrivateKey:
         """The simulated J-LIS signature CA's key (to forge an expired certificate it 'issued')."""
-        (path,) = (self.data / "jlis-keys").glob("sign-ca-*.pem")
-        key = serialization.load_pem_private_key(path.read_bytes(), JLIS_CA_PASSPHRASE.encode())
+        (path,) = (self.data / "jlis-keys").glob("sign-ca-*.key.json")
+        # jlis's key store hands out a signer (the key stays inside); cryptography's builders sign through it.
+        key = EncryptedFileKeyStore(path.parent, JLIS_CA_PASSPHRASE).signer(path.name.removesuffix(".key.json"))
         assert isinstance(key, rsa.RSAPrivateKey)
         return key
 

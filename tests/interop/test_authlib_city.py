@@ -10,7 +10,11 @@ through the city server as a resident's browser uses it, and in-process for refr
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+from contextlib import closing
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,6 +22,7 @@ import requests
 
 from anchorid.city.rp.setup import load_config
 from anchorid.common.rp.client import AnchorIDClient, LoginError, PendingLogin
+from support.session_rows import raw_payload
 
 from .harness import Browser, Parties, form_data, forms
 
@@ -64,6 +69,25 @@ def test_it_the_city_logs_a_resident_in_with_exactly_the_chosen_claims_and_out_a
     assert "ログアウトしました" in after.text
     assert 'id="login-anchorid"' in after.text
     assert browser.logged_out_at_idp()
+
+
+def test_it_the_city_keeps_no_token_or_name_in_clear_in_its_session_rows(parties: Parties) -> None:
+    """Read the city's django_session table as someone with a copy of its database would."""
+    browser = Browser(parties.idp.url)
+    browser.onboard(parties.adult_card())
+    home = city_login(browser, parties)
+    claims = city_claims(home.text)
+    name, sub = unescape(claims["name"]), unescape(claims["sub"])
+    with closing(sqlite3.connect(parties.city.data / "city.sqlite3")) as database:
+        rows = [raw_payload(data) for (data,) in database.execute("SELECT session_data FROM django_session")]
+    assert rows
+    for payload in rows:
+        assert name.encode() not in payload
+        assert json.dumps(name).strip('"').encode() not in payload  # nor JSON-escaped
+        assert sub.encode() not in payload
+        assert b"eyJ" not in payload  # no JWT (ID token, DPoP-bound access token) in clear
+        assert b"access_token" not in payload
+        assert b"refresh_token" not in payload
 
 
 def test_it_a_logout_at_the_idp_ends_the_city_session_by_back_channel(parties: Parties) -> None:

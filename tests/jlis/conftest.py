@@ -35,13 +35,17 @@ from anchorid.jpki.cardfile import CardFile, KeySlot
 from support.jlis_server import jlis_env, seed_jlis, seeded_cards, serve_jlis
 
 #: DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2 note 1): what the card signs over.
+#: The in-process suite's CA passphrase (the CA keys open with nothing else).
+CA_PASSPHRASE = "jlis test CA passphrase"
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 
 
 @pytest.fixture(scope="session")
 def jlis_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("jlis")
-    override = override_settings(JLIS_KEY_DIR=base / "keys", JLIS_CARDS_DIR=base / "cards")
+    override = override_settings(
+        JLIS_KEY_DIR=base / "keys", JLIS_CARDS_DIR=base / "cards", JLIS_CA_PASSPHRASE=CA_PASSPHRASE
+    )
     override.enable()
     yield base
     override.disable()
@@ -49,7 +53,7 @@ def jlis_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def django_db_setup(jlis_dirs: Path, django_db_setup: None) -> None:
-    """The key folder is redirected before the test database is migrated (migration creates the CAs)."""
+    """The key folder and passphrase are set before the test database is migrated (migration creates the CAs)."""
 
 
 def new_resident(

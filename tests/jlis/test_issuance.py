@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import datetime
+import json
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
+from anchorid.idp.keystore import EncryptedFileKeyStore, KeyUnreadable
 from anchorid.jlis.authority import load_authority
 from anchorid.jlis.issuance import IssuanceError, card_expiry, issue_card
 from anchorid.jlis.models import CertificateAuthority, CertificateKind, CertificateLink, LifeEvent
@@ -110,11 +112,20 @@ def test_it_logs_the_issuance_without_attributes(counter: Any) -> None:
 
 
 def test_it_keeps_ca_keys_encrypted_on_disk(counter: Any) -> None:
+    """Sealed in the platform's key-store format (scrypt, AES-256-GCM), 0600; no other passphrase opens them."""
     row = CertificateAuthority.objects.get(kind=CertificateKind.SIGNATURE)
-    pem = (Path(settings.JLIS_KEY_DIR) / row.key_file).read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    with pytest.raises(TypeError):
-        serialization.load_pem_private_key(pem, password=None)
+    for file_name in (row.key_file, row.responder_key_file):
+        path = Path(settings.JLIS_KEY_DIR) / file_name
+        sealed = json.loads(path.read_bytes())
+        assert sealed["format"] == "anchorid-keystore-v1"
+        assert sealed["cipher"] == "AES-256-GCM"
+        assert sealed["kdf"]["name"] == "scrypt"
+        assert sealed["kdf"]["n"] >= 2**15
+        assert b"PRIVATE KEY" not in path.read_bytes()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        other = EncryptedFileKeyStore(path.parent, "another passphrase of some length")
+        with pytest.raises(KeyUnreadable):
+            other.public_key(file_name.removesuffix(".key.json"))
 
 
 def test_it_computes_my_number_check_digits() -> None:

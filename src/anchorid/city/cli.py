@@ -40,7 +40,7 @@ def registration_command(data_dir: Path, config: dict[str, object], *, name: str
 
 def _setup(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     setup.ensure_keys(data_dir)
     config = setup.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id)
     command = registration_command(data_dir, config, name=args.name, idp_data=args.idp_data or "IDP_DATA_DIR")

@@ -1,7 +1,7 @@
 """The city's side of "login with AnchorID", as plain functions the views call (and tests can too).
 
-The resident's session holds, after a login: the claims the idp released (userinfo, exactly as received), the ID
-token (for RP-initiated logout), the DPoP-bound tokens (for refresh), and nothing is ever logged.
+The resident's session holds, after a login: the claims the idp released (userinfo, exactly as received) and the ID
+token (for RP-initiated logout), encrypted at rest (``anchorid.common.sessions``); nothing is ever logged.
 """
 
 from __future__ import annotations
@@ -44,13 +44,14 @@ def complete_login(session: SessionBase, callback_url: str) -> dict[str, Any]:
         raise LoginError("invalid_state", "no login was started in this browser")
     login = client().finish_login(callback_url, PendingLogin.from_dict(pending))
     session.cycle_key()  # a new session id once the resident is logged in (session fixation)
+    # Only what the pages need: the claims they show and the ID token that logout sends as id_token_hint. The
+    # access and refresh tokens are used for userinfo during the login and then dropped; the session payload is
+    # encrypted at rest anyway (anchorid.common.sessions).
     session[LOGIN_KEY] = {
         "claims": login.userinfo,
         "acr": login.id_token_claims.get("acr", ""),
         "id_token": login.token["id_token"],
-        "token": {key: login.token[key] for key in ("access_token", "refresh_token", "token_type", "expires_at")
-                  if key in login.token},
-    }  # fmt: skip
+    }
     session.save()
     assert session.session_key is not None  # saved just above
     ResidentSession.objects.create(

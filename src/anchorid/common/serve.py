@@ -16,17 +16,25 @@ ORIGIN_SETTINGS = {
 }
 
 
-def prepare_party(party: str, data_dir: Path) -> None:
-    """Point Django at the party's settings and data folder, and migrate its database."""
+def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
+    """Point Django at the party's settings and data folder, and migrate its database. With ``check`` (a server
+    about to start), first refuse to go on without the settings the party needs (``anchorid.common.startup``)."""
     if party not in PARTIES:
         raise SystemExit(f"unknown party {party!r}; choose one of {', '.join(PARTIES)}")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from anchorid.common.datafiles import restrict_new_files, secure_data_dir
+
+    restrict_new_files()
+    secure_data_dir(data_dir)  # 0700 folders and 0600 files, also in a folder an earlier version made
     os.environ["ANCHORID_DATA_DIR"] = str(data_dir.resolve())
     os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{PACKAGES.get(party, party)}.settings"
     import django
     from django.core.management import call_command
 
     django.setup()
+    if check:
+        from anchorid.common.startup import refuse_to_start_unless_ready
+
+        refuse_to_start_unless_ready(party)  # before anything is migrated or listens
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     # Server workers open their own connections; none may inherit this one.
@@ -70,7 +78,7 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
     (a browser's secure context over plain HTTP), so ``--port`` alone moves the issuer and the redirect URIs too."""
     if party in ORIGIN_SETTINGS:
         os.environ.setdefault(ORIGIN_SETTINGS[party], f"http://localhost:{port}")
-    prepare_party(party, data_dir)
+    prepare_party(party, data_dir, check=True)
     from django.conf import settings
     from granian import Granian
 

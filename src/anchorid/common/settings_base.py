@@ -3,7 +3,11 @@
 Where things live:
 - ``ANCHORID_DATA_DIR``: the party's data folder (database, keys). ``anchorid serve PARTY --data DIR`` sets it.
 - ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
-- ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder.
+- ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder. Given,
+  it must be a real secret (at least 50 characters): ``anchorid serve`` refuses to start otherwise. It also keys the
+  encryption of session rows (``anchorid.common.sessions``).
+
+Every file and folder a party creates is its owner's only (umask 077, ``anchorid.common.datafiles``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ from typing import Any
 
 import dj_database_url
 
+from anchorid.common.datafiles import DIR_MODE, FILE_MODE, restrict_new_files
+
+# Whatever a party writes (database, WAL, keys, secrets, files) is its own from the first write (datafiles.py).
+restrict_new_files()
+
 DATA_DIR = Path(os.environ.get("ANCHORID_DATA_DIR", Path.cwd() / ".anchorid-data")).resolve()
 
 
@@ -25,9 +34,10 @@ def _secret_key(data_dir: Path) -> str:
         return env
     path = data_dir / "secret_key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -66,9 +76,14 @@ USE_I18N = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = str(DATA_DIR / "static")
+# Django's file storage (collectstatic into the data folder, uploads) sets these modes explicitly, past the umask.
+FILE_UPLOAD_PERMISSIONS = FILE_MODE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = DIR_MODE
 
 # Security headers: secure cookies whenever served over TLS; strict framing and content sniffing rules.
 SESSION_COOKIE_HTTPONLY = True
+# Session rows are encrypted, not only signed: a copy of the database shows no token or claim (common/sessions.py).
+SESSION_SERIALIZER = "anchorid.common.sessions.EncryptedJSONSerializer"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = os.environ.get("ANCHORID_INSECURE_COOKIES") != "1"

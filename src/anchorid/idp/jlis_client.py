@@ -140,7 +140,7 @@ def fetch_ca_certificates(folder: Path | None = None) -> dict[CertKind, Path]:
     For the simulated J-LIS only: with the real one, configure ``ANCHORID_JPKI_TRUST_ANCHORS=real`` instead.
     """
     folder = folder or default_ca_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     written: dict[CertKind, Path] = {}
     for kind, name in CA_FILES.items():
         reply = _get(f"{base_url()}/ca/{KIND_PATH[kind]}.cer")

@@ -179,7 +179,37 @@ class EncryptedFileKeyStore:
         check_key_name(name)
         if algorithm not in KEY_ALGORITHMS:
             raise KeyStoreError(f"unsupported key algorithm {algorithm!r}; use one of {', '.join(KEY_ALGORITHMS)}")
-        private_key = _generate(algorithm)
+        return self._seal(name, algorithm, _generate(algorithm))
+
+    def sign(self, name: str, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        return sign_with(self._load(name), data, algorithm)
+
+    def public_key(self, name: str) -> PublicKey:
+        return self._load(name).public_key()
+
+    def has_key(self, name: str) -> bool:
+        return self._path(name).exists()
+
+    def list(self) -> builtins.list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.name.removesuffix(FILE_SUFFIX) for p in self.directory.glob(f"*{FILE_SUFFIX}"))
+
+    # -- beyond the Protocol
+
+    def import_key(self, name: str, private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> PublicKey:
+        """Seal a key made elsewhere under ``name`` (moving keys from an older format into the store, as jlis's
+        ``upgrade-keys`` does); refuse if ``name`` exists. The caller drops its own reference afterwards."""
+        check_key_name(name)
+        if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.name == "secp256r1":
+            return self._seal(name, "EC-P256", private_key)
+        if isinstance(private_key, rsa.RSAPrivateKey) and private_key.key_size == 2048:
+            return self._seal(name, "RSA-2048", private_key)
+        raise KeyStoreError(f"unsupported key for {name!r}; the store holds {', '.join(KEY_ALGORITHMS)} keys")
+
+    def _seal(
+        self, name: str, algorithm: KeyAlgorithm, private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    ) -> PublicKey:
         der = private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -203,22 +233,6 @@ class EncryptedFileKeyStore:
         with self._lock:
             self._loaded[name] = private_key
         return private_key.public_key()
-
-    def sign(self, name: str, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
-        return sign_with(self._load(name), data, algorithm)
-
-    def public_key(self, name: str) -> PublicKey:
-        return self._load(name).public_key()
-
-    def has_key(self, name: str) -> bool:
-        return self._path(name).exists()
-
-    def list(self) -> builtins.list[str]:
-        if not self.directory.is_dir():
-            return []
-        return sorted(p.name.removesuffix(FILE_SUFFIX) for p in self.directory.glob(f"*{FILE_SUFFIX}"))
-
-    # -- beyond the Protocol
 
     def signer(self, name: str) -> StoredEcKeySigner | StoredRsaKeySigner:
         """A cryptography private-key look-alike that signs through this store (see ``StoredEcKeySigner``)."""

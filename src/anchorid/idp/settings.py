@@ -2,7 +2,8 @@
 
 Besides the shared settings:
 - ``ANCHORID_KEYSTORE_PASSPHRASE``: unlocks the platform's key files (no default: key operations refuse to run
-  without it, see docs/keystore.md). ``ANCHORID_KEYSTORE_DIR`` moves the key files (default: DATA_DIR/keys).
+  without it and ``anchorid serve idp`` refuses to start, see docs/keystore.md and startup_checks.py).
+  ``ANCHORID_KEYSTORE_DIR`` moves the key files (default: DATA_DIR/keys).
 - ``ANCHORID_AUDIT_ORIGIN``: the first line of every signed audit checkpoint, naming this log.
 - ``ANCHORID_IDP_ORIGIN``: where browsers reach the idp (default ``http://localhost:8001``); WebAuthn RP ID = its host.
 """

@@ -19,6 +19,9 @@ class JlisConfig(AppConfig):
     verbose_name = "J-LIS (simulated)"
 
     def ready(self) -> None:
+        from anchorid.jlis.startup_checks import register_all
+
+        register_all()  # what anchorid serve jlis refuses to start without
         post_migrate.connect(_create_authorities, sender=self, dispatch_uid="anchorid.jlis.create_authorities")
         from django.db.models.signals import post_delete, post_save
 

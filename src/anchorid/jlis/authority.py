@@ -41,7 +41,7 @@ def new_serial() -> int:
 
 @dataclass
 class LoadedAuthority:
-    """A CA with its keys decrypted in memory and the hashes OCSP requests name it by."""
+    """A CA with signers for its keys (which stay in the key store) and the hashes OCSP requests name it by."""
 
     pk: int
     kind: CertificateKind
@@ -88,11 +88,12 @@ def _create(kind: CertificateKind) -> CertificateAuthority:
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()
     not_after = datetime.combine(date(today.year + CA_VALIDITY_YEARS, today.month, 1), CA_END_OF_DAY_UTC, UTC)
-    ca_key = keystore.generate_rsa_key()
+    # The keys are generated inside the key store; the certificates are signed through it.
+    ca_key_file, ca_key = keystore.create_key(f"{kind}-ca")
     ca_certificate = profiles.build_ca_certificate(
         PROFILE_KIND[kind], ca_key, serial=secrets.randbelow(2**31) + 1, not_before=now, not_after=not_after
     )
-    responder_key = keystore.generate_rsa_key()
+    responder_key_file, responder_key = keystore.create_key(f"{kind}-ocsp")
     responder_certificate = profiles.build_ocsp_responder_certificate(
         ca_certificate=ca_certificate,
         ca_key=ca_key,
@@ -104,9 +105,9 @@ def _create(kind: CertificateKind) -> CertificateAuthority:
     return CertificateAuthority(
         kind=kind,
         certificate_der=ca_certificate.public_bytes(serialization.Encoding.DER),
-        key_file=keystore.store_private_key(ca_key, f"{kind}-ca"),
+        key_file=ca_key_file,
         responder_certificate_der=responder_certificate.public_bytes(serialization.Encoding.DER),
-        responder_key_file=keystore.store_private_key(responder_key, f"{kind}-ocsp"),
+        responder_key_file=responder_key_file,
     )
 
 

@@ -18,8 +18,12 @@ from typing import Any
 
 def _prepare(args: argparse.Namespace) -> None:
     from anchorid.common.serve import prepare_party
+    from anchorid.jlis.keystore import KeyStoreError
 
-    prepare_party("jlis", Path(args.data))
+    try:
+        prepare_party("jlis", Path(args.data))  # the first migration creates the CA keys: it needs the passphrase
+    except KeyStoreError as error:
+        raise SystemExit(f"anchorid jlis: {error}") from None
 
 
 def _print(payload: dict[str, Any]) -> int:
@@ -47,11 +51,12 @@ def _counter(action: Callable[[argparse.Namespace], dict[str, Any]]) -> Callable
     def run(args: argparse.Namespace) -> int:
         _prepare(args)
         from anchorid.jlis.issuance import IssuanceError
+        from anchorid.jlis.keystore import KeyStoreError
         from anchorid.jlis.lifeevents import LifeEventError
 
         try:
             return _print(action(args))
-        except (LifeEventError, IssuanceError, LookupError, ValueError) as exc:
+        except (LifeEventError, IssuanceError, LookupError, ValueError, KeyStoreError) as exc:
             return _fail(str(exc))
 
     return run
@@ -225,6 +230,41 @@ def _export_ca(args: argparse.Namespace) -> dict[str, Any]:
     return {"written": written}
 
 
+def _upgrade_keys(args: argparse.Namespace) -> dict[str, Any]:
+    """Move CA keys of an earlier version (PKCS#8 ``.pem``, PBKDF2) into the key store (scrypt + AES-GCM) under
+    ``ANCHORID_JLIS_CA_PASSPHRASE``. They opened with that passphrase, or with the one earlier versions derived
+    from SECRET_KEY when it was unset (``--from-secret-key``)."""
+    from django.db import transaction
+
+    from anchorid.jlis import conf
+    from anchorid.jlis.keystore import (
+        LEGACY_SUFFIX,
+        KeyStoreError,
+        legacy_secret_key_passphrase,
+        passphrase_problem,
+        remove_legacy_key,
+        upgrade_legacy_key,
+    )
+    from anchorid.jlis.models import CertificateAuthority
+
+    problem = passphrase_problem()
+    if problem:
+        raise KeyStoreError(problem)
+    old = legacy_secret_key_passphrase() if args.from_secret_key else conf.ca_passphrase().encode("utf-8")
+    upgraded = []
+    for row in CertificateAuthority.objects.order_by("pk"):
+        for field in ("key_file", "responder_key_file"):
+            legacy = getattr(row, field)
+            if not legacy.endswith(LEGACY_SUFFIX):
+                continue
+            with transaction.atomic():
+                setattr(row, field, upgrade_legacy_key(legacy, old))
+                row.save(update_fields=[field])
+            remove_legacy_key(legacy)
+            upgraded.append(getattr(row, field))
+    return {"upgraded": upgraded}
+
+
 def add_jlis_commands(commands: Any) -> None:
     jlis = commands.add_parser("jlis", help="the simulated J-LIS: seed residents, life events, operators")
     verbs = jlis.add_subparsers(dest="jlis_command", required=True, metavar="VERB")
@@ -282,5 +322,8 @@ def add_jlis_commands(commands: Any) -> None:
     staff.add_argument("--password-stdin", action="store_true")
 
     verb("refresh", "re-sign OCSP responses near nextUpdate and reissue both CRLs (run from cron)", _refresh)
+    upgrade = verb("upgrade-keys", "move CA keys of an earlier version into the key store (scrypt)", _upgrade_keys)
+    upgrade.add_argument("--from-secret-key", action="store_true",
+                         help="they were made without ANCHORID_JLIS_CA_PASSPHRASE (from SECRET_KEY)")  # fmt: skip
     export = verb("export-ca", "write the CA and OCSP responder certificates as PEM", _export_ca)
     export.add_argument("--out", required=True)

@@ -1,15 +1,24 @@
-"""CA private keys at rest: PKCS#8 files in the data folder, encrypted under the CA passphrase.
+"""CA and OCSP-responder private keys at rest: the platform's encrypted key store, under the CA passphrase.
 
-No plaintext private key is ever written. The passphrase comes from ``ANCHORID_JLIS_CA_PASSPHRASE``
-(settings ``JLIS_CA_PASSPHRASE``); when it is unset a passphrase is derived from Django's ``SECRET_KEY`` with
-HKDF so that a development data folder works without configuration. Keys sit behind this one module so that
-they can move into an HSM without touching the callers.
+The keys live in ``JLIS_KEY_DIR`` as ``NAME.key.json`` files of the platform's ``EncryptedFileKeyStore``
+(``anchorid.idp.keystore``, docs/keystore.md): PKCS#8 sealed with AES-256-GCM under a key derived from the
+passphrase with scrypt. The passphrase comes from ``ANCHORID_JLIS_CA_PASSPHRASE`` (settings
+``JLIS_CA_PASSPHRASE``, at least 12 characters) and nowhere else: there is no fallback derived from something in
+the same folder (the demo makes a passphrase of its own and passes it, like any operator). Callers get a
+``StoredRsaKeySigner``: cryptography's builders sign through it and the private key never leaves the store, so
+the keys can move into an HSM without touching the callers.
+
+Data folders made by earlier versions hold ``.pem`` files (PKCS#8 with PBKDF2 at 2,048 iterations), encrypted
+with the configured passphrase or, when none was set, with one derived from Django's ``SECRET_KEY``.
+``anchorid jlis upgrade-keys`` seals them into the store under the configured passphrase; until then loading
+such a key names the command.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 import secrets
+import threading
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -17,23 +26,58 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from anchorid.idp.keystore import (
+    FILE_SUFFIX,
+    MIN_PASSPHRASE_LENGTH,
+    EncryptedFileKeyStore,
+    KeyNotFound,
+    KeyUnreadable,
+    StoredRsaKeySigner,
+)
+from anchorid.idp.keystore import KeyStoreError as StoreError
 from anchorid.jlis import conf
 
-RSA_PUBLIC_EXPONENT = 65537
-RSA_KEY_BITS = 2048
-_HKDF_INFO = b"anchorid jlis CA key passphrase"
+PASSPHRASE_SETTING = "ANCHORID_JLIS_CA_PASSPHRASE"  # noqa: S105 -- the name of the setting
+LEGACY_SUFFIX = ".pem"
+#: How the pre-upgrade default passphrase was derived (only ``upgrade-keys --from-secret-key`` still uses it).
+_LEGACY_HKDF_INFO = b"anchorid jlis CA key passphrase"
+
+_stores: dict[tuple[str, str], EncryptedFileKeyStore] = {}
+_stores_lock = threading.Lock()
 
 
 class KeyStoreError(RuntimeError):
-    """A key file is missing, or cannot be decrypted with the configured passphrase."""
+    """A key file is missing, or cannot be opened with the configured passphrase; the message says what to do."""
 
 
-def _passphrase() -> bytes:
-    configured = conf.ca_passphrase()
-    if configured:
-        return configured.encode()
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
-    return hkdf.derive(settings.SECRET_KEY.encode()).hex().encode()
+def passphrase_problem() -> str | None:
+    """Why the configured CA passphrase cannot be used, or None (the startup check asks this)."""
+    passphrase = conf.ca_passphrase()
+    if not passphrase:
+        return (
+            f"{PASSPHRASE_SETTING} is not set: it encrypts jlis's CA and OCSP keys. Set it to a secret of at least "
+            f"{MIN_PASSPHRASE_LENGTH} characters kept outside the data folder, e.g. "
+            f"export {PASSPHRASE_SETTING}=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')\" "
+            "(and keep it: the keys cannot be opened without it)"
+        )
+    if len(passphrase.encode("utf-8")) < MIN_PASSPHRASE_LENGTH:
+        return f"{PASSPHRASE_SETTING} is shorter than {MIN_PASSPHRASE_LENGTH} characters"
+    return None
+
+
+def store() -> EncryptedFileKeyStore:
+    """The CA key store of this data folder, one per process (each key is unlocked once, ~0.1 s of scrypt)."""
+    problem = passphrase_problem()
+    if problem:
+        raise KeyStoreError(problem)
+    passphrase = conf.ca_passphrase()
+    directory = key_dir()
+    cache_key = (str(directory), hashlib.sha256(passphrase.encode("utf-8")).hexdigest())
+    with _stores_lock:
+        found = _stores.get(cache_key)
+        if found is None:
+            found = _stores[cache_key] = EncryptedFileKeyStore(directory, passphrase)
+        return found
 
 
 def key_dir() -> Path:
@@ -42,35 +86,108 @@ def key_dir() -> Path:
     return path
 
 
-def generate_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
+def create_key(label: str) -> tuple[str, StoredRsaKeySigner]:
+    """A new RSA-2048 key in the store: the file name to keep in the database, and a signer for it."""
+    name = f"{label}-{secrets.token_hex(8)}"
+    keys = store()
+    keys.create_key(name, "RSA-2048")
+    return name + FILE_SUFFIX, _rsa_signer(keys, name)
 
 
-def store_private_key(key: rsa.RSAPrivateKey, label: str) -> str:
-    """Encrypt and write ``key``; returns the file name to keep in the database."""
-    name = f"{label}-{secrets.token_hex(8)}.pem"
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_passphrase()),
-    )
-    path = key_dir() / name
-    # Created 0600 from the start: the file is encrypted, but there is no reason to let others read it.
-    with open(path, "xb", opener=lambda p, flags: os.open(p, flags, 0o600)) as handle:
-        handle.write(pem)
-    return name
-
-
-def load_private_key(name: str) -> rsa.RSAPrivateKey:
-    path = key_dir() / name
+def load_private_key(file_name: str) -> StoredRsaKeySigner:
+    """A signer for the key the database row names (``NAME.key.json``)."""
+    if file_name.endswith(LEGACY_SUFFIX):
+        raise KeyStoreError(
+            f"CA key file {file_name} is in the format of an earlier version: run "
+            f"`anchorid jlis upgrade-keys --data DIR` (with {PASSPHRASE_SETTING} set) to move it into the key store"
+        )
+    keys = store()
+    name = file_name.removesuffix(FILE_SUFFIX)
     try:
-        pem = path.read_bytes()
+        keys.public_key(name)  # opens it now: a wrong passphrase is reported here, not at the first signature
+    except KeyNotFound:
+        raise KeyStoreError(f"CA key file {file_name} is missing from {keys.directory}") from None
+    except KeyUnreadable:
+        raise KeyStoreError(f"CA key file {file_name} cannot be opened: wrong {PASSPHRASE_SETTING}?") from None
+    except StoreError as error:
+        raise KeyStoreError(str(error)) from None
+    return _rsa_signer(keys, name)
+
+
+def _rsa_signer(keys: EncryptedFileKeyStore, name: str) -> StoredRsaKeySigner:
+    signer = keys.signer(name)
+    if not isinstance(signer, StoredRsaKeySigner):
+        raise KeyStoreError(f"CA key {name} is not an RSA key")
+    return signer
+
+
+def check_keys_open() -> str | None:
+    """Whether every key in the folder opens with the configured passphrase (the startup check asks this):
+    None, or what is wrong."""
+    problem = passphrase_problem()
+    if problem:
+        return problem
+    directory = conf.key_dir()
+    if not directory.is_dir():
+        return None
+    legacy = sorted(path.name for path in directory.glob(f"*{LEGACY_SUFFIX}"))
+    keys = store()
+    for name in keys.list():
+        try:
+            keys.public_key(name)
+        except StoreError:
+            return f"the CA key {name} in {directory} does not open with {PASSPHRASE_SETTING}: wrong passphrase?"
+    if legacy and _legacy_in_use(legacy):
+        return (
+            f"{directory} holds CA keys in the format of an earlier version ({', '.join(legacy)}): run "
+            "`anchorid jlis upgrade-keys --data DIR` once to move them into the key store"
+        )
+    return None
+
+
+def _legacy_in_use(names: list[str]) -> bool:
+    """Whether the database still names any of these files (unused leftovers are no reason to refuse)."""
+    from django.db import DatabaseError
+
+    from anchorid.jlis.models import CertificateAuthority
+
+    try:
+        rows = CertificateAuthority.objects.values_list("key_file", "responder_key_file")
+        used = {name for row in rows for name in row}
+    except DatabaseError:  # not migrated yet: nothing can name them
+        return False
+    return bool(used & set(names))
+
+
+# -- moving keys of earlier versions into the store --------------------------------------------------------------
+
+
+def legacy_secret_key_passphrase() -> bytes:
+    """The passphrase earlier versions derived from ``SECRET_KEY`` when ``ANCHORID_JLIS_CA_PASSPHRASE`` was unset.
+    Used only to read such files once, in ``upgrade-keys --from-secret-key``."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LEGACY_HKDF_INFO)
+    return hkdf.derive(settings.SECRET_KEY.encode()).hex().encode()
+
+
+def upgrade_legacy_key(file_name: str, old_passphrase: bytes) -> str:
+    """Seal the ``.pem`` key ``file_name`` into the store under the configured passphrase; the new file name.
+    The caller removes the old file (``remove_legacy_key``) once the database names the new one."""
+    path = key_dir() / file_name
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=old_passphrase)
     except FileNotFoundError:
-        raise KeyStoreError(f"CA key file {name} is missing from {path.parent}") from None
-    try:
-        key = serialization.load_pem_private_key(pem, password=_passphrase())
+        raise KeyStoreError(f"CA key file {file_name} is missing from {path.parent}") from None
     except (ValueError, TypeError):
-        raise KeyStoreError(f"CA key file {name} cannot be decrypted: wrong ANCHORID_JLIS_CA_PASSPHRASE?") from None
+        raise KeyStoreError(f"CA key file {file_name} does not open with the old passphrase given") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyStoreError(f"CA key file {name} does not hold an RSA key")
-    return key
+        raise KeyStoreError(f"CA key file {file_name} does not hold an RSA key")
+    name = file_name.removesuffix(LEGACY_SUFFIX)
+    keys = store()
+    if not keys.has_key(name):  # an interrupted earlier upgrade may have sealed it already
+        keys.import_key(name, key)
+    del key
+    return name + FILE_SUFFIX
+
+
+def remove_legacy_key(file_name: str) -> None:
+    (key_dir() / file_name).unlink(missing_ok=True)

@@ -131,7 +131,7 @@ def update_index(cards_dir: Path, entries: list[dict[str, Any]]) -> Path:
         existing = {str(e["resident_id"]): e for e in json.loads(path.read_text()).get("cards", [])}
     for entry in entries:
         existing[str(entry["resident_id"])] = {**existing.get(str(entry["resident_id"]), {}), **entry}
-    cards_dir.mkdir(parents=True, exist_ok=True)
+    cards_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"cards": list(existing.values())}, ensure_ascii=False, indent=1))
     tmp.chmod(0o600)

@@ -29,8 +29,9 @@ import os  # noqa: E402
 ANCHORID_JLIS_ORIGIN = os.environ.get("ANCHORID_JLIS_ORIGIN", "http://localhost:8000").rstrip("/")
 SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_JLIS_ORIGIN)
 
-# Passphrase that encrypts the CA and OCSP-responder private keys in the data folder (PKCS#8, scrypt/AES).
-# Set it in production; without it one is derived from SECRET_KEY so a development data folder still works.
+# Passphrase that seals the CA and OCSP-responder private keys in the data folder (the platform's key store: scrypt,
+# AES-256-GCM; at least 12 characters). Required: there is no fallback, and anchorid serve jlis refuses to start
+# without it (keystore.py, startup_checks.py). The demo makes one at its first run and passes it.
 JLIS_CA_PASSPHRASE = os.environ.get("ANCHORID_JLIS_CA_PASSPHRASE", "")
 # Where the encrypted key files live, and where counter-issued card files go by default.
 JLIS_KEY_DIR = DATA_DIR / "jlis-keys"

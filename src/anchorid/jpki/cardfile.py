@@ -202,7 +202,7 @@ class CardFile:
         # Compact on purpose: json's C encoder only runs without indent, and every VERIFY saves the file.
         data = json.dumps(self._to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
             os.fchmod(fd, FILE_MODE)
@@ -305,7 +305,7 @@ class CardFile:
     def _exclusive(self) -> Iterator[None]:
         """Hold the card's lock, with the state re-read from the file, for one read-modify-write."""
         lock_path = self.path.with_name(f".{self.path.name}.lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -60,7 +60,7 @@ def _setup(args: argparse.Namespace) -> int:
     status = 0
     for provider in _chosen(args.only):
         folder = provider.data_dir(data)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         rp_setup.ensure_keys(folder)
         origin = provider.origin(args.origin)
         config = rp_setup.write_config(folder, issuer=args.idp, origin=origin, client_id=provider.client_id,

@@ -63,7 +63,7 @@ def ensure_keys(data_dir: Path) -> tuple[ECKey, ECKey]:
     dpop_key, _ = _key(data_dir / DPOP_KEY_FILE)
     public = client_key.as_dict(private=False)
     public.update(kid=client_key.kid or client_key.thumbprint(), alg="ES256", use="sig")
-    write_atomically(data_dir / JWKS_FILE, json.dumps({"keys": [public]}, indent=2), 0o644)
+    write_atomically(data_dir / JWKS_FILE, json.dumps({"keys": [public]}, indent=2), 0o600)
     return client_key, dpop_key
 
 
@@ -94,7 +94,7 @@ def write_config(
         "scope": scope,
         "claims": claims,
     }
-    write_atomically(data_dir / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False), 0o644)
+    write_atomically(data_dir / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False), 0o600)
     return config
 
 

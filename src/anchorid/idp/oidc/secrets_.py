@@ -26,7 +26,7 @@ def _master() -> bytes:
         return str(configured).encode("utf-8")
     path = Path(settings.DATA_DIR) / "oidc_secret"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
