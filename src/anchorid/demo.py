@@ -185,6 +185,7 @@ def _upgrade_legacy_jlis_keys(jlis: Party) -> None:
     if legacy_keys.is_dir() and any(legacy_keys.glob("*.pem")):
         _run("jlis", "upgrade-keys", "--data", str(jlis.data), "--from-secret-key", env=jlis.env)
 
+
 def _idp_env(data: Path, jlis: Party, idp: Party) -> dict[str, str]:
     """The idp's settings: jlis, its origin, notice e-mails as files and a sweep schedule (lifecycle), and
     pushes to this machine's receivers allowed (Shared Signals)."""
