@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
+from anchorid.common import untrusted_json
 from anchorid.idp.oidc import config, replay
 from anchorid.idp.oidc.clients import client_keys, get_client, secret_matches
 from anchorid.idp.oidc.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
@@ -96,7 +96,7 @@ def _private_key_jwt(form: Mapping[str, str], endpoint_url: str, deferred: list[
     assertion = form.get("client_assertion", "")
     try:
         header = unverified_header(assertion)
-        unverified = json.loads(b64url_decode(assertion.split(".")[1]))
+        unverified = untrusted_json.loads(b64url_decode(assertion.split(".")[1]))
     except (InvalidJws, ValueError, IndexError) as e:
         raise _refuse(f"client_assertion: {e}") from None
     client_id = unverified.get("iss") if isinstance(unverified, dict) else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.idp import conf
 from anchorid.idp.deviceca.authority import CaNotInitialised
 from anchorid.idp.deviceca.wallet_login import WalletLoginError, authenticate
@@ -76,7 +76,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_JSON_BYTES:
         raise Refused("bad_request", "the request body is too large", 413)
     try:
-        body = json.loads(request.read(MAX_JSON_BYTES + 1))
+        body = untrusted_json.loads(request.read(MAX_JSON_BYTES + 1))
     except ValueError:
         raise Refused("bad_request", "the request body is not JSON") from None
     if not isinstance(body, dict):
