@@ -69,14 +69,18 @@ _DECODER = json.JSONDecoder(
 )
 
 
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays/objects in ``text`` (not recursive; brackets inside strings do not count)."""
+def nesting_depth(text: str, stop_above: int | None = None) -> int:
+    """The deepest nesting of arrays/objects in ``text`` (not recursive; brackets inside strings do not count);
+    the scan ends as soon as the depth exceeds ``stop_above``."""
     depth = deepest = 0
     for match in _STRUCTURE.finditer(text):
         piece = match.group()
         if piece in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    break
         elif piece in "]}":
             depth -= 1
     return deepest
@@ -120,7 +124,7 @@ def loads(data: str | bytes | bytearray | memoryview, *, max_bytes: int = MAX_BY
         raise UntrustedJsonError("the JSON document is not text")
     if text.startswith("\ufeff"):
         raise UntrustedJsonError("the JSON document starts with a byte order mark")
-    if text.count("[") + text.count("{") > max_depth and nesting_depth(text) > max_depth:
+    if text.count("[") + text.count("{") > max_depth and nesting_depth(text, max_depth) > max_depth:
         raise UntrustedJsonError("the JSON document is nested too deeply")
     try:
         document = _DECODER.decode(text)
@@ -162,3 +166,16 @@ def compact_jose_header(token: str | bytes, *, payload_is_json: bool = True) -> 
     if payload_is_json:
         loads(_b64url_segment(payload_part))
     return header
+
+
+def request_body(request: Any) -> bytes:
+    """A Django request's raw body, or ``b""`` when Django has already read it as a form: a ``multipart/form-data``
+    body is consumed by the CSRF check's ``request.POST``, after which ``request.body`` raises (a 500, not the
+    endpoint's "malformed request")."""
+    from django.http.request import RawPostDataException
+
+    try:
+        body: bytes = request.body
+    except RawPostDataException:
+        return b""
+    return body

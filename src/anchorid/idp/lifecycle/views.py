@@ -106,7 +106,7 @@ def _b64url(value: object) -> bytes:
 def refresh_consent_complete(request: HttpRequest) -> JsonResponse:
     account = _current(request).account
     try:
-        body = untrusted_json.loads(request.body[:MAX_BODY])
+        body = untrusted_json.loads(untrusted_json.request_body(request)[:MAX_BODY])
         document = body["document"]
         certificate_der, signature = _b64url(body["certificate"]), _b64url(body["signature"])
         if not isinstance(document, str):
