@@ -255,13 +255,14 @@ def row_counts() -> dict[str, int]:
 def run(
     application: Callable[..., Iterable[bytes]],
     endpoints: list[Endpoint],
-    contexts: Mapping[str, Mapping[str, str]],
+    contexts: Mapping[str, Mapping[str, str] | Callable[[FuzzRequest], Mapping[str, str]]],
     examples: int,
     *,
     host: str = "testserver",
 ) -> collections.Counter[str]:
     """``examples`` generated requests through ``application``, each checked (``check``) and followed by a row
-    count; returns how many each endpoint received and, under ``status NNN``, how many got each status."""
+    count; returns how many each endpoint received and, under ``status NNN``, how many got each status. A context is
+    headers, or a function of the request that returns them (a signature over its exact method, URL and body)."""
     counts: collections.Counter[str] = collections.Counter()
     before = row_counts()
     may_write = {endpoint.path: set(endpoint.may_write) for endpoint in endpoints}
@@ -274,7 +275,8 @@ def run(
     )
     @given(request=requests(endpoints))
     def send(request: FuzzRequest) -> None:
-        request.headers.update(contexts.get(request.context, {}))
+        context = contexts.get(request.context, {})
+        request.headers.update(context(request) if callable(context) else context)
         answer = call(application, request, host)
         check(answer, request)
         after = row_counts()
