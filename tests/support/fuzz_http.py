@@ -244,7 +244,8 @@ def row_counts() -> dict[str, int]:
     from django.apps import apps
     from django.db import connection
 
-    tables = sorted({model._meta.db_table for model in apps.get_models(include_auto_created=True)})
+    existing = set(connection.introspection.table_names())  # unmanaged models (a permissions holder) have none
+    tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)} & existing)
     quote_name = connection.ops.quote_name
     counts = [f"(SELECT COUNT(*) FROM {quote_name(table)})" for table in tables]  # noqa: S608 (registry names)
     with connection.cursor() as cursor:
