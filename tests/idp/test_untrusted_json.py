@@ -1,5 +1,5 @@
-"""anchorid.common.untrusted_json: the one parser for JSON from outside (decision D20), its limits and its single
-exception type. Used by every party; tested here once."""
+"""anchorid.common.untrusted_json: the one parser for JSON from outside (docs/decisions.md, D14), its limits and
+its single exception type. Used by every party; tested here once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parsing JSON that came from outside: one parser, with limits, for every party (decision D-untrusted-json).
+"""Parsing JSON that came from outside: one parser, with limits, for every party (docs/decisions.md, D14).
 
 The standard library's ``json.loads`` recurses once per nesting level (``[`` × 3,000 raises ``RecursionError``,
 which no handler expected), converts numbers of any length, accepts ``NaN``/``Infinity`` (not JSON), keeps the last
