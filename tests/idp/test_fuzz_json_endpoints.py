@@ -255,6 +255,17 @@ def test_it_answers_deep_nesting_with_the_protocols_error(
     assert row_counts() == before
 
 
+def test_it_answers_a_wallet_certificate_request_without_its_fields_with_bad_request(
+    idp: dict[str, dict[str, str]],
+) -> None:
+    """Found by the fuzzer: the signing endpoint did not catch the wallet login's field errors (a 500)."""
+    for body in (b"{}", b'{"certificate": 1}', b'{"certificate": "***"}'):
+        request = FuzzRequest("POST", "/signing/wallet-certificate", body, JSON)
+        answer = call(_wsgi(), request)
+        check(answer, request)
+        assert (answer.status, json.loads(answer.body)["error"]) == (400, "bad_request")
+
+
 def test_it_never_answers_a_5xx_to_generated_requests(idp: dict[str, dict[str, str]]) -> None:
     counts = fuzz_http.run(_wsgi(), JSON_ENDPOINTS, idp, EXAMPLES)
     print("fuzz:", dict(counts))

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from anchorid.common import untrusted_json
 from anchorid.idp import conf
 from anchorid.idp.deviceca.authority import CaNotInitialised
+from anchorid.idp.deviceca.enrollment import EnrollmentError
 from anchorid.idp.deviceca.wallet_login import WalletLoginError, authenticate
 from anchorid.idp.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.idp.signing import validation_data
@@ -154,7 +155,7 @@ def wallet_certificate_view(request: HttpRequest) -> HttpResponse:
         issued = signing_certificate_for(record)
     except Refused as refused:
         return error(refused.code, refused.message, refused.status)
-    except WalletLoginError as refused:
+    except (WalletLoginError, EnrollmentError) as refused:  # a missing or non-base64 field: EnrollmentError
         return error(refused.code, str(refused), refused.status)
     except SigningCertificateRefused as refused:
         return error(refused.code, str(refused), refused.status)
