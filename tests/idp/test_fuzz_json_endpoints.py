@@ -266,6 +266,18 @@ def test_it_answers_a_wallet_certificate_request_without_its_fields_with_bad_req
         assert (answer.status, json.loads(answer.body)["error"]) == (400, "bad_request")
 
 
+@pytest.mark.parametrize("endpoint", JSON_ENDPOINTS, ids=[e.path for e in JSON_ENDPOINTS])
+def test_it_answers_nul_in_every_parameter_without_a_5xx(idp: dict[str, dict[str, str]], endpoint: Endpoint) -> None:
+    """NUL in a query or form value (PostgreSQL refuses it in a query: it was a 500 at logout and the stream API)."""
+    fields = {name: "a\x00b" for name in endpoint.fields or ("x",)}
+    for context in endpoint.auth:
+        for method in endpoint.methods:
+            for body, content_type in ((urlencode(fields).encode(), FORM), (json.dumps(fields).encode(), JSON)):
+                sent = body if method not in ("GET", "HEAD") else b""
+                request = FuzzRequest(method, endpoint.path, sent, content_type, dict(idp[context]), urlencode(fields))
+                check(call(_wsgi(), request), request)
+
+
 def test_it_never_answers_a_5xx_to_generated_requests(idp: dict[str, dict[str, str]]) -> None:
     counts = fuzz_http.run(_wsgi(), JSON_ENDPOINTS, idp, EXAMPLES)
     print("fuzz:", dict(counts))

@@ -150,8 +150,8 @@ _cache_lock = threading.Lock()
 
 def get_client(client_id: Any) -> Client | None:
     """The active client ``client_id`` (cached), or None."""
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 128:
-        return None
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 128 or "\x00" in client_id:
+        return None  # NUL: no such client (PostgreSQL refuses the query: a 500)
     entry = _entry(client_id)
     return entry.client if entry is not None else None
 
