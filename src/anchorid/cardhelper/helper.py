@@ -50,6 +50,7 @@ from anchorid.cardhelper.prompts import (
     consent_prompt,
     document_prompt,
 )
+from anchorid.common import untrusted_json
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.errors import CardError, CardNotPresent, InvalidPinFormat, PinBlocked, WrongPin
 
@@ -319,7 +320,7 @@ def check_consent_request(body: dict[str, Any], origin: str) -> tuple[str, dict[
     if not isinstance(document, str) or len(document) > MAX_REQUEST_BYTES:
         raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", 'send {"document": "..."}')
     try:
-        parsed = json.loads(document)
+        parsed = untrusted_json.loads(document)
     except ValueError:
         raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the consent document is not JSON") from None
     if (
@@ -505,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "send a small JSON body"), cors=True)
             return
         try:
-            body = json.loads(self.rfile.read(length))
+            body = untrusted_json.loads(self.rfile.read(length))
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except ValueError:
@@ -562,7 +563,7 @@ def complete_with_code(
     url = f"{origin}/onboarding/device/{code}/"
     try:
         reply = requests.get(url, timeout=HTTP_TIMEOUT_SECONDS)
-        answer = reply.json()
+        answer = untrusted_json.loads(reply.content)
     except (requests.RequestException, ValueError) as error:
         return CrossDeviceResult(False, f"cannot reach {origin}: {error.__class__.__name__}", error="unreachable")
     if reply.status_code != HTTPStatus.OK or not isinstance(answer, dict):
@@ -574,7 +575,7 @@ def complete_with_code(
         return CrossDeviceResult(False, error.message, error=error.code)
     try:
         reply = requests.post(url, json={"challenge": challenge, **signed.as_json()}, timeout=HTTP_TIMEOUT_SECONDS)
-        answer = reply.json()
+        answer = untrusted_json.loads(reply.content)
     except (requests.RequestException, ValueError) as error:
         return CrossDeviceResult(False, f"cannot reach {origin}: {error.__class__.__name__}", error="unreachable")
     if not isinstance(answer, dict):

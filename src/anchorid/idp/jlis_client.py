@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 from joserfc.jwk import ECKey
 
+from anchorid.common import untrusted_json
 from anchorid.idp.keystore import KeyAlgorithm, KeyStore, SignatureAlgorithm, keystore_from_settings
 from anchorid.jpki.profiles import CertKind
 from anchorid.jpki.trust import REAL_JPKI_ROOTS, TrustAnchors
@@ -230,7 +231,7 @@ def _operator_request(method: str, path: str, body: bytes = b"") -> dict[str, An
     except requests.RequestException as error:
         raise JlisUnavailable(f"jlis at {base_url()} is unreachable: {error.__class__.__name__}") from None
     try:
-        answer = reply.json()
+        answer = untrusted_json.loads(reply.content)
     except ValueError:
         raise JlisUnavailable(f"jlis answered HTTP {reply.status_code} without JSON") from None
     if not isinstance(answer, dict):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from anchorid.common import untrusted_json
 from anchorid.jlis.models import (
     AttributeConsent,
     Certificate,
@@ -136,6 +136,7 @@ def authenticate(
         raise _unauthorized(E_MISSING_SIGNATURE, f"send Authorization: {AUTHORIZATION_SCHEME} <compact JWS>")
     token = authorization[len(AUTHORIZATION_SCHEME) + 1 :].strip()
     try:
+        untrusted_json.compact_jose_header(token)  # joserfc's own json.loads has no depth limit
         headers = jws.extract_compact(token.encode()).headers()
     except (JoseError, ValueError, TypeError):
         raise _unauthorized(E_MALFORMED_SIGNATURE, "the Authorization value is not a compact JWS") from None
@@ -149,7 +150,7 @@ def authenticate(
         verified = jws.deserialize_compact(
             token, import_operator_key(operator.public_jwk), algorithms=[SIGNING_ALGORITHM]
         )
-        claims = json.loads(verified.payload)
+        claims = untrusted_json.loads(verified.payload)
     except (JoseError, ValueError, TypeError):
         raise _unauthorized(E_BAD_SIGNATURE, "the JWS does not verify with the operator's key") from None
     if not isinstance(claims, dict):
@@ -191,7 +192,7 @@ class ConsentDocument:
 
 def parse_consent_document(document: bytes) -> ConsentDocument:
     try:
-        data = json.loads(document.decode("utf-8"))
+        data = untrusted_json.loads(document)
         if not isinstance(data, dict) or data.get("type") != CONSENT_DOCUMENT_TYPE:
             raise ValueError(f"type must be {CONSENT_DOCUMENT_TYPE}")
         operator, purpose, signed_at = data["operator"], data.get("purpose", ""), data["signed_at"]

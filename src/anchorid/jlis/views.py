@@ -5,7 +5,6 @@ Views only translate HTTP; the logic lives in ocsp.py, crl.py and operator_api.p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -15,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.jlis import crl, ocsp_http, operator_api
 from anchorid.jlis.authority import load_authority
 from anchorid.jlis.models import CertificateKind, PlatformOperator
@@ -86,7 +86,7 @@ def operator_endpoint(view: OperatorView) -> Callable[..., HttpResponse]:
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(request.body)
+        data = untrusted_json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise operator_api.OperatorApiError(400, operator_api.E_INVALID_REQUEST, "body must be JSON") from None
     if not isinstance(data, dict):

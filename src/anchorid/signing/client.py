@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from anchorid.common import untrusted_json
 from anchorid.signing.errors import SigningFailed
 from anchorid.wallet.protocol import TYPE_LOGIN, IdpClient, IdpRefused, b64, b64url, client_data
 from anchorid.wallet.store import Wallet
@@ -33,7 +34,7 @@ class IdpTrust:
 def _get_json(url: str) -> dict[str, object]:
     try:
         reply = requests.get(url, timeout=TIMEOUT_SECONDS)
-        answer = reply.json()
+        answer = untrusted_json.loads(reply.content)
     except (requests.RequestException, ValueError) as error:
         raise SigningFailed("idp_unreachable", f"{url}: {error.__class__.__name__}") from None
     if reply.status_code != 200 or not isinstance(answer, dict):
@@ -122,7 +123,7 @@ def approve(idp_url: str, code: str, body: dict[str, str]) -> None:
         raise SigningFailed("idp_unreachable", f"the idp is unreachable: {error.__class__.__name__}") from None
     if reply.status_code >= 400:
         try:
-            answer = reply.json()
+            answer = untrusted_json.loads(reply.content)
             raise SigningFailed(str(answer["error"]), str(answer["message"]))
         except (ValueError, KeyError, TypeError):
             raise SigningFailed("idp_refused", f"the idp answered HTTP {reply.status_code}") from None

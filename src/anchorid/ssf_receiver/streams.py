@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from anchorid.common import untrusted_json
 from anchorid.common.rp.client import PRIVATE_KEY_JWT, AnchorIDClient, DPoPOAuth2Session
 from anchorid.ssf_receiver.transmitter import Transmitter
 
@@ -94,7 +95,7 @@ class StreamClient:
             raise StreamError(response.status_code, response.text[:300])
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        return untrusted_json.loads(response.content)
 
     def streams(self) -> list[dict[str, Any]]:
         found = self.call("GET", self.transmitter.endpoint("configuration_endpoint"))

@@ -23,6 +23,7 @@ import requests
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from anchorid.common import untrusted_json
 from anchorid.ssf_receiver.errors import TransmitterUnavailable
 
 WELL_KNOWN = "/.well-known/ssf-configuration"
@@ -57,7 +58,7 @@ class Transmitter:
             response.raise_for_status()
             if len(response.content) > MAX_DOCUMENT_BYTES:
                 raise ValueError("document too large")
-            return response.json()
+            return untrusted_json.loads(response.content)
         except (requests.RequestException, ValueError) as error:
             raise TransmitterUnavailable(f"{url}: {type(error).__name__}") from error
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from anchorid.common import untrusted_json
 from anchorid.ssf_receiver.errors import INVALID_AUDIENCE, INVALID_ISSUER, INVALID_KEY, INVALID_REQUEST, SetError
 
 SET_TYP = "secevent+jwt"
@@ -92,7 +92,7 @@ def _b64decode(part: str) -> bytes:
 
 def _json_object(part: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64decode(part))
+        value = untrusted_json.loads(_b64decode(part))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise SetError(INVALID_REQUEST, f"the {what} is not base64url-encoded JSON") from None
     if not isinstance(value, dict):
@@ -137,7 +137,7 @@ def verify_set(token: str, config: ReceiverConfig, key_for: KeyLookup, *, now: f
     except (JoseError, ValueError):
         raise SetError(INVALID_KEY, "the signature does not verify") from None
     try:
-        claims = json.loads(verified.payload)
+        claims = untrusted_json.loads(verified.payload)
     except (ValueError, UnicodeDecodeError):
         raise SetError(INVALID_REQUEST, "the payload is not JSON") from None
     if not isinstance(claims, dict):

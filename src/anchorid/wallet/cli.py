@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from anchorid.common import untrusted_json
 from anchorid.wallet.protocol import (
     TYPE_ENROLL,
     TYPE_LOGIN,
@@ -205,7 +206,7 @@ def _login(args: argparse.Namespace) -> int:
                 "signature": b64(key.sign(data, ec.ECDSA(hashes.SHA256()))),
             },
         )
-        answer = reply.json()
+        answer = untrusted_json.loads(reply.content)
         cookie_name = str(answer["session_cookie"])
         cookie_value = reply.cookies.get(cookie_name)
         if not cookie_value:

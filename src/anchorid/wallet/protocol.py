@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from anchorid.common import untrusted_json
+
 TIMEOUT_SECONDS = 15.0
 TYPE_ENROLL = "anchorid.wallet.enroll"
 TYPE_LOGIN = "anchorid.wallet.login"
@@ -99,7 +101,7 @@ class IdpClient:
             ) from None
         if reply.status_code >= 400:
             try:
-                answer = reply.json()
+                answer = untrusted_json.loads(reply.content)
                 code, message = str(answer["error"]), str(answer["message"])
             except (ValueError, KeyError, TypeError):
                 code, message = "http_error", f"the idp answered HTTP {reply.status_code}"
@@ -109,7 +111,7 @@ class IdpClient:
     def json(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         reply = self.post(path, body)
         try:
-            answer = reply.json()
+            answer = untrusted_json.loads(reply.content)
         except ValueError:
             raise IdpRefused("bad_answer", f"the idp answered {path} without JSON") from None
         if not isinstance(answer, dict):

@@ -30,6 +30,7 @@ from django.urls import reverse
 
 from anchorid.city.booking.errors import InvalidCallback, PaymentFailed
 from anchorid.city.booking.models import SimulatedCharge
+from anchorid.common import untrusted_json
 
 Outcome = Literal["authorized", "declined"]
 
@@ -128,7 +129,7 @@ class SimulatedProvider:
         if not hmac.compare_digest(sign(payload), signature or ""):
             raise InvalidCallback()
         try:
-            body = json.loads(payload)
+            body = untrusted_json.loads(payload)
             provider_ref, outcome, amount, issued_at = (
                 str(body["provider_ref"]),
                 body["outcome"],

@@ -22,15 +22,17 @@ from typing import Any
 import requests
 
 from anchorid.city.lottery.audit import AuditError, verify_document
+from anchorid.common import untrusted_json
 
 FETCH_TIMEOUT_SECONDS = 15
+AUDIT_DOCUMENT_MAX_BYTES = 256 * 1024 * 1024  # a round with every resident entered; depth and numbers stay bounded
 
 
 def _load(round_: str, data: str | None) -> dict[str, Any]:
     if round_.startswith(("http://", "https://")):
         response = requests.get(round_, timeout=FETCH_TIMEOUT_SECONDS)
         response.raise_for_status()
-        document: dict[str, Any] = response.json()
+        document: dict[str, Any] = untrusted_json.loads(response.content, max_bytes=AUDIT_DOCUMENT_MAX_BYTES)
         return document
     if round_.isdigit():
         if not data:

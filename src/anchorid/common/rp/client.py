@@ -32,6 +32,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from anchorid.common import untrusted_json
 from anchorid.common.rp.dpop import (
     DPOP_HEADER,
     DPOP_TOKEN_TYPE,
@@ -197,7 +198,7 @@ class AnchorIDClient:
         try:
             response = self.http.get(url, timeout=HTTP_TIMEOUT)
             response.raise_for_status()
-            return response.json()
+            return untrusted_json.loads(response.content)
         except (requests.RequestException, ValueError) as error:
             raise LoginError(UNAVAILABLE, "the provider could not be reached") from error
 
@@ -205,6 +206,7 @@ class AnchorIDClient:
         """Verify a JWT the issuer signed; one JWKS refetch when its key is unknown (the idp rotated keys)."""
         if not isinstance(token, str) or token.count(".") != 2:
             raise ValueError("not a compact JWS")
+        untrusted_json.compact_jose_header(token)  # joserfc's own json.loads has no depth limit
         try:
             return jwt.decode(token, self.jwks(), algorithms=ID_TOKEN_ALGORITHMS)
         except (JoseError, ValueError):
@@ -261,7 +263,7 @@ class AnchorIDClient:
             raise LoginError(UNAVAILABLE, "the provider could not be reached") from error
         if response.status_code != 201:
             raise LoginError(*_oauth_error(response))
-        request_uri = response.json()["request_uri"]
+        request_uri = untrusted_json.loads(response.content)["request_uri"]
         query = urlencode({"client_id": self.config.client_id, "request_uri": request_uri})
         return f"{self.metadata['authorization_endpoint']}?{query}", pending
 
@@ -327,7 +329,7 @@ class AnchorIDClient:
             raise LoginError(UNAVAILABLE, "the provider could not be reached") from error
         if response.status_code != 200:
             raise LoginError(*_oauth_error(response))
-        claims: dict[str, Any] = response.json()
+        claims: dict[str, Any] = untrusted_json.loads(response.content)
         if claims.get("sub") != subject:  # Core §5.3.2: the sub must match the ID token's
             raise LoginError("invalid_userinfo", "userinfo is about another subject")
         return claims
@@ -377,7 +379,7 @@ class AnchorIDClient:
 
 def _oauth_error(response: requests.Response) -> tuple[str, str]:
     try:
-        body = response.json()
+        body = untrusted_json.loads(response.content)
     except ValueError:
         return "server_error", f"HTTP {response.status_code}"
     if not isinstance(body, dict):

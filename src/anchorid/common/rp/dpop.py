@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import time
 from typing import Any
@@ -24,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from joserfc import jwt
 from joserfc.jwk import ECKey
+
+from anchorid.common import untrusted_json
 
 DPOP_HEADER = "DPoP"
 DPOP_NONCE_HEADER = "DPoP-Nonce"
@@ -99,7 +100,7 @@ def asks_for_nonce(response: requests.Response) -> bool:
         return USE_DPOP_NONCE in response.headers.get("WWW-Authenticate", "")
     if response.status_code == 400:
         try:
-            body = json.loads(response.content)
+            body = untrusted_json.loads(response.content)
         except ValueError:
             return False
         return isinstance(body, dict) and body.get("error") == USE_DPOP_NONCE

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from anchorid.common import untrusted_json
 from anchorid.idp.deviceca.models import WalletChallenge
 
 CHALLENGE_BYTES = 32
@@ -120,7 +121,7 @@ def parse_client_data(encoded: Any, purpose: str, expected_origin: str) -> Clien
     if len(raw) > MAX_CLIENT_DATA_BYTES:
         raise ChallengeError("client_data_invalid", "client_data is too long")
     try:
-        data = json.loads(raw)
+        data = untrusted_json.loads(raw)
     except ValueError:
         raise ChallengeError("client_data_invalid", "client_data is not JSON") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("type", "challenge", "origin")):

@@ -9,7 +9,6 @@ Errors are ``{"error": code, "message": text}`` with a 4xx status; nothing is st
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from anchorid.common import anonymous_rows
+from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.pki.ocsp import GET_CACHE_CONTROL
 from anchorid.idp import conf
 from anchorid.idp.deviceca import crl, ocsp
@@ -49,7 +48,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_JSON_BYTES:
         raise EnrollmentError("bad_request", "the request body is too large", status=413)
     try:
-        body = json.loads(request.body)
+        body = untrusted_json.loads(request.body)
     except ValueError:
         raise EnrollmentError("bad_request", "the request body is not JSON") from None
     if not isinstance(body, dict):

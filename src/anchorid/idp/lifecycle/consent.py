@@ -28,6 +28,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.utils import timezone
 
+from anchorid.common import untrusted_json
 from anchorid.idp import jlis_client
 from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.audit.chain import append
@@ -113,7 +114,7 @@ def give(
         raise ConsentRefused(f"jlis_{refusal.code}", refusal.description) from None
     except (jlis_client.JlisUnavailable, KeyStoreError):
         raise ConsentRefused("jlis_unavailable") from None
-    signed_at = datetime.fromisoformat(json.loads(document)["signed_at"])
+    signed_at = datetime.fromisoformat(untrusted_json.loads(document)["signed_at"])
     with transaction.atomic():
         consent = RefreshConsent.objects.create(
             account=account,

@@ -7,7 +7,6 @@ signs the consent document); withdrawing it needs only the session, so withdrawa
 from __future__ import annotations
 
 import base64
-import json
 
 from django import forms
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.assurance import Level
 from anchorid.idp.lifecycle import consent, notices
@@ -106,7 +106,7 @@ def _b64url(value: object) -> bytes:
 def refresh_consent_complete(request: HttpRequest) -> JsonResponse:
     account = _current(request).account
     try:
-        body = json.loads(request.body[:MAX_BODY])
+        body = untrusted_json.loads(untrusted_json.request_body(request)[:MAX_BODY])
         document = body["document"]
         certificate_der, signature = _b64url(body["certificate"]), _b64url(body["signature"])
         if not isinstance(document, str):

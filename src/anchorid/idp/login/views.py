@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from anchorid.common import anonymous_rows
+from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
@@ -97,7 +97,9 @@ def _complete(request: HttpRequest, purpose: str, then: Callable[[Account], str]
     account: Account | None = None
     try:
         limit_ip(request)
-        verified = card.verify(request.session, request.body[: 64 * 1024], purpose, idp_origin(request))
+        verified = card.verify(
+            request.session, untrusted_json.request_body(request)[: 64 * 1024], purpose, idp_origin(request)
+        )
         account = card.account_for(verified)
         limit_account(account)
         next_url = then(account)

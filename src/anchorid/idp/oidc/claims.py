@@ -16,12 +16,12 @@ date on today's date in Japan, never the date; ``resident_of`` is the municipali
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from anchorid.common import untrusted_json
 from anchorid.idp.oidc.errors import INVALID_REQUEST, OAuthError
 from anchorid.jpki.attributes import BasicFourInfo, Gender
 
@@ -112,7 +112,7 @@ def requested_claims(scopes: list[str], claims_parameter: Any, allowed: list[str
 
 def _parse_claims_parameter(requested: RequestedClaims, raw: Any) -> None:
     try:
-        document = json.loads(raw) if isinstance(raw, str) else raw
+        document = untrusted_json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         raise OAuthError(INVALID_REQUEST, "claims is not valid JSON") from None
     if not isinstance(document, dict) or set(document) - {"id_token", "userinfo"}:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
+from anchorid.common import untrusted_json
 from anchorid.idp.oidc import config, replay
 from anchorid.idp.oidc.clients import client_keys, get_client, secret_matches
 from anchorid.idp.oidc.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
@@ -86,7 +86,7 @@ def claimed_client_id(form: Mapping[str, str], authorization: str | None) -> str
     if form.get("client_id"):
         return form["client_id"][:128]
     try:
-        unverified = json.loads(b64url_decode(form.get("client_assertion", "").split(".")[1]))
+        unverified = untrusted_json.loads(b64url_decode(form.get("client_assertion", "").split(".")[1]))
     except (ValueError, IndexError):
         return ""
     issuer = unverified.get("iss") if isinstance(unverified, dict) else None
@@ -118,7 +118,7 @@ def _private_key_jwt(form: Mapping[str, str], deferred: list[replay.Pending] | N
     assertion = form.get("client_assertion", "")
     try:
         header = unverified_header(assertion)
-        unverified = json.loads(b64url_decode(assertion.split(".")[1]))
+        unverified = untrusted_json.loads(b64url_decode(assertion.split(".")[1]))
     except (InvalidJws, ValueError, IndexError) as e:
         raise _refuse(f"client_assertion: {e}") from None
     client_id = unverified.get("iss") if isinstance(unverified, dict) else None

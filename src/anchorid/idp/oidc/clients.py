@@ -29,6 +29,7 @@ import requests
 from django.db.models.signals import post_delete, post_save
 from joserfc.jwk import KeySet
 
+from anchorid.common import untrusted_json
 from anchorid.idp.assurance import ACR_VALUES, Level
 from anchorid.idp.oidc import config
 from anchorid.idp.oidc.claims import KNOWN_CLAIMS, SCOPE_CLAIMS
@@ -62,7 +63,7 @@ def fetch_sector_uris(sector_identifier_uri: str) -> list[str]:
     try:
         response = requests.get(sector_identifier_uri, timeout=FETCH_TIMEOUT)
         response.raise_for_status()
-        listed = response.json()
+        listed = untrusted_json.loads(response.content)
     except (requests.RequestException, ValueError) as e:
         raise RegistrationError(f"cannot read sector_identifier_uri: {type(e).__name__}") from None
     if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
@@ -157,8 +158,8 @@ _cache_lock = threading.Lock()
 
 def get_client(client_id: Any) -> Client | None:
     """The active client ``client_id`` (cached), or None."""
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 128:
-        return None
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 128 or "\x00" in client_id:
+        return None  # NUL: no such client (PostgreSQL refuses the query: a 500)
     entry = _entry(client_id)
     return entry.client if entry is not None else None
 
@@ -204,7 +205,7 @@ def _fetch_jwks(uri: str) -> Any:
         response.raise_for_status()
         if len(response.content) > MAX_JWKS_BYTES:
             raise InvalidJws("the client's JWKS is too large")
-        return response.json()
+        return untrusted_json.loads(response.content)
     except (requests.RequestException, ValueError) as e:
         raise InvalidJws(f"cannot fetch the client's jwks_uri ({type(e).__name__})") from None
 

@@ -17,6 +17,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
+from anchorid.common import untrusted_json
 from anchorid.idp.keystore import KeyStore
 
 ACCEPTED_ALGORITHMS = ("ES256", "PS256")
@@ -58,7 +59,7 @@ def unverified_header(token: str, algorithms: tuple[str, ...] = ACCEPTED_ALGORIT
     if not isinstance(token, str) or token.count(".") != 2:
         raise InvalidJws("not a compact JWS")
     try:
-        header = json.loads(b64url_decode(token.split(".", 1)[0]))
+        header = untrusted_json.loads(b64url_decode(token.split(".", 1)[0]))
     except ValueError:
         raise InvalidJws("malformed JWS header") from None
     if not isinstance(header, dict):
@@ -94,7 +95,7 @@ def verify(
     if signature is None:
         raise InvalidJws("signature check failed")
     try:
-        claims = json.loads(signature.payload)
+        claims = untrusted_json.loads(signature.payload)
     except ValueError:
         raise InvalidJws("the payload is not JSON") from None
     if not isinstance(claims, dict):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.common.csp import allow_form_targets
 from anchorid.idp import ratelimit
 from anchorid.idp.assurance import Level
@@ -449,7 +450,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_confirm_view(request: HttpRequest) -> HttpResponse:
     try:
-        params = json.loads(request.POST.get("params", "{}"))
+        params = untrusted_json.loads(request.POST.get("params", "{}"))
         if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
             raise ValueError
     except ValueError:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from django.utils import timezone
 
+from anchorid.common import untrusted_json
 from anchorid.idp import jlis_client
 from anchorid.idp.onboarding import refusals
 from anchorid.idp.onboarding.refusals import Refusal
@@ -91,7 +91,7 @@ def parse_submission(body: bytes) -> Submission:
     if len(body) > MAX_BODY_BYTES:
         raise Refusal(refusals.REQUEST_TOO_LARGE)
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = untrusted_json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise Refusal(refusals.MALFORMED_REQUEST, "body is not JSON") from None
     if not isinstance(data, dict):

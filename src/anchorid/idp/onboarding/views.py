@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import ratelimit
 from anchorid.idp.assurance import CARD_LOGIN
@@ -85,7 +86,7 @@ def _body(request: HttpRequest) -> bytes:
         raise Refusal(refusals.MALFORMED_REQUEST, "bad Content-Length") from None
     if declared > MAX_BODY_BYTES:
         raise Refusal(refusals.REQUEST_TOO_LARGE)
-    return request.body
+    return untrusted_json.request_body(request)
 
 
 def _outcome_message(outcome: Outcome) -> str:

@@ -19,7 +19,6 @@ user presence and verification flags, signature). This module adds what a relyin
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -53,6 +52,7 @@ from webauthn.helpers.structs import (
 )
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
+from anchorid.common import untrusted_json
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Authentication, Level, Method
@@ -213,7 +213,7 @@ def _check_size(credential_json: str) -> None:
     if not isinstance(credential_json, str) or not credential_json or len(credential_json) > MAX_RESPONSE_BYTES:
         raise PasskeyRefused("malformed", _("The passkey's answer was malformed."))
     try:
-        value = json.loads(credential_json)
+        value = untrusted_json.loads(credential_json)
     except ValueError:
         raise PasskeyRefused("malformed", _("The passkey's answer was malformed.")) from None
     if not isinstance(value, dict):
@@ -277,7 +277,7 @@ def finish_registration(session: SessionBase, account: Account, credential_json:
 
 def _transports(credential_json: str) -> list[str]:
     known = {t.value for t in AuthenticatorTransport}
-    response = json.loads(credential_json).get("response")
+    response = untrusted_json.loads(credential_json).get("response")
     raw = response.get("transports") if isinstance(response, dict) else None
     if not isinstance(raw, list):
         return []

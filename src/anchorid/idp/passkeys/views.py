@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from anchorid.common import anonymous_rows
+from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.idp.assurance import Level
 from anchorid.idp.login.limits import limit_ip, rate_limited_message
 from anchorid.idp.login.nextpage import safe_next
@@ -38,7 +38,7 @@ def _refused(code: str, message: str, status: int = 400) -> JsonResponse:
 
 def _body(request: HttpRequest) -> str:
     try:
-        return request.body.decode("utf-8")
+        return untrusted_json.request_body(request).decode("utf-8")
     except UnicodeDecodeError:
         return ""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +41,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
@@ -259,7 +259,7 @@ def _json(request: HttpRequest) -> dict[str, Any]:
     if len(raw) > MAX_FINISH_BYTES:
         raise Refused("bad_request", "the request body is too large", 413)
     try:
-        body = json.loads(raw)
+        body = untrusted_json.loads(raw)
     except ValueError:
         raise Refused("bad_request", "the request body is not JSON") from None
     if not isinstance(body, dict):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +26,10 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anchorid.common import untrusted_json
 from anchorid.idp import conf
 from anchorid.idp.deviceca.authority import CaNotInitialised
+from anchorid.idp.deviceca.enrollment import EnrollmentError
 from anchorid.idp.deviceca.wallet_login import WalletLoginError, authenticate
 from anchorid.idp.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.idp.signing import validation_data
@@ -76,7 +77,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_JSON_BYTES:
         raise Refused("bad_request", "the request body is too large", 413)
     try:
-        body = json.loads(request.read(MAX_JSON_BYTES + 1))
+        body = untrusted_json.loads(request.read(MAX_JSON_BYTES + 1))
     except ValueError:
         raise Refused("bad_request", "the request body is not JSON") from None
     if not isinstance(body, dict):
@@ -154,7 +155,7 @@ def wallet_certificate_view(request: HttpRequest) -> HttpResponse:
         issued = signing_certificate_for(record)
     except Refused as refused:
         return error(refused.code, refused.message, refused.status)
-    except WalletLoginError as refused:
+    except (WalletLoginError, EnrollmentError) as refused:  # a missing or non-base64 field: EnrollmentError
         return error(refused.code, str(refused), refused.status)
     except SigningCertificateRefused as refused:
         return error(refused.code, str(refused), refused.status)

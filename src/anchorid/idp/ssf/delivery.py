@@ -31,7 +31,6 @@ deliver [--once]`` runs a worker in the foreground. The same loop retries Back-C
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import os
 import random
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from anchorid.common import untrusted_json
 from anchorid.idp.ssf import conf, events, ssrf
 from anchorid.idp.ssf.models import PUSH, OutboxEvent, Stream
 
@@ -88,7 +88,7 @@ def classify(status: int, body: bytes) -> Outcome:
         return Outcome("delivered")
     if status == 400:
         try:
-            document = json.loads(body or b"{}")
+            document = untrusted_json.loads(body or b"{}")
         except ValueError:
             document = None
         err = document.get("err") if isinstance(document, dict) else None

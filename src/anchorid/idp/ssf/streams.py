@@ -122,6 +122,8 @@ def _object(body: Any) -> dict[str, Any]:
 def stream_of(client: Client, stream_id: Any) -> Stream:
     if not isinstance(stream_id, str) or not stream_id:
         raise bad_request("stream_id is required")
+    if "\x00" in stream_id:  # no such stream (PostgreSQL refuses the query: a 500)
+        raise not_found()
     stream = Stream.objects.filter(stream_id=stream_id, client=client).first()
     if stream is None:
         raise not_found()

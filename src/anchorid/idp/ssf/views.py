@@ -4,7 +4,6 @@ SSF names (400, 401, 403, 404, 409); nothing is changed by a refused request."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from anchorid.common import untrusted_json
 from anchorid.idp.oidc import config, dpop
 from anchorid.idp.ssf import poll, streams
 from anchorid.idp.ssf.auth import ApiError, Caller, authenticate
@@ -66,7 +66,7 @@ def _body(request: HttpRequest) -> Any:
     if len(request.body) > MAX_BODY:
         raise ApiError(400, "invalid_request", "the request body is too large")
     try:
-        return json.loads(request.body or b"null")
+        return untrusted_json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "invalid_request", "the request body is not JSON") from None
 
