@@ -55,18 +55,19 @@ def post(port: int, path: str, body: bytes, content_type: str = "application/jso
 
 
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "expected"),
     [
-        ("/v1/sign", DEEP),
-        ("/v1/sign-document", '{"document_digest":' + DEEP + "}"),
-        ("/v1/sign-consent", json.dumps({"document": DEEP})),
-        ("/v1/sign", '{"challenge":"x","challenge":"y"}'),
-        ("/v1/sign", "[1e999999]"),
+        ("/v1/sign", DEEP, HTTPStatus.BAD_REQUEST),
+        # /v1/sign-document takes the prepared PDF itself (application/pdf): JSON is refused before any parsing.
+        ("/v1/sign-document", '{"document_digest":' + DEEP + "}", HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+        ("/v1/sign-consent", json.dumps({"document": DEEP}), HTTPStatus.BAD_REQUEST),
+        ("/v1/sign", '{"challenge":"x","challenge":"y"}', HTTPStatus.BAD_REQUEST),
+        ("/v1/sign", "[1e999999]", HTTPStatus.BAD_REQUEST),
     ],
 )
-def test_it_answers_odd_json_with_its_bad_request(helper: int, path: str, body: str) -> None:
+def test_it_answers_odd_json_with_its_bad_request(helper: int, path: str, body: str, expected: HTTPStatus) -> None:
     status, answer = post(helper, path, body.encode())
-    assert status == HTTPStatus.BAD_REQUEST
+    assert status == expected
     assert json.loads(answer)["error"] == "bad_request"
 
 

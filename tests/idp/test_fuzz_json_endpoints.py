@@ -114,6 +114,7 @@ NOT_JSON = {
     "/me/services/<str:client_id>/withdraw/", "/tsa", "/verify/",
     "/me/sign/", "/me/sign/<str:public_id>/download/", "/me/notices/<int:notice_id>/read/", "/me/notices/email/",
     "/me/notices/email/confirm/<str:token>/", "/me/refresh-consent/", "/me/refresh-consent/withdraw/", "/me/moving/",
+    "/", "/me/sign/<str:public_id>/prepared/",
 }  # fmt: skip
 ROUTE_OF = {
     f"/me/sign/{SIGNING_ID}/finish/": "/me/sign/<str:public_id>/finish/",
