@@ -9,6 +9,7 @@ certificates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from asn1crypto import tsp  # type: ignore[import-untyped]
 from cryptography import x509
@@ -29,15 +30,21 @@ from anchorid.signing.revinfo import signing_context
 
 
 class LocalTimeStamper(TimeStamper):
-    """pyHanko's timestamper interface over our own TSA, without HTTP."""
+    """pyHanko's timestamper interface over our own TSA, without HTTP. ``now`` fixes the genTime (default: the
+    clock), for work done at a given time (archive renewal in tests that move the clock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, now: datetime | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Loaded here, outside the event loop: Django's ORM refuses to run inside one.
         self._tsa = load_tsa(ca_keystore())
+        self._now = now
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._tsa.certificate
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        answer = await rfc3161.async_respond(req.dump(), lambda: self._tsa)
+        answer = await rfc3161.async_respond(req.dump(), lambda: self._tsa, now=self._now)
         return tsp.TimeStampResp.load(answer)
 
 

@@ -12,6 +12,8 @@ digitalSignature + nonRepudiation (critical); extendedKeyUsage **id-kp-timeStamp
 basicConstraints CA:FALSE (critical); certificatePolicies the TSA policy; SKI/AKI; AIA caIssuers → root
 certificate; CRLDP → root CRL. Validity 10 years (never beyond the root): tokens must stay verifiable long after
 they were made, so the certificate outlives the key's use (rotate with ``tsa init --rotate``; see docs).
+Issuing it also re-signs the root CRL, whose nextUpdate then reaches the new certificate's end
+(``deviceca.authority.root_crl_next_update``): the offline horizon of a PDF's newest timestamp.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from anchorid.common.pki.certificates import authority_information_access, crl_distribution_point
 from anchorid.idp.deviceca import profile
-from anchorid.idp.deviceca.authority import platform_certificate
+from anchorid.idp.deviceca.authority import platform_certificate, resign_root_crl
 from anchorid.idp.deviceca.models import PlatformCertificate, serial_hex
 from anchorid.idp.keystore import EncryptedFileKeyStore, KeyStore
 from anchorid.idp.tsa.models import TsaCertificate
@@ -126,6 +128,9 @@ def init_tsa(store: EncryptedFileKeyStore, *, rotate: bool = False, now: datetim
             not_before=certificate.not_valid_before_utc,
             not_after=certificate.not_valid_after_utc,
         )
+        # The same ceremony publishes the root CRL that speaks for the new certificate until its end: a signed PDF
+        # carries that CRL, and it is what lets an offline verifier accept the timestamps for as long.
+        resign_root_crl(store, now=now)
     return certificate
 
 

@@ -1,0 +1,180 @@
+"""Must-show (issue #11 §6): a PAdES B-LTA file stays verifiable offline for as long as docs/signing.md claims,
+and the idp's archive renewal job carries archived files further. ``pyhanko sign adesverify`` and
+``anchorid sign verify`` (both as command lines, offline, validation time moved with ``--validation-time`` /
+``--at``) must give the same verdict at +100 days, +2 years, +9 years and past the TSA certificate's end.
+
+Real components: the session's jlis (card certificate, J-LIS OCSP and CRL), a seeded virtual card, the idp's CA and
+TSA in this test's database, pyHanko's CLI. The clock is moved by passing explicit times (the renewal job's work
+and the TSA stamp at that time; the root re-signs its CRL and the TSA is rotated at that time), never by sleeping.
+The CA publishes at http://testserver, which nothing answers: the verifiers have the files' own data only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pytest_django.fixtures import Settings
+
+from anchorid.idp.deviceca.authority import resign_root_crl
+from anchorid.idp.deviceca.keys import ca_keystore
+from anchorid.idp.lifecycle.jobs import run_job
+from anchorid.idp.signing import archive
+from anchorid.idp.signing.service import LocalTimeStamper, card_material
+from anchorid.idp.signing.validation_data import trust_roots
+from anchorid.idp.tsa.authority import init_tsa
+from anchorid.jpki.client import JPKICard
+from anchorid.jpki.transport import EmulatorTransport
+from anchorid.signing import documents, pdf
+from anchorid.signing.horizon import offline_horizon
+from anchorid.signing.signers import CardSigner
+
+from .conftest import JlisServer
+from .signing_support import make_pdf
+
+YEAR = timedelta(days=365)
+
+
+@pytest.fixture
+def platform(
+    use_jlis: JlisServer, device_ca: Any, card_certificate: Callable[[str], x509.Certificate], tmp_path: Path
+) -> dict[str, Any]:
+    tsa = init_tsa(ca_keystore())
+    trust = tmp_path / "trust.pem"
+    trust.write_bytes(b"".join(root.public_bytes(serialization.Encoding.PEM) for root in trust_roots()))
+    card = use_jlis.card(0)
+    return {"card": card, "certificate": card_certificate(card["card_file"]), "trust": trust, "tsa": tsa}
+
+
+def sign(platform: dict[str, Any], target: Path) -> Path:
+    """PAdES B-LTA with the card's signature key, now, as the portal does it (in-process TSA, J-LIS data)."""
+    source = make_pdf(target.with_suffix(".unsigned.pdf"))
+    certificate = platform["certificate"]
+    material = card_material(certificate)
+    stamper = LocalTimeStamper()
+    with JPKICard(EmulatorTransport(platform["card"]["card_file"])) as card, source.open("rb") as stream:
+        with target.open("wb") as output:
+            signer = CardSigner(card, platform["card"]["signature_pin"], certificate, material.chain)
+            pdf.sign_pdf(stream, output, signer, stamper=stamper, context=material.context)
+    return target
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+
+
+def verdicts(path: Path, trust: Path, at: datetime) -> bool:
+    """Both offline verifiers at validation time ``at``; they must agree. True: both accept."""
+    pyhanko = subprocess.run(
+        [Path(sys.executable).parent / "pyhanko", "sign", "adesverify", "--pretty-print", "--trust", trust,
+         "--trust-replace", "--validation-time", at.isoformat(), path],
+        capture_output=True, text=True, env=_env(),
+    )  # fmt: skip
+    ours = subprocess.run(
+        [sys.executable, "-m", "anchorid.cli", "sign", "verify", str(path), "--trust", str(trust),
+         "--at", at.isoformat(), "--json"],
+        capture_output=True, text=True, env=_env(),
+    )  # fmt: skip
+    assert ours.returncode in (0, 1), ours.stderr
+    pyhanko_accepts = pyhanko.returncode == 0 and "The signature is judged VALID." in pyhanko.stdout
+    ours_accepts = ours.returncode == 0 and json.loads(ours.stdout)["ok"] is True
+    assert pyhanko_accepts == ours_accepts, (
+        f"at {at}: pyhanko {'accepts' if pyhanko_accepts else 'refuses'}, anchorid "
+        f"{'accepts' if ours_accepts else 'refuses'}\n{pyhanko.stdout}{pyhanko.stderr}\n{ours.stdout}{ours.stderr}"
+    )
+    return ours_accepts
+
+
+def timestamps(path: Path) -> int:
+    with path.open("rb") as stream:
+        return len(list(documents.open_pdf(stream).embedded_timestamp_signatures))
+
+
+def horizon_of(path: Path) -> datetime | None:
+    with path.open("rb") as stream:
+        return offline_horizon(documents.open_pdf(stream)).until
+
+
+def test_it_a_signed_pdf_verifies_offline_until_its_tsa_certificate_ends(
+    platform: dict[str, Any], tmp_path: Path
+) -> None:
+    signed = sign(platform, tmp_path / "application.pdf")
+    now = datetime.now(UTC)
+    tsa_end = platform["tsa"].not_valid_after_utc
+    # The claim (docs/signing.md): offline, from the file alone, until the newest timestamp's TSA certificate ends.
+    assert horizon_of(signed) == tsa_end
+    assert tsa_end > now + 9 * YEAR
+    for later in (timedelta(days=100), 2 * YEAR, 9 * YEAR):
+        assert verdicts(signed, platform["trust"], now + later), f"refused at +{later.days} days"
+    # And not beyond: past the TSA certificate's end both refuse (the file needed renewal by then).
+    assert not verdicts(signed, platform["trust"], tsa_end + timedelta(days=1))
+
+
+def renew(now: datetime) -> Any:
+    result = run_job(archive.JOB, archive.renewal_work(now=now), force=True, interval=archive.renewal_interval())
+    assert result is not None
+    return result
+
+
+def test_it_the_renewal_job_keeps_archived_pdfs_verifiable_past_every_horizon(
+    platform: dict[str, Any], tmp_path: Path, settings: Settings
+) -> None:
+    store = ca_keystore()
+    start = datetime.now(UTC)
+    # A file signed while the root CRL was good for 90 days (every file before this change), then one signed now.
+    resign_root_crl(store, next_update=start + timedelta(days=90))
+    old = sign(platform, tmp_path / "old.pdf")
+    resign_root_crl(store)
+    new = sign(platform, tmp_path / "new.pdf")
+    folder = tmp_path / "archive"
+    (folder / "2026").mkdir(parents=True)
+    archived_old, archived_new = folder / "2026" / "old.pdf", folder / "new.pdf"
+    shutil.copy(old, archived_old)
+    shutil.copy(new, archived_new)
+    settings.ANCHORID_SIGNING_ARCHIVE_DIR = str(folder)
+    trust = platform["trust"]
+
+    # +30 days: the old file's horizon (its root CRL's nextUpdate) is near; the job renews it, and only it.
+    result = renew(start + timedelta(days=30))
+    assert result.ok, result.error
+    assert result.value["renewed"] == 1
+    assert (timestamps(archived_old), timestamps(archived_new)) == (timestamps(old) + 1, timestamps(new))
+    for later in (timedelta(days=100), 2 * YEAR, 9 * YEAR):
+        assert verdicts(archived_old, trust, start + later), f"the renewed file is refused at +{later.days} days"
+        assert not verdicts(old, trust, start + later), f"the unrenewed old file is accepted at +{later.days} days"
+
+    # +9 years: both files' horizon (the TSA certificate's end) is within the margin, but the current TSA
+    # certificate ends then too: the job renews nothing (no useless timestamps) and fails, saying what to do.
+    nine_years = start + 9 * YEAR
+    result = renew(nine_years)
+    assert not result.ok
+    assert "rotate the TSA" in result.error
+    assert timestamps(archived_new) == timestamps(new)
+    # The TSA is rotated (which re-signs the root CRL to the new certificate's end); the next run renews both.
+    init_tsa(store, rotate=True, now=nine_years)
+    result = renew(nine_years + timedelta(days=1))
+    assert result.ok, result.error
+    assert result.value["renewed"] == 2
+    eleven_years = start + 11 * YEAR
+    for renewed, unrenewed in ((archived_old, old), (archived_new, new)):
+        horizon = horizon_of(renewed)
+        assert horizon is not None
+        assert horizon > eleven_years
+        assert verdicts(renewed, trust, eleven_years)
+        assert not verdicts(unrenewed, trust, eleven_years)
+    # A further run changes nothing: files are renewed only when their horizon is near.
+    sizes = (archived_old.stat().st_size, archived_new.stat().st_size)
+    result = renew(nine_years + timedelta(days=2))
+    assert result.ok, result.error
+    assert result.value["renewed"] == 0
+    assert (archived_old.stat().st_size, archived_new.stat().st_size) == sizes
