@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -23,16 +24,21 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pytest_django.fixtures import Settings
 
-from anchorid.idp.deviceca.authority import resign_root_crl
+from anchorid.common.pki.certificates import crl_distribution_point
+from anchorid.idp.deviceca.authority import platform_certificate, resign_root_crl
 from anchorid.idp.deviceca.keys import ca_keystore
+from anchorid.idp.deviceca.models import PlatformCertificate
+from anchorid.idp.deviceca.profile import ROOT_CRL_PATH
 from anchorid.idp.lifecycle.jobs import run_job
 from anchorid.idp.signing import archive
 from anchorid.idp.signing.service import LocalTimeStamper, card_material
 from anchorid.idp.signing.validation_data import trust_roots
-from anchorid.idp.tsa.authority import init_tsa
+from anchorid.idp.tsa.authority import TSA_CRL_MARGIN, init_tsa
+from anchorid.idp.tsa.models import TsaCertificate
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.transport import EmulatorTransport
 from anchorid.signing import documents, pdf
@@ -62,26 +68,36 @@ def sign(platform: dict[str, Any], target: Path) -> Path:
     certificate = platform["certificate"]
     material = card_material(certificate)
     stamper = LocalTimeStamper()
-    with JPKICard(EmulatorTransport(platform["card"]["card_file"])) as card, source.open("rb") as stream:
-        with target.open("wb") as output:
-            signer = CardSigner(card, platform["card"]["signature_pin"], certificate, material.chain)
-            pdf.sign_pdf(stream, output, signer, stamper=stamper, context=material.context)
+    card_file = platform["card"]["card_file"]
+    with JPKICard(EmulatorTransport(card_file)) as card, source.open("rb") as stream, target.open("wb") as output:
+        signer = CardSigner(card, platform["card"]["signature_pin"], certificate, material.chain)
+        pdf.sign_pdf(stream, output, signer, stamper=stamper, context=material.context)
     return target
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    return {**environment, "TZ": "UTC"}
+
+
+def _at_clock(at: datetime) -> list[str]:
+    """Run a verifier with the machine's clock at ``at`` (libfaketime), as a verifier then would. Needed besides
+    the validation time options: pyHanko's past validation (``_build_and_past_validate_cert``) starts the ETSI
+    time slide at the clock, not at the validation time it was given."""
+    faketime = shutil.which("faketime")
+    assert faketime, "faketime is missing: scripts/bootstrap --test installs it"
+    return [faketime, at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")]
 
 
 def verdicts(path: Path, trust: Path, at: datetime) -> bool:
-    """Both offline verifiers at validation time ``at``; they must agree. True: both accept."""
+    """Both offline verifiers at validation time ``at`` (and clock at ``at``); they must agree. True: both accept."""
     pyhanko = subprocess.run(
-        [Path(sys.executable).parent / "pyhanko", "sign", "adesverify", "--pretty-print", "--trust", trust,
-         "--trust-replace", "--validation-time", at.isoformat(), path],
+        [*_at_clock(at), Path(sys.executable).parent / "pyhanko", "sign", "adesverify", "--pretty-print",
+         "--trust", trust, "--trust-replace", "--validation-time", at.isoformat(), path],
         capture_output=True, text=True, env=_env(),
     )  # fmt: skip
     ours = subprocess.run(
-        [sys.executable, "-m", "anchorid.cli", "sign", "verify", str(path), "--trust", str(trust),
+        [*_at_clock(at), sys.executable, "-m", "anchorid.cli", "sign", "verify", str(path), "--trust", str(trust),
          "--at", at.isoformat(), "--json"],
         capture_output=True, text=True, env=_env(),
     )  # fmt: skip
@@ -110,14 +126,51 @@ def test_it_a_signed_pdf_verifies_offline_until_its_tsa_certificate_ends(
 ) -> None:
     signed = sign(platform, tmp_path / "application.pdf")
     now = datetime.now(UTC)
-    tsa_end = platform["tsa"].not_valid_after_utc
-    # The claim (docs/signing.md): offline, from the file alone, until the newest timestamp's TSA certificate ends.
-    assert horizon_of(signed) == tsa_end
-    assert tsa_end > now + 9 * YEAR
+    # The claim (docs/signing.md): offline, from the file alone, until a day before the newest timestamp's TSA
+    # certificate ends (its CRL's nextUpdate), which is what `anchorid sign verify` reports.
+    horizon = horizon_of(signed)
+    assert horizon == platform["tsa"].not_valid_after_utc - TSA_CRL_MARGIN
+    assert horizon > now + 9 * YEAR
     for later in (timedelta(days=100), 2 * YEAR, 9 * YEAR):
         assert verdicts(signed, platform["trust"], now + later), f"refused at +{later.days} days"
-    # And not beyond: past the TSA certificate's end both refuse (the file needed renewal by then).
-    assert not verdicts(signed, platform["trust"], tsa_end + timedelta(days=1))
+    assert verdicts(signed, platform["trust"], horizon - timedelta(hours=1))
+    # And not beyond: past the horizon both refuse (the file needed renewal by then).
+    assert not verdicts(signed, platform["trust"], horizon + timedelta(hours=1))
+
+
+def legacy_tsa(now: datetime) -> None:
+    """Make current a TSA certificate as issued before this change: no CRL of its own, its cRLDistributionPoint the
+    root CRL — whose nextUpdate was 90 days on. Every PDF signed before the change carries that 90-day CRL."""
+    store = ca_keystore()
+    root_row = platform_certificate(PlatformCertificate.Role.ROOT)
+    root = x509.load_der_x509_certificate(bytes(root_row.der))
+    key_name = f"tsa-legacy-{secrets.token_hex(4)}"
+    public_key = store.create_key(key_name, "EC-P256")
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AnchorID Time Stamping Authority 1")]))
+        .issuer_name(root.subject)
+        .public_key(public_key)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + 10 * YEAR)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root.public_key()), critical=False)  # type: ignore[arg-type]
+        .add_extension(
+            crl_distribution_point(x509.UniformResourceIdentifier(root_row.base_url + ROOT_CRL_PATH)), critical=False
+        )
+    )
+    certificate = builder.sign(store.signer(root_row.key_name), hashes.SHA256())
+    TsaCertificate.objects.filter(current=True).update(current=False)
+    TsaCertificate.objects.create(
+        key_name=key_name,
+        der=certificate.public_bytes(serialization.Encoding.DER),
+        serial=f"{certificate.serial_number:x}",
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+    )
+    resign_root_crl(store, now=now, next_update=now + timedelta(days=90))
 
 
 def renew(now: datetime) -> Any:
@@ -131,10 +184,10 @@ def test_it_the_renewal_job_keeps_archived_pdfs_verifiable_past_every_horizon(
 ) -> None:
     store = ca_keystore()
     start = datetime.now(UTC)
-    # A file signed while the root CRL was good for 90 days (every file before this change), then one signed now.
-    resign_root_crl(store, next_update=start + timedelta(days=90))
+    # A file signed before this change (its TSA's status: the 90-day root CRL), then one signed after it.
+    legacy_tsa(start)
     old = sign(platform, tmp_path / "old.pdf")
-    resign_root_crl(store)
+    init_tsa(store, rotate=True)
     new = sign(platform, tmp_path / "new.pdf")
     folder = tmp_path / "archive"
     (folder / "2026").mkdir(parents=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from cryptography import x509
 from cryptography.x509 import ocsp
@@ -74,6 +75,23 @@ def _path(leaf: x509.Certificate, pool: list[x509.Certificate]) -> list[x509.Cer
     return None
 
 
+def _in_scope(crl: x509.CertificateRevocationList, certificate: x509.Certificate) -> bool:
+    """RFC 5280 §6.3.3 (b)(2)(i), as far as we use it: a CRL with an issuingDistributionPoint full name speaks only
+    for certificates whose cRLDistributionPoints name it."""
+    try:
+        scope = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return True
+    if scope.full_name is None:
+        return True
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return False
+    names = {name for point in points for name in (point.full_name or ())}
+    return any(name in names for name in scope.full_name)
+
+
 def _revocation_data_until(
     certificate: x509.Certificate,
     issuer: x509.Certificate,
@@ -82,7 +100,11 @@ def _revocation_data_until(
 ) -> datetime | None:
     """The latest nextUpdate of embedded revocation data saying ``certificate`` is good (None: none does)."""
     ends: list[datetime] = []
-    own = [crl for crl in crls if crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())]
+    own = [
+        crl
+        for crl in crls
+        if crl.issuer == issuer.subject and _in_scope(crl, certificate) and crl.is_signature_valid(issuer.public_key())
+    ]
     newest = max(own, key=lambda crl: crl.last_update_utc, default=None)
     if newest is not None and newest.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
         return None  # revoked: no later validation accepts it
@@ -123,7 +145,7 @@ def offline_horizon(reader: PdfFileReader) -> Horizon:
     if path is None:
         return Horizon(None, f"the path of {_name(tsa)} is not in the file", gen_time, tsa)
     ends = [(certificate.not_valid_after_utc, f"the certificate of {_name(certificate)} ends") for certificate in path]
-    for certificate, issuer in zip(path, path[1:], strict=False):
+    for certificate, issuer in pairwise(path):
         until = _revocation_data_until(certificate, issuer, crls, responses)
         if until is None:
             return Horizon(None, f"no revocation data saying {_name(certificate)} is good", gen_time, tsa)

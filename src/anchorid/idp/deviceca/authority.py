@@ -28,12 +28,15 @@ from anchorid.idp.keystore import EncryptedFileKeyStore, KeyStore, StoredEcKeySi
 
 Role = PlatformCertificate.Role
 
-#: The root CRL (an ARL: it speaks only for the issuing CA and the TSA certificates) is signed at init, by
-#: ``anchorid idp tsa init`` and by ``anchorid idp ca root-crl``. Its nextUpdate is the end of the longest-lived
-#: certificate it speaks for (never beyond the root): a signed PDF carries it, and an offline verifier accepts it
-#: until then (pyHanko's AdES freshness rule: the validation time must not pass nextUpdate). The old 90 days made
-#: every PDF unverifiable offline three months after its last timestamp. See docs/decisions.md.
+#: The root CRL (an ARL: it speaks for the issuing CA, and for TSA certificates issued before each had its own CRL)
+#: is signed at init and by ``anchorid idp ca root-crl``. Its nextUpdate is a day before the end of the
+#: longest-lived certificate it speaks for (never beyond the root, at least 90 days on): a signed PDF carries it,
+#: and an offline verifier accepts it until then (pyHanko's AdES freshness rule: the validation time must not pass
+#: nextUpdate). The old 90 days made every PDF unverifiable offline three months after its last timestamp.
+#: It ends *before* the certificate so that, once that certificate has expired, pyHanko's past validation (the
+#: ETSI time slide) moves its control time back inside the certificate's validity. See docs/decisions.md.
 ROOT_CRL_MINIMUM_VALIDITY = timedelta(days=90)
+ROOT_CRL_END_MARGIN = timedelta(days=1)
 
 
 class CaError(Exception):
@@ -127,13 +130,13 @@ def _issue_responder(
 
 
 def root_crl_next_update(root: x509.Certificate, now: datetime) -> datetime:
-    """The end of the longest-lived certificate the root CRL speaks for (the issuing CA, every TSA certificate),
-    never beyond the root itself and at least ``ROOT_CRL_MINIMUM_VALIDITY`` on (capped by the root)."""
+    """A day before the end of the longest-lived certificate the root CRL speaks for (the issuing CA, TSA
+    certificates without a CRL of their own), at least ``ROOT_CRL_MINIMUM_VALIDITY`` on, never beyond the root."""
     from anchorid.idp.tsa.models import TsaCertificate
 
     ends = [row.not_after for row in PlatformCertificate.objects.filter(role=Role.ISSUING)]
-    ends += [row.not_after for row in TsaCertificate.objects.all()]
-    latest = max([now + ROOT_CRL_MINIMUM_VALIDITY, *ends])
+    ends += [row.not_after for row in TsaCertificate.objects.filter(crl_der=None)]
+    latest = max([now + ROOT_CRL_MINIMUM_VALIDITY, *(end - ROOT_CRL_END_MARGIN for end in ends)])
     return min(latest, root.not_valid_after_utc).replace(microsecond=0)
 
 
@@ -155,6 +158,20 @@ def _sign_root_crl(
         .next_update(next_update)
         .add_extension(x509.CRLNumber(row.crl_number), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key), critical=False)
+        # Scoped to its own distribution point, so that it does not speak for TSA certificates with a CRL of their
+        # own (an unscoped CRL of the same issuer would count as theirs too, and outlive them).
+        .add_extension(
+            x509.IssuingDistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(row.base_url.rstrip("/") + profile.ROOT_CRL_PATH)],
+                relative_name=None,
+                only_contains_user_certs=False,
+                only_contains_ca_certs=False,
+                only_some_reasons=None,
+                indirect_crl=False,
+                only_contains_attribute_certs=False,
+            ),
+            critical=True,
+        )
     )
     # The issuing CA would be listed here if it were ever revoked; revoking it is a manual, offline act.
     row.crl_der = builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

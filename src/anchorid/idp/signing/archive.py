@@ -1,7 +1,8 @@
 """Archive renewal on its own: the idp keeps every signed PDF in the archive folder verifiable offline.
 
 A PAdES B-LTA file verifies offline until its *offline horizon* (``anchorid.signing.horizon``): the end of the
-newest document timestamp's TSA certificate or of the root CRL it carries, whichever comes first. Before that, a
+newest document timestamp's TSA certificate or of that certificate's CRL it carries, whichever comes
+first. Before that, a
 new document timestamp with fresh validation data (ETSI EN 319 142-1 §5.5; ``pdf.async_extend_pdf``) moves the
 horizon to the current TSA certificate's end. This module does that for every ``*.pdf`` under
 ``ANCHORID_SIGNING_ARCHIVE_DIR`` (recursively), in the job runner of ``anchorid serve idp``:
@@ -43,7 +44,7 @@ from anchorid.idp.deviceca import crl as deviceca_crl
 from anchorid.idp.deviceca.authority import CaError, now_utc, platform_certificate
 from anchorid.idp.deviceca.models import PlatformCertificate
 from anchorid.idp.signing import validation_data
-from anchorid.idp.tsa.authority import TsaError
+from anchorid.idp.tsa.authority import TsaError, tsa_crls
 from anchorid.idp.tsa.models import TsaCertificate
 from anchorid.signing import documents, pdf
 from anchorid.signing.errors import SigningError
@@ -128,16 +129,16 @@ class RenewalReport:
 
 
 def renewal_horizon(now: datetime) -> datetime:
-    """The horizon a renewal made at ``now`` gives a file: the current TSA certificate's end, the root CRL's
-    nextUpdate or the root's end, whichever comes first (what the new newest timestamp will carry)."""
+    """The horizon a renewal made at ``now`` gives a file: the current TSA certificate's end, its CRL's nextUpdate
+    (the root CRL's for a certificate without one) or the root's end, whichever comes first."""
     tsa = TsaCertificate.objects.filter(current=True).first()
     if tsa is None:
         raise TsaError("the time-stamp authority is not initialised: run `anchorid idp tsa init --data DIR`")
     root = platform_certificate(PlatformCertificate.Role.ROOT)
-    root_crl = x509.load_der_x509_crl(deviceca_crl.root_crl())
+    crl = x509.load_der_x509_crl(bytes(tsa.crl_der) if tsa.crl_der is not None else deviceca_crl.root_crl())
     ends = [tsa.not_after, root.not_after]
-    if root_crl.next_update_utc is not None:
-        ends.append(root_crl.next_update_utc)
+    if crl.next_update_utc is not None:
+        ends.append(crl.next_update_utc)
     return min(ends)
 
 
@@ -152,7 +153,7 @@ def _renewal_context(now: datetime) -> Any:
     return signing_context(
         validation_data.trust_roots(),
         other_certs=[*tsa_certificates, *platform],
-        crls=[deviceca_crl.root_crl()],
+        crls=[deviceca_crl.root_crl(), *tsa_crls()],
         allow_fetching=False,
         moment=now,
     )

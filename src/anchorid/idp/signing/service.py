@@ -2,8 +2,8 @@
 
 The idp does not call itself over HTTP (a worker waiting on another worker): its TSA answers in-process
 (``LocalTimeStamper``, the same ``rfc3161`` code ``POST /tsa`` runs), the wallet signing certificate's OCSP
-response is the pre-signed one stored with it, the TSA's status is the root CRL, and J-LIS is asked for JPKI
-certificates.
+response is the pre-signed one stored with it, the TSA's status is its own CRL (the root CRL speaks for the
+issuing CA), and J-LIS is asked for JPKI certificates.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from anchorid.idp.deviceca.keys import ca_keystore
 from anchorid.idp.deviceca.models import DeviceCertificate
 from anchorid.idp.signing import validation_data
 from anchorid.idp.tsa import rfc3161
-from anchorid.idp.tsa.authority import load_tsa
+from anchorid.idp.tsa.authority import load_tsa, tsa_crls
 from anchorid.signing.revinfo import signing_context
 
 
@@ -68,7 +68,7 @@ def card_material(certificate: x509.Certificate) -> SignerMaterial:
         validation_data.trust_roots(),
         other_certs=[data.issuer, *platform],
         ocsps=data.ocsp_responses,
-        crls=[*data.crls, deviceca_crl.root_crl()],
+        crls=[*data.crls, deviceca_crl.root_crl(), *tsa_crls()],
         allow_fetching=False,
     )
     return SignerMaterial([data.issuer], context)
@@ -84,7 +84,7 @@ def wallet_material(record: DeviceCertificate) -> SignerMaterial:
         validation_data.trust_roots(),
         other_certs=platform,
         ocsps=responses,
-        crls=[deviceca_crl.current_issuing_crl(), deviceca_crl.root_crl()],
+        crls=[deviceca_crl.current_issuing_crl(), deviceca_crl.root_crl(), *tsa_crls()],
         allow_fetching=False,
     )
     return SignerMaterial(platform, context)

@@ -25,7 +25,6 @@ from typing import Any, ClassVar, Final
 
 from asn1crypto import cms, core, tsp  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
-
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 
 from anchorid.idp.tsa.authority import TSA_POLICY, LoadedTsa, asn1_certificate, now_utc
