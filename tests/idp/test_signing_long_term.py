@@ -17,6 +17,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,7 +47,7 @@ from anchorid.signing.horizon import offline_horizon
 from anchorid.signing.signers import CardSigner
 
 from .conftest import JlisServer
-from .signing_support import make_pdf
+from .signing_support import make_pdf, start_world
 
 YEAR = timedelta(days=365)
 
@@ -231,3 +232,44 @@ def test_it_the_renewal_job_keeps_archived_pdfs_verifiable_past_every_horizon(
     assert result.ok, result.error
     assert result.value["renewed"] == 0
     assert (archived_old.stat().st_size, archived_new.stat().st_size) == sizes
+
+
+def test_it_anchorid_serve_idp_renews_the_archive_on_its_own(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The job runs in ``anchorid serve idp``'s background process: nobody calls it. A file whose horizon a renewal
+    can move (the TSA was rotated after it was signed) gets one new timestamp, and only one."""
+    tmp = tmp_path_factory.mktemp("signing-archive-serve")
+    folder = tmp / "archive"
+    folder.mkdir()
+    settings = {
+        "ANCHORID_SIGNING_ARCHIVE_DIR": str(folder),
+        "ANCHORID_SIGNING_RENEWAL_INTERVAL": "1",
+        "ANCHORID_SIGNING_RENEW_BEFORE_DAYS": "4000",  # longer than any horizon: every file is due
+    }
+    for world in start_world(tmp, anchored_cards=(0,), idp_env=settings):
+        card = world.adult(0)
+        signed = tmp / "signed.pdf"
+        done = world.cli(
+            "sign", "pdf", "--in", str(make_pdf(tmp / "application.pdf")), "--out", str(signed),
+            "--card", card["card_file"], "--pin-stdin", "--idp", world.idp_url, stdin=card["signature_pin"] + "\n",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        before = horizon_of(signed)
+        assert before is not None
+        rotated = world.cli("idp", "tsa", "init", "--data", str(world.idp_data), "--rotate")
+        assert rotated.returncode == 0, rotated.stderr
+        archived = folder / "signed.pdf"
+        shutil.copy(signed, folder / ".incoming.pdf")  # hidden files are not archive files
+        (folder / ".incoming.pdf").replace(archived)
+        deadline = time.monotonic() + 90
+        while timestamps(archived) == timestamps(signed) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert timestamps(archived) == timestamps(signed) + 1, "the idp did not renew the archived file"
+        after = horizon_of(archived)
+        assert after is not None
+        assert after > before
+        size = archived.stat().st_size
+        time.sleep(4)  # several more runs: the file is not renewed again (a renewal now would not move it)
+        assert archived.stat().st_size == size
+        shown = world.cli("sign", "verify", str(archived), "--trust", str(world.trust_pem()), "--json")
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        assert json.loads(shown.stdout)["offline_until"] == after.isoformat()

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509 import ocsp
@@ -75,6 +76,13 @@ def _path(leaf: x509.Certificate, pool: list[x509.Certificate]) -> list[x509.Cer
     return None
 
 
+def _signed_by(crl: x509.CertificateRevocationList, key: Any) -> bool:
+    try:
+        return crl.is_signature_valid(key)
+    except (TypeError, ValueError):  # a key type CRLs are not signed with
+        return False
+
+
 def _in_scope(crl: x509.CertificateRevocationList, certificate: x509.Certificate) -> bool:
     """RFC 5280 §6.3.3 (b)(2)(i), as far as we use it: a CRL with an issuingDistributionPoint full name speaks only
     for certificates whose cRLDistributionPoints name it."""
@@ -103,7 +111,7 @@ def _revocation_data_until(
     own = [
         crl
         for crl in crls
-        if crl.issuer == issuer.subject and _in_scope(crl, certificate) and crl.is_signature_valid(issuer.public_key())
+        if crl.issuer == issuer.subject and _in_scope(crl, certificate) and _signed_by(crl, issuer.public_key())
     ]
     newest = max(own, key=lambda crl: crl.last_update_utc, default=None)
     if newest is not None and newest.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:

@@ -186,7 +186,8 @@ def init_tsa(store: EncryptedFileKeyStore, *, rotate: bool = False, now: datetim
 
 def tsa_crls() -> list[bytes]:
     """The CRL of every TSA certificate that has one (what the idp embeds for its timestamps)."""
-    return [bytes(row.crl_der) for row in TsaCertificate.objects.exclude(crl_der=None).order_by("created_at")]
+    rows = TsaCertificate.objects.exclude(crl_der=None).order_by("created_at")
+    return [bytes(row.crl_der) for row in rows if row.crl_der is not None]
 
 
 def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:

@@ -63,6 +63,6 @@ def tsa_crl_view(request: HttpRequest, serial: str) -> HttpResponse:
     from anchorid.idp.tsa.models import TsaCertificate
 
     row = TsaCertificate.objects.filter(serial=serial).exclude(crl_der=None).first()
-    if row is None:
+    if row is None or row.crl_der is None:
         return HttpResponse("no such TSA certificate CRL", status=404, content_type="text/plain")
     return HttpResponse(bytes(row.crl_der), content_type=CRL_CONTENT_TYPE)
