@@ -4,8 +4,8 @@ The TSA key is EC P-256 in the KeyStore (``tsa-<hex>``). Its certificate is issu
 beside the device issuing CA rather than under it, for two reasons: the issuing CA's OCSP responder and CRL
 only know device certificates, and a TSA certificate is a long-lived, offline-issued thing like the issuing CA
 itself. Issuing it is therefore an offline-style act (the only other time the root key is loaded besides
-``ca init`` and ``ca root-crl``); revocation status is the root CRL (``/pki/root.crl``), which the CRL
-distribution point names.
+``ca init`` and ``ca root-crl``); its revocation status is a CRL of its own, which the root signs in the same
+act (and the root CRL is re-signed then too).
 
 Profile (RFC 3161 §2.3, RFC 5280): subject ``CN=AnchorID Time Stamping Authority 1, O=AnchorID``; keyUsage
 digitalSignature + nonRepudiation (critical); extendedKeyUsage **id-kp-timeStamping only, critical**;
