@@ -122,7 +122,9 @@ def _serve(party: str, port: int, data: Path, env: dict[str, str]) -> subprocess
     )
 
 
-def start_world(tmp: Path, *, anchored_cards: tuple[int, ...] = (0, 1)) -> Iterator[World]:
+def start_world(
+    tmp: Path, *, anchored_cards: tuple[int, ...] = (0, 1), idp_env: dict[str, str] | None = None
+) -> Iterator[World]:
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     jlis_data = tmp / "jlis"
     jlis_env = {**base, "ANCHORID_JLIS_CA_PASSPHRASE": JLIS_CA_PASSPHRASE}
@@ -147,6 +149,7 @@ def start_world(tmp: Path, *, anchored_cards: tuple[int, ...] = (0, 1)) -> Itera
         "ANCHORID_INSECURE_COOKIES": "1",
         "ANCHORID_WALLET_PASSPHRASE": WALLET_PASSPHRASE,
         "XDG_CACHE_HOME": str(tmp.parent / "cache"),
+        **(idp_env or {}),
     }
     cards = json.loads((jlis_data / "cards" / "INDEX.json").read_text())["cards"]
     world = World(jlis_url, jlis_data, idp_url, idp_data, env, cards, tmp)

@@ -44,7 +44,8 @@ def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
 
 
 def _spawn_background_work() -> None:
-    """The idp's background threads (audit checkpoints, Shared Signals delivery, the lifecycle job runner) run in a
+    """The idp's background threads (audit checkpoints, Shared Signals delivery, the lifecycle job runner, the
+    signing archive renewal) run in a
     process of their own, spawned (not forked) before the server starts. Granian forks its workers from this
     process: forking while those threads hold a lock (SQLite's, logging's, an import lock) would leave a worker
     that waits forever on its first request. The child ends when this process does."""
@@ -64,11 +65,13 @@ def run_background_work(parent: int) -> None:
     django.setup()
     from anchorid.idp.audit.schedule import start_in_background
     from anchorid.idp.lifecycle.jobs import start_in_background as start_lifecycle_runner
+    from anchorid.idp.signing.archive import start_in_background as start_archive_renewal
     from anchorid.idp.ssf.delivery import start_in_background as start_ssf_delivery
 
     start_in_background()
     start_ssf_delivery()
     start_lifecycle_runner()
+    start_archive_renewal()
     while os.getppid() == parent:  # orphaned (the server was killed): stop too
         time.sleep(1)
 

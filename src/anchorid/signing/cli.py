@@ -210,6 +210,8 @@ def _print_report(result: dict[str, Any]) -> None:
         print(
             f"- document timestamp {timestamp['time']} (TSA certificate until {timestamp['tsa_certificate_not_after']})"
         )
+    if result.get("offline_until"):
+        print(f"- verifiable offline until {result['offline_until']} ({result['offline_limited_by']}): renew before")
     if "signatures" not in result:
         signer = result["signer"].get("name") or result["signer"]["common_name"]
         print(f"- signer {signer}; signed at {result['signing_time']}")
@@ -224,18 +226,16 @@ def _pdf_files(paths: list[str]) -> Iterator[Path]:
 
 
 def _needs_renewal(path: Path, within: timedelta | None) -> bool:
+    """Renew when the file's offline horizon (the newest timestamp's certificates and validation data) ends within
+    ``within``, or it has none."""
     if within is None:
         return True
     from anchorid.signing import documents
-    from anchorid.signing.revinfo import from_asn1
+    from anchorid.signing.horizon import offline_horizon
 
     with path.open("rb") as stream:
-        reader = documents.open_pdf(stream)
-        timestamps = list(reader.embedded_timestamp_signatures)
-        if not timestamps:
-            return True
-        not_after = from_asn1(timestamps[-1].signer_cert).not_valid_after_utc
-    return not_after - datetime.now(UTC) < within
+        horizon = offline_horizon(documents.open_pdf(stream))
+    return horizon.until is None or horizon.until - datetime.now(UTC) < within
 
 
 def _extend(args: argparse.Namespace) -> int:
@@ -251,7 +251,7 @@ def _extend(args: argparse.Namespace) -> int:
     for path in _pdf_files(args.paths):
         try:
             if not _needs_renewal(path, within):
-                print(f"skipped: {path} (last timestamp good for more than {args.within_days} days)")
+                print(f"skipped: {path} (verifiable offline for more than {args.within_days} days)")
                 continue
             with path.open("rb") as source, _atomic_output(str(path)) as output:
                 asyncio.run(
@@ -344,7 +344,9 @@ def add_sign_commands(commands: Any) -> None:
     extend = verbs.add_parser("extend", help="add a new document timestamp to signed PDFs (archive renewal)")
     extend.add_argument("paths", nargs="+", metavar="PATH", help="PDF files or folders")
     extend.add_argument("--idp", required=True)
-    extend.add_argument("--within-days", type=int, help="only files whose last timestamp expires within N days")
+    extend.add_argument(
+        "--within-days", type=int, help="only files that stop verifying offline within N days (or already have)"
+    )
     extend.set_defaults(func=_extend)
 
     approve = verbs.add_parser("approve", help="approve a document prepared in the portal, with the wallet key")

@@ -39,9 +39,12 @@ def signing_context(
     ocsps: Iterable[bytes] = (),
     crls: Iterable[bytes] = (),
     allow_fetching: bool = True,
+    moment: datetime | None = None,
 ) -> ValidationContext:
-    """The context pyHanko validates the signer (and the TSA) with before signing, collecting what to embed."""
+    """The context pyHanko validates the signer (and the TSA) with before signing, collecting what to embed.
+    ``moment`` (default: the clock) is "now" for that validation (archive renewal run at a given time)."""
     return ValidationContext(
+        moment=moment,
         trust_roots=[to_asn1(root) for root in trust_roots],
         other_certs=[to_asn1(certificate) for certificate in other_certs],
         ocsps=[asn1_ocsp.OCSPResponse.load(response) for response in ocsps],

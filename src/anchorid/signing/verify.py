@@ -36,6 +36,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from anchorid.jpki.certificates import ProfileViolation, parse_signature_certificate
 from anchorid.signing import documents
+from anchorid.signing.horizon import offline_horizon
 from anchorid.signing.revinfo import from_asn1, to_asn1
 
 
@@ -86,6 +87,10 @@ class VerificationReport:
     document_sha256: str
     signatures: list[SignatureReport] = field(default_factory=list)
     document_timestamps: list[TimestampReport] = field(default_factory=list)
+    #: Until when the newest timestamp (so the whole file) verifies offline from its own data, and what ends then
+    #: (``anchorid.signing.horizon``): renew the file before. None: it needs a (new) document timestamp now.
+    offline_until: datetime | None = None
+    offline_limited_by: str = ""
 
     @property
     def ok(self) -> bool:
@@ -219,7 +224,8 @@ async def async_verify_pdf(
     moment = at or datetime.now(UTC)
     spec = _spec(trust_roots)
     signatures = [await _report(reader, s, spec, moment) for s in reader.embedded_regular_signatures]
-    return VerificationReport(digest, signatures, _timestamps(reader))
+    offline = offline_horizon(reader)
+    return VerificationReport(digest, signatures, _timestamps(reader), offline.until, offline.limited_by)
 
 
 def verify_pdf(

@@ -28,8 +28,15 @@ from anchorid.idp.keystore import EncryptedFileKeyStore, KeyStore, StoredEcKeySi
 
 Role = PlatformCertificate.Role
 
-#: The root CRL is signed at init and by ``anchorid idp ca root-crl``; it lists at most the issuing CA.
-ROOT_CRL_VALIDITY = timedelta(days=90)
+#: The root CRL (an ARL: it speaks for the issuing CA, and for TSA certificates issued before each had its own CRL)
+#: is signed at init and by ``anchorid idp ca root-crl``. Its nextUpdate is a day before the end of the
+#: longest-lived certificate it speaks for (never beyond the root, at least 90 days on): a signed PDF carries it,
+#: and an offline verifier accepts it until then (pyHanko's AdES freshness rule: the validation time must not pass
+#: nextUpdate). The old 90 days made every PDF unverifiable offline three months after its last timestamp.
+#: It ends *before* the certificate so that, once that certificate has expired, pyHanko's past validation (the
+#: ETSI time slide) moves its control time back inside the certificate's validity. See docs/decisions.md.
+ROOT_CRL_MINIMUM_VALIDITY = timedelta(days=90)
+ROOT_CRL_END_MARGIN = timedelta(days=1)
 
 
 class CaError(Exception):
@@ -122,34 +129,69 @@ def _issue_responder(
     return certificate
 
 
-def _sign_root_crl(row: PlatformCertificate, root: x509.Certificate, signer: StoredEcKeySigner, now: datetime) -> None:
+def root_crl_next_update(root: x509.Certificate, now: datetime) -> datetime:
+    """A day before the end of the longest-lived certificate the root CRL speaks for (the issuing CA, TSA
+    certificates without a CRL of their own), at least ``ROOT_CRL_MINIMUM_VALIDITY`` on, never beyond the root."""
+    from anchorid.idp.tsa.models import TsaCertificate
+
+    ends = [row.not_after for row in PlatformCertificate.objects.filter(role=Role.ISSUING)]
+    ends += [row.not_after for row in TsaCertificate.objects.filter(crl_der=None)]
+    latest = max([now + ROOT_CRL_MINIMUM_VALIDITY, *(end - ROOT_CRL_END_MARGIN for end in ends)])
+    return min(latest, root.not_valid_after_utc).replace(microsecond=0)
+
+
+def _sign_root_crl(
+    row: PlatformCertificate,
+    root: x509.Certificate,
+    signer: StoredEcKeySigner,
+    now: datetime,
+    next_update: datetime | None = None,
+) -> datetime:
     row.crl_number += 1
     root_key = root.public_key()
     assert isinstance(root_key, ec.EllipticCurvePublicKey)
+    next_update = next_update or root_crl_next_update(root, now)
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(root.subject)
         .last_update(now)
-        .next_update(now + ROOT_CRL_VALIDITY)
+        .next_update(next_update)
         .add_extension(x509.CRLNumber(row.crl_number), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key), critical=False)
+        # Scoped to its own distribution point, so that it does not speak for TSA certificates with a CRL of their
+        # own (an unscoped CRL of the same issuer would count as theirs too, and outlive them).
+        .add_extension(
+            x509.IssuingDistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(row.base_url.rstrip("/") + profile.ROOT_CRL_PATH)],
+                relative_name=None,
+                only_contains_user_certs=False,
+                only_contains_ca_certs=False,
+                only_some_reasons=None,
+                indirect_crl=False,
+                only_contains_attribute_certs=False,
+            ),
+            critical=True,
+        )
     )
     # The issuing CA would be listed here if it were ever revoked; revoking it is a manual, offline act.
     row.crl_der = builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-    row.crl_next_update = now + ROOT_CRL_VALIDITY
+    row.crl_next_update = next_update
     row.save(update_fields=["crl_number", "crl_der", "crl_next_update"])
+    return next_update
 
 
-def resign_root_crl(store: EncryptedFileKeyStore, *, now: datetime | None = None) -> datetime:
-    """``anchorid idp ca root-crl``: the offline root signs a fresh CRL. Returns its nextUpdate."""
+def resign_root_crl(
+    store: EncryptedFileKeyStore, *, now: datetime | None = None, next_update: datetime | None = None
+) -> datetime:
+    """``anchorid idp ca root-crl``: the offline root signs a fresh CRL. Returns its nextUpdate (by default the
+    end of the longest-lived certificate it speaks for: ``root_crl_next_update``)."""
     now = now or now_utc()
     with transaction.atomic():
         row = PlatformCertificate.objects.select_for_update().filter(role=Role.ROOT, current=True).first()
         if row is None:
             raise CaNotInitialised()
         root = x509.load_der_x509_certificate(bytes(row.der))
-        _sign_root_crl(row, root, _signer(store, row.key_name), now)
-    return now + ROOT_CRL_VALIDITY
+        return _sign_root_crl(row, root, _signer(store, row.key_name), now, next_update)
 
 
 # --- loading ----------------------------------------------------------------------------------------------

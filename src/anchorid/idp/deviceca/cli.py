@@ -2,7 +2,8 @@
 
 - ``anchorid idp ca init --data DIR --url URL``: root, issuing CA and OCSP responder (keys in the KeyStore);
   ``URL`` is the idp as relying parties reach it, written into AIA and CRL distribution points;
-- ``anchorid idp ca root-crl --data DIR``: the root signs a fresh CRL (a scheduled job, at least every 90 days);
+- ``anchorid idp ca root-crl --data DIR``: the root signs a fresh CRL (after revoking the issuing CA; it reaches a
+  day before the end of what it speaks for, see ``authority.root_crl_next_update``);
 - ``anchorid idp ca show --data DIR``: the CA certificates (PEM) and their fingerprints;
 - ``anchorid idp ca revoke --data DIR --serial HEX [--reason keyCompromise]``: staff revocation of one device
   certificate (residents revoke their own in self-service).

@@ -71,13 +71,16 @@ def acquire(name: str, owner: str, *, now: datetime | None = None, due_only: boo
     return taken == 1
 
 
-def release(name: str, owner: str, *, ok: bool, error: str = "", now: datetime | None = None) -> None:
-    """End ``owner``'s lease and schedule the next run (interval after success, backoff after failure)."""
+def release(
+    name: str, owner: str, *, ok: bool, error: str = "", now: datetime | None = None, interval: float | None = None
+) -> None:
+    """End ``owner``'s lease and schedule the next run (``interval``, default the sweep's, after success; backoff
+    after failure)."""
     now = now or timezone.now()
     job = Job.objects.get(name=name)
     if ok:
         failures = 0
-        delay = conf.sweep_interval()
+        delay = conf.sweep_interval() if interval is None else interval
     else:
         failures = job.failures + 1
         delay = backoff_seconds(failures)
@@ -106,9 +109,17 @@ class JobResult:
     error: str = ""
 
 
-def run_job(name: str, work: Callable[[], Any], *, owner: str | None = None, force: bool = False) -> JobResult | None:
+def run_job(
+    name: str,
+    work: Callable[[], Any],
+    *,
+    owner: str | None = None,
+    force: bool = False,
+    interval: float | None = None,
+) -> JobResult | None:
     """Run ``work`` under job ``name``'s lease: None when not due (unless ``force``); LeaseHeld when it runs
-    elsewhere. A failure is recorded (and scheduled for retry), not raised: see ``JobResult.error``."""
+    elsewhere. A failure is recorded (and scheduled for retry), not raised: see ``JobResult.error``. ``interval``:
+    seconds to the next run after a success (default: the sweep interval; other jobs pass their own)."""
     owner = owner or runner_id()
     if not acquire(name, owner, due_only=not force):
         if force:
@@ -123,12 +134,12 @@ def run_job(name: str, work: Callable[[], Any], *, owner: str | None = None, for
         stop.set()
         heartbeat.join()
         message = str(error) or error.__class__.__name__
-        release(name, owner, ok=False, error=message)
+        release(name, owner, ok=False, error=message, interval=interval)
         log.warning("job %s failed (will retry with backoff): %s", name, message)
         return JobResult(ok=False, error=message)
     stop.set()
     heartbeat.join()
-    release(name, owner, ok=True)
+    release(name, owner, ok=True, interval=interval)
     return JobResult(ok=True, value=value)
 
 

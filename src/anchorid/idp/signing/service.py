@@ -2,13 +2,14 @@
 
 The idp does not call itself over HTTP (a worker waiting on another worker): its TSA answers in-process
 (``LocalTimeStamper``, the same ``rfc3161`` code ``POST /tsa`` runs), the wallet signing certificate's OCSP
-response is the pre-signed one stored with it, the TSA's status is the root CRL, and J-LIS is asked for JPKI
-certificates.
+response is the pre-signed one stored with it, the TSA's status is its own CRL (the root CRL speaks for the
+issuing CA), and J-LIS is asked for JPKI certificates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from asn1crypto import tsp  # type: ignore[import-untyped]
 from cryptography import x509
@@ -24,20 +25,26 @@ from anchorid.idp.deviceca.keys import ca_keystore
 from anchorid.idp.deviceca.models import DeviceCertificate
 from anchorid.idp.signing import validation_data
 from anchorid.idp.tsa import rfc3161
-from anchorid.idp.tsa.authority import load_tsa
+from anchorid.idp.tsa.authority import load_tsa, tsa_crls
 from anchorid.signing.revinfo import signing_context
 
 
 class LocalTimeStamper(TimeStamper):
-    """pyHanko's timestamper interface over our own TSA, without HTTP."""
+    """pyHanko's timestamper interface over our own TSA, without HTTP. ``now`` fixes the genTime (default: the
+    clock), for work done at a given time (archive renewal in tests that move the clock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, now: datetime | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Loaded here, outside the event loop: Django's ORM refuses to run inside one.
         self._tsa = load_tsa(ca_keystore())
+        self._now = now
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._tsa.certificate
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        answer = await rfc3161.async_respond(req.dump(), lambda: self._tsa)
+        answer = await rfc3161.async_respond(req.dump(), lambda: self._tsa, now=self._now)
         return tsp.TimeStampResp.load(answer)
 
 
@@ -61,7 +68,7 @@ def card_material(certificate: x509.Certificate) -> SignerMaterial:
         validation_data.trust_roots(),
         other_certs=[data.issuer, *platform],
         ocsps=data.ocsp_responses,
-        crls=[*data.crls, deviceca_crl.root_crl()],
+        crls=[*data.crls, deviceca_crl.root_crl(), *tsa_crls()],
         allow_fetching=False,
     )
     return SignerMaterial([data.issuer], context)
@@ -77,7 +84,7 @@ def wallet_material(record: DeviceCertificate) -> SignerMaterial:
         validation_data.trust_roots(),
         other_certs=platform,
         ocsps=responses,
-        crls=[deviceca_crl.current_issuing_crl(), deviceca_crl.root_crl()],
+        crls=[deviceca_crl.current_issuing_crl(), deviceca_crl.root_crl(), *tsa_crls()],
         allow_fetching=False,
     )
     return SignerMaterial(platform, context)

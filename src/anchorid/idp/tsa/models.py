@@ -18,6 +18,10 @@ class TsaCertificate(models.Model):
     not_after = models.DateTimeField()
     current = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    #: This certificate's own CRL (``/pki/tsa/<serial>.crl``, signed by the root when the certificate is issued):
+    #: it speaks for this certificate only and ends a day before it. None for certificates issued before that,
+    #: whose status is the root CRL.
+    crl_der = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Final
 
 from asn1crypto import cms, core, tsp  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 
 from anchorid.idp.tsa.authority import TSA_POLICY, LoadedTsa, asn1_certificate, now_utc
 
@@ -143,7 +144,15 @@ async def async_stamp(request: tsp.TimeStampReq, tsa: LoadedTsa, *, now: datetim
     content = cms.EncapsulatedContentInfo(
         {"content_type": "tst_info", "content": cms.ParsableOctetString(tsp.TSTInfo(tst_info).dump())}
     )
-    token = await tsa.signer.async_sign_general_data(content, "sha256", detached=False, use_cades=True)
+    token = await tsa.signer.async_sign_general_data(
+        content,
+        "sha256",
+        detached=False,
+        use_cades=True,
+        # The CMS signing-time is the token's genTime (pyHanko would take the clock: they differ when a caller
+        # stamps at a given time, e.g. archive renewal run with an explicit time).
+        signed_attr_settings=PdfCMSSignedAttributes(signing_time=gen_time),
+    )
     if not request["cert_req"].native:
         token = _without_certificates(token)
     return Granted(
@@ -179,11 +188,12 @@ def respond(data: bytes, load: Any) -> bytes:
     return asyncio.run(async_respond(data, lambda: tsa))
 
 
-async def async_respond(data: bytes, load: Any) -> bytes:
-    """``respond`` inside an event loop; ``load`` must not touch the database (Django refuses it there)."""
+async def async_respond(data: bytes, load: Any, *, now: datetime | None = None) -> bytes:
+    """``respond`` inside an event loop; ``load`` must not touch the database (Django refuses it there). ``now``
+    (default: the clock) is the genTime, for in-process callers that work at a given time."""
     try:
         request = parse_request(data)
-        return granted((await async_stamp(request, load())).token)
+        return granted((await async_stamp(request, load(), now=now)).token)
     except Rejection as refused:
         return rejection(refused.fail_info, refused.message)
     except Exception:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.idp.deviceca.keys import ca_keystore
 
@@ -54,3 +54,15 @@ def tsa_view(request: HttpRequest) -> HttpResponse:
     if len(data) > rfc3161.MAX_REQUEST_BYTES:
         return _reply(rfc3161.rejection("bad_data_format", "the request is too large"), 413)
     return _reply(rfc3161.respond(data, _load))
+
+
+@require_GET
+def tsa_crl_view(request: HttpRequest, serial: str) -> HttpResponse:
+    """``GET /pki/tsa/<serial>.crl``: the CRL of that TSA certificate (its cRLDistributionPoint), DER."""
+    from anchorid.common.pki.crl import CRL_CONTENT_TYPE
+    from anchorid.idp.tsa.models import TsaCertificate
+
+    row = TsaCertificate.objects.filter(serial=serial).exclude(crl_der=None).first()
+    if row is None or row.crl_der is None:
+        return HttpResponse("no such TSA certificate CRL", status=404, content_type="text/plain")
+    return HttpResponse(bytes(row.crl_der), content_type=CRL_CONTENT_TYPE)
