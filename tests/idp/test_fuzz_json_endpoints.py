@@ -114,7 +114,7 @@ NOT_JSON = {
     "/me/services/<str:client_id>/withdraw/", "/tsa", "/verify/",
     "/me/sign/", "/me/sign/<str:public_id>/download/", "/me/notices/<int:notice_id>/read/", "/me/notices/email/",
     "/me/notices/email/confirm/<str:token>/", "/me/refresh-consent/", "/me/refresh-consent/withdraw/", "/me/moving/",
-    "/", "/me/sign/<str:public_id>/prepared/",
+    "/", "/me/sign/<str:public_id>/prepared/", r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
 }  # fmt: skip
 ROUTE_OF = {
     f"/me/sign/{SIGNING_ID}/finish/": "/me/sign/<str:public_id>/finish/",

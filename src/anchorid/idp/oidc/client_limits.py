@@ -10,14 +10,14 @@ introspection, revocation), counted with ``anchorid.idp.ratelimit`` (shared by e
   after ``attempts`` refusals in a window, that client's grant requests are answered 429 ``invalid_grant`` with
   ``Retry-After`` until the window ends, and the code presented is not used up.
 
-Only failures count: a client that authenticates and redeems its codes is never slowed down. The lock is a second
-limit per key (``<name>-locked``): each request probes it before authenticating (one ``hit``, then ``reset`` when
-it was not locked), and when the failure limit trips, its count is pushed past ``PROBE_HEADROOM`` — the number of
-concurrent probes of one key it tolerates before a probe would be mistaken for a lock. Every limit can be
-changed by name with ``ANCHORID_RATE_LIMITS`` (ratelimit.py); the lock follows the failure limit's window.
+Only failures count, and a request only reads the counters before it is tried (``ratelimit.check``: one indexed
+read per key, no write), so a client that authenticates and redeems its codes pays a read per key and is never
+slowed down by others' failures. Every limit can be changed by name with ``ANCHORID_RATE_LIMITS`` (ratelimit.py).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from anchorid.idp import ratelimit
 from anchorid.idp.oidc.errors import INVALID_CLIENT, INVALID_GRANT, Throttled
@@ -31,45 +31,19 @@ AUTH_LOCKED = "too many failed client authentications; try again after Retry-Aft
 GRANT_LOCKED = "too many refused grants for this client; try again after Retry-After seconds"
 
 
-PROBE_HEADROOM = 64
-
-
-def _lock_of(limit: Limit) -> Limit:
-    configured = ratelimit.configured(limit)
-    return Limit(f"{limit.name}-locked", attempts=PROBE_HEADROOM, window_seconds=configured.window_seconds)
-
-
 def _locked_for(limit: Limit, key: str) -> int | None:
-    """Seconds until the lock on ``key`` ends, or None when it is not locked (the probe is then undone)."""
-    lock = _lock_of(limit)
+    """Seconds until the window ends when ``key`` has used up its failures, else None (a read, nothing counted)."""
     try:
-        ratelimit.hit(lock, key)
+        ratelimit.check(limit, key)
     except RateLimited as locked:
         return locked.retry_after
-    ratelimit.reset(lock, key)
     return None
 
 
-def _failed(limit: Limit, key: str) -> int | None:
-    """Count one failure; when the limit trips, lock ``key`` and return the seconds until the window ends."""
-    try:
+def _count_failure(limit: Limit, key: str) -> None:
+    """Count one failure; the request that made it keeps its own error, the next one is refused while locked."""
+    with contextlib.suppress(RateLimited):  # over already: concurrent failures that all passed the check
         ratelimit.hit(limit, key)
-    except RateLimited as tripped:
-        _lock(_lock_of(limit), key)
-        return tripped.retry_after
-    return None
-
-
-def _lock(lock: Limit, key: str) -> None:
-    try:
-        ratelimit.hit(lock, key)
-    except RateLimited:
-        return  # locked already
-    for _ in range(lock.attempts):
-        try:
-            ratelimit.hit(lock, key)
-        except RateLimited:
-            return
 
 
 def _auth_keys(client_id: str, ip: str) -> list[tuple[Limit, str]]:
@@ -87,10 +61,9 @@ def check_authentication(client_id: str, ip: str) -> None:
 
 
 def authentication_failed(client_id: str, ip: str) -> None:
-    """After an ``invalid_client``: count it; raise ``Throttled`` when this failure tripped a limit."""
-    waits = [wait for limit, key in _auth_keys(client_id, ip) if (wait := _failed(limit, key)) is not None]
-    if waits:
-        raise Throttled(INVALID_CLIENT, AUTH_LOCKED, retry_after=max(waits))
+    """After an ``invalid_client``: count it against the client_id and the IP."""
+    for limit, key in _auth_keys(client_id, ip):
+        _count_failure(limit, key)
 
 
 def _grant_key(client_id: str, public: bool, ip: str) -> str:
@@ -105,7 +78,5 @@ def check_grants(client_id: str, public: bool, ip: str) -> None:
 
 
 def grant_refused(client_id: str, public: bool, ip: str) -> None:
-    """After an ``invalid_grant``: count it; raise ``Throttled`` when this refusal tripped the limit."""
-    wait = _failed(INVALID_GRANTS_PER_CLIENT, _grant_key(client_id, public, ip))
-    if wait is not None:
-        raise Throttled(INVALID_GRANT, GRANT_LOCKED, retry_after=wait)
+    """After an ``invalid_grant``: count it against the client (and the IP, for a public client)."""
+    _count_failure(INVALID_GRANTS_PER_CLIENT, _grant_key(client_id, public, ip))
