@@ -324,6 +324,7 @@ def _guide(
     parties: dict[str, Party],
     index: dict[str, object],
     city_lines: list[str],
+    stream_lines: list[str],
     env_file: Path,
 ) -> str:
     """What to try, in an order in which every printed command works when pasted: first the settings, then what
@@ -409,6 +410,8 @@ def _guide(
         f"  {anchorid} sign verify {data / 'signed.pdf'} --idp {idp.origin} && pdfsig {data / 'signed.pdf'}",
         "",
         *ssf_demo.guide_lines(idp.origin, idp.data.resolve(), command=anchorid),
+        "  the receivers' streams at the idp (the providers and the city's departments):",
+        *(f"  - {line}" for line in stream_lines),
         "",
         *providersim_demo.guide_lines(
             command=anchorid,
@@ -482,7 +485,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         connected = providersim_demo.connect(providers.data, city.data)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        print(_guide(data, by_name, index, [*city_lines, *connected], env_file), flush=True)
+        print(_guide(data, by_name, index, city_lines, connected, env_file), flush=True)
         if once:
             return 0
         while all(party.process is not None and party.process.poll() is None for party in parties):
