@@ -308,12 +308,11 @@ def node_provider(folder: Path, client_jwk: dict[str, str]) -> tuple[dict[str, A
 def profile_idp(parties: Any, setup: dict[str, Any], operation: str, clients: int, seconds: float, out: Path) -> None:
     """py-spy samples the idp's Granian worker during a run of ``operation``: ``.txt`` collapsed stacks, ``.json``
     speedscope, anything else a flame graph (SVG)."""
-    pid = parties.idp.process.pid
-    workers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    # ``anchorid serve idp`` forks Granian's worker and spawns the background-work process: sample them all.
     formats = {".txt": "raw", ".json": "speedscope"}
-    spy = subprocess.Popen(["py-spy", "record", "--pid", workers[0] if workers else str(pid), "--duration",
-                            str(int(seconds) + 2), "--rate", "200", "--format", formats.get(out.suffix, "flamegraph"),
-                            "--output", str(out), "--nonblocking"])  # fmt: skip
+    spy = subprocess.Popen(["py-spy", "record", "--pid", str(parties.idp.process.pid), "--subprocesses",
+                            "--duration", str(int(seconds) + 2), "--rate", "200", "--format",
+                            formats.get(out.suffix, "flamegraph"), "--output", str(out), "--nonblocking"])  # fmt: skip
     measure(setup, operation, clients, seconds)
     spy.wait()
 
