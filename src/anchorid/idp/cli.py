@@ -158,9 +158,19 @@ def _create_key(args: argparse.Namespace) -> int:
 
 def _list_keys(args: argparse.Namespace) -> int:
     _use_data_dir(args.data, migrate=False)
-    from anchorid.idp.conf import keystore_dir
+    from anchorid.idp.conf import keystore_backend, keystore_dir
     from anchorid.idp.keystore import FILE_SUFFIX
 
+    if keystore_backend() != "file":
+        from anchorid.idp.keystore import keystore_from_settings
+
+        try:
+            names = keystore_from_settings().list()
+        except KeyStoreError as e:
+            return _fail(str(e))
+        for name in names:
+            print(name)
+        return EXIT_OK
     directory = keystore_dir()
     # Listing needs no passphrase: the names are the file names.
     for path in sorted(directory.glob(f"*{FILE_SUFFIX}")) if directory.is_dir() else []:

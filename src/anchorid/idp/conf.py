@@ -21,6 +21,24 @@ def keystore_passphrase() -> str | None:
     return str(value) if value else None
 
 
+def keystore_backend() -> str:
+    """``file`` (encrypted files, the default) or ``pkcs11`` (a hardware security module): ``ANCHORID_KEYSTORE``."""
+    return str(getattr(settings, "ANCHORID_KEYSTORE", "file") or "file").strip().lower()
+
+
+def pkcs11_module() -> str:
+    return str(getattr(settings, "ANCHORID_PKCS11_MODULE", "") or "")
+
+
+def pkcs11_token_label() -> str:
+    return str(getattr(settings, "ANCHORID_PKCS11_TOKEN_LABEL", "") or "")
+
+
+def pkcs11_pin() -> str | None:
+    value = getattr(settings, "ANCHORID_PKCS11_PIN", None)
+    return str(value) if value else None
+
+
 def audit_origin() -> str:
     return str(_setting("ANCHORID_AUDIT_ORIGIN"))
 

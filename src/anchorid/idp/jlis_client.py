@@ -46,7 +46,7 @@ from django.conf import settings
 from joserfc.jwk import ECKey
 
 from anchorid.common import untrusted_json
-from anchorid.idp.keystore import KeyAlgorithm, KeyStore, SignatureAlgorithm, keystore_from_settings
+from anchorid.idp.keystore import KeyAlgorithm, KeyStore, SignatureAlgorithm, shared_keystore_from_settings
 from anchorid.jpki.profiles import CertKind
 from anchorid.jpki.trust import REAL_JPKI_ROOTS, TrustAnchors
 from anchorid.jpki.verify import OcspResponder
@@ -170,16 +170,10 @@ def _get(url: str) -> requests.Response:
 # --- the operator key -----------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=2)
-def _cached_keystore(directory: str, passphrase: str | None) -> KeyStore:
-    # One store object per configuration: it caches the unlocked key (scrypt costs ~0.1 s per unlock).
-    return keystore_from_settings()
-
-
 def keystore() -> KeyStore:
-    from anchorid.idp import conf
-
-    return _cached_keystore(str(conf.keystore_dir()), conf.keystore_passphrase())
+    # One store object per configuration: it caches the unlocked key (scrypt costs ~0.1 s per unlock; a PKCS#11
+    # token keeps one logged-in session).
+    return shared_keystore_from_settings()
 
 
 def ensure_operator_key(store: KeyStore | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The platform's private keys behind one interface: ``KeyStore``. Private keys never leave a store.
 
 Callers name a key and ask the store to sign; no method returns a private key object. The encrypted-file
-backend (``EncryptedFileKeyStore``) is the embedded default; a PKCS#11/HSM backend implements the same
-Protocol later without touching callers. ``signer(name)`` adapts a stored key to cryptography's private-key
+backend (``EncryptedFileKeyStore``) is the embedded default; ``Pkcs11KeyStore`` (``anchorid.idp.pkcs11_keystore``)
+implements the same Protocol in a hardware security module, chosen with ``ANCHORID_KEYSTORE=pkcs11``.
+``signer(name)`` adapts a stored key to cryptography's private-key
 interface (for ``CertificateBuilder.sign`` and friends) while the key stays inside. See docs/keystore.md.
 
 Signature algorithm names are JOSE's (RFC 7518 §3.1) but ES256 signatures come back DER-encoded
@@ -20,7 +21,7 @@ import re
 import secrets
 import threading
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, get_args
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -236,10 +237,7 @@ class EncryptedFileKeyStore:
 
     def signer(self, name: str) -> StoredEcKeySigner | StoredRsaKeySigner:
         """A cryptography private-key look-alike that signs through this store (see ``StoredEcKeySigner``)."""
-        public_key = self.public_key(name)
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            return StoredEcKeySigner(self, name, public_key)
-        return StoredRsaKeySigner(self, name, public_key)
+        return stored_signer(self, name)
 
     # -- internals
 
@@ -428,21 +426,48 @@ class StoredRsaKeySigner(rsa.RSAPrivateKey):
         return self
 
 
-_shared_stores: dict[tuple[str, str], EncryptedFileKeyStore] = {}
+def stored_signer(store: KeyStore, name: str) -> StoredEcKeySigner | StoredRsaKeySigner:
+    """A cryptography private-key look-alike for key ``name`` of any KeyStore: signing goes to the store."""
+    public_key = store.public_key(name)
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return StoredEcKeySigner(store, name, public_key)
+    return StoredRsaKeySigner(store, name, public_key)
+
+
+if TYPE_CHECKING:
+    from anchorid.idp.pkcs11_keystore import Pkcs11KeyStore
+
+    #: What the settings can configure: both have ``signer`` and ``import_key`` beside the Protocol.
+    ConfiguredKeyStore: TypeAlias = EncryptedFileKeyStore | Pkcs11KeyStore
+
+BACKENDS = ("file", "pkcs11")
+
+_shared_stores: dict[tuple[str, ...], ConfiguredKeyStore] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_keystore_from_settings() -> EncryptedFileKeyStore:
+def configuration_marker() -> tuple[str, ...]:
+    """What identifies the configured store (the PIN or passphrase only as a digest): a cache key."""
+    from anchorid.idp import conf
+
+    backend = conf.keystore_backend()
+    if backend == "pkcs11":
+        secret = conf.pkcs11_pin() or ""
+        place: tuple[str, ...] = (conf.pkcs11_module(), conf.pkcs11_token_label())
+    else:
+        secret = conf.keystore_passphrase() or ""
+        place = (str(conf.keystore_dir()),)
+    return (backend, *place, hashlib.sha256(secret.encode("utf-8")).hexdigest())
+
+
+def shared_keystore_from_settings() -> ConfiguredKeyStore:
     """The platform's key store, one object per process (per folder and passphrase), for hot paths.
 
     ``keystore_from_settings`` makes a fresh store, which unlocks (scrypt, ~0.1 s) each key again on first use.
     Servers that sign on every request (the OpenID Provider's tokens) use this one: each key is unlocked once per
     process and the private key object stays inside this store object, never handed out.
     """
-    from anchorid.idp import conf
-
-    passphrase = conf.keystore_passphrase() or ""
-    cache_key = (str(conf.keystore_dir()), hashlib.sha256(passphrase.encode("utf-8")).hexdigest())
+    cache_key = configuration_marker()
     with _shared_lock:
         store = _shared_stores.get(cache_key)
         if store is None:
@@ -450,8 +475,25 @@ def shared_keystore_from_settings() -> EncryptedFileKeyStore:
         return store
 
 
-def keystore_from_settings() -> EncryptedFileKeyStore:
-    """The platform's key store, from ``ANCHORID_KEYSTORE_DIR`` and ``ANCHORID_KEYSTORE_PASSPHRASE``."""
+def keystore_from_settings() -> ConfiguredKeyStore:
+    """The platform's key store: ``ANCHORID_KEYSTORE=pkcs11`` is the token named by ``ANCHORID_PKCS11_MODULE``,
+    ``ANCHORID_PKCS11_TOKEN_LABEL`` and ``ANCHORID_PKCS11_PIN``; otherwise (``file``, the default) the folder
+    ``ANCHORID_KEYSTORE_DIR`` under ``ANCHORID_KEYSTORE_PASSPHRASE``."""
+    from anchorid.idp import conf
+
+    backend = conf.keystore_backend()
+    if backend == "pkcs11":
+        from anchorid.idp.pkcs11_keystore import Pkcs11KeyStore
+
+        return Pkcs11KeyStore(conf.pkcs11_module(), conf.pkcs11_token_label(), conf.pkcs11_pin() or "")
+    if backend != "file":
+        raise KeyStoreNotConfigured(f"ANCHORID_KEYSTORE must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    return file_keystore_from_settings()
+
+
+def file_keystore_from_settings() -> EncryptedFileKeyStore:
+    """The encrypted-file store of ``ANCHORID_KEYSTORE_DIR`` under ``ANCHORID_KEYSTORE_PASSPHRASE`` (what
+    ``keys migrate`` reads from, whichever backend is configured)."""
     from anchorid.idp import conf
 
     passphrase = conf.keystore_passphrase()

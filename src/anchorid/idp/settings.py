@@ -4,6 +4,9 @@ Besides the shared settings:
 - ``ANCHORID_KEYSTORE_PASSPHRASE``: unlocks the platform's key files (no default: key operations refuse to run
   without it and ``anchorid serve idp`` refuses to start, see docs/keystore.md and startup_checks.py).
   ``ANCHORID_KEYSTORE_DIR`` moves the key files (default: DATA_DIR/keys).
+- ``ANCHORID_KEYSTORE``: ``file`` (default) or ``pkcs11``: the keys in a hardware security module, through the
+  PKCS#11 module ``ANCHORID_PKCS11_MODULE``, token ``ANCHORID_PKCS11_TOKEN_LABEL``, user PIN ``ANCHORID_PKCS11_PIN``
+  (docs/keystore.md; ``anchorid idp keys migrate --to pkcs11`` moves file keys there).
 - ``ANCHORID_AUDIT_ORIGIN``: the first line of every signed audit checkpoint, naming this log.
 - ``ANCHORID_IDP_ORIGIN``: where browsers reach the idp (default ``http://localhost:8001``); WebAuthn RP ID = its host.
 """
@@ -43,6 +46,10 @@ ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 
 ANCHORID_KEYSTORE_DIR = Path(os.environ.get("ANCHORID_KEYSTORE_DIR", DATA_DIR / "keys"))
 ANCHORID_KEYSTORE_PASSPHRASE = os.environ.get("ANCHORID_KEYSTORE_PASSPHRASE")
+ANCHORID_KEYSTORE = os.environ.get("ANCHORID_KEYSTORE", "file")
+ANCHORID_PKCS11_MODULE = os.environ.get("ANCHORID_PKCS11_MODULE", "")
+ANCHORID_PKCS11_TOKEN_LABEL = os.environ.get("ANCHORID_PKCS11_TOKEN_LABEL", "")
+ANCHORID_PKCS11_PIN = os.environ.get("ANCHORID_PKCS11_PIN")
 
 ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/audit")
 

@@ -3,6 +3,8 @@
 - ``ANCHORID_KEYSTORE_PASSPHRASE`` (at least 12 characters) unlocks the platform's keys: ID tokens, JWKS, the
   device CA, the TSA, audit checkpoints. Without it the idp answered 500 at ``/oidc/jwks`` and everywhere a key
   signs. With it, one stored key is opened, so a wrong passphrase is reported now rather than at the first login.
+  With ``ANCHORID_KEYSTORE=pkcs11`` the keys are in a PKCS#11 token instead: the module must load, the token be
+  there, the PIN log in (a wrong PIN is named here) and a stored key open.
 - ``ANCHORID_ATTRIBUTE_KEYS``, when set, must be Fernet keys (a malformed one breaks every attribute read).
 - ``ANCHORID_OIDC_SECRET`` and ``ANCHORID_PERSON_KEY_SECRET``, when set, must not be empty-looking (at least 16
   characters). Unset, each is generated once into the data folder (0600) on the first run.
@@ -25,6 +27,8 @@ def check_keystore_passphrase(**kwargs: Any) -> list[checks.CheckMessage]:
     from anchorid.idp import conf
     from anchorid.idp.keystore import MIN_PASSPHRASE_LENGTH, EncryptedFileKeyStore, KeyStoreError
 
+    if conf.keystore_backend() != "file":
+        return check_keystore_token()
     passphrase = conf.keystore_passphrase()
     if not passphrase:
         return [
@@ -57,6 +61,27 @@ def check_keystore_passphrase(**kwargs: Any) -> list[checks.CheckMessage]:
                     id="anchorid.idp.E003",
                 )
             ]
+    return []
+
+
+def check_keystore_token() -> list[checks.CheckMessage]:
+    """``ANCHORID_KEYSTORE=pkcs11``: the module loads, the token is there, the PIN logs in, a stored key opens."""
+    from anchorid.idp.keystore import KeyStoreError, keystore_from_settings
+
+    try:
+        store = keystore_from_settings()
+        names = store.list()
+        if names:
+            store.public_key(names[0])
+    except KeyStoreError as error:
+        return [
+            checks.Error(
+                f"the platform's keys cannot be used: {error}",
+                hint="ANCHORID_KEYSTORE=pkcs11 needs ANCHORID_PKCS11_MODULE, ANCHORID_PKCS11_TOKEN_LABEL and "
+                "ANCHORID_PKCS11_PIN (docs/keystore.md); unset ANCHORID_KEYSTORE to use the key files",
+                id="anchorid.idp.E007",
+            )
+        ]
     return []
 
 

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 
 from anchorid.idp.deviceca import profile
 from anchorid.idp.deviceca.models import PlatformCertificate, serial_hex
-from anchorid.idp.keystore import EncryptedFileKeyStore, KeyStore, StoredEcKeySigner
+from anchorid.idp.keystore import KeyStore, StoredEcKeySigner, stored_signer
 
 Role = PlatformCertificate.Role
 
@@ -59,8 +59,8 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _signer(store: EncryptedFileKeyStore, name: str) -> StoredEcKeySigner:
-    signer = store.signer(name)
+def _signer(store: KeyStore, name: str) -> StoredEcKeySigner:
+    signer = stored_signer(store, name)
     if not isinstance(signer, StoredEcKeySigner):
         raise CaError(f"the platform CA key {name!r} is not an EC key")
     return signer
@@ -95,7 +95,7 @@ class InitResult:
     responder: x509.Certificate
 
 
-def init_ca(store: EncryptedFileKeyStore, base_url: str, *, now: datetime | None = None) -> InitResult:
+def init_ca(store: KeyStore, base_url: str, *, now: datetime | None = None) -> InitResult:
     """Create root, issuing CA and responder; refuse if a CA exists. ``base_url`` goes into AIA and CRLDP."""
     base_url = check_base_url(base_url)
     now = now or now_utc()
@@ -120,7 +120,7 @@ def init_ca(store: EncryptedFileKeyStore, base_url: str, *, now: datetime | None
 
 
 def _issue_responder(
-    store: EncryptedFileKeyStore, issuing: x509.Certificate, issuing_key: str, base_url: str, now: datetime
+    store: KeyStore, issuing: x509.Certificate, issuing_key: str, base_url: str, now: datetime
 ) -> x509.Certificate:
     name = _key_name(Role.OCSP_RESPONDER)
     public_key = _ec_public(store, name)
@@ -180,9 +180,7 @@ def _sign_root_crl(
     return next_update
 
 
-def resign_root_crl(
-    store: EncryptedFileKeyStore, *, now: datetime | None = None, next_update: datetime | None = None
-) -> datetime:
+def resign_root_crl(store: KeyStore, *, now: datetime | None = None, next_update: datetime | None = None) -> datetime:
     """``anchorid idp ca root-crl``: the offline root signs a fresh CRL. Returns its nextUpdate (by default the
     end of the longest-lived certificate it speaks for: ``root_crl_next_update``)."""
     now = now or now_utc()
@@ -242,13 +240,13 @@ def platform_certificate(role: str) -> PlatformCertificate:
     return row
 
 
-def load_issuing_ca(store: EncryptedFileKeyStore) -> IssuingCa:
+def load_issuing_ca(store: KeyStore) -> IssuingCa:
     row = platform_certificate(Role.ISSUING)
     certificate = x509.load_der_x509_certificate(bytes(row.der))
     return IssuingCa(row, certificate, _signer(store, row.key_name), _issuer_hashes(certificate))
 
 
-def current_responder(store: EncryptedFileKeyStore, issuing: IssuingCa, *, now: datetime | None = None) -> Responder:
+def current_responder(store: KeyStore, issuing: IssuingCa, *, now: datetime | None = None) -> Responder:
     """The delegated responder; re-issued (new key) when its certificate has less than 30 days left."""
     now = now or now_utc()
     row = platform_certificate(Role.OCSP_RESPONDER)

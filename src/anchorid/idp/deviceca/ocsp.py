@@ -39,7 +39,7 @@ from anchorid.idp.deviceca.authority import IssuingCa, current_responder, load_i
 from anchorid.idp.deviceca.keys import ca_keystore
 from anchorid.idp.deviceca.models import DeviceCertificate, serial_hex
 from anchorid.idp.deviceca.profile import SERIAL_BITS
-from anchorid.idp.keystore import EncryptedFileKeyStore
+from anchorid.idp.keystore import KeyStore
 
 __all__ = [
     "MAX_REQUEST_BYTES",
@@ -84,11 +84,11 @@ class DeviceCertificates:
     max_serial: int = 2**SERIAL_BITS - 1
 
     def __init__(self) -> None:
-        self._store: EncryptedFileKeyStore | None = None
+        self._store: KeyStore | None = None
         self._issuing: IssuingCa | None = None
 
     @property
-    def store(self) -> EncryptedFileKeyStore:
+    def store(self) -> KeyStore:
         if self._store is None:
             self._store = ca_keystore()
         return self._store

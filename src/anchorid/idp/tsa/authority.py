@@ -37,7 +37,7 @@ from anchorid.common.pki.certificates import authority_information_access, crl_d
 from anchorid.idp.deviceca import profile
 from anchorid.idp.deviceca.authority import platform_certificate, resign_root_crl
 from anchorid.idp.deviceca.models import PlatformCertificate, serial_hex
-from anchorid.idp.keystore import EncryptedFileKeyStore, KeyStore
+from anchorid.idp.keystore import KeyStore, stored_signer
 from anchorid.idp.tsa.models import TsaCertificate
 
 TSA_COMMON_NAME: Final = "AnchorID Time Stamping Authority 1"
@@ -150,7 +150,7 @@ def sign_tsa_crl(
     )
 
 
-def init_tsa(store: EncryptedFileKeyStore, *, rotate: bool = False, now: datetime | None = None) -> x509.Certificate:
+def init_tsa(store: KeyStore, *, rotate: bool = False, now: datetime | None = None) -> x509.Certificate:
     """Create the TSA key and have the root certify it. Refuses when one exists unless ``rotate``."""
     now = now or now_utc()
     if TsaCertificate.objects.filter(current=True).exists() and not rotate:
@@ -160,7 +160,7 @@ def init_tsa(store: EncryptedFileKeyStore, *, rotate: bool = False, now: datetim
     key_name = f"tsa-{secrets.token_hex(4)}"
     public_key = store.create_key(key_name, "EC-P256")
     assert isinstance(public_key, ec.EllipticCurvePublicKey)
-    root_signer = store.signer(root_row.key_name)
+    root_signer = stored_signer(store, root_row.key_name)
     certificate = tsa_builder(public_key, root, now, profile.random_serial()).sign(root_signer, hashes.SHA256())
     with transaction.atomic():
         # The same ceremony publishes the CRL that speaks for the new certificate until a day before its end: a
