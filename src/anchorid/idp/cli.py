@@ -5,8 +5,10 @@
 - ``anchorid audit prove --data DIR --seq N``: print an inclusion proof (JSON) for entry N.
 - ``anchorid audit check-proof FILE [--public-key PEM]``: check an inclusion proof; needs no database.
 - ``anchorid idp create-key NAME --data DIR`` / ``list-keys`` / ``public-key NAME``: the KeyStore.
+- ``anchorid idp keys migrate --to pkcs11 --data DIR [--remove-files]``: move the key files into an HSM token.
 
-Key operations read ``ANCHORID_KEYSTORE_PASSPHRASE`` from the environment.
+Key operations read ``ANCHORID_KEYSTORE_PASSPHRASE`` (or, with ``ANCHORID_KEYSTORE=pkcs11``, ``ANCHORID_PKCS11_*``)
+from the environment.
 """
 
 from __future__ import annotations
@@ -191,6 +193,30 @@ def _public_key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _migrate_keys(args: argparse.Namespace) -> int:
+    """Move the key files into the PKCS#11 token named by ANCHORID_PKCS11_* (``keystore_migration``)."""
+    _use_data_dir(args.data, migrate=False)
+    from anchorid.idp import conf
+    from anchorid.idp.keystore import file_keystore_from_settings
+    from anchorid.idp.keystore_migration import migrate_to_token
+    from anchorid.idp.pkcs11_keystore import Pkcs11KeyStore
+
+    try:
+        source = file_keystore_from_settings()
+        target = Pkcs11KeyStore(conf.pkcs11_module(), conf.pkcs11_token_label(), conf.pkcs11_pin() or "")
+        moved = migrate_to_token(source, target, remove_files=args.remove_files)
+    except KeyStoreError as e:
+        return _fail(str(e))
+    for entry in moved:
+        removed = ", file removed" if entry.file_removed else ""
+        print(f"{entry.name}: {entry.outcome}, key id {entry.key_id}, checked {'+'.join(entry.checked)}{removed}")
+    kept = "" if args.remove_files else f"; the key files in {source.directory} are untouched (--remove-files)"
+    print(
+        f"{len(moved)} key(s) in the token {target.token_label!r}{kept}. Now run the idp with ANCHORID_KEYSTORE=pkcs11."
+    )
+    return EXIT_OK
+
+
 def add_idp_commands(commands: Any) -> None:
     """Register ``anchorid audit`` and ``anchorid idp`` on the top-level subparsers."""
     audit = commands.add_parser("audit", help="the ID platform's tamper-evident audit log")
@@ -232,6 +258,18 @@ def add_idp_commands(commands: Any) -> None:
     public.add_argument("name")
     public.add_argument("--data", required=True, help="the idp's data folder")
     public.set_defaults(func=_public_key)
+
+    keys = idp_commands.add_parser("keys", help="the key store as a whole: move it into an HSM")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    migrate = keys_commands.add_parser(
+        "migrate", help="import the key files into the PKCS#11 token (ANCHORID_PKCS11_*) and check each key there"
+    )
+    migrate.add_argument("--to", choices=["pkcs11"], required=True, help="the key store to move the keys into")
+    migrate.add_argument("--data", required=True, help="the idp's data folder")
+    migrate.add_argument(
+        "--remove-files", action="store_true", help="delete the key files once every key checked out in the token"
+    )
+    migrate.set_defaults(func=_migrate_keys)
 
     from anchorid.idp.onboarding.cli import add_onboarding_commands
 

@@ -104,6 +104,12 @@ class KeyStore(Protocol):
         ...
 
 
+class KeyImporter(Protocol):
+    """A store that takes keys made elsewhere (``EncryptedFileKeyStore``, ``Pkcs11KeyStore``)."""
+
+    def import_key(self, name: str, private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> PublicKey: ...
+
+
 def key_id(public_key: PublicKey) -> str:
     """A key's identifier: hex SHA-256 of its DER SubjectPublicKeyInfo (as RFC 6962 §3.2 names a log's key)."""
     spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -207,6 +213,24 @@ class EncryptedFileKeyStore:
         if isinstance(private_key, rsa.RSAPrivateKey) and private_key.key_size == 2048:
             return self._seal(name, "RSA-2048", private_key)
         raise KeyStoreError(f"unsupported key for {name!r}; the store holds {', '.join(KEY_ALGORITHMS)} keys")
+
+    def copy_into(self, name: str, target: KeyImporter) -> PublicKey:
+        """Put key ``name`` into ``target`` under the same name (``keys migrate``: into an HSM, as a
+        non-extractable object). The private key goes from this store straight to ``target.import_key``; it is
+        returned to no caller. Returns the public key as this store knows it."""
+        private_key = self._load(name)
+        target.import_key(name, private_key)
+        return private_key.public_key()
+
+    def remove(self, name: str) -> None:
+        """Delete the file of key ``name`` (after ``keys migrate --remove-files`` checked its copy) and forget it.
+        The bytes may survive on the disk (journals, SSD wear-levelling): the file was only ever ciphertext."""
+        path = self._path(name)
+        if not path.exists():
+            raise KeyNotFound(name)
+        path.unlink()
+        with self._lock:
+            self._loaded.pop(name, None)
 
     def _seal(
         self, name: str, algorithm: KeyAlgorithm, private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey

@@ -78,12 +78,12 @@ class _Token:
         self._pid = os.getpid()
         self.handles: dict[str, tuple[Any, PublicKey]] = {}
 
-    def session(self, pin: str) -> pkcs11.Session:
-        """The open session, logged in with ``pin`` (the caller holds ``lock``)."""
+    def session(self, pin: str, prefix: str) -> pkcs11.Session:
+        """The open session, logged in with ``pin`` (the caller holds ``lock``); errors name ``prefix``'s settings."""
         import pkcs11
         from pkcs11 import exceptions as errors
 
-        library = _library(self.module)
+        library = _library(self.module, prefix)
         if os.getpid() != self._pid:  # a forked child: PKCS#11 wants C_Initialize again, and no inherited session
             self._pid = os.getpid()
             self._session = None
@@ -96,7 +96,7 @@ class _Token:
             token = library.get_token(token_label=self.label)
         except errors.NoSuchToken:
             raise Pkcs11Unavailable(
-                f"no PKCS#11 token labelled {self.label!r} in {self.module} (ANCHORID_PKCS11_TOKEN_LABEL)"
+                f"no PKCS#11 token labelled {self.label!r} in {self.module} ({prefix}TOKEN_LABEL)"
             ) from None
         except errors.MultipleTokensReturned:
             raise Pkcs11Unavailable(
@@ -108,7 +108,7 @@ class _Token:
             session = token.open(rw=True)
         except errors.PinIncorrect:
             raise KeyUnreadable(
-                f"the PKCS#11 token {self.label!r} refused the PIN: wrong ANCHORID_PKCS11_PIN"
+                f"the PKCS#11 token {self.label!r} refused the PIN: wrong {prefix}PIN"
                 " (each wrong try counts towards the token's lock-out)"
             ) from None
         except errors.PinLocked:
@@ -121,7 +121,7 @@ class _Token:
             ) from None
         except (errors.PinLenRange, errors.PinInvalid):
             raise KeyUnreadable(
-                f"the PKCS#11 token {self.label!r} refused the PIN as malformed: check ANCHORID_PKCS11_PIN"
+                f"the PKCS#11 token {self.label!r} refused the PIN as malformed: check {prefix}PIN"
             ) from None
         except pkcs11.PKCS11Error as error:
             raise KeyUnreadable(f"cannot open the PKCS#11 token {self.label!r}: {type(error).__name__}") from None
@@ -143,7 +143,7 @@ _tokens: dict[tuple[str, str], _Token] = {}
 _tokens_lock = threading.Lock()
 
 
-def _library(module: str) -> Any:
+def _library(module: str, prefix: str = "ANCHORID_PKCS11_") -> Any:
     try:
         import pkcs11
     except ImportError:
@@ -154,7 +154,7 @@ def _library(module: str) -> Any:
         return pkcs11.lib(module)
     except pkcs11.PKCS11Error:
         raise Pkcs11Unavailable(
-            f"cannot load the PKCS#11 module {module!r} (ANCHORID_PKCS11_MODULE): not a PKCS#11 library"
+            f"cannot load the PKCS#11 module {module!r} ({prefix}MODULE): not a PKCS#11 library"
         ) from None
 
 
@@ -183,13 +183,15 @@ def _dropped_session_errors() -> tuple[type[Exception], ...]:
 class Pkcs11KeyStore:
     """Named signing keys in a PKCS#11 token; see the module docstring. Thread-safe."""
 
-    def __init__(self, module: str, token_label: str, pin: str) -> None:
+    def __init__(self, module: str, token_label: str, pin: str, *, setting_prefix: str = "ANCHORID_PKCS11_") -> None:
+        """``setting_prefix`` names the settings in messages (jlis has its own: ``ANCHORID_JLIS_PKCS11_``)."""
         if not module:
-            raise Pkcs11Unavailable("set ANCHORID_PKCS11_MODULE to the PKCS#11 module (.so) of the HSM")
+            raise Pkcs11Unavailable(f"set {setting_prefix}MODULE to the PKCS#11 module (.so) of the HSM")
         if not token_label:
-            raise Pkcs11Unavailable("set ANCHORID_PKCS11_TOKEN_LABEL to the label of the token that holds the keys")
+            raise Pkcs11Unavailable(f"set {setting_prefix}TOKEN_LABEL to the label of the token that holds the keys")
         if not pin:
-            raise Pkcs11Unavailable("set ANCHORID_PKCS11_PIN to the token's user PIN")
+            raise Pkcs11Unavailable(f"set {setting_prefix}PIN to the token's user PIN")
+        self._prefix = setting_prefix
         self.module = module
         self.token_label = token_label
         self._pin = pin
@@ -259,11 +261,11 @@ class Pkcs11KeyStore:
 
         with self._token.lock:
             try:
-                return operation(self._token.session(self._pin))
+                return operation(self._token.session(self._pin, self._prefix))
             except _dropped_session_errors():
                 self._token.drop()
             try:
-                return operation(self._token.session(self._pin))
+                return operation(self._token.session(self._pin, self._prefix))
             except pkcs11.PKCS11Error as error:
                 raise KeyStoreError(f"the PKCS#11 token {self.token_label!r} failed: {type(error).__name__}") from None
 

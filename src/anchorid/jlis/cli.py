@@ -265,6 +265,32 @@ def _upgrade_keys(args: argparse.Namespace) -> dict[str, Any]:
     return {"upgraded": upgraded}
 
 
+def _migrate_keys(args: argparse.Namespace) -> dict[str, Any]:
+    """Move the CA key files into J-LIS's PKCS#11 token (ANCHORID_JLIS_PKCS11_*); the rows keep their names."""
+    from anchorid.idp.keystore import KeyStoreError as StoreError
+    from anchorid.idp.keystore_migration import migrate_to_token
+    from anchorid.idp.pkcs11_keystore import Pkcs11KeyStore
+    from anchorid.jlis import conf
+    from anchorid.jlis.keystore import PKCS11_SETTINGS, KeyStoreError, file_store
+
+    try:
+        target = Pkcs11KeyStore(
+            conf.pkcs11_module(), conf.pkcs11_token_label(), conf.pkcs11_pin(), setting_prefix=PKCS11_SETTINGS
+        )
+        moved = migrate_to_token(file_store(), target, remove_files=args.remove_files)
+    except StoreError as error:
+        raise KeyStoreError(str(error)) from None
+    return {
+        "token": target.token_label,
+        "keys": [
+            {"name": m.name, "outcome": m.outcome, "key_id": m.key_id, "checked": list(m.checked),
+             "file_removed": m.file_removed}
+            for m in moved
+        ],
+        "next": "run jlis with ANCHORID_JLIS_KEYSTORE=pkcs11",
+    }  # fmt: skip
+
+
 def add_jlis_commands(commands: Any) -> None:
     jlis = commands.add_parser("jlis", help="the simulated J-LIS: seed residents, life events, operators")
     verbs = jlis.add_subparsers(dest="jlis_command", required=True, metavar="VERB")
@@ -325,5 +351,12 @@ def add_jlis_commands(commands: Any) -> None:
     upgrade = verb("upgrade-keys", "move CA keys of an earlier version into the key store (scrypt)", _upgrade_keys)
     upgrade.add_argument("--from-secret-key", action="store_true",
                          help="they were made without ANCHORID_JLIS_CA_PASSPHRASE (from SECRET_KEY)")  # fmt: skip
+    keys = verbs.add_parser("keys", help="the CA key store as a whole: move it into an HSM")
+    keys_verbs = keys.add_subparsers(dest="keys_command", required=True, metavar="VERB")
+    migrate = keys_verbs.add_parser("migrate", help="import the CA key files into the PKCS#11 token and check them")
+    migrate.add_argument("--to", choices=["pkcs11"], required=True)
+    migrate.add_argument("--data", required=True, help="the jlis data folder")
+    migrate.add_argument("--remove-files", action="store_true", help="delete the key files once all checked out")
+    migrate.set_defaults(func=_counter(_migrate_keys))
     export = verb("export-ca", "write the CA and OCSP responder certificates as PEM", _export_ca)
     export.add_argument("--out", required=True)

@@ -8,6 +8,12 @@ the same folder (the demo makes a passphrase of its own and passes it, like any 
 ``StoredRsaKeySigner``: cryptography's builders sign through it and the private key never leaves the store, so
 the keys can move into an HSM without touching the callers.
 
+With ``ANCHORID_JLIS_KEYSTORE=pkcs11`` the keys are in J-LIS's own PKCS#11 token instead (``Pkcs11KeyStore``;
+``ANCHORID_JLIS_PKCS11_TOKEN_LABEL``, ``ANCHORID_JLIS_PKCS11_PIN``, and the module ``ANCHORID_JLIS_PKCS11_MODULE``,
+by default the idp's ``ANCHORID_PKCS11_MODULE``) under the same names: the database rows still say
+``NAME.key.json``, the name the key had as a file, so ``anchorid jlis keys migrate --to pkcs11`` moves the keys
+without touching the rows.
+
 Data folders made by earlier versions hold ``.pem`` files (PKCS#8 with PBKDF2 at 2,048 iterations), encrypted
 with the configured passphrase or, when none was set, with one derived from Django's ``SECRET_KEY``.
 ``anchorid jlis upgrade-keys`` seals them into the store under the configured passphrase; until then loading
@@ -33,8 +39,10 @@ from anchorid.idp.keystore import (
     KeyNotFound,
     KeyUnreadable,
     StoredRsaKeySigner,
+    stored_signer,
 )
 from anchorid.idp.keystore import KeyStoreError as StoreError
+from anchorid.idp.pkcs11_keystore import Pkcs11KeyStore
 from anchorid.jlis import conf
 
 PASSPHRASE_SETTING = "ANCHORID_JLIS_CA_PASSPHRASE"  # noqa: S105 -- the name of the setting
@@ -42,7 +50,8 @@ LEGACY_SUFFIX = ".pem"
 #: How the pre-upgrade default passphrase was derived (only ``upgrade-keys --from-secret-key`` still uses it).
 _LEGACY_HKDF_INFO = b"anchorid jlis CA key passphrase"
 
-_stores: dict[tuple[str, str], EncryptedFileKeyStore] = {}
+PKCS11_SETTINGS = "ANCHORID_JLIS_PKCS11_"
+_stores: dict[tuple[str, ...], EncryptedFileKeyStore | Pkcs11KeyStore] = {}
 _stores_lock = threading.Lock()
 
 
@@ -50,8 +59,21 @@ class KeyStoreError(RuntimeError):
     """A key file is missing, or cannot be opened with the configured passphrase; the message says what to do."""
 
 
+def uses_token() -> bool:
+    """Whether the CA keys are in a PKCS#11 token (``ANCHORID_JLIS_KEYSTORE=pkcs11``)."""
+    return conf.keystore_backend() == "pkcs11"
+
+
 def passphrase_problem() -> str | None:
-    """Why the configured CA passphrase cannot be used, or None (the startup check asks this)."""
+    """Why the configured key store cannot be used for want of a passphrase, or None (the startup check asks
+    this). A token needs none: its PIN is checked when it is opened."""
+    if uses_token():
+        return None
+    return file_passphrase_problem()
+
+
+def file_passphrase_problem() -> str | None:
+    """Why the CA passphrase cannot open key files, or None."""
     passphrase = conf.ca_passphrase()
     if not passphrase:
         return (
@@ -65,9 +87,29 @@ def passphrase_problem() -> str | None:
     return None
 
 
-def store() -> EncryptedFileKeyStore:
-    """The CA key store of this data folder, one per process (each key is unlocked once, ~0.1 s of scrypt)."""
-    problem = passphrase_problem()
+def store() -> EncryptedFileKeyStore | Pkcs11KeyStore:
+    """The CA key store, one per process and configuration: J-LIS's token with ``ANCHORID_JLIS_KEYSTORE=pkcs11``,
+    else the files of this data folder (each key is unlocked once, ~0.1 s of scrypt)."""
+    backend = conf.keystore_backend()
+    if backend == "file":
+        return file_store()
+    if backend != "pkcs11":
+        raise KeyStoreError(f"ANCHORID_JLIS_KEYSTORE must be file or pkcs11, not {backend!r}")
+    module, label, pin = conf.pkcs11_module(), conf.pkcs11_token_label(), conf.pkcs11_pin()
+    cache_key = ("pkcs11", module, label, hashlib.sha256(pin.encode("utf-8")).hexdigest())
+    with _stores_lock:
+        found = _stores.get(cache_key)
+        if found is None:
+            try:
+                found = _stores[cache_key] = Pkcs11KeyStore(module, label, pin, setting_prefix=PKCS11_SETTINGS)
+            except StoreError as error:
+                raise KeyStoreError(str(error)) from None
+        return found
+
+
+def file_store() -> EncryptedFileKeyStore:
+    """The key files of this data folder under the CA passphrase (also what ``keys migrate`` reads from)."""
+    problem = file_passphrase_problem()
     if problem:
         raise KeyStoreError(problem)
     passphrase = conf.ca_passphrase()
@@ -77,6 +119,7 @@ def store() -> EncryptedFileKeyStore:
         found = _stores.get(cache_key)
         if found is None:
             found = _stores[cache_key] = EncryptedFileKeyStore(directory, passphrase)
+        assert isinstance(found, EncryptedFileKeyStore)
         return found
 
 
@@ -106,16 +149,20 @@ def load_private_key(file_name: str) -> StoredRsaKeySigner:
     try:
         keys.public_key(name)  # opens it now: a wrong passphrase is reported here, not at the first signature
     except KeyNotFound:
+        if isinstance(keys, Pkcs11KeyStore):
+            raise KeyStoreError(f"CA key {name} is missing from the PKCS#11 token {keys.token_label!r}") from None
         raise KeyStoreError(f"CA key file {file_name} is missing from {keys.directory}") from None
-    except KeyUnreadable:
+    except KeyUnreadable as error:
+        if isinstance(keys, Pkcs11KeyStore):
+            raise KeyStoreError(str(error)) from None
         raise KeyStoreError(f"CA key file {file_name} cannot be opened: wrong {PASSPHRASE_SETTING}?") from None
     except StoreError as error:
         raise KeyStoreError(str(error)) from None
     return _rsa_signer(keys, name)
 
 
-def _rsa_signer(keys: EncryptedFileKeyStore, name: str) -> StoredRsaKeySigner:
-    signer = keys.signer(name)
+def _rsa_signer(keys: EncryptedFileKeyStore | Pkcs11KeyStore, name: str) -> StoredRsaKeySigner:
+    signer = stored_signer(keys, name)
     if not isinstance(signer, StoredRsaKeySigner):
         raise KeyStoreError(f"CA key {name} is not an RSA key")
     return signer
@@ -127,6 +174,14 @@ def check_keys_open() -> str | None:
     problem = passphrase_problem()
     if problem:
         return problem
+    if uses_token():
+        try:
+            keys = store()
+            for name in keys.list():
+                keys.public_key(name)
+        except (KeyStoreError, StoreError) as error:
+            return f"jlis's CA keys cannot be used: {error}"
+        return None
     directory = conf.key_dir()
     if not directory.is_dir():
         return None

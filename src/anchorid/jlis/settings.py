@@ -36,6 +36,12 @@ JLIS_CA_PASSPHRASE = os.environ.get("ANCHORID_JLIS_CA_PASSPHRASE", "")
 # Where the encrypted key files live, and where counter-issued card files go by default.
 JLIS_KEY_DIR = DATA_DIR / "jlis-keys"
 JLIS_CARDS_DIR = DATA_DIR / "cards"
+# The CA and OCSP keys in a hardware security module instead (docs/keystore.md): ``pkcs11`` with the PKCS#11 module
+# (default: the idp's ANCHORID_PKCS11_MODULE), J-LIS's own token and its user PIN.
+JLIS_KEYSTORE = os.environ.get("ANCHORID_JLIS_KEYSTORE", "file")
+JLIS_PKCS11_MODULE = os.environ.get("ANCHORID_JLIS_PKCS11_MODULE") or os.environ.get("ANCHORID_PKCS11_MODULE", "")
+JLIS_PKCS11_TOKEN_LABEL = os.environ.get("ANCHORID_JLIS_PKCS11_TOKEN_LABEL", "")
+JLIS_PKCS11_PIN = os.environ.get("ANCHORID_JLIS_PKCS11_PIN", "")
 # Romaji municipality name in the signature certificate subject (jpki-reference.md §1.2, L=Kiyose-shi).
 JLIS_LOCALITY = os.environ.get("ANCHORID_JLIS_LOCALITY", "Kamakura-shi")
 JLIS_MUNICIPALITY_CODE = os.environ.get("ANCHORID_JLIS_MUNICIPALITY_CODE", "142042")
