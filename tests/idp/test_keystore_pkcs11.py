@@ -4,8 +4,12 @@ pyHanko's validator, poppler's pdfsig), and the idp's OIDC keys, CA, TSA and a P
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +17,7 @@ from typing import Any
 
 import pkcs11
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -34,6 +39,7 @@ from anchorid.idp.keystore import (
     stored_signer,
 )
 from anchorid.idp.pkcs11_keystore import Pkcs11KeyStore, Pkcs11Unavailable
+from support.jlis_server import free_port
 from support.softhsm import MODULE, Token, softhsm_tokens  # noqa: F401 (fixture)
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
@@ -310,3 +316,49 @@ def test_it_signs_a_pdf_with_a_token_key_that_pyhanko_and_pdfsig_validate(token_
     assert status.timestamp_validity.valid
     shown = subprocess.run(["pdfsig", str(signed)], capture_output=True, text=True)
     assert "Signature is Valid" in shown.stdout, shown.stdout + shown.stderr
+
+
+def _serve_env(token: Token, pin: str) -> dict[str, str]:
+    from support.softhsm import token_env
+
+    unset = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "ANCHORID_KEYSTORE_PASSPHRASE", "ANCHORID_DATA_DIR")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    return {**env, **token_env(token), "ANCHORID_KEYSTORE": "pkcs11", "ANCHORID_PKCS11_PIN": pin}
+
+
+def test_it_serves_the_idp_from_the_token_in_forked_workers(token: Token, tmp_path: Path) -> None:
+    """``anchorid serve idp`` with no key passphrase at all: the startup check logs in to the token, Granian forks
+    two workers, each initialises the module again and signs with the token's keys."""
+    port = free_port()
+    command = [sys.executable, "-m", "anchorid.cli", "serve", "idp", "--port", str(port), "--data", str(tmp_path)]
+    server = subprocess.Popen([*command, "--workers", "2"], env=_serve_env(token, token.pin),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            try:
+                documents = [requests.get(f"http://127.0.0.1:{port}/oidc/jwks", timeout=10) for _ in range(6)]
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the idp did not answer"
+                time.sleep(0.3)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.communicate(timeout=60)
+    assert all(d.status_code == 200 for d in documents), [d.text[:300] for d in documents]
+    kids = {key["kid"] for key in documents[-1].json()["keys"]}
+    store = Pkcs11KeyStore(token.module, token.label, token.pin)
+    assert kids
+    assert kids <= {key_id(store.public_key(name)) for name in store.list()}
+    assert not (tmp_path / "keys").exists() or not list((tmp_path / "keys").glob("*.key.json"))
+
+
+def test_it_does_not_serve_the_idp_with_a_wrong_pin(token: Token, tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "anchorid.cli", "serve", "idp", "--port", str(port), "--data", str(tmp_path)]
+    done = subprocess.run(command, env=_serve_env(token, "wrong-pin-4242"), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "refused the PIN: wrong ANCHORID_PKCS11_PIN" in done.stderr
+    assert "wrong-pin-4242" not in done.stderr
+    assert "Traceback" not in done.stderr
