@@ -8,8 +8,11 @@ checks in front of each party's instances (docs/deployment.md; why HAProxy and n
   two successes bring it back) and balances round robin. A request whose connection to an instance fails is sent
   to the other one (``retries`` + ``option redispatch``): only a failed *connection* is retried, so a POST an
   instance received is never sent twice.
-- With ``pinning``, a test-only header ``X-AnchorID-Pin: idp-1`` (an instance's name) sends a request to that
-  instance alone; without it the header is removed. A real deployment never enables it.
+  A GET or HEAD whose instance died before answering (no response, or none in time) is sent again to the other
+  one (``retry-on`` + ``disable-l7-retry`` for every other method).
+- With ``pinning``, a test-only header ``X-AnchorID-Pin: idp-1,city-2`` (instance names) sends a request to the
+  named instance of the party alone, and responses name the instance that answered (``X-AnchorID-Served-By``);
+  without it the header is removed. A real deployment never enables it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PIN_HEADER = "X-AnchorID-Pin"
+#: With pinning (tests), the instance that answered, in every response.
+SERVED_BY_HEADER = "X-AnchorID-Served-By"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ def render(backends: list[Backend], certificate: Path, *, pinning: bool) -> str:
         lines.append(f"    http-request del-header {PIN_HEADER}")
         if pinning:
             lines += [
-                f"    use_backend pin-{instance} if {{ var(txn.pin) -m str {instance} }}"
+                f"    use_backend pin-{instance} if {{ var(txn.pin) -m sub {instance} }}"
                 for instance, _ in backend.instances
             ]
         lines += [f"    default_backend {name}", ""]
@@ -74,10 +79,19 @@ def render(backends: list[Backend], certificate: Path, *, pinning: bool) -> str:
             "    option httpchk",
             f"    http-check send meth GET uri {backend.health_path} ver HTTP/1.1 hdr Host localhost",
             "    http-check expect status 200",
+            "    retry-on conn-failure empty-response response-timeout",
+            "    http-request disable-l7-retry unless METH_GET || METH_HEAD",
         ]
+        if pinning:
+            lines.append(f"    http-response set-header {SERVED_BY_HEADER} %[srv_name]")
         lines += [f"    server {instance} 127.0.0.1:{port} check" for instance, port in backend.instances]
         lines.append("")
         if pinning:
             for instance, port in backend.instances:
-                lines += [f"backend pin-{instance}", f"    server {instance} 127.0.0.1:{port}", ""]
+                lines += [
+                    f"backend pin-{instance}",
+                    f"    http-response set-header {SERVED_BY_HEADER} %[srv_name]",
+                    f"    server {instance} 127.0.0.1:{port}",
+                    "",
+                ]
     return "\n".join(lines)

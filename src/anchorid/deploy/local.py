@@ -56,6 +56,9 @@ HEALTH_PATHS = {"jlis": "/ca/sign.cer", "idp": "/.well-known/openid-configuratio
 START_TIMEOUT_SECONDS = 120.0
 STATE_FILE = "deployment.json"
 PROVISIONED_MARKER = ".provisioned"
+EVENTS_MARKER = ".events-connected"
+#: What ``anchorid city connect-events`` writes into the departments' folder (``anchorid.ssf_receiver.setup``).
+RECEIVER_FILE = "ssf-receiver.json"
 
 
 @dataclass
@@ -145,7 +148,9 @@ def party_env(topology: Topology, party: str) -> dict[str, str]:
             "ANCHORID_JLIS_CA_PASSPHRASE": made["jlis_ca_passphrase"],
             "ANCHORID_JLIS_ORIGIN": f"http://127.0.0.1:{topology.jlis_port}",
         }
-    env |= {"ANCHORID_TLS_PROXY": "1", "ANCHORID_TRUSTED_PROXY_HOPS": "1", "ANCHORID_ALLOWED_HOSTS": "localhost,127.0.0.1"}
+    # Behind the proxy: TLS ends there, and it sets X-Forwarded-For (one hop). 127.0.0.1: the instances' own port.
+    env |= {"ANCHORID_TLS_PROXY": "1", "ANCHORID_TRUSTED_PROXY_HOPS": "1"}
+    env["ANCHORID_ALLOWED_HOSTS"] = "localhost,127.0.0.1"
     if party == "city":
         return env | {"ANCHORID_SECRET_KEY": made["city_secret_key"], "ANCHORID_CITY_ORIGIN": topology.origin("city")}
     return env | {
@@ -240,6 +245,9 @@ def provision(topology: Topology, jlis: Party, residents: int) -> None:
     _run("idp", "tsa", "init", "--data", str(first_idp), env=idp_env)
     _run("city", "setup", "--data", str(first_city), "--idp", topology.origin("idp"), "--origin",
          topology.origin("city"), "--idp-data", str(first_idp), env=idp_env)  # fmt: skip
+    # The city's departments: a relying party that receives Shared Signals (their stream is made once the idp runs).
+    _run("city", "departments-setup", "--data", str(first_city), "--idp", topology.origin("idp"), "--origin",
+         topology.origin("city"), "--idp-data", str(first_idp), env=idp_env)  # fmt: skip
     seeded = subprocess.run(
         [sys.executable, "-m", "django", "seed_facilities"],
         env={**city_env, "DJANGO_SETTINGS_MODULE": "anchorid.city.settings", "ANCHORID_DATA_DIR": str(first_city)},
@@ -251,6 +259,21 @@ def provision(topology: Topology, jlis: Party, residents: int) -> None:
         for number in range(2, INSTANCES + 1):
             _copy_provisioned(topology.folder / f"{party}-1", topology.folder / f"{party}-{number}")
     (topology.folder / PROVISIONED_MARKER).write_text("ok\n")
+
+
+def connect_events(topology: Topology) -> None:
+    """Once, with everything running: the departments' push stream at the idp (``anchorid city connect-events``);
+    its receiver settings (stream id, the push token) go to every city instance, as the rest of its set-up did."""
+    marker = topology.folder / EVENTS_MARKER
+    if marker.exists():
+        return
+    first = topology.folder / "city-1"
+    _run("city", "connect-events", "--data", str(first), env=party_env(topology, "city"))
+    receiver = first / "departments" / RECEIVER_FILE
+    for number in range(2, INSTANCES + 1):
+        target = topology.folder / f"city-{number}" / "departments" / RECEIVER_FILE
+        shutil.copy2(receiver, target)
+    marker.write_text("ok\n")
 
 
 def _proxy_config(topology: Topology) -> Path:
@@ -299,7 +322,8 @@ def _summary(topology: Topology) -> str:
         f"  City portal   {topology.origin('city')}/",
         f"  J-LIS         http://127.0.0.1:{topology.jlis_port}/   (internal: reached by the idp only)",
         f"  instances     {instances}",
-        f"  local CA      {ca}   (trust it: curl --cacert {ca} {topology.origin('idp')}/.well-known/openid-configuration)",
+        f"  local CA      {ca}",
+        f"  try           curl --cacert {ca} {topology.origin('idp')}/.well-known/openid-configuration",
         f"  PostgreSQL    {topology.database('idp').rsplit('/', 1)[0]}/{topology.prefix}{{jlis,idp,city}}",
         f"  Redis         {topology.redis_url}",
         f"  folder        {topology.folder}   (logs/, {STATE_FILE}, cards/INDEX.json)",
@@ -317,7 +341,8 @@ def run(topology: Topology, *, residents: int, once: bool) -> int:
     topology.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     (topology.folder / STATE_FILE).unlink(missing_ok=True)
     tls.make_certificates(topology.tls)
-    jlis = Party("jlis", topology.jlis_port, topology.folder / "jlis", HEALTH_PATHS["jlis"], party_env(topology, "jlis"))
+    jlis = Party("jlis", topology.jlis_port, topology.folder / "jlis", HEALTH_PATHS["jlis"])
+    jlis.env = party_env(topology, "jlis")
     try:
         if not (topology.folder / PROVISIONED_MARKER).exists():
             provision(topology, jlis, residents)
@@ -326,14 +351,16 @@ def run(topology: Topology, *, residents: int, once: bool) -> int:
         # One instance at a time: the first migrates the party's database, the next find it migrated.
         for kind in ("idp", "city"):
             for number in range(1, INSTANCES + 1):
-                instance = Party(f"{kind}-{number}", topology.instance_port(kind, number),
-                                 topology.folder / f"{kind}-{number}", HEALTH_PATHS[kind], party_env(topology, kind))  # fmt: skip
+                name = f"{kind}-{number}"
+                instance = Party(name, topology.instance_port(kind, number), topology.folder / name, HEALTH_PATHS[kind])
+                instance.env = party_env(topology, kind)
                 _start_instance(topology, instance, kind)
         proxy = Party("haproxy", topology.base_port, topology.folder, "", _base_env(topology))
         _start(topology, proxy, ["haproxy", "-W", "-db", "-f", str(_proxy_config(topology))])
         context = ssl.create_default_context(cafile=str(topology.tls / "ca.pem"))
         for kind in ("idp", "city"):
             _wait_until_answering(proxy, topology.origin(kind) + HEALTH_PATHS[kind], context)
+        connect_events(topology)
         state_path = topology.folder / STATE_FILE
         state_path.write_text(json.dumps(state(topology), indent=2))
         print(_summary(topology), flush=True)
@@ -370,10 +397,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT,
                         help="first port: idp HTTPS, city HTTPS, jlis, then the instances from PORT+10")  # fmt: skip
     parser.add_argument("--postgres", default=os.environ.get("ANCHORID_DEPLOY_POSTGRES", DEFAULT_POSTGRES),
-                        help="the PostgreSQL server (its databases PREFIX{jlis,idp,city} are made at set-up)")  # fmt: skip
+                        help="PostgreSQL server; its databases PREFIX{jlis,idp,city} are made at set-up")  # fmt: skip
     parser.add_argument("--db-prefix", default=DEFAULT_PREFIX, help="prefix of the deployment's database names")
-    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", DEFAULT_REDIS),
-                        help="REDIS_URL given to every instance (default: $REDIS_URL or " + DEFAULT_REDIS + ")")
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("REDIS_URL", DEFAULT_REDIS),
+        help="REDIS_URL given to every instance (default: $REDIS_URL or " + DEFAULT_REDIS + ")",
+    )
     parser.add_argument("--residents", type=int, default=10, help="synthetic residents seeded at set-up")
     parser.add_argument("--once", action="store_true", help="start everything, check it answers, then stop")
     parser.add_argument("--pinning", action="store_true",
