@@ -102,6 +102,17 @@ class Deployment:
             assert time.monotonic() < deadline, f"{instance} still answers after SIGKILL"
             time.sleep(0.1)
 
+    def proxy(self, command: str) -> str:
+        """One command to HAProxy's runtime API (e.g. ``disable server city/city-1``); its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(10)
+            connection.connect(self.state["proxy_socket"])
+            connection.sendall(command.encode() + b"\n")
+            answer = b""
+            while chunk := connection.recv(4096):
+                answer += chunk
+        return answer.decode()
+
     def cards(self) -> list[dict[str, Any]]:
         index = json.loads((Path(self.state["cards"]) / "INDEX.json").read_text())
         return [card for card in index["cards"] if card["has_signature_certificate"]]

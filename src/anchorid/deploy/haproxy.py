@@ -10,6 +10,8 @@ checks in front of each party's instances (docs/deployment.md; why HAProxy and n
   instance received is never sent twice.
   A GET or HEAD whose instance died before answering (no response, or none in time) is sent again to the other
   one (``retry-on`` + ``disable-l7-retry`` for every other method).
+- The runtime API (``stats socket``, the owner's only) lets an operator take an instance out and back
+  (``echo "disable server idp/idp-1" | socat stdio UNIX:haproxy.sock``), e.g. to drain it before maintenance.
 - With ``pinning``, a test-only header ``X-AnchorID-Pin: idp-1,city-2`` (instance names) sends a request to the
   named instance of the party alone, and responses name the instance that answered (``X-AnchorID-Served-By``);
   without it the header is removed. A real deployment never enables it.
@@ -35,11 +37,12 @@ class Backend:
     instances: tuple[tuple[str, int], ...]
 
 
-def render(backends: list[Backend], certificate: Path, *, pinning: bool) -> str:
+def render(backends: list[Backend], certificate: Path, runtime_socket: Path, *, pinning: bool) -> str:
     lines = [
         "# Written by scripts/deploy-local (anchorid.deploy.haproxy); made again at every start.",
         "global",
         "    maxconn 4096",
+        f"    stats socket {runtime_socket} mode 600 level admin",
         "    ssl-default-bind-options ssl-min-ver TLSv1.2",
         "    log stderr format short local0 notice",
         "",
@@ -64,8 +67,8 @@ def render(backends: list[Backend], certificate: Path, *, pinning: bool) -> str:
             "    http-request set-header X-Forwarded-For %[src]",
             "    http-request set-header X-Forwarded-Proto https",
         ]
-        if pinning:  # read before the header is removed (http-request rules run before use_backend)
-            lines.append(f"    http-request set-var(txn.pin) req.hdr({PIN_HEADER})")
+        if pinning:  # read (whole: fhdr, not split at commas) before the header is removed; use_backend runs later
+            lines.append(f"    http-request set-var(txn.pin) req.fhdr({PIN_HEADER})")
         lines.append(f"    http-request del-header {PIN_HEADER}")
         if pinning:
             lines += [

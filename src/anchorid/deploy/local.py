@@ -55,6 +55,8 @@ INSTANCES = 2
 HEALTH_PATHS = {"jlis": "/ca/sign.cer", "idp": "/.well-known/openid-configuration", "city": "/"}
 START_TIMEOUT_SECONDS = 120.0
 STATE_FILE = "deployment.json"
+#: HAProxy's runtime API (take an instance out of rotation and back), in the deployment's folder.
+PROXY_SOCKET = "haproxy.sock"
 PROVISIONED_MARKER = ".provisioned"
 EVENTS_MARKER = ".events-connected"
 #: What ``anchorid city connect-events`` writes into the departments' folder (``anchorid.ssf_receiver.setup``).
@@ -287,7 +289,8 @@ def _proxy_config(topology: Topology) -> Path:
         for party in ("idp", "city")
     ]
     path = topology.folder / "haproxy.cfg"
-    path.write_text(haproxy.render(backends, topology.tls / "proxy.pem", pinning=topology.pinning))
+    path.write_text(haproxy.render(backends, topology.tls / "proxy.pem", topology.folder / PROXY_SOCKET,
+                                   pinning=topology.pinning))  # fmt: skip
     return path
 
 
@@ -304,6 +307,7 @@ def state(topology: Topology) -> dict[str, object]:
         "databases": {party: topology.database(party) for party in ("jlis", "idp", "city")},
         "redis_url": topology.redis_url,
         "pin_header": haproxy.PIN_HEADER if topology.pinning else None,
+        "proxy_socket": str(topology.folder / PROXY_SOCKET),
         "processes": processes,
     }
 
