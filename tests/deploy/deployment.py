@@ -81,15 +81,6 @@ class Deployment:
     def ca(self) -> str:
         return str(self.state["ca"])
 
-    def env(self, party: str) -> dict[str, str]:
-        """The party's settings, as its instances run with them (for its CLI)."""
-        from anchorid.deploy import local
-
-        topology = local.Topology(self.folder, 0, "", self.prefix, "")
-        env = local.party_env(topology, party)
-        env["DATABASE_URL"] = self.state["databases"][party]
-        return env
-
     def pid(self, instance: str) -> int:
         return int(self.state["processes"][instance]["pid"])
 
