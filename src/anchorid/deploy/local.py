@@ -41,6 +41,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from anchorid.demo import Party, stop_parties
 from anchorid.deploy import databases, haproxy, tls
@@ -336,9 +337,20 @@ def _summary(topology: Topology) -> str:
     ])  # fmt: skip
 
 
+def _require_listening(what: str, url: str, default_port: int) -> None:
+    """Refuse to start when the server ``url`` names does not accept connections (say which, and where)."""
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=5).close()
+    except OSError as error:
+        raise SystemExit(f"{what} at {parts.hostname}:{parts.port or default_port} does not answer ({error})") from None
+
+
 def run(topology: Topology, *, residents: int, once: bool) -> int:
     if shutil.which("haproxy") is None:
         raise SystemExit("haproxy is not installed: run scripts/bootstrap --test (or apt-get install haproxy)")
+    _require_listening("PostgreSQL", topology.postgres, 5432)
+    _require_listening("Redis", topology.redis_url, 6379)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
@@ -400,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=".anchorid-deploy", help="the deployment's folder (made on first start)")
     parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT,
                         help="first port: idp HTTPS, city HTTPS, jlis, then the instances from PORT+10")  # fmt: skip
-    parser.add_argument("--postgres", default=os.environ.get("ANCHORID_DEPLOY_POSTGRES", DEFAULT_POSTGRES),
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
                         help="PostgreSQL server; its databases PREFIX{jlis,idp,city} are made at set-up")  # fmt: skip
     parser.add_argument("--db-prefix", default=DEFAULT_PREFIX, help="prefix of the deployment's database names")
     parser.add_argument(
