@@ -138,7 +138,11 @@ def start(folder: Path) -> Deployment:
 
 
 def stop(deployment: Deployment) -> None:
-    """Ctrl-C, as a person stops it; every process must be gone. Then the test databases are dropped."""
+    """Ctrl-C, as a person stops it: deploy-local exits and no port of the deployment answers any more. Then the
+    test databases are dropped."""
+    ports: list[int] = []
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        ports = [int(process["port"]) for process in deployment.state["processes"].values()]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(deployment.process.pid, signal.SIGINT)
     try:
@@ -149,6 +153,8 @@ def stop(deployment: Deployment) -> None:
         raise
     finally:
         databases.drop(postgres_server(), [f"{deployment.prefix}{party}" for party in ("jlis", "idp", "city")])
+    assert deployment.process.returncode == 0, "".join(deployment.output[-20:])
+    assert not [port for port in ports if _answers(port)], "a process of the deployment outlived Ctrl-C"
 
 
 class PinnedBrowser(Browser):
