@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.test import RequestFactory
 from pytest_django.fixtures import Settings
 
 from anchorid.common import ratelimit
@@ -58,3 +59,17 @@ def test_it_counts_in_a_configured_shared_cache_instead(settings: Settings) -> N
 
 def test_it_keeps_the_idp_import_path() -> None:
     assert ReexportedLimit is ratelimit.Limit
+
+
+def test_it_reads_the_client_address_that_many_proxies_from_the_end(settings: Settings, rf: RequestFactory) -> None:
+    """``ANCHORID_TRUSTED_PROXY_HOPS``: 0 takes the peer; N takes the N-th X-Forwarded-For entry from the end (what
+    the N-th proxy saw), so entries a client wrote in front of them change nothing."""
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7", REMOTE_ADDR="127.0.0.1")
+    settings.ANCHORID_TRUSTED_PROXY_HOPS = 0
+    assert ratelimit.client_ip(request) == "127.0.0.1"
+    settings.ANCHORID_TRUSTED_PROXY_HOPS = 1
+    assert ratelimit.client_ip(request) == "198.51.100.7"
+    settings.ANCHORID_TRUSTED_PROXY_HOPS = 2
+    assert ratelimit.client_ip(request) == "203.0.113.9"
+    settings.ANCHORID_TRUSTED_PROXY_HOPS = 3  # fewer entries than proxies: not through them, the peer counts
+    assert ratelimit.client_ip(request) == "127.0.0.1"

@@ -98,6 +98,21 @@ X_FRAME_OPTIONS = "DENY"
 # only on requests that came over HTTPS, so http://localhost in the demo never gets it.
 BEHIND_TLS_PROXY = os.environ.get("ANCHORID_TLS_PROXY") == "1"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+
+
+def _proxy_hops() -> int:
+    """``ANCHORID_TRUSTED_PROXY_HOPS``: how many proxies in front of the party append to X-Forwarded-For (0: none,
+    the peer address is the client's). ``anchorid.common.ratelimit.client_ip`` reads the address that many entries
+    from the end; set it only when every request comes through those proxies."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = os.environ.get("ANCHORID_TRUSTED_PROXY_HOPS", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10:
+        raise ImproperlyConfigured(f"ANCHORID_TRUSTED_PROXY_HOPS must be a whole number from 0 to 10, not {raw!r}")
+    return int(raw)
+
+
+ANCHORID_TRUSTED_PROXY_HOPS = _proxy_hops()
 SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("ANCHORID_HSTS_INCLUDE_SUBDOMAINS") == "1"
 SECURE_HSTS_PRELOAD = False
 HSTS_SECONDS = 365 * 24 * 60 * 60
