@@ -1,0 +1,200 @@
+"""What must hold across instances holds across two ``anchorid serve idp`` processes sharing one database, with the
+short-lived state in Redis (``REDIS_URL``) or in the database (no Redis): a one-time jti used on one is refused on
+the other, a rate limit counts on both, a key rotation or a disabled client is seen by both within seconds, and a
+session started on one continues on the other (docs/shared-state.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+from joserfc import jws
+from joserfc.jwk import KeySet
+
+from .instances import STAFF_PASSWORD, Deployment, Instance, Service, deployment
+
+#: Well under the caches' own expiry (SIGNING_KEYS_CACHE_SECONDS, CLIENT_CACHE_SECONDS: 30 s): a change seen within
+#: this time was announced, not waited out.
+SEEN_WITHIN = 8.0
+
+
+@pytest.fixture(scope="module", params=["redis", "database"])
+def two(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    yield from deployment(tmp_path_factory.mktemp(f"shared-{request.param}"), request.param)
+
+
+@pytest.fixture(scope="module")
+def service(two: Deployment) -> Service:
+    svc = Service("svc")
+    jwks_file = two.data[0].parent / "svc-jwks.json"
+    jwks_file.write_text(json.dumps(svc.jwks()))
+    two.cli("idp", "client", "add", "--data", str(two.data[0]), "--client-id", "svc", "--redirect-uri",
+            "https://svc.example/callback", "--jwks", str(jwks_file))  # fmt: skip
+    return svc
+
+
+def _a(two: Deployment) -> Instance:
+    assert two.a is not None
+    return two.a
+
+
+def _b(two: Deployment) -> Instance:
+    assert two.b is not None
+    return two.b
+
+
+def _nonce(service: Service, instance: Instance) -> str:
+    """The server's DPoP nonce, as a client learns it: a proof without one is refused with ``use_dpop_nonce``."""
+    response = service.token(instance, proof=service.proof("POST", "/oidc/token", None))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "use_dpop_nonce"
+    nonce: str = response.headers["DPoP-Nonce"]
+    return nonce
+
+
+def _eventually(check: Callable[[], bool], what: str) -> float:
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < SEEN_WITHIN, f"{what} not seen within {SEEN_WITHIN} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def test_it_refuses_on_one_instance_a_client_assertion_or_dpop_proof_used_on_the_other(
+    two: Deployment, service: Service
+) -> None:
+    a, b = _a(two), _b(two)
+    nonce = _nonce(service, a)  # issued by a, accepted by b: nonces are stateless under the shared secret
+    assertion, proof = service.assertion(), service.proof("POST", "/oidc/token", nonce)
+    first = service.token(a, assertion=assertion, proof=proof)
+    assert first.status_code == 200, first.text
+    assert first.json()["token_type"] == "DPoP"
+
+    replayed_assertion = service.token(b, assertion=assertion, proof=service.proof("POST", "/oidc/token", nonce))
+    assert replayed_assertion.status_code == 401, replayed_assertion.text
+    assert replayed_assertion.json()["error"] == "invalid_client"
+    assert "replay" in replayed_assertion.json()["error_description"]
+
+    replayed_proof = service.token(b, proof=proof)
+    assert replayed_proof.status_code == 400, replayed_proof.text
+    assert replayed_proof.json()["error"] == "invalid_dpop_proof"
+    assert "replay" in replayed_proof.json()["error_description"]
+
+    fresh = service.token(b, proof=service.proof("POST", "/oidc/token", nonce))
+    assert fresh.status_code == 200, fresh.text
+
+
+def _admin_login(instance: Instance, username: str, password: str, http: requests.Session | None = None) -> int:
+    http = http or requests.Session()
+    page = http.get(instance.url + "/admin/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token is not None, page.text[:500]
+    response = http.post(
+        instance.url + "/admin/login/?next=/admin/",
+        data={"csrfmiddlewaretoken": token.group(1), "username": username, "password": password},
+        headers={"Accept-Language": "en"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.status_code
+
+
+def _staff(two: Deployment, handle: str) -> None:
+    two.django(
+        "from anchorid.idp.accounts.models import Account\n"
+        f"Account.objects.create_superuser({handle!r}, {STAFF_PASSWORD!r})\n"
+    )
+
+
+def test_it_counts_a_rate_limit_across_both_instances(two: Deployment) -> None:
+    """The admin's password lockout (5 failures per name in 15 min): 3 on one instance and 2 on the other lock the
+    name on both, the right password included."""
+    a, b = _a(two), _b(two)
+    _staff(two, "staff-locked")
+    for instance in (a, b, a, b, a):
+        assert _admin_login(instance, "staff-locked", "wrong password") == 200
+    assert _admin_login(b, "staff-locked", STAFF_PASSWORD) == 429
+    assert _admin_login(a, "staff-locked", STAFF_PASSWORD) == 429
+
+
+def test_it_continues_on_one_instance_a_session_started_on_the_other(two: Deployment) -> None:
+    a, b = _a(two), _b(two)
+    _staff(two, "staff-session")
+    browser = requests.Session()
+    assert _admin_login(a, "staff-session", STAFF_PASSWORD, browser) == 302
+    on_b = browser.get(b.url + "/admin/", allow_redirects=False, timeout=10)
+    assert on_b.status_code == 200
+    assert "staff-session" in on_b.text
+    logout = browser.post(
+        b.url + "/admin/logout/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert logout.status_code == 200
+    assert browser.get(a.url + "/admin/", allow_redirects=False, timeout=10).status_code == 302  # ended on a too
+
+
+def _kids(instance: Instance) -> set[str]:
+    return {key["kid"] for key in requests.get(instance.url + "/oidc/jwks", timeout=10).json()["keys"]}
+
+
+def _access_token(service: Service, instance: Instance) -> str:
+    nonce = _nonce(service, instance)
+    response = service.token(instance, proof=service.proof("POST", "/oidc/token", nonce))
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _kid(token: str) -> str:
+    kid: str = jws.extract_compact(token.encode()).protected["kid"]
+    return kid
+
+
+def _streams(service: Service, instance: Instance, token: str) -> requests.Response:
+    """A call that verifies the access token on ``instance`` (the SSF stream API)."""
+    nonce = _nonce(service, instance)
+    return requests.get(
+        instance.url + "/ssf/streams",
+        headers={"Authorization": f"DPoP {token}", "DPoP": service.proof("GET", "/ssf/streams", nonce, token)},
+        timeout=10,
+    )
+
+
+def test_it_serves_and_signs_with_a_key_rotation_made_elsewhere_within_seconds(
+    two: Deployment, service: Service
+) -> None:
+    a, b = _a(two), _b(two)
+    before = _kids(a)
+    assert _kids(b) == before
+    old_kid = _kid(_access_token(service, b))  # both instances have the key table cached now
+    assert _kid(_access_token(service, a)) == old_kid
+
+    two.cli("idp", "rotate-keys", "--data", str(two.data[0]))  # an operator, on a third process
+
+    _eventually(lambda: _kids(b) - before != set() and _kids(a) - before != set(), "the new next key")
+    new_kid = _kid(_access_token(service, b))
+    assert new_kid != old_kid
+    assert new_kid in before  # the former next key signs now: published before it signed
+    token_from_a = _access_token(service, a)
+    assert _kid(token_from_a) == new_kid
+    jwks_b = requests.get(b.url + "/oidc/jwks", timeout=10).json()
+    jws.deserialize_compact(token_from_a, KeySet.import_key_set(jwks_b), algorithms=["ES256"])  # b publishes it
+    assert _streams(service, b, token_from_a).status_code == 200  # and b accepts the token a signed with it
+
+
+def test_it_refuses_a_client_disabled_elsewhere_within_seconds(two: Deployment, service: Service) -> None:
+    a, b = _a(two), _b(two)
+    for instance in (a, b):  # both have the client cached
+        assert service.token(instance, proof=service.proof("POST", "/oidc/token", _nonce(service, instance))).ok
+    two.cli("idp", "client", "disable", "--data", str(two.data[0]), "--client-id", "svc")
+
+    def refused(instance: Instance) -> bool:
+        return service.token(instance).status_code == 401  # invalid_client: no such active client
+
+    _eventually(lambda: refused(a) and refused(b), "the disabled client")
