@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,46 @@ STAFF_PASSWORD = "a long staff password 7"
 
 
 @dataclass
+class Service:
+    """A confidential FAPI client's side: its assertion key and its DPoP key."""
+
+    client_id: str
+    key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256"))
+    dpop_key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256"))
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [{**self.key.as_dict(private=False), "kid": "svc-1", "use": "sig", "alg": "ES256"}]}
+
+    def assertion(self) -> str:
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": ISSUER, "iat": now, "exp": now + 60}
+        claims["jti"] = secrets.token_urlsafe(16)
+        header = {"alg": "ES256", "kid": "svc-1", "typ": "JWT"}
+        return jws.serialize_compact(header, json.dumps(claims).encode(), self.key, algorithms=["ES256"])
+
+    def proof(self, method: str, path: str, nonce: str | None, access_token: str | None = None) -> str:
+        import base64
+        import hashlib
+
+        claims: dict[str, Any] = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": ISSUER + path}
+        claims["iat"] = int(time.time())
+        if nonce:
+            claims["nonce"] = nonce
+        if access_token:
+            digest = hashlib.sha256(access_token.encode()).digest()
+            claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.dpop_key.as_dict(private=False)}
+        return jws.serialize_compact(header, json.dumps(claims).encode(), self.dpop_key, algorithms=["ES256"])
+
+    def token(self, instance: Instance, *, assertion: str | None = None, proof: str | None = None) -> requests.Response:
+        """A client_credentials request to ``instance``'s token endpoint (the SSF scopes)."""
+        form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE}
+        form["client_assertion"] = assertion or self.assertion()
+        headers = {"DPoP": proof} if proof else {}
+        return requests.post(instance.url + "/oidc/token", data=form, headers=headers, timeout=10)
+
+
+@dataclass
 class Instance:
     name: str
     url: str
@@ -57,6 +97,7 @@ class Deployment:
     data: list[Path]
     a: Instance | None = None
     b: Instance | None = None
+    service: Service = field(default_factory=lambda: Service("svc"))
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
@@ -126,48 +167,10 @@ def _recreate_database(base: str, name: str, *, create: bool = True) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-@dataclass
-class Service:
-    """A confidential FAPI client's side: its assertion key and its DPoP key."""
-
-    client_id: str
-    key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256"))
-    dpop_key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256"))
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [{**self.key.as_dict(private=False), "kid": "svc-1", "use": "sig", "alg": "ES256"}]}
-
-    def assertion(self) -> str:
-        now = int(time.time())
-        claims = {"iss": self.client_id, "sub": self.client_id, "aud": ISSUER, "iat": now, "exp": now + 60}
-        claims["jti"] = secrets.token_urlsafe(16)
-        header = {"alg": "ES256", "kid": "svc-1", "typ": "JWT"}
-        return jws.serialize_compact(header, json.dumps(claims).encode(), self.key, algorithms=["ES256"])
-
-    def proof(self, method: str, path: str, nonce: str | None, access_token: str | None = None) -> str:
-        import base64
-        import hashlib
-
-        claims: dict[str, Any] = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": ISSUER + path}
-        claims["iat"] = int(time.time())
-        if nonce:
-            claims["nonce"] = nonce
-        if access_token:
-            digest = hashlib.sha256(access_token.encode()).digest()
-            claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.dpop_key.as_dict(private=False)}
-        return jws.serialize_compact(header, json.dumps(claims).encode(), self.dpop_key, algorithms=["ES256"])
-
-    def token(self, instance: Instance, *, assertion: str | None = None, proof: str | None = None) -> requests.Response:
-        """A client_credentials request to ``instance``'s token endpoint (the SSF scopes)."""
-        form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE}
-        form["client_assertion"] = assertion or self.assertion()
-        headers = {"DPoP": proof} if proof else {}
-        return requests.post(instance.url + "/oidc/token", data=form, headers=headers, timeout=10)
-
-
+@contextmanager
 def deployment(tmp: Path, store: str) -> Iterator[Deployment]:
-    """The two instances (started), a registered service client ``svc`` and a staff account ``staff-1``/``staff-2``."""
+    """The two instances (started), with a registered service client ``svc`` (``Deployment.service``) and the staff
+    accounts ``staff-locked`` and ``staff-session`` (password ``STAFF_PASSWORD``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL", "ANCHORID_"))}
     env.update(
         ANCHORID_SECRET_KEY=secrets.token_urlsafe(50),
@@ -193,6 +196,14 @@ def deployment(tmp: Path, store: str) -> Iterator[Deployment]:
     deploy = Deployment(store, env, data)
     try:
         deploy.a = deploy.start(0)  # migrates the database first
+        deploy.django(
+            "from anchorid.idp.accounts.models import Account\n"
+            "from anchorid.idp.oidc import clients\n"
+            f"clients.register(client_id='svc', name='svc', redirect_uris=['https://svc.example/callback'], "
+            f"jwks={deploy.service.jwks()!r})\n"
+            f"Account.objects.create_superuser('staff-locked', {STAFF_PASSWORD!r})\n"
+            f"Account.objects.create_superuser('staff-session', {STAFF_PASSWORD!r})\n"
+        )
         deploy.b = deploy.start(1)
         yield deploy
     finally:

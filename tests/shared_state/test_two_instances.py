@@ -5,36 +5,53 @@ session started on one continues on the other (docs/shared-state.md)."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
+import redis
 import requests
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from .instances import STAFF_PASSWORD, Deployment, Instance, Service, deployment
+from .instances import REDIS_URL, STAFF_PASSWORD, Deployment, Instance, Service, deployment
 
-#: Well under the caches' own expiry (SIGNING_KEYS_CACHE_SECONDS, CLIENT_CACHE_SECONDS: 30 s): a change seen within
-#: this time was announced, not waited out.
+#: Well under the caches' own expiry (SIGNING_KEYS_CACHE_SECONDS 30 s, CLIENT_CACHE_SECONDS 300 s): a change seen
+#: within this time was announced (the generation stamps), not waited out.
 SEEN_WITHIN = 8.0
 
 
-@pytest.fixture(scope="module", params=["redis", "database"])
-def two(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    yield from deployment(tmp_path_factory.mktemp(f"shared-{request.param}"), request.param)
-
-
 @pytest.fixture(scope="module")
+def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Deployment]]:
+    """``deployments(store)``: the two instances with that store, started on first use, stopped after the module."""
+    with ExitStack() as stack:
+        started: dict[str, Deployment] = {}
+
+        def get(store: str) -> Deployment:
+            if store not in started:
+                started[store] = stack.enter_context(deployment(tmp_path_factory.mktemp(f"shared-{store}"), store))
+            return started[store]
+
+        yield get
+
+
+@pytest.fixture(params=["redis", "database"])
+def two(request: pytest.FixtureRequest, deployments: Callable[[str], Deployment]) -> Deployment:
+    """Each store: what differs between them (the jtis, the rate-limit counters) is tested on both."""
+    return deployments(request.param)
+
+
+@pytest.fixture
+def production(deployments: Callable[[str], Deployment]) -> Deployment:
+    """The production shape (Redis): for what lives in the database whatever the store (sessions, stamps)."""
+    return deployments("redis")
+
+
+@pytest.fixture
 def service(two: Deployment) -> Service:
-    svc = Service("svc")
-    jwks_file = two.data[0].parent / "svc-jwks.json"
-    jwks_file.write_text(json.dumps(svc.jwks()))
-    two.cli("idp", "client", "add", "--data", str(two.data[0]), "--client-id", "svc", "--redirect-uri",
-            "https://svc.example/callback", "--jwks", str(jwks_file))  # fmt: skip
-    return svc
+    return two.service
 
 
 def _a(two: Deployment) -> Instance:
@@ -86,6 +103,10 @@ def test_it_refuses_on_one_instance_a_client_assertion_or_dpop_proof_used_on_the
 
     fresh = service.token(b, proof=service.proof("POST", "/oidc/token", nonce))
     assert fresh.status_code == 200, fresh.text
+    if two.store == "redis":  # the jtis are there, with their lifetime as TTL, not in the database
+        keys = _redis_keys("anchorid:idp:*anchorid:jti:*")
+        assert keys
+        assert all(0 < _redis().ttl(key) <= 400 for key in keys)
 
 
 def _admin_login(instance: Instance, username: str, password: str, http: requests.Session | None = None) -> int:
@@ -103,27 +124,28 @@ def _admin_login(instance: Instance, username: str, password: str, http: request
     return response.status_code
 
 
-def _staff(two: Deployment, handle: str) -> None:
-    two.django(
-        "from anchorid.idp.accounts.models import Account\n"
-        f"Account.objects.create_superuser({handle!r}, {STAFF_PASSWORD!r})\n"
-    )
-
-
 def test_it_counts_a_rate_limit_across_both_instances(two: Deployment) -> None:
     """The admin's password lockout (5 failures per name in 15 min): 3 on one instance and 2 on the other lock the
     name on both, the right password included."""
     a, b = _a(two), _b(two)
-    _staff(two, "staff-locked")
     for instance in (a, b, a, b, a):
         assert _admin_login(instance, "staff-locked", "wrong password") == 200
     assert _admin_login(b, "staff-locked", STAFF_PASSWORD) == 429
     assert _admin_login(a, "staff-locked", STAFF_PASSWORD) == 429
+    if two.store == "redis":
+        assert _redis_keys("anchorid:idp:*anchorid:ratelimit:password-login-username:*")
 
 
-def test_it_continues_on_one_instance_a_session_started_on_the_other(two: Deployment) -> None:
-    a, b = _a(two), _b(two)
-    _staff(two, "staff-session")
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(REDIS_URL)
+
+
+def _redis_keys(pattern: str) -> list[bytes]:
+    return list(_redis().scan_iter(match=pattern))
+
+
+def test_it_continues_on_one_instance_a_session_started_on_the_other(production: Deployment) -> None:
+    a, b = _a(production), _b(production)
     browser = requests.Session()
     assert _admin_login(a, "staff-session", STAFF_PASSWORD, browser) == 302
     on_b = browser.get(b.url + "/admin/", allow_redirects=False, timeout=10)
@@ -166,9 +188,8 @@ def _streams(service: Service, instance: Instance, token: str) -> requests.Respo
     )
 
 
-def test_it_serves_and_signs_with_a_key_rotation_made_elsewhere_within_seconds(
-    two: Deployment, service: Service
-) -> None:
+def test_it_serves_and_signs_with_a_key_rotation_made_elsewhere_within_seconds(production: Deployment) -> None:
+    two, service = production, production.service
     a, b = _a(two), _b(two)
     before = _kids(a)
     assert _kids(b) == before
@@ -188,10 +209,12 @@ def test_it_serves_and_signs_with_a_key_rotation_made_elsewhere_within_seconds(
     assert _streams(service, b, token_from_a).status_code == 200  # and b accepts the token a signed with it
 
 
-def test_it_refuses_a_client_disabled_elsewhere_within_seconds(two: Deployment, service: Service) -> None:
+def test_it_refuses_a_client_disabled_elsewhere_within_seconds(production: Deployment) -> None:
+    two, service = production, production.service
     a, b = _a(two), _b(two)
     for instance in (a, b):  # both have the client cached
         assert service.token(instance, proof=service.proof("POST", "/oidc/token", _nonce(service, instance))).ok
+        assert service.token(instance).status_code != 401
     two.cli("idp", "client", "disable", "--data", str(two.data[0]), "--client-id", "svc")
 
     def refused(instance: Instance) -> bool:
