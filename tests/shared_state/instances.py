@@ -12,6 +12,8 @@ key store's folder and passphrase, the issuer (the proxy's origin).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import secrets
@@ -26,7 +28,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import redis
 import requests
 from cryptography.fernet import Fernet
@@ -61,9 +62,6 @@ class Service:
         return jws.serialize_compact(header, json.dumps(claims).encode(), self.key, algorithms=["ES256"])
 
     def proof(self, method: str, path: str, nonce: str | None, access_token: str | None = None) -> str:
-        import base64
-        import hashlib
-
         claims: dict[str, Any] = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": ISSUER + path}
         claims["iat"] = int(time.time())
         if nonce:
@@ -161,6 +159,8 @@ def _database_url(base: str, name: str) -> str:
 
 
 def _recreate_database(base: str, name: str, *, create: bool = True) -> None:
+    import psycopg  # only with DATABASE_URL (PostgreSQL's driver may be an optional extra)
+
     with psycopg.connect(base, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if create:
@@ -210,3 +210,5 @@ def deployment(tmp: Path, store: str) -> Iterator[Deployment]:
         deploy.stop()
         if base_url:
             _recreate_database(base_url, database, create=False)
+        if store == "redis":
+            redis.Redis.from_url(REDIS_URL).flushdb()
