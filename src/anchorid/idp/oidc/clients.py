@@ -10,11 +10,11 @@ Registration rules (checked by ``check_registration`` for both paths):
   (whose JSON array must list every redirect URI, OIDC Core §8.1) or of the redirect URIs.
 
 Clients are read on every request, so ``get_client`` keeps a per-process copy (for at most ``CLIENT_CACHE_SECONDS``,
-a backstop for changes made by hand in SQL). A save
-or delete drops it at once in the process that made it and bumps the ``oidc-clients`` generation stamp in the same
-transaction (``anchorid.common.generations``; so does ``anchorid idp client disable``), which every other worker and
-instance reads at most once a second: a changed or disabled client is seen everywhere within about a second. Keys
-from a ``jwks_uri`` are cached for ``JWKS_URI_CACHE_SECONDS`` and fetched again when an unknown ``kid`` appears.
+a backstop for changes made by hand in SQL). A save or delete drops it at once in the process that made it and
+bumps the ``oidc-clients`` generation stamp in the same transaction (``anchorid.common.generations``; so does
+``anchorid idp client disable``), which every other worker and instance reads at most once a second: a changed or
+disabled client is seen everywhere within about a second. Keys from a ``jwks_uri`` are cached for
+``JWKS_URI_CACHE_SECONDS`` and fetched again when an unknown ``kid`` appears.
 """
 
 from __future__ import annotations
