@@ -181,6 +181,9 @@ def deployment(tmp: Path, store: str) -> Iterator[Deployment]:
         ANCHORID_KEYSTORE_PASSPHRASE=PASSPHRASE,
         ANCHORID_IDP_ORIGIN=ISSUER,
         ANCHORID_INSECURE_COOKIES="1",  # plain http between the test and the instances
+        # The admin lockout's 5 failures, in a day-long window: a 15-minute window's end falling between the
+        # test's attempts would split their count.
+        ANCHORID_RATE_LIMITS='{"password-login-username": [5, 86400]}',
     )
     base_url = os.environ.get("DATABASE_URL")
     database = f"anchorid_shared_{store}{os.environ.get('ANCHORID_TEST_DB_SUFFIX', '')}"

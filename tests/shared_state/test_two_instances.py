@@ -125,8 +125,8 @@ def _admin_login(instance: Instance, username: str, password: str, http: request
 
 
 def test_it_counts_a_rate_limit_across_both_instances(two: Deployment) -> None:
-    """The admin's password lockout (5 failures per name in 15 min): 3 on one instance and 2 on the other lock the
-    name on both, the right password included."""
+    """The admin's password lockout (5 failures per name; a day-long window here, see ``instances``): 3 on one
+    instance and 2 on the other lock the name on both, the right password included."""
     a, b = _a(two), _b(two)
     for instance in (a, b, a, b, a):
         assert _admin_login(instance, "staff-locked", "wrong password") == 200
