@@ -140,3 +140,25 @@ def test_it_re_encrypts_every_account_under_a_new_key(settings: Settings, tmp_pa
         assert new_key != old_key
     finally:
         attribute_crypto.cipher.cache_clear()
+
+
+def test_it_reads_a_key_added_by_another_process_when_a_row_does_not_decrypt(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server keeps the key list it read; ``anchorid idp rotate-attribute-key`` in another process prepends a key
+    and re-encrypts every row under it. The server reads the key file again when a row does not decrypt."""
+    from cryptography.fernet import Fernet
+
+    monkeypatch.delenv("ANCHORID_ATTRIBUTE_KEYS", raising=False)
+    settings.DATA_DIR = tmp_path
+    attribute_crypto.cipher.cache_clear()
+    try:
+        info = BasicFourInfo.plain("鎌倉　太郎", datetime.date(1985, 5, 6), Gender.MALE, "神奈川県鎌倉市御成町２番")
+        attribute_crypto.decrypt_attributes(attribute_crypto.encrypt_attributes(info))  # the server's list, cached
+        done = _anchorid("idp", "rotate-attribute-key", "--data", str(tmp_path))  # the other process
+        assert done.returncode == 0, done.stderr
+        new_key = (tmp_path / attribute_crypto.KEYS_FILE).read_bytes().split()[0]
+        row = Fernet(new_key).encrypt(json.dumps(attribute_crypto.encode_attributes(info)).encode())
+        assert attribute_crypto.decrypt_attributes(row) == info
+    finally:
+        attribute_crypto.cipher.cache_clear()

@@ -19,6 +19,7 @@ from anchorid.common.settings_base import (
     database_settings,
     hsts_seconds,
 )
+from anchorid.common.shared_cache import cache_settings
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking", "anchorid.city.lottery", "anchorid.city.staff"]
 INSTALLED_APPS += ["anchorid.ssf_receiver", "anchorid.city.departments"]
@@ -27,6 +28,7 @@ ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "city")}
+CACHES = cache_settings("city")  # + Redis ("shared") when REDIS_URL is set
 
 # Cookies are per host, not per port: on one machine (localhost:8001 the idp, localhost:8002 the city) the city's
 # session and CSRF cookies must not overwrite the idp's.

@@ -1,4 +1,5 @@
-"""Tables every party keeps: the rate-limit counters (``anchorid.common.ratelimit``)."""
+"""Tables every party keeps: the rate-limit counters (``anchorid.common.ratelimit``) and the generation stamps of
+per-process caches (``anchorid.common.generations``)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,17 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.counter_key}: {self.hits}"
+
+
+class CacheGeneration(models.Model):
+    """How many times something that processes cache (the idp's signing keys, its clients) has changed.
+
+    A process that changes it adds one in the same transaction; every process compares the number its copy was
+    made at with this row now and then (``anchorid.common.generations``), and drops its copy when they differ.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    generation = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.generation}"

@@ -6,9 +6,10 @@ database"): a limit of 10 allows 10, however many Granian workers or machines an
 - By default they live in the party's own database (table ``anchorid_common_ratelimitcounter``), counted with
   one atomic upsert (``INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1 RETURNING hits``: SQLite >= 3.35 and
   PostgreSQL). Rows of windows that have ended are pruned as new rows are made, so the table stays bounded.
-- With ``ANCHORID_RATELIMIT_CACHE`` set to a cache alias (a shared cache such as Redis), they live there instead,
-  counted with ``add`` + ``incr`` (atomic in Redis and memcached). Never point it at a per-process cache
-  (``LocMemCache``) in a deployment with more than one worker: each worker would count alone.
+- With ``REDIS_URL`` set they live in Redis (the ``shared`` cache, ``anchorid.common.shared_cache``), or in the
+  cache alias ``ANCHORID_RATELIMIT_CACHE`` names (``database`` keeps them in the database), counted with ``add`` +
+  ``incr`` (atomic in Redis and memcached). Never point it at a per-process cache (``LocMemCache``) in a
+  deployment with more than one worker: each worker would count alone.
 
 A count made inside a transaction belongs to that transaction: count before it (the views here do), or a
 rollback forgets the attempt.

@@ -3,6 +3,8 @@
 Where things live:
 - ``ANCHORID_DATA_DIR``: the party's data folder (database, keys). ``anchorid serve PARTY --data DIR`` sets it.
 - ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
+- ``REDIS_URL``: when set (e.g. ``redis://127.0.0.1:6379/0``) each party's ``CACHES`` gains a ``shared`` Redis
+  cache for rate-limit counters and one-time jtis (``anchorid.common.shared_cache``, docs/shared-state.md).
 - ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder. Given,
   it must be a real secret (at least 50 characters): ``anchorid serve`` refuses to start otherwise. It also keys the
   encryption of session rows (``anchorid.common.sessions``).
@@ -21,6 +23,7 @@ from typing import Any
 import dj_database_url
 
 from anchorid.common.datafiles import DIR_MODE, FILE_MODE, restrict_new_files
+from anchorid.common.shared_cache import store_alias
 
 # Whatever a party writes (database, WAL, keys, secrets, files) is its own from the first write (datafiles.py).
 restrict_new_files()
@@ -174,6 +177,9 @@ BASE_MIDDLEWARE = [
 ]
 
 # Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the
-# counters live: the party's database by default, or the shared cache alias named here (e.g. Redis).
+# counters live: the party's database, or a shared cache alias — Redis ("shared") whenever REDIS_URL is set, unless
+# ANCHORID_RATELIMIT_CACHE says "database" or names another alias (anchorid.common.shared_cache).
 ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
-ANCHORID_RATELIMIT_CACHE = os.environ.get("ANCHORID_RATELIMIT_CACHE") or None
+ANCHORID_RATELIMIT_CACHE = store_alias(os.environ.get("ANCHORID_RATELIMIT_CACHE"))
+# Where one-time jtis (client assertions, DPoP proofs) are remembered: resolved like ANCHORID_RATELIMIT_CACHE.
+ANCHORID_REPLAY_CACHE = store_alias(os.environ.get("ANCHORID_REPLAY_CACHE"))

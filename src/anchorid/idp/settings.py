@@ -25,6 +25,7 @@ from anchorid.common.settings_base import (
     database_settings,
     hsts_seconds,
 )
+from anchorid.common.shared_cache import cache_settings
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.idp", "anchorid.idp.audit", "anchorid.idp.accounts", "anchorid.idp.deviceca"]
 INSTALLED_APPS += ["anchorid.idp.onboarding"]
@@ -39,6 +40,7 @@ ROOT_URLCONF = "anchorid.idp.urls"
 WSGI_APPLICATION = "anchorid.idp.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "idp")}
+CACHES = cache_settings("idp")  # + Redis ("shared") when REDIS_URL is set
 
 # Strict by default: everything from our own origin, nothing inline, never framed. Pages that need more
 # (the card helper on localhost) widen it per view, not here.

@@ -14,6 +14,7 @@ from anchorid.common.settings_base import (
     database_settings,
     hsts_seconds,
 )
+from anchorid.common.shared_cache import cache_settings
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.jlis"]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
@@ -23,6 +24,7 @@ ROOT_URLCONF = "anchorid.jlis.urls"
 WSGI_APPLICATION = "anchorid.jlis.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "jlis")}
+CACHES = cache_settings("jlis")  # + Redis ("shared") when REDIS_URL is set
 
 import os  # noqa: E402
 

@@ -20,6 +20,7 @@ from anchorid.common.settings_base import (
     database_settings,
     hsts_seconds,
 )
+from anchorid.common.shared_cache import cache_settings
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.ssf_receiver", "anchorid.providersim"]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
@@ -27,6 +28,7 @@ ROOT_URLCONF = "anchorid.providersim.urls"
 WSGI_APPLICATION = "anchorid.providersim.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "providers")}
+CACHES = cache_settings("providers")  # + Redis ("shared") when REDIS_URL is set
 
 # One host may also serve the idp and the city (different ports): cookies are per host, so names are our own.
 SESSION_COOKIE_NAME = "providers_sessionid"

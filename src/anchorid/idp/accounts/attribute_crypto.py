@@ -112,7 +112,13 @@ def decrypt_attributes(token: bytes) -> BasicFourInfo:
     try:
         plain = cipher().decrypt(bytes(token))
     except InvalidToken:
-        raise AttributeDecryptionError("attributes cannot be decrypted with the configured keys") from None
+        # Another process (``anchorid idp rotate-attribute-key``) may have added a key to the key file and
+        # re-encrypted this row since this process read the file: read it again once.
+        cipher.cache_clear()
+        try:
+            plain = cipher().decrypt(bytes(token))
+        except InvalidToken:
+            raise AttributeDecryptionError("attributes cannot be decrypted with the configured keys") from None
     return decode_attributes(json.loads(plain))
 
 

@@ -97,10 +97,15 @@ def _list(args: argparse.Namespace) -> int:
 
 def _disable(args: argparse.Namespace) -> int:
     _prepare(args.data)
+    from django.db import transaction
+
+    from anchorid.idp.oidc import clients
     from anchorid.idp.oidc.models import Client
 
-    if not Client.objects.filter(client_id=args.client_id).update(active=False):
-        return _fail(f"no client {args.client_id!r}")
+    with transaction.atomic():
+        if not Client.objects.filter(client_id=args.client_id).update(active=False):
+            return _fail(f"no client {args.client_id!r}")
+        clients.changed(args.client_id)  # every running server drops its copy within a second
     print(f"disabled {args.client_id}")
     return EXIT_OK
 

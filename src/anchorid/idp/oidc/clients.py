@@ -9,9 +9,12 @@ Registration rules (checked by ``check_registration`` for both paths):
 - scopes and claims come from the lists in ``claims``; the pairwise sector is the host of ``sector_identifier_uri``
   (whose JSON array must list every redirect URI, OIDC Core §8.1) or of the redirect URIs.
 
-Clients are read on every request, so ``get_client`` keeps a per-process copy for ``CLIENT_CACHE_SECONDS``
-(dropped at once in the process that saves or deletes one; other workers see a change within that time). Keys
-from a ``jwks_uri`` are cached for ``JWKS_URI_CACHE_SECONDS`` and fetched again when an unknown ``kid`` appears.
+Clients are read on every request, so ``get_client`` keeps a per-process copy (for at most ``CLIENT_CACHE_SECONDS``,
+a backstop for changes made by hand in SQL). A save or delete drops it at once in the process that made it and
+bumps the ``oidc-clients`` generation stamp in the same transaction (``anchorid.common.generations``; so does
+``anchorid idp client disable``), which every other worker and instance reads at most once a second: a changed or
+disabled client is seen everywhere within about a second. Keys from a ``jwks_uri`` are cached for
+``JWKS_URI_CACHE_SECONDS`` and fetched again when an unknown ``kid`` appears.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.db.models.signals import post_delete, post_save
 from joserfc.jwk import KeySet
 
 from anchorid.common import untrusted_json
+from anchorid.common.generations import Generation
 from anchorid.idp.assurance import ACR_VALUES, Level
 from anchorid.idp.oidc import config
 from anchorid.idp.oidc.claims import KNOWN_CLAIMS, SCOPE_CLAIMS
@@ -154,6 +158,8 @@ class CachedClient:
 
 _cache: dict[str, CachedClient] = {}
 _cache_lock = threading.Lock()
+#: Moves whenever a process changes a client (shared by every worker and instance: the database).
+GENERATION = Generation("oidc-clients")
 
 
 def get_client(client_id: Any) -> Client | None:
@@ -165,6 +171,8 @@ def get_client(client_id: Any) -> Client | None:
 
 
 def _entry(client_id: str) -> CachedClient | None:
+    if GENERATION.changed():
+        forget()
     now = time.monotonic()
     with _cache_lock:
         entry = _cache.get(client_id)
@@ -222,8 +230,15 @@ def forget(client_id: str | None = None) -> None:
             _cache.pop(client_id, None)
 
 
+def changed(client_id: str | None = None) -> None:
+    """A client was changed in the database (call it in the transaction that changed it): every process drops its
+    copy, this one at once, the others at their next check of the stamp."""
+    GENERATION.bump()
+    forget(client_id)
+
+
 def _on_change(sender: type[Client], instance: Client, **kwargs: Any) -> None:
-    forget(instance.client_id)
+    changed(instance.client_id)
 
 
 def connect_cache_invalidation() -> None:

@@ -17,7 +17,9 @@ DPOP_IAT_WINDOW = 60
 DPOP_NONCE_WINDOW = 300
 LOGOUT_TOKEN_LIFETIME = 120
 BACKCHANNEL_TIMEOUT = 3.0
-CLIENT_CACHE_SECONDS = 30.0
+# A change to a client reaches every process within a second through its generation stamp (clients.py); this
+# expiry is only the backstop for a change made behind the application's back (SQL by hand).
+CLIENT_CACHE_SECONDS = 300.0
 JWKS_URI_CACHE_SECONDS = 300.0
 SIGNING_KEYS_CACHE_SECONDS = 30.0
 

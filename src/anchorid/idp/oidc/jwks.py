@@ -11,8 +11,11 @@ and PS256 have their own RSA keys, so a key is only ever used with one algorithm
 ``rotate`` (``anchorid idp rotate-keys``) moves next → current → retired, creates a new ``next``, and unpublishes
 retired keys older than the longest token lifetime plus the servers' cache time. Private keys live in the KeyStore
 (unlocked once per process, ``shared_keystore_from_settings``); this table only says which key plays which role.
-Servers cache the table for ``SIGNING_KEYS_CACHE_SECONDS``, which is why a retired key stays published that much
-longer and why a rotation takes effect within that time in every worker.
+Each process caches the table. ``rotate`` and ``ensure_keys`` bump the ``oidc-signing-keys`` generation stamp in
+the same transaction (``anchorid.common.generations``), and every process reads that stamp at most once a second:
+a rotation made by any worker, instance or ``anchorid idp rotate-keys`` is served and signed with by every other
+within about a second. The cache also expires after ``SIGNING_KEYS_CACHE_SECONDS`` (the JWKS's HTTP cache time,
+which is why a retired key stays published that much longer).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from joserfc.jwk import ECKey, RSAKey
 
+from anchorid.common.generations import Generation
 from anchorid.idp.keystore import KeyStore, KeyStoreError, key_id, shared_keystore_from_settings
 from anchorid.idp.oidc import config
 from anchorid.idp.oidc.models import SigningKey
@@ -45,6 +49,8 @@ class ActiveKey:
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {"at": 0.0, "signing": {}, "jwks": None}
+#: Moves whenever a process changes the key table (shared by every worker and instance: the database).
+GENERATION = Generation("oidc-signing-keys")
 
 
 def invalidate_cache() -> None:
@@ -69,6 +75,8 @@ def ensure_keys(alg: str = "ES256", store: KeyStore | None = None) -> None:
             _new_key(store, alg, State.CURRENT)
         if State.NEXT not in states:
             _new_key(store, alg, State.NEXT)
+        if not {State.CURRENT, State.NEXT} <= states:
+            GENERATION.bump()
     invalidate_cache()
 
 
@@ -95,6 +103,7 @@ def rotate(store: KeyStore | None = None) -> list[SigningKey]:
             else:
                 _new_key(store, alg, State.CURRENT)
             _new_key(store, alg, State.NEXT)
+        GENERATION.bump()
     invalidate_cache()
     return list(SigningKey.objects.filter(state=State.CURRENT))
 
@@ -114,8 +123,10 @@ def _refresh() -> None:
 
 
 def _fresh() -> dict[str, Any]:
+    changed_elsewhere = GENERATION.changed()
     with _lock:
-        if time.monotonic() - _cache["at"] > config.SIGNING_KEYS_CACHE_SECONDS or _cache["jwks"] is None:
+        expired = time.monotonic() - _cache["at"] > config.SIGNING_KEYS_CACHE_SECONDS
+        if changed_elsewhere or expired or _cache["jwks"] is None:
             _refresh()
         return _cache
 
