@@ -4,6 +4,7 @@ Besides the shared settings, ``ANCHORID_JLIS_ORIGIN``: where jlis is reached (de
 an https origin turns HSTS on.
 """
 
+from anchorid.common import config
 from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
@@ -24,18 +25,16 @@ WSGI_APPLICATION = "anchorid.jlis.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = {"default": database_settings(DATA_DIR, "jlis")}
 
-import os  # noqa: E402
-
-ANCHORID_JLIS_ORIGIN = os.environ.get("ANCHORID_JLIS_ORIGIN", "http://localhost:8000").rstrip("/")
+ANCHORID_JLIS_ORIGIN = config.JLIS_ORIGIN.value()
 SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_JLIS_ORIGIN)
 
 # Passphrase that seals the CA and OCSP-responder private keys in the data folder (the platform's key store: scrypt,
 # AES-256-GCM; at least 12 characters). Required: there is no fallback, and anchorid serve jlis refuses to start
 # without it (keystore.py, startup_checks.py). The demo makes one at its first run and passes it.
-JLIS_CA_PASSPHRASE = os.environ.get("ANCHORID_JLIS_CA_PASSPHRASE", "")
+JLIS_CA_PASSPHRASE = config.JLIS_CA_PASSPHRASE.value() or ""
 # Where the encrypted key files live, and where counter-issued card files go by default.
 JLIS_KEY_DIR = DATA_DIR / "jlis-keys"
 JLIS_CARDS_DIR = DATA_DIR / "cards"
 # Romaji municipality name in the signature certificate subject (jpki-reference.md §1.2, L=Kiyose-shi).
-JLIS_LOCALITY = os.environ.get("ANCHORID_JLIS_LOCALITY", "Kamakura-shi")
-JLIS_MUNICIPALITY_CODE = os.environ.get("ANCHORID_JLIS_MUNICIPALITY_CODE", "142042")
+JLIS_LOCALITY = config.JLIS_LOCALITY.value()
+JLIS_MUNICIPALITY_CODE = config.JLIS_MUNICIPALITY_CODE.value()
