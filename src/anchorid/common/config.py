@@ -9,7 +9,11 @@ every bad value before Django is set up, instead of a traceback from deep inside
 
 Declaring a new setting is one statement below, in the section of its party::
 
-    FOO_SECONDS = Setting("ANCHORID_FOO_SECONDS", SECONDS, 30.0, IDP, "How long foo waits for bar.")
+    NAME = Setting("ANCHORID_<NAME>", SECONDS, 30.0, IDP, "What it does, in one line.")
+
+(type: TEXT, SECRET, INTEGER, NUMBER, SECONDS, FLAG, PATH, URL, DATABASE, JSON, LIST or ``choice(...)``; default;
+the parties that read it; the doc line; ``production=True`` when ``anchorid check --deploy`` must refuse to run
+without it; ``default_doc`` when the default depends on other settings.)
 
 ``anchorid settings-doc > docs/settings.md`` regenerates the reference page; tests/cli/test_settings_registry.py
 fails when that page is stale, when ``src/`` names an ``ANCHORID_*`` variable that is not declared here (or in
