@@ -96,6 +96,14 @@ def _database_url(raw: str) -> str:
     parts = urlsplit(raw.strip())
     if not parts.scheme:
         raise ValueError("expected a URL such as postgres://user@host:5432/name")
+    if parts.scheme in ("postgres", "postgresql", "pgsql", "postgis"):
+        try:
+            import psycopg  # noqa: F401 -- the anchorid[postgres] extra; only needed for this scheme
+        except ImportError:
+            raise ValueError(
+                "it names PostgreSQL, but its driver psycopg is not installed: install the postgres extra "
+                "(pip install 'anchorid[postgres]', or uv sync --extra postgres)"
+            ) from None
     return raw.strip()
 
 

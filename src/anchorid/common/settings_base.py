@@ -41,23 +41,10 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _require_psycopg() -> None:
-    """The PostgreSQL driver is the ``anchorid[postgres]`` extra: say so, not a traceback from Django's backend."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        raise config.ConfigError(
-            "DATABASE_URL names PostgreSQL, but its driver psycopg is not installed: install the postgres extra "
-            "(pip install 'anchorid[postgres]', or uv sync --extra postgres)"
-        ) from None
-
-
 def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     """SQLite in WAL mode under the data folder, or the server named by ``DATABASE_URL``."""
     url = config.DATABASE_URL.value()
     if url:
-        if url.startswith(("postgres:", "postgresql:", "pgsql:")):
-            _require_psycopg()
         database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         # Each party keeps its own database; under PostgreSQL the test database name carries the party.
         # ANCHORID_TEST_DB_SUFFIX keeps concurrent test runs on one server (two checkouts) apart.
