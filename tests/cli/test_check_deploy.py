@@ -182,7 +182,8 @@ def test_it_refuses_a_data_folder_others_may_read(data: Path) -> None:
     secret.write_text(secrets.token_urlsafe(50))
     secret.chmod(0o644)
     out = refusal("city", data, production_env("city"))
-    assert f"[anchorid.deploy.E021] ANCHORID_DATA_DIR: others on this machine may read what protects residents' data: {secret} (0644)" in out
+    assert "[anchorid.deploy.E021] ANCHORID_DATA_DIR: others on this machine may read what protects" in out
+    assert f"{secret} (0644)" in out
     assert f"chmod -R go-rwx {data}" in out
 
 
@@ -191,7 +192,8 @@ def test_it_refuses_a_key_folder_others_may_read(data: Path, tmp_path: Path) -> 
     keys.mkdir(mode=0o755)
     keys.chmod(0o755)
     out = refusal("idp", data, production_env("idp", ANCHORID_KEYSTORE_DIR=str(keys)))
-    assert f"ANCHORID_KEYSTORE_DIR: others on this machine may read what protects residents' data: {keys} (0755)" in out
+    assert "[anchorid.deploy.E021] ANCHORID_KEYSTORE_DIR: others on this machine may read" in out
+    assert f"{keys} (0755)" in out
 
 
 def test_it_prints_every_problem_not_only_the_first(data: Path) -> None:

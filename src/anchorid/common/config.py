@@ -284,7 +284,9 @@ DATABASE_URL = Setting(
     None,
     SERVERS,
     "A database server instead of the embedded SQLite file, e.g. "
-    "`postgres://user@host:5432/name` (needs the `anchorid[postgres]` extra).",
+    "`postgres://user@host:5432/name` (needs the `anchorid[postgres]` extra). Hidden in messages: it may hold a "
+    "password.",
+    secret=True,
 )
 TEST_DB_SUFFIX = Setting(
     "ANCHORID_TEST_DB_SUFFIX",
