@@ -1,5 +1,8 @@
 """Settings every AnchorID server shares. Each party's settings module star-imports this and adds its apps.
 
+Every environment variable is declared and parsed in ``anchorid.common.config`` (docs/settings.md); the settings
+modules only turn those values into Django settings.
+
 Where things live:
 - ``ANCHORID_DATA_DIR``: the party's data folder (database, keys). ``anchorid serve PARTY --data DIR`` sets it.
 - ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
