@@ -11,9 +11,10 @@ Declaring a new setting is one statement below, in the section of its party::
 
     NAME = Setting("ANCHORID_<NAME>", SECONDS, 30.0, IDP, "What it does, in one line.")
 
-(type: TEXT, SECRET, INTEGER, NUMBER, SECONDS, FLAG, PATH, URL, DATABASE, JSON, LIST or ``choice(...)``; default;
-the parties that read it; the doc line; ``production=True`` when ``anchorid check --deploy`` must refuse to run
-without it; ``default_doc`` when the default depends on other settings.)
+(type: TEXT, SECRET, INTEGER, NUMBER, SECONDS, FLAG, PATH, URL (an http(s) origin), SERVICE_URL (any scheme),
+DATABASE, JSON, LIST or ``choice(...)``; the default; the parties that read it; the doc line; ``secret=True`` to
+hide the value in messages, ``production=True`` when ``anchorid check --deploy`` must refuse to run without it,
+``default_doc`` when the default depends on other settings.)
 
 ``anchorid settings-doc > docs/settings.md`` regenerates the reference page; tests/cli/test_settings_registry.py
 fails when that page is stale, when ``src/`` names an ``ANCHORID_*`` variable that is not declared here (or in
@@ -107,6 +108,14 @@ def _database_url(raw: str) -> str:
     return raw.strip()
 
 
+def _service_url(raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if not parts.scheme or not (parts.netloc or parts.path):
+        raise ValueError("expected a URL such as redis://host:6379/0")
+    return value
+
+
 def _json_object(raw: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
@@ -140,6 +149,8 @@ FLAG: Kind[bool] = Kind("flag (1/0)", _flag)
 PATH: Kind[Path] = Kind("path", lambda raw: Path(raw.strip()).expanduser())
 URL: Kind[str] = Kind("URL", _url)
 DATABASE: Kind[str] = Kind("database URL", _database_url)
+#: Any scheme (redis://, rediss://, unix://, ...): a service that is not a web origin.
+SERVICE_URL: Kind[str] = Kind("service URL", _service_url)
 JSON: Kind[dict[str, Any]] = Kind("JSON object", _json_object)
 LIST: Kind[list[str]] = Kind("comma-separated list", _words)
 
