@@ -16,6 +16,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from anchorid.common.check_command import run_check
+
+    return run_check(args.party, Path(args.data) if args.data else None, deploy=args.deploy, workers=args.workers)
+
+
+def _settings_doc(args: argparse.Namespace) -> int:
+    from anchorid.common.settings_doc import render
+
+    sys.stdout.write(render())
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from anchorid.demo import run_demo
 
@@ -45,8 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument("--data", required=True, help="the party's data folder")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="Granian worker processes (default ANCHORID_WORKERS, else 1)")
     serve.set_defaults(func=_serve)
+
+    check = commands.add_parser("check", help="check a party's settings; --deploy: refuse an unsafe production one")
+    check.add_argument("party", choices=PARTIES)
+    check.add_argument("--data", help="the party's data folder (default ANCHORID_DATA_DIR)")
+    check.add_argument("--deploy", action="store_true", help="also the production checks (docs/settings.md)")
+    check.add_argument("--workers", type=int, help="the workers it will be served with (default ANCHORID_WORKERS)")
+    check.set_defaults(func=_check)
+
+    settings_doc = commands.add_parser("settings-doc", help="print the settings reference (docs/settings.md)")
+    settings_doc.set_defaults(func=_settings_doc)
 
     add_jlis_commands(commands)
     add_card_commands(commands)
@@ -67,9 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     from anchorid.common.datafiles import restrict_new_files
 
     restrict_new_files()  # data folders, databases, keys, cards and logs: the owner's only (datafiles.py)
+    from anchorid.common.config import ConfigError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ConfigError as exc:  # a setting that does not parse: its name and what it should be, no traceback
+        print(f"anchorid {args.command}: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

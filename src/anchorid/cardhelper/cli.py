@@ -11,7 +11,6 @@ Exit codes: 0 done (or interrupted), 1 refused (the message says why), 2 usage o
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -24,6 +23,12 @@ from anchorid.cardhelper.helper import (
     stdin_pin_source,
     terminal_pin_source,
 )
+from anchorid.common import config
+
+
+def _default_idp_origin() -> str:
+    """``ANCHORID_IDP_ORIGIN`` when set, else the helper's own default."""
+    return config.IDP_ORIGIN.value() if config.IDP_ORIGIN.is_set() else DEFAULT_IDP_ORIGIN
 
 
 def card_opener(args: argparse.Namespace) -> CardOpener:
@@ -46,7 +51,10 @@ def _run(args: argparse.Namespace) -> int:
                 print(result.outcome)
             return 0 if result.ok else 1
         server = CardHelperServer(
-            port=args.port, idp_origin=args.idp_origin, open_card=open_card, pin_source=pin_source
+            port=args.port,
+            idp_origin=args.idp_origin or _default_idp_origin(),
+            open_card=open_card,
+            pin_source=pin_source,
         )
     except (ValueError, OSError) as error:
         print(f"card-helper: {error}", file=sys.stderr)
@@ -73,8 +81,7 @@ def add_card_helper_command(commands: Any) -> None:
     helper.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"localhost port (default {DEFAULT_PORT})")
     helper.add_argument(
         "--idp-origin",
-        default=os.environ.get("ANCHORID_IDP_ORIGIN", DEFAULT_IDP_ORIGIN),
-        help="the only site allowed to call the helper (CORS)",
+        help=f"the only site allowed to call the helper (CORS; default ANCHORID_IDP_ORIGIN or {DEFAULT_IDP_ORIGIN})",
     )
     helper.add_argument("--pin-stdin", action="store_true", help="read the signature password from stdin")
     helper.add_argument("--code", help="cross-device: the code (or QR URL) shown on the other browser's page")

@@ -7,8 +7,7 @@ Besides the shared settings:
   in the data folder, written by ``anchorid city setup`` (see docs/city.md).
 """
 
-import os
-
+from anchorid.common import config
 from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
@@ -35,7 +34,7 @@ CACHES = cache_settings("city")  # + Redis ("shared") when REDIS_URL is set
 SESSION_COOKIE_NAME = "city_sessionid"
 CSRF_COOKIE_NAME = "city_csrftoken"
 
-ANCHORID_CITY_ORIGIN = os.environ.get("ANCHORID_CITY_ORIGIN", "http://localhost:8002").rstrip("/")
+ANCHORID_CITY_ORIGIN = config.CITY_ORIGIN.value()
 SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_CITY_ORIGIN)
 # Nothing inline, nothing from elsewhere. Forms post here, but the login and logout buttons are answered with a
 # redirect to the idp, which browsers check against form-action too: the middleware adds the idp's origin.

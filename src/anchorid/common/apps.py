@@ -12,8 +12,10 @@ class CommonConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        from anchorid.common import deploy_checks
         from anchorid.common.password_lockout import protect_admin_site
         from anchorid.common.startup import check_secret_key, register
 
         protect_admin_site(admin.site)
         register(check_secret_key)
+        deploy_checks.register_all()  # anchorid check PARTY --deploy; serve when ANCHORID_ENV=production

@@ -16,17 +16,28 @@ ORIGIN_SETTINGS = {
 }
 
 
-def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
-    """Point Django at the party's settings and data folder, and migrate its database. With ``check`` (a server
-    about to start), first refuse to go on without the settings the party needs (``anchorid.common.startup``)."""
+def use_party_settings(party: str, data_dir: Path) -> None:
+    """Point Django at the party's settings module and data folder (before ``django.setup()``)."""
     if party not in PARTIES:
         raise SystemExit(f"unknown party {party!r}; choose one of {', '.join(PARTIES)}")
-    from anchorid.common.datafiles import restrict_new_files, secure_data_dir
-
-    restrict_new_files()
-    secure_data_dir(data_dir)  # 0700 folders and 0600 files, also in a folder an earlier version made
     os.environ["ANCHORID_DATA_DIR"] = str(data_dir.resolve())
     os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{PACKAGES.get(party, party)}.settings"
+
+
+def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
+    """Point Django at the party's settings and data folder, and migrate its database. With ``check`` (a server
+    about to start), first refuse to go on with a setting that does not parse (``anchorid.common.config``) or
+    without the settings the party needs (``anchorid.common.startup``; with ``ANCHORID_ENV=production`` also the
+    production checks of ``anchorid check PARTY --deploy``)."""
+    from anchorid.common.datafiles import restrict_new_files, secure_data_dir
+
+    use_party_settings(party, data_dir)
+    if check:
+        from anchorid.common.config import refuse_unparsable
+
+        refuse_unparsable(party, f"anchorid serve {party}")
+    restrict_new_files()
+    secure_data_dir(data_dir)  # 0700 folders and 0600 files, also in a folder an earlier version made
     import django
     from django.core.management import call_command
 
@@ -76,12 +87,18 @@ def run_background_work(parent: int) -> None:
         time.sleep(1)
 
 
-def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int = 1) -> None:
+def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int | None = None) -> None:
     """Serve the party until interrupted. Blocks. The party's origin setting defaults to ``http://localhost:PORT``
-    (a browser's secure context over plain HTTP), so ``--port`` alone moves the issuer and the redirect URIs too."""
+    (a browser's secure context over plain HTTP), so ``--port`` alone moves the issuer and the redirect URIs too.
+    ``workers`` defaults to ``ANCHORID_WORKERS`` (1); given, it is what the production checks see too."""
+    from anchorid.common import config
+
     if party in ORIGIN_SETTINGS:
         os.environ.setdefault(ORIGIN_SETTINGS[party], f"http://localhost:{port}")
+    if workers is not None:
+        os.environ[config.WORKERS.name] = str(workers)
     prepare_party(party, data_dir, check=True)
+    workers = config.WORKERS.value()
     from django.conf import settings
     from granian import Granian
 

@@ -1,5 +1,8 @@
 """Settings every AnchorID server shares. Each party's settings module star-imports this and adds its apps.
 
+Every environment variable is declared and parsed in ``anchorid.common.config`` (docs/settings.md); the settings
+modules only turn those values into Django settings.
+
 Where things live:
 - ``ANCHORID_DATA_DIR``: the party's data folder (database, keys). ``anchorid serve PARTY --data DIR`` sets it.
 - ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
@@ -14,7 +17,6 @@ Every file and folder a party creates is its owner's only (umask 077, ``anchorid
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -22,17 +24,18 @@ from typing import Any
 
 import dj_database_url
 
+from anchorid.common import config
 from anchorid.common.datafiles import DIR_MODE, FILE_MODE, restrict_new_files
 from anchorid.common.shared_cache import store_alias
 
 # Whatever a party writes (database, WAL, keys, secrets, files) is its own from the first write (datafiles.py).
 restrict_new_files()
 
-DATA_DIR = Path(os.environ.get("ANCHORID_DATA_DIR", Path.cwd() / ".anchorid-data")).resolve()
+DATA_DIR = config.DATA_DIR.value().resolve()
 
 
 def _secret_key(data_dir: Path) -> str:
-    env = os.environ.get("ANCHORID_SECRET_KEY")
+    env = config.SECRET_KEY.value()
     if env:
         return env
     path = data_dir / "secret_key"
@@ -46,14 +49,14 @@ def _secret_key(data_dir: Path) -> str:
 
 def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     """SQLite in WAL mode under the data folder, or the server named by ``DATABASE_URL``."""
-    url = os.environ.get("DATABASE_URL")
+    url = config.DATABASE_URL.value()
     if url:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         # Each party keeps its own database; under PostgreSQL the test database name carries the party.
         # ANCHORID_TEST_DB_SUFFIX keeps concurrent test runs on one server (two checkouts) apart.
-        suffix = os.environ.get("ANCHORID_TEST_DB_SUFFIX", "")
-        config.setdefault("TEST", {})["NAME"] = f"test_anchorid_{name}{suffix}"
-        return config
+        suffix = config.TEST_DB_SUFFIX.value()
+        database.setdefault("TEST", {})["NAME"] = f"test_anchorid_{name}{suffix}"
+        return database
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(data_dir / f"{name}.sqlite3"),
@@ -67,8 +70,8 @@ def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
 
 
 SECRET_KEY = _secret_key(DATA_DIR)
-DEBUG = os.environ.get("ANCHORID_DEBUG") == "1"
-ALLOWED_HOSTS = os.environ.get("ANCHORID_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+DEBUG = config.DEBUG.value()
+ALLOWED_HOSTS = config.ALLOWED_HOSTS.value()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
@@ -89,7 +92,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_SERIALIZER = "anchorid.common.sessions.EncryptedJSONSerializer"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = os.environ.get("ANCHORID_INSECURE_COOKIES") != "1"
+SESSION_COOKIE_SECURE = not config.INSECURE_COOKIES.value()
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -99,24 +102,9 @@ X_FRAME_OPTIONS = "DENY"
 # proxy's X-Forwarded-Proto (set it only when the proxy overwrites that header). Each party sets
 # SECURE_HSTS_SECONDS = hsts_seconds(<its origin>); Django's SecurityMiddleware sends Strict-Transport-Security
 # only on requests that came over HTTPS, so http://localhost in the demo never gets it.
-BEHIND_TLS_PROXY = os.environ.get("ANCHORID_TLS_PROXY") == "1"
+BEHIND_TLS_PROXY = config.TLS_PROXY.value()
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
-
-
-def _proxy_hops() -> int:
-    """``ANCHORID_TRUSTED_PROXY_HOPS``: how many proxies in front of the party append to X-Forwarded-For (0: none,
-    the peer address is the client's). ``anchorid.common.ratelimit.client_ip`` reads the address that many entries
-    from the end; set it only when every request comes through those proxies."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    raw = os.environ.get("ANCHORID_TRUSTED_PROXY_HOPS", "0").strip() or "0"
-    if not raw.isdigit() or int(raw) > 10:
-        raise ImproperlyConfigured(f"ANCHORID_TRUSTED_PROXY_HOPS must be a whole number from 0 to 10, not {raw!r}")
-    return int(raw)
-
-
-ANCHORID_TRUSTED_PROXY_HOPS = _proxy_hops()
-SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("ANCHORID_HSTS_INCLUDE_SUBDOMAINS") == "1"
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.HSTS_INCLUDE_SUBDOMAINS.value()
 SECURE_HSTS_PRELOAD = False
 HSTS_SECONDS = 365 * 24 * 60 * 60
 
@@ -124,10 +112,10 @@ HSTS_SECONDS = 365 * 24 * 60 * 60
 def hsts_seconds(origin: str) -> int:
     """HSTS max-age for a party browsers reach at ``origin``: a year when it is https (or behind a TLS proxy),
     0 otherwise (``ANCHORID_HSTS_SECONDS`` overrides, e.g. a short value while trying HTTPS out)."""
-    configured = os.environ.get("ANCHORID_HSTS_SECONDS")
-    if configured:
-        return int(configured)
-    secure = origin.strip().lower().startswith("https://") or os.environ.get("ANCHORID_TLS_PROXY") == "1"
+    configured = config.HSTS_SECONDS.value()
+    if configured is not None:
+        return configured
+    secure = origin.strip().lower().startswith("https://") or config.TLS_PROXY.value()
     return HSTS_SECONDS if secure else 0
 
 
@@ -136,7 +124,7 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("ANCHORID_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": config.LOG_LEVEL.value().upper()},
 }
 
 TEMPLATE_DEFAULTS: list[dict[str, Any]] = [
@@ -179,7 +167,9 @@ BASE_MIDDLEWARE = [
 # Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the
 # counters live: the party's database, or a shared cache alias — Redis ("shared") whenever REDIS_URL is set, unless
 # ANCHORID_RATELIMIT_CACHE says "database" or names another alias (anchorid.common.shared_cache).
-ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
-ANCHORID_RATELIMIT_CACHE = store_alias(os.environ.get("ANCHORID_RATELIMIT_CACHE"))
+ANCHORID_RATE_LIMITS = config.RATE_LIMITS.value()
+ANCHORID_RATELIMIT_CACHE = store_alias(config.RATELIMIT_CACHE.value())
 # Where one-time jtis (client assertions, DPoP proofs) are remembered: resolved like ANCHORID_RATELIMIT_CACHE.
-ANCHORID_REPLAY_CACHE = store_alias(os.environ.get("ANCHORID_REPLAY_CACHE"))
+ANCHORID_REPLAY_CACHE = store_alias(config.REPLAY_CACHE.value())
+# Behind proxies: how many X-Forwarded-For entries to trust for the client address (ratelimit.client_ip).
+ANCHORID_TRUSTED_PROXY_HOPS = config.TRUSTED_PROXY_HOPS.value()

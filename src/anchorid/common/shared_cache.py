@@ -19,7 +19,6 @@ else the database; ``database`` → the database even with Redis; any other valu
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 #: The alias of the Redis cache in ``CACHES`` when ``REDIS_URL`` is set.
@@ -29,7 +28,9 @@ DATABASE = "database"
 
 
 def redis_url() -> str | None:
-    return os.environ.get("REDIS_URL") or None
+    from anchorid.common import config
+
+    return config.REDIS_URL.value()
 
 
 def cache_settings(party: str) -> dict[str, dict[str, Any]]:

@@ -31,9 +31,9 @@ def check_secret_key(**kwargs: object) -> list[checks.CheckMessage]:
     """Django's secret key signs sessions, CSRF tokens and passwords resets, and keys the session encryption: one
     given in ``ANCHORID_SECRET_KEY`` must be a real secret (Django's own rule for security.W009: at least 50
     characters, 5 different). Without the variable, one is generated into the data folder on the first run."""
-    import os
+    from anchorid.common import config
 
-    configured = os.environ.get("ANCHORID_SECRET_KEY")
+    configured = config.SECRET_KEY.value()
     if configured is not None and (len(configured) < 50 or len(set(configured)) < 5):
         return [
             checks.Error(
@@ -46,15 +46,19 @@ def check_secret_key(**kwargs: object) -> list[checks.CheckMessage]:
     return []
 
 
-def problems() -> tuple[list[checks.CheckMessage], list[checks.CheckMessage]]:
-    """The startup checks' (errors, warnings) for the party whose settings are loaded."""
-    found = checks.run_checks(tags=[TAG], include_deployment_checks=True)
+def problems(*, deploy: bool = False) -> tuple[list[checks.CheckMessage], list[checks.CheckMessage]]:
+    """The startup checks' (errors, warnings) for the party whose settings are loaded; with ``deploy``, also the
+    production checks (``anchorid.common.deploy_checks``)."""
+    from anchorid.common.deploy_checks import TAG as DEPLOY_TAG
+
+    tags = [TAG, DEPLOY_TAG] if deploy else [TAG]
+    found = checks.run_checks(tags=tags, include_deployment_checks=True)
     errors = [message for message in found if message.level >= checks.ERROR]
     warnings = [message for message in found if checks.WARNING <= message.level < checks.ERROR]
     return errors, warnings
 
 
-def _line(message: checks.CheckMessage) -> str:
+def line(message: checks.CheckMessage) -> str:
     text = f"  [{message.id}] {message.msg}"
     if message.hint:
         text += f"\n      {message.hint}"
@@ -62,10 +66,13 @@ def _line(message: checks.CheckMessage) -> str:
 
 
 def refuse_to_start_unless_ready(party: str) -> None:
-    """Exit (status 2) naming every missing or unusable setting; print warnings and go on otherwise."""
-    errors, warnings = problems()
+    """Exit (status 2) naming every missing or unusable setting; print warnings and go on otherwise. With
+    ``ANCHORID_ENV=production``, the production checks (``anchorid check PARTY --deploy``) run too."""
+    from anchorid.common import config
+
+    errors, warnings = problems(deploy=config.is_production())
     for warning in warnings:
-        print(f"anchorid serve {party}: warning:\n{_line(warning)}", file=sys.stderr)
+        print(f"anchorid serve {party}: warning:\n{line(warning)}", file=sys.stderr)
     if errors:
-        lines = "\n".join(_line(error) for error in errors)
+        lines = "\n".join(line(error) for error in errors)
         raise SystemExit(f"anchorid serve {party}: cannot start; fix these settings first:\n{lines}")

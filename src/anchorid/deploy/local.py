@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from anchorid.common import config
 from anchorid.demo import Party, stop_parties
 from anchorid.deploy import databases, haproxy, tls
 
@@ -417,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-prefix", default=DEFAULT_PREFIX, help="prefix of the deployment's database names")
     parser.add_argument(
         "--redis",
-        default=os.environ.get("REDIS_URL", DEFAULT_REDIS),
+        default=config.REDIS_URL.value() or DEFAULT_REDIS,
         help="REDIS_URL given to every instance (default: $REDIS_URL or " + DEFAULT_REDIS + ")",
     )
     parser.add_argument("--residents", type=int, default=10, help="synthetic residents seeded at set-up")

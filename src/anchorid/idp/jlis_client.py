@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 from joserfc.jwk import ECKey
 
-from anchorid.common import untrusted_json
+from anchorid.common import config, untrusted_json
 from anchorid.idp.keystore import KeyAlgorithm, KeyStore, SignatureAlgorithm, shared_keystore_from_settings
 from anchorid.jpki.profiles import CertKind
 from anchorid.jpki.trust import REAL_JPKI_ROOTS, TrustAnchors
@@ -83,22 +82,17 @@ class JlisRefused(Exception):
         self.description = description
 
 
-def _setting(name: str, default: str) -> str:
-    value = getattr(settings, name, None) or os.environ.get(name)
-    return str(value) if value else default
-
-
 def base_url() -> str:
-    return _setting("ANCHORID_JLIS_URL", DEFAULT_JLIS_URL).rstrip("/")
+    return config.JLIS_URL.configured().rstrip("/")
 
 
 def operator_name() -> str:
     """The name this idp is registered under at jlis (``anchorid jlis operator add --name``); consents name it."""
-    return _setting("ANCHORID_JLIS_OPERATOR_NAME", DEFAULT_OPERATOR_NAME)
+    return config.JLIS_OPERATOR_NAME.configured()
 
 
 def timeout() -> float:
-    return float(_setting("ANCHORID_JLIS_TIMEOUT", str(DEFAULT_TIMEOUT_SECONDS)))
+    return float(config.JLIS_TIMEOUT.configured())
 
 
 # --- revocation and trust -------------------------------------------------------------------------------------
@@ -115,7 +109,7 @@ def default_ca_folder() -> Path:
 
 def trust_anchors_setting() -> str:
     default = ",".join(str(default_ca_folder() / name) for name in CA_FILES.values())
-    return _setting("ANCHORID_JPKI_TRUST_ANCHORS", default)
+    return config.JPKI_TRUST_ANCHORS.configured() or default
 
 
 def trust_anchors() -> TrustAnchors:

@@ -11,10 +11,7 @@ Besides the shared settings:
 - ``ANCHORID_IDP_ORIGIN``: where browsers reach the idp (default ``http://localhost:8001``); WebAuthn RP ID = its host.
 """
 
-import json
-import os
-from pathlib import Path
-
+from anchorid.common import config
 from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
@@ -46,31 +43,29 @@ CACHES = cache_settings("idp")  # + Redis ("shared") when REDIS_URL is set
 # (the card helper on localhost) widen it per view, not here.
 ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 
-ANCHORID_KEYSTORE_DIR = Path(os.environ.get("ANCHORID_KEYSTORE_DIR", DATA_DIR / "keys"))
-ANCHORID_KEYSTORE_PASSPHRASE = os.environ.get("ANCHORID_KEYSTORE_PASSPHRASE")
-ANCHORID_KEYSTORE = os.environ.get("ANCHORID_KEYSTORE", "file")
-ANCHORID_PKCS11_MODULE = os.environ.get("ANCHORID_PKCS11_MODULE", "")
-ANCHORID_PKCS11_TOKEN_LABEL = os.environ.get("ANCHORID_PKCS11_TOKEN_LABEL", "")
-ANCHORID_PKCS11_PIN = os.environ.get("ANCHORID_PKCS11_PIN")
+ANCHORID_KEYSTORE_DIR = config.KEYSTORE_DIR.value() or DATA_DIR / "keys"
+ANCHORID_KEYSTORE_PASSPHRASE = config.KEYSTORE_PASSPHRASE.value()
+ANCHORID_KEYSTORE = config.KEYSTORE.value()
+ANCHORID_PKCS11_MODULE = config.PKCS11_MODULE.value()
+ANCHORID_PKCS11_TOKEN_LABEL = config.PKCS11_TOKEN_LABEL.value()
+ANCHORID_PKCS11_PIN = config.PKCS11_PIN.value()
 
-ANCHORID_AUDIT_ORIGIN = os.environ.get("ANCHORID_AUDIT_ORIGIN", "anchorid.idp/audit")
+ANCHORID_AUDIT_ORIGIN = config.AUDIT_ORIGIN.value()
 
 # The origin residents' browsers see (scheme://host[:port]); WebAuthn's RP ID is its host. WebAuthn refuses an IP
 # address as RP ID, so local runs use "localhost", which browsers treat as a secure context even over http.
-ANCHORID_IDP_ORIGIN = os.environ.get("ANCHORID_IDP_ORIGIN", "http://localhost:8001").rstrip("/")
+ANCHORID_IDP_ORIGIN = config.IDP_ORIGIN.value()
 SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_IDP_ORIGIN)
 # The localhost port of the resident's card helper that card pages call (anchorid card-helper --port).
-ANCHORID_CARD_HELPER_PORT = int(os.environ.get("ANCHORID_CARD_HELPER_PORT", "31519"))
-# Per-name overrides of the rate limits (see ratelimit.py), e.g. '{"login-ip": [600, 600]}'.
-ANCHORID_RATE_LIMITS = json.loads(os.environ.get("ANCHORID_RATE_LIMITS", "{}"))
+ANCHORID_CARD_HELPER_PORT = config.CARD_HELPER_PORT.value()
 
 # The KeyStore key that signs audit checkpoints (ES256); created on first checkpoint if missing.
 ANCHORID_AUDIT_SIGNING_KEY = "platform"
 
 # Notice e-mails (anchorid.idp.lifecycle) go through Django's mail framework: printed on the console by default,
 # written as files to ANCHORID_EMAIL_FILE_PATH when set (the demo), or any backend named in ANCHORID_EMAIL_BACKEND.
-EMAIL_BACKEND = os.environ.get("ANCHORID_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-if os.environ.get("ANCHORID_EMAIL_FILE_PATH"):
+EMAIL_BACKEND = config.EMAIL_BACKEND.value()
+if config.EMAIL_FILE_PATH.is_set():
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = os.environ["ANCHORID_EMAIL_FILE_PATH"]
-DEFAULT_FROM_EMAIL = os.environ.get("ANCHORID_EMAIL_FROM", "AnchorID <no-reply@anchorid.localhost>")
+    EMAIL_FILE_PATH = str(config.EMAIL_FILE_PATH.value())
+DEFAULT_FROM_EMAIL = config.EMAIL_FROM.value()

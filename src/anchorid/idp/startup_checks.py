@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core import checks
 
+from anchorid.common import config
 from anchorid.common.startup import register
 
 MIN_DERIVED_SECRET_LENGTH = 16
@@ -88,7 +88,7 @@ def check_keystore_token() -> list[checks.CheckMessage]:
 def check_attribute_keys(**kwargs: Any) -> list[checks.CheckMessage]:
     from cryptography.fernet import Fernet
 
-    configured = os.environ.get("ANCHORID_ATTRIBUTE_KEYS")
+    configured = config.ATTRIBUTE_KEYS.value()
     if configured is None:
         return []
     keys = [key.strip() for key in configured.split(",") if key.strip()]
@@ -110,11 +110,11 @@ def check_attribute_keys(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def check_derived_secrets(**kwargs: Any) -> list[checks.CheckMessage]:
-    from django.conf import settings
 
     found: list[checks.CheckMessage] = []
-    for number, name in ((5, "ANCHORID_OIDC_SECRET"), (6, "ANCHORID_PERSON_KEY_SECRET")):
-        value = getattr(settings, name, None) or os.environ.get(name)
+    for number, setting in ((5, config.OIDC_SECRET), (6, config.PERSON_KEY_SECRET)):
+        name = setting.name
+        value = setting.configured()
         if value is not None and len(str(value)) < MIN_DERIVED_SECRET_LENGTH:
             found.append(
                 checks.Error(

@@ -55,6 +55,22 @@ class EmulatorTransport(_ClosingContext):
         self.emulator.reset()
 
 
+#: What to install when pyscard is missing (it is an extra: a server install needs no C compiler).
+PYSCARD_EXTRA_HINT = "install the card extra: pip install 'anchorid[card]' (or uv sync --extra card)"
+
+
+class PyscardMissing(CardNotPresent):
+    """PC/SC readers were asked for, but pyscard (the ``anchorid[card]`` extra) is not installed."""
+
+
+def require_pyscard() -> None:
+    """Import pyscard only when a PC/SC reader is used; without it, a clear error naming the extra."""
+    try:
+        import smartcard  # noqa: F401
+    except ImportError:
+        raise PyscardMissing(f"PC/SC card readers need pyscard, which is not installed: {PYSCARD_EXTRA_HINT}") from None
+
+
 class PcscTransport(_ClosingContext):
     """A card in a PC/SC reader (pcscd on Linux). ``reader`` is a reader name or a part of one.
 
@@ -63,6 +79,7 @@ class PcscTransport(_ClosingContext):
     """
 
     def __init__(self, reader: str | None = None) -> None:
+        require_pyscard()
         from smartcard.Exceptions import CardConnectionException, NoCardException, SmartcardException
         from smartcard.pcsc.PCSCExceptions import BaseSCardException
         from smartcard.System import readers

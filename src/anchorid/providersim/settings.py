@@ -8,8 +8,7 @@ Besides the shared settings:
 - Each provider's relying-party configuration, keys and receiver file live in ``<data>/<slug>/``.
 """
 
-import os
-
+from anchorid.common import config
 from anchorid.common.csp import STRICT_POLICY
 from anchorid.common.settings_base import *  # noqa: F403
 from anchorid.common.settings_base import (
@@ -34,7 +33,7 @@ CACHES = cache_settings("providers")  # + Redis ("shared") when REDIS_URL is set
 SESSION_COOKIE_NAME = "providers_sessionid"
 CSRF_COOKIE_NAME = "providers_csrftoken"
 
-ANCHORID_PROVIDERS_ORIGIN = os.environ.get("ANCHORID_PROVIDERS_ORIGIN", "http://localhost:8003").rstrip("/")
+ANCHORID_PROVIDERS_ORIGIN = config.PROVIDERS_ORIGIN.value()
 SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_PROVIDERS_ORIGIN)
 # As the city: the sign-up and logout buttons are answered with a redirect to the idp (form-action).
 ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY

@@ -22,13 +22,14 @@ import asyncio
 import contextlib
 import getpass
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+
+from anchorid.common import config
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -83,7 +84,7 @@ def _signer(args: argparse.Namespace, *, for_pdf: bool) -> Iterator[tuple[Any, A
         from anchorid.wallet.store import Wallet
 
         wallet = Wallet(args.wallet)
-        key = wallet.private_key(os.environ.get("ANCHORID_WALLET_PASSPHRASE"))
+        key = wallet.private_key(config.WALLET_PASSPHRASE.value())
         certificate, chain = client.wallet_signing_certificate(wallet, key, args.idp)
         context = signing_context(trust.roots, other_certs=chain)
         stamp = stamps.Stamp(text="AnchorID wallet signature\n%(ts)s") if for_pdf and args.stamp else None
@@ -283,7 +284,7 @@ def _approve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         wallet = Wallet(args.wallet)
-        key = wallet.private_key(os.environ.get("ANCHORID_WALLET_PASSPHRASE"))
+        key = wallet.private_key(config.WALLET_PASSPHRASE.value())
         certificate, _chain = client.wallet_signing_certificate(wallet, key, args.idp)
         attributes = pdf.signed_attributes(digest, certificate)
         signature = key.sign(attributes, ec.ECDSA(hashes.SHA256()))

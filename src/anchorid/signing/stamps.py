@@ -17,6 +17,8 @@ from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
+from anchorid.common import config
+
 NOTO_CJK_COLLECTION: Final = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 #: Index of "Noto Sans CJK JP" in the collection.
 NOTO_CJK_JP_INDEX: Final = 0
@@ -43,7 +45,7 @@ def _cache_dir() -> Path:
 
 
 def font_file() -> Path:
-    configured = os.environ.get("ANCHORID_STAMP_FONT")
+    configured = config.STAMP_FONT.value()
     if configured:
         return Path(configured)
     target = _cache_dir() / "NotoSansCJKjp-Regular.otf"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from anchorid.common import untrusted_json
+from anchorid.common import config, untrusted_json
 from anchorid.wallet.protocol import (
     TYPE_ENROLL,
     TYPE_LOGIN,
@@ -54,12 +53,12 @@ def _fail(message: str, code: int = EXIT_ERROR) -> int:
 def _passphrase(wallet: Wallet) -> str | None:
     if not wallet.key_is_encrypted():
         return None
-    return os.environ.get(PASSPHRASE_ENV) or getpass.getpass("wallet passphrase: ")
+    return config.WALLET_PASSPHRASE.value() or getpass.getpass("wallet passphrase: ")
 
 
 def _init(args: argparse.Namespace) -> int:
     wallet = Wallet(args.dir)
-    passphrase = sys.stdin.readline().rstrip("\r\n") if args.passphrase_stdin else os.environ.get(PASSPHRASE_ENV)
+    passphrase = sys.stdin.readline().rstrip("\r\n") if args.passphrase_stdin else config.WALLET_PASSPHRASE.value()
     try:
         public_key = wallet.create_key(passphrase or None)
     except WalletError as error:

@@ -18,7 +18,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from django.urls import reverse
 
 from anchorid.city.booking.errors import InvalidCallback, PaymentFailed
 from anchorid.city.booking.models import SimulatedCharge
-from anchorid.common import untrusted_json
+from anchorid.common import config, untrusted_json
 
 Outcome = Literal["authorized", "declined"]
 
@@ -71,7 +70,7 @@ class PaymentProvider(Protocol):
 
 
 def _secret() -> bytes:
-    configured = os.environ.get("ANCHORID_SIMULATED_PAYMENT_SECRET")
+    configured = config.SIMULATED_PAYMENT_SECRET.value()
     if configured:
         return configured.encode()
     return hmac.new(settings.SECRET_KEY.encode(), b"anchorid.city.booking.simulated-provider", hashlib.sha256).digest()
@@ -176,7 +175,7 @@ PROVIDERS: dict[str, PaymentProvider] = {SimulatedProvider.name: SimulatedProvid
 
 def provider(name: str | None = None) -> PaymentProvider:
     """The provider named (default: ``ANCHORID_PAYMENT_PROVIDER``, else the simulated one)."""
-    chosen = name or os.environ.get("ANCHORID_PAYMENT_PROVIDER", SimulatedProvider.name)
+    chosen = name or config.PAYMENT_PROVIDER.value()
     try:
         return PROVIDERS[chosen]
     except KeyError:

@@ -24,6 +24,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+from anchorid.common import config
 from anchorid.jpki.attributes import BasicFourInfo, Gender
 
 KEYS_FILE = "attribute_keys"
@@ -49,7 +50,7 @@ def _read_or_create(path: Path, make: bytes) -> bytes:
 
 def configured_keys() -> list[bytes]:
     """Fernet keys, newest first."""
-    env = os.environ.get("ANCHORID_ATTRIBUTE_KEYS")
+    env = config.ATTRIBUTE_KEYS.value()
     if env:
         return [key.strip().encode() for key in env.split(",") if key.strip()]
     raw = _read_or_create(_data_dir() / KEYS_FILE, Fernet.generate_key())
@@ -58,7 +59,7 @@ def configured_keys() -> list[bytes]:
 
 def add_new_key() -> None:
     """Prepend a fresh key to the key file (embedded default). With the env variable, operators do this."""
-    if os.environ.get("ANCHORID_ATTRIBUTE_KEYS"):
+    if config.ATTRIBUTE_KEYS.is_set():
         raise RuntimeError("keys come from ANCHORID_ATTRIBUTE_KEYS: prepend a new key there, then rotate")
     path = _data_dir() / KEYS_FILE
     keys = configured_keys()
@@ -76,7 +77,7 @@ def cipher() -> MultiFernet:
 
 
 def _person_key_secret() -> bytes:
-    env = os.environ.get("ANCHORID_PERSON_KEY_SECRET")
+    env = config.PERSON_KEY_SECRET.value()
     if env:
         return env.encode()
     return _read_or_create(_data_dir() / PERSON_KEY_FILE, os.urandom(32).hex().encode())

@@ -10,11 +10,11 @@ the checkpoint for one tree size is unique and the second signer returns the fir
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from django.db import close_old_connections
 
+from anchorid.common import config
 from anchorid.idp.audit.checkpoints import LogBroken, make_checkpoint
 from anchorid.idp.audit.models import AuditEntry, Checkpoint
 
@@ -23,7 +23,7 @@ DEFAULT_INTERVAL_SECONDS = 300
 
 
 def interval_seconds() -> float:
-    return float(os.environ.get("ANCHORID_AUDIT_CHECKPOINT_SECONDS", DEFAULT_INTERVAL_SECONDS))
+    return float(config.AUDIT_CHECKPOINT_SECONDS.value())
 
 
 def checkpoint_if_due() -> Checkpoint | None:

@@ -1,4 +1,5 @@
-"""The watcher's settings (Django settings first, then the environment, then the default).
+"""The watcher's settings (``anchorid.common.config``: a Django setting first, then the environment, then the
+default).
 
 - ``ANCHORID_ANCHOR_MAX_CHECK_AGE``: seconds after which a login checks the anchor at jlis's OCSP responder
   (default 86400: a day, J-LIS's CRL period);
@@ -12,48 +13,37 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from django.conf import settings
 
-
-def _number(name: str, default: float) -> float:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+from anchorid.common import config
 
 
 def max_check_age() -> timedelta:
-    return timedelta(seconds=_number("ANCHORID_ANCHOR_MAX_CHECK_AGE", 86400))
+    return timedelta(seconds=config.ANCHOR_MAX_CHECK_AGE.configured())
 
 
 def sweep_interval() -> float:
-    return _number("ANCHORID_SWEEP_INTERVAL", 3600)
+    return config.SWEEP_INTERVAL.configured()
 
 
 def lease_seconds() -> float:
-    return _number("ANCHORID_SWEEP_LEASE", 600)
+    return config.SWEEP_LEASE.configured()
 
 
 def retry_base() -> float:
-    return _number("ANCHORID_SWEEP_RETRY_BASE", 60)
+    return config.SWEEP_RETRY_BASE.configured()
 
 
 def retry_max() -> float:
-    return _number("ANCHORID_SWEEP_RETRY_MAX", max(sweep_interval(), retry_base()))
+    configured = config.SWEEP_RETRY_MAX.configured()
+    return configured if configured is not None else max(sweep_interval(), retry_base())
 
 
 def notice_from_email() -> str:
-    return str(getattr(settings, "ANCHORID_NOTICE_FROM_EMAIL", "") or settings.DEFAULT_FROM_EMAIL)
+    return str(config.NOTICE_FROM_EMAIL.configured() or settings.DEFAULT_FROM_EMAIL)
 
 
 def sweep_strategy() -> str:
-    value = getattr(settings, "ANCHORID_SWEEP_STRATEGY", None) or os.environ.get("ANCHORID_SWEEP_STRATEGY")
-    return str(value or "auto")
+    return config.SWEEP_STRATEGY.configured()

@@ -144,7 +144,10 @@ def find_changes(crl: RevocationList, now: datetime) -> tuple[int, list[marking.
 
 def use_probes(anchors: int, entries: int) -> bool:
     """Probe the index with the CRL's serials instead of streaming every anchor when the CRL is much smaller."""
-    strategy = conf.sweep_strategy()
+    try:
+        strategy = conf.sweep_strategy()
+    except ValueError:
+        strategy = ""
     if strategy not in STRATEGIES:
         raise SweepFailed(f"ANCHORID_SWEEP_STRATEGY must be one of {', '.join(STRATEGIES)}")
     if strategy != "auto":

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-
+from anchorid.common import config as settings_registry
 from anchorid.idp import conf
 
 # Lifetimes in seconds. FAPI 2.0 §5.3.2.1: codes live at most 60 s; RFC 9126 §2.2: request_uri expires_in.
@@ -34,4 +33,4 @@ def endpoint(path: str) -> str:
 
 
 def dpop_nonce_required() -> bool:
-    return bool(getattr(settings, "ANCHORID_OIDC_DPOP_NONCE_REQUIRED", True))
+    return bool(settings_registry.OIDC_DPOP_NONCE_REQUIRED.configured())

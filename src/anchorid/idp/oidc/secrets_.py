@@ -16,12 +16,14 @@ from pathlib import Path
 
 from django.conf import settings
 
+from anchorid.common import config
+
 _lock = threading.Lock()
 _derived: dict[str, bytes] = {}
 
 
 def _master() -> bytes:
-    configured = getattr(settings, "ANCHORID_OIDC_SECRET", None) or os.environ.get("ANCHORID_OIDC_SECRET")
+    configured = config.OIDC_SECRET.configured()
     if configured:
         return str(configured).encode("utf-8")
     path = Path(settings.DATA_DIR) / "oidc_secret"

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from anchorid.common import untrusted_json
+from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import ratelimit
 from anchorid.idp.assurance import CARD_LOGIN
@@ -51,7 +51,7 @@ def helper_port() -> int:
 
 def _limit(name: str, default: ratelimit.Limit) -> ratelimit.Limit:
     """``ANCHORID_ONBOARDING_LIMITS = {"ip": (attempts, seconds), "certificate": (attempts, seconds)}``."""
-    configured = getattr(settings, "ANCHORID_ONBOARDING_LIMITS", {}).get(name)
+    configured = config.ONBOARDING_LIMITS.configured().get(name)
     if configured is None:
         return default
     attempts, seconds = configured

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -52,7 +51,7 @@ from webauthn.helpers.structs import (
 )
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
-from anchorid.common import untrusted_json
+from anchorid.common import config, untrusted_json
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Authentication, Level, Method
@@ -104,7 +103,7 @@ def rp_id() -> str:
 
 def attestation_roots() -> dict[AttestationFormat, list[bytes]]:
     """``ANCHORID_PASSKEY_ATTESTATION_ROOTS``: {attestation format: [PEM file, ...]}; empty by default."""
-    configured: dict[str, list[str]] = getattr(settings, "ANCHORID_PASSKEY_ATTESTATION_ROOTS", {}) or {}
+    configured: dict[str, list[str]] = config.PASSKEY_ATTESTATION_ROOTS.configured() or {}
     return {AttestationFormat(fmt): [Path(p).read_bytes() for p in paths] for fmt, paths in configured.items()}
 
 

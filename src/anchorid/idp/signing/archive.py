@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from django.conf import settings
 from django.db import close_old_connections
 
+from anchorid.common import config
 from anchorid.idp.deviceca import crl as deviceca_crl
 from anchorid.idp.deviceca.authority import CaError, now_utc, platform_certificate
 from anchorid.idp.deviceca.models import PlatformCertificate
@@ -57,34 +57,17 @@ JOB = "signing-archive"
 POLL_SECONDS = 30.0
 
 
-def _setting(name: str) -> str:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name, "")
-    return str(value)
-
-
-def _number(name: str, default: float) -> float:
-    value = _setting(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {value!r}") from None
-
-
 def archive_dir() -> Path | None:
-    value = _setting("ANCHORID_SIGNING_ARCHIVE_DIR")
+    value = config.SIGNING_ARCHIVE_DIR.configured()
     return Path(value) if value else None
 
 
 def renew_before() -> timedelta:
-    return timedelta(days=_number("ANCHORID_SIGNING_RENEW_BEFORE_DAYS", 365))
+    return timedelta(days=config.SIGNING_RENEW_BEFORE_DAYS.configured())
 
 
 def renewal_interval() -> float:
-    return _number("ANCHORID_SIGNING_RENEWAL_INTERVAL", 86400)
+    return config.SIGNING_RENEWAL_INTERVAL.configured()
 
 
 class RenewalIncomplete(Exception):

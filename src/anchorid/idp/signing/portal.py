@@ -41,7 +41,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from anchorid.common import untrusted_json
+from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
@@ -68,7 +68,7 @@ MAX_FINISH_BYTES = 32 * 1024
 
 
 def work_dir() -> Path:
-    folder = Path(getattr(settings, "ANCHORID_SIGNING_WORK_DIR", Path(settings.DATA_DIR) / "signing-work"))
+    folder = Path(config.SIGNING_WORK_DIR.configured() or Path(settings.DATA_DIR) / "signing-work")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 

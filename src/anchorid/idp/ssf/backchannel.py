@@ -15,7 +15,6 @@ the push-endpoint SSRF guard; redirects are not followed.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
 import requests
@@ -35,7 +34,7 @@ _TABLE = LogoutDelivery._meta.db_table
 
 
 def give_up_after() -> float:
-    return float(os.environ.get("ANCHORID_BACKCHANNEL_LOGOUT_GIVE_UP", "3600"))
+    return conf.backchannel_logout_give_up()
 
 
 def queue(sid: str) -> list[int]:

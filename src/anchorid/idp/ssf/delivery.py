@@ -384,7 +384,7 @@ def run_forever(stop: threading.Event, owner: str | None = None) -> None:
 
 
 def worker_threads() -> int:
-    return max(1, int(os.environ.get("ANCHORID_SSF_WORKER_THREADS", "2")))
+    return conf.worker_threads()
 
 
 def start_in_background(threads: int | None = None) -> threading.Event | None:

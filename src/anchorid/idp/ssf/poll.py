@@ -30,7 +30,7 @@ WAIT_STEP = 0.25
 
 
 def long_poll_seconds() -> float:
-    return float(conf._value("ANCHORID_SSF_LONG_POLL_SECONDS", "10"))
+    return conf.long_poll_seconds()
 
 
 def _bad(description: str) -> ApiError:
