@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from pytest_django.fixtures import Settings
 
 from anchorid.common.worker.registry import Job

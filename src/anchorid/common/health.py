@@ -155,7 +155,9 @@ def readyz_view(party: str) -> Callable[[HttpRequest], HttpResponse]:
         checks = readiness(party)
         ready = all(check.ok for check in checks)
         body = {"party": party, "status": "ready" if ready else "not ready", "checks": [c.as_json() for c in checks]}
-        return JsonResponse(body, status=200 if ready else 503)
+        response = JsonResponse(body, status=200 if ready else 503)
+        response._has_been_logged = True  # type: ignore[attr-defined]  # a probe's 503 is not a server error to log
+        return response
 
     return readyz
 

@@ -20,6 +20,10 @@ from typing import Any
 JOB_MODULES = {"jlis": "anchorid.jlis.jobs", "idp": "anchorid.idp.jobs", "city": "anchorid.city.jobs"}
 
 
+class JobFailed(Exception):
+    """A job's run failed in a way its own code already reported (the worker logs one line, no traceback)."""
+
+
 @dataclass(frozen=True)
 class Job:
     name: str

@@ -18,7 +18,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from anchorid.common.worker import conf, heartbeat, leases
-from anchorid.common.worker.registry import Job, party_jobs
+from anchorid.common.worker.registry import Job, JobFailed, party_jobs
 
 log = logging.getLogger(__name__)
 JOIN_SECONDS = 10.0
@@ -79,6 +79,8 @@ class Worker:
     def _run_job(self, job: Job, stop: threading.Event) -> None:
         owner = f"{self.instance}:{threading.current_thread().name}"[:128]
         try:
+            if not job.leased:  # a leased job keeps its schedule in its row; the others start one interval in
+                stop.wait(job.interval)
             while not stop.is_set():
                 close_old_connections()
                 started = time.monotonic()
@@ -93,6 +95,10 @@ class Worker:
                         again = bool(job.work())
                         self._record(job, True, time.monotonic() - started)
                         wait = job.interval
+                except JobFailed as error:
+                    log.warning("job %s failed; trying again shortly: %s", job.name, error)
+                    self._record(job, False, time.monotonic() - started, leases.describe(error))
+                    wait = max(job.interval, 1.0)
                 except Exception as error:
                     log.exception("job %s failed; trying again shortly", job.name)
                     self._record(job, False, time.monotonic() - started, leases.describe(error))

@@ -170,6 +170,7 @@ def sweep_work(trigger: str) -> Callable[[], Any]:
 def scheduled_sweep(owner: str) -> Callable[[], Any]:
     """The ``lifecycle-sweep`` job of the idp's worker: every worker calls it every ``POLL_SECONDS``; the sweep
     runs when due, under its own lease (this module), and a failed sweep fails the worker's run."""
+    from anchorid.common.worker.registry import JobFailed
 
     def work() -> bool:
         result = run_job(SWEEP, sweep_work("schedule"), owner=owner)
@@ -181,7 +182,3 @@ def scheduled_sweep(owner: str) -> Callable[[], Any]:
         return False
 
     return work
-
-
-class JobFailed(Exception):
-    """A job run under this module's lease failed (recorded in its row; retried with backoff)."""

@@ -237,7 +237,8 @@ def renewal_work(*, now: datetime | None = None) -> Any:
 def scheduled_renewal(owner: str) -> Callable[[], bool]:
     """The ``signing-archive`` job of the idp's worker: every worker calls it every ``POLL_SECONDS``; the renewal
     runs when due under its job's lease (``lifecycle.jobs``)."""
-    from anchorid.idp.lifecycle.jobs import JobFailed, run_job
+    from anchorid.common.worker.registry import JobFailed
+    from anchorid.idp.lifecycle.jobs import run_job
 
     def work() -> bool:
         try:
