@@ -88,6 +88,14 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _serve(tmp_path: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
+    """``anchorid serve idp`` on ``tmp_path/idp``, its output in ``tmp_path/serve.log`` (a pipe nobody reads
+    would fill up and stall it)."""
+    with (tmp_path / "serve.log").open("ab") as log:
+        command = [*ANCHORID, "serve", "idp", "--port", str(port), "--data", str(tmp_path / "idp"), *options]
+        return subprocess.Popen(command, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def _worker_children(server: int) -> set[int]:
     """The spawned worker child (not Granian's forked workers, not multiprocessing's resource tracker)."""
     found = set()
@@ -121,8 +129,7 @@ def _worker_ready(port: int) -> bool:
 def test_it_restarts_a_killed_worker_which_then_delivers(tmp_path: Path, receiver: Receiver) -> None:
     port, data, env = free_base_port(), tmp_path / "idp", _env()
     endpoint = f"http://127.0.0.1:{receiver.server_address[1]}/events"
-    server = subprocess.Popen([*ANCHORID, "serve", "idp", "--port", str(port), "--data", str(data)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    server = _serve(tmp_path, port)
     try:
         _until("the idp's worker heartbeat", lambda: server.poll() is None and _worker_ready(port), timeout=180)
         (first,) = _worker_children(server.pid)
@@ -148,3 +155,36 @@ def test_it_restarts_a_killed_worker_which_then_delivers(tmp_path: Path, receive
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
         _until("every process of the server to end", lambda: not any(alive(pid) for pid in group), timeout=30)
+
+
+def _worker_check(port: int) -> str:
+    body = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+    return str(next(check["status"] for check in body["checks"] if check["name"] == "worker"))
+
+
+def test_it_runs_the_worker_on_its_own_beside_a_server_without_one(tmp_path: Path, receiver: Receiver) -> None:
+    """Production's shape: ``anchorid serve idp --no-worker`` and ``anchorid worker idp`` on the same data; the
+    worker's SIGTERM stops it cleanly (exit 0, its heartbeat marked stopped: /readyz fails its worker check)."""
+    port, data, env = free_base_port(), tmp_path / "idp", _env()
+    endpoint = f"http://127.0.0.1:{receiver.server_address[1]}/events"
+    server = _serve(tmp_path, port, "--no-worker")
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        _until("the idp", lambda: server.poll() is None and _worker_check(port) == "failed", timeout=180)
+        assert _worker_children(server.pid) == set()
+        subprocess.run([sys.executable, "-c", WRITE_SET, str(data), endpoint, "to-the-separate-worker", STREAM_ID],
+                       env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+        with (tmp_path / "worker.log").open("ab") as log:
+            worker = subprocess.Popen([*ANCHORID, "worker", "idp", "--data", str(data)], env=env, stdout=log,
+                                      stderr=subprocess.STDOUT)  # fmt: skip
+        _until("the separate worker's heartbeat", lambda: _worker_check(port) == "ok")
+        _until("the SET, delivered by the separate worker", lambda: len(receiver.tokens) == 1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+        assert _worker_check(port) == "failed"
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
