@@ -12,7 +12,7 @@ from anchorid.common.serve import PARTIES
 def _serve(args: argparse.Namespace) -> int:
     from anchorid.common.serve import serve
 
-    serve(args.party, args.port, Path(args.data), host=args.host, workers=args.workers)
+    serve(args.party, args.port, Path(args.data), host=args.host, workers=args.workers, worker=not args.no_worker)
     return 0
 
 
@@ -27,6 +27,12 @@ def _settings_doc(args: argparse.Namespace) -> int:
 
     sys.stdout.write(render())
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from anchorid.common.serve import run_worker
+
+    return run_worker(args.party, Path(args.data))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -59,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", required=True, help="the party's data folder")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--workers", type=int, help="Granian worker processes (default ANCHORID_WORKERS, else 1)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no background jobs here (run `anchorid worker PARTY` separately; or ANCHORID_WORKER=0)",
+    )
     serve.set_defaults(func=_serve)
 
     check = commands.add_parser("check", help="check a party's settings; --deploy: refuse an unsafe production one")
@@ -70,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     settings_doc = commands.add_parser("settings-doc", help="print the settings reference (docs/settings.md)")
     settings_doc.set_defaults(func=_settings_doc)
+
+    worker = commands.add_parser("worker", help="run one party's background jobs (supervised by systemd or alike)")
+    worker.add_argument("party", choices=PARTIES)
+    worker.add_argument("--data", required=True, help="the party's data folder (the one `anchorid serve` uses)")
+    worker.set_defaults(func=_worker)
 
     add_jlis_commands(commands)
     add_card_commands(commands)

@@ -45,6 +45,8 @@ ROUTE_OF = {
 }
 API_PREFIXES = ("/admin/", "/i18n/", "/staff/", "/counter/")  # pages for people (forms, HTML), not JSON APIs
 NOT_JSON = {
+    "/healthz", "/readyz",  # GET only, no input: tests/*/test_health.py
+
     "/", "/login/", "/callback/", "/logout/", "/logged-out/", "/departments/", "/departments/connect/",
     "/departments/callback/", "/booking/", "/booking/facilities/<int:facility_id>/", "/booking/book/",
     "/booking/groups/", "/booking/groups/<int:group_id>/", "/booking/bookings/<str:reference>/",

@@ -1,4 +1,5 @@
-"""Periodic checkpoints while the idp serves: one per growth of the log, none for an unchanged log."""
+"""Periodic checkpoints while the idp serves: one per growth of the log, none for an unchanged log (the
+``audit-checkpoints`` job of the idp's worker)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytest_django.fixtures import Settings
 
+from anchorid.common.worker.registry import Job
+from anchorid.common.worker.supervisor import Worker
 from anchorid.idp.audit.models import AuditEntry, Checkpoint
-from anchorid.idp.audit.schedule import checkpoint_if_due, run_periodically
+from anchorid.idp.audit.schedule import checkpoint_if_due, checkpoint_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,11 +42,13 @@ def test_it_signs_nothing_for_an_empty_log(platform_keys: Path) -> None:
 
 
 def test_it_keeps_signing_on_a_schedule_in_the_background(
-    platform_keys: Path, log_entries: Callable[[int], list[AuditEntry]]
+    platform_keys: Path, log_entries: Callable[[int], list[AuditEntry]], settings: Settings
 ) -> None:
+    settings.ANCHORID_WORKER_POLL_SECONDS = "0.05"
     log_entries(2)
     stop = threading.Event()
-    worker = threading.Thread(target=run_periodically, args=(stop, 0.05), daemon=True)
+    job = Job("audit-checkpoints", 0.05, checkpoint_job)
+    worker = threading.Thread(target=Worker("idp", [job]).run, args=(stop,), daemon=True)
     worker.start()
     try:
         for _ in range(200):

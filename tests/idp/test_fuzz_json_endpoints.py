@@ -105,6 +105,8 @@ JSON_ENDPOINTS = [
 # Routes that take no JSON and answer none: HTML pages and their form posts, DER/CRL/OCSP/TSA (binary protocols,
 # fuzzed by their own tests), Django's admin and language switch.
 NOT_JSON = {
+    "/healthz", "/readyz",  # GET only, no input: tests/*/test_health.py
+
     "/admin/", "/i18n/", "/login/", "/logout/", "/login/card/", "/stop/card/", "/resume/card/", "/passkeys/register/",
     "/login/passkey/", "/me/", "/me/activity/", "/me/credentials/<str:kind>/<str:credential_id>/revoke/",
     "/me/credentials/<str:kind>/<str:credential_id>/stop/", "/me/credentials/<str:kind>/<str:credential_id>/resume/",

@@ -235,7 +235,7 @@ def test_it_the_renewal_job_keeps_archived_pdfs_verifiable_past_every_horizon(
 
 
 def test_it_anchorid_serve_idp_renews_the_archive_on_its_own(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The job runs in ``anchorid serve idp``'s background process: nobody calls it. A file whose horizon a renewal
+    """The job runs in ``anchorid serve idp``'s worker child: nobody calls it. A file whose horizon a renewal
     can move (the TSA was rotated after it was signed) gets one new timestamp, and only one."""
     tmp = tmp_path_factory.mktemp("signing-archive-serve")
     folder = tmp / "archive"

@@ -39,7 +39,14 @@ ROUTE_OF = {
     "/api/operator/v1/certificates/authentication/1/links": "/api/operator/v1/certificates/<str:kind>/<str:serial>/links",  # noqa: E501
 }
 # OCSP, CRLs and CA certificates are DER (their own fuzz and interop tests); the admin is Django's.
-NOT_JSON = {"/^ocsp/(?P<rest>.*)$", "/crl/<str:kind>.crl", "/ca/<str:kind>-ocsp.cer", "/ca/<str:kind>.cer"}
+NOT_JSON = {
+    "/healthz",
+    "/readyz",
+    "/^ocsp/(?P<rest>.*)$",
+    "/crl/<str:kind>.crl",
+    "/ca/<str:kind>-ocsp.cer",
+    "/ca/<str:kind>.cer",
+}
 
 
 def _signer(key: ECKey, kid: str) -> Any:

@@ -26,7 +26,15 @@ JSON_ENDPOINTS = [
 ROUTE_OF = {f"/{PROVIDER}/ssf/events": "/<slug:slug>/ssf/events",
             f"/{PROVIDER}/.well-known/jwks.json": "/<slug:slug>/.well-known/jwks.json"}  # fmt: skip
 # The providers' pages for people (sign-up, login callback, logout): HTML, no JSON.
-NOT_JSON = {"/", "/<slug:slug>/", "/<slug:slug>/signup/", "/<slug:slug>/callback/", "/<slug:slug>/logout/"}
+NOT_JSON = {
+    "/healthz",
+    "/readyz",
+    "/",
+    "/<slug:slug>/",
+    "/<slug:slug>/signup/",
+    "/<slug:slug>/callback/",
+    "/<slug:slug>/logout/",
+}
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from anchorid.city import views
+from anchorid.common import health
 
 urlpatterns = [
+    *health.urls("city"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", views.home, name="city_home"),

@@ -338,6 +338,38 @@ WORKERS = Setting(
     SERVERS,
     "Granian worker processes of `anchorid serve` (its `--workers` overrides). More than one needs `DATABASE_URL`.",
 )
+WORKER = Setting(
+    "ANCHORID_WORKER",
+    FLAG,
+    True,
+    SERVERS,
+    "`0`: `anchorid serve` starts no background worker child (as `--no-worker`), for a deployment that runs "
+    "`anchorid worker PARTY` on its own (docs/worker.md).",
+)
+WORKER_BEAT_SECONDS = Setting(
+    "ANCHORID_WORKER_BEAT_SECONDS", SECONDS, 10.0, SERVERS, "Seconds between a background worker's heartbeats."
+)
+WORKER_STALE_SECONDS = Setting(
+    "ANCHORID_WORKER_STALE_SECONDS",
+    SECONDS,
+    60.0,
+    SERVERS,
+    "A worker heartbeat older than this fails `/readyz`'s worker check.",
+)
+WORKER_LEASE_SECONDS = Setting(
+    "ANCHORID_WORKER_LEASE_SECONDS",
+    SECONDS,
+    300.0,
+    SERVERS,
+    "How long a background job's lease lasts without renewal: a killed worker's job is taken over after at most this.",
+)
+WORKER_POLL_SECONDS = Setting(
+    "ANCHORID_WORKER_POLL_SECONDS",
+    SECONDS,
+    10.0,
+    SERVERS,
+    "The longest a worker waits between looks at a leased job's schedule (shorter when the job's interval is).",
+)
 INSECURE_COOKIES = Setting(
     "ANCHORID_INSECURE_COOKIES",
     FLAG,
@@ -442,6 +474,13 @@ JLIS_CA_PASSPHRASE = Setting(
     (JLIS,),
     "Seals jlis's CA and OCSP-responder keys (at least 12 characters). Required: jlis refuses to start without it.",
     production=True,
+)
+JLIS_REFRESH_SECONDS = Setting(
+    "ANCHORID_JLIS_REFRESH_SECONDS",
+    SECONDS,
+    3600.0,
+    JLIS,
+    "How often jlis's worker re-signs stale OCSP responses and CRLs; 0 turns the job off.",
 )
 JLIS_LOCALITY = Setting(
     "ANCHORID_JLIS_LOCALITY",
@@ -713,6 +752,20 @@ SIGNING_RENEWAL_INTERVAL = Setting(
 
 # -- city --------------------------------------------------------------------------------------------------------
 
+BOOKING_EXPIRY_SECONDS = Setting(
+    "ANCHORID_BOOKING_EXPIRY_SECONDS",
+    SECONDS,
+    60.0,
+    CITY,
+    "How often the city's worker expires unpaid bookings and unconfirmed lottery wins; 0 turns the job off.",
+)
+LOTTERY_RELEASE_SECONDS = Setting(
+    "ANCHORID_LOTTERY_RELEASE_SECONDS",
+    SECONDS,
+    60.0,
+    CITY,
+    "How often the city's worker releases drawn lottery rounds past their deadline; 0 turns the job off.",
+)
 CITY_ORIGIN = Setting(
     "ANCHORID_CITY_ORIGIN",
     URL,

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from anchorid.common.worker.embedded import EmbeddedWorker
 
 PARTIES = ("jlis", "idp", "city", "providers")
 #: The package of a party whose name on the command line differs from it.
@@ -24,8 +29,9 @@ def use_party_settings(party: str, data_dir: Path) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = f"anchorid.{PACKAGES.get(party, party)}.settings"
 
 
-def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
-    """Point Django at the party's settings and data folder, and migrate its database. With ``check`` (a server
+def prepare_party(party: str, data_dir: Path, *, check: bool = False, migrate: bool = True) -> None:
+    """Point Django at the party's settings and data folder, and migrate its database (unless ``migrate`` is False:
+    a worker leaves that to the server). With ``check`` (a server
     about to start), first refuse to go on with a setting that does not parse (``anchorid.common.config``) or
     without the settings the party needs (``anchorid.common.startup``; with ``ANCHORID_ENV=production`` also the
     production checks of ``anchorid check PARTY --deploy``)."""
@@ -35,7 +41,7 @@ def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
     if check:
         from anchorid.common.config import refuse_unparsable
 
-        refuse_unparsable(party, f"anchorid serve {party}")
+        refuse_unparsable(party, f"anchorid {'serve' if migrate else 'worker'} {party}")
     restrict_new_files()
     secure_data_dir(data_dir)  # 0700 folders and 0600 files, also in a folder an earlier version made
     import django
@@ -46,51 +52,85 @@ def prepare_party(party: str, data_dir: Path, *, check: bool = False) -> None:
         from anchorid.common.startup import refuse_to_start_unless_ready
 
         refuse_to_start_unless_ready(party)  # before anything is migrated or listens
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
     # Server workers open their own connections; none may inherit this one.
     from django.db import connections
 
     connections.close_all()
 
 
-def _spawn_background_work() -> None:
-    """The idp's background threads (audit checkpoints, Shared Signals delivery, the lifecycle job runner, the
-    signing archive renewal) run in a
-    process of their own, spawned (not forked) before the server starts. Granian forks its workers from this
-    process: forking while those threads hold a lock (SQLite's, logging's, an import lock) would leave a worker
-    that waits forever on its first request. The child ends when this process does."""
-    import multiprocessing
-
-    multiprocessing.get_context("spawn").Process(
-        target=run_background_work, args=(os.getpid(),), name="anchorid-idp-background", daemon=True
-    ).start()
-
-
-def run_background_work(parent: int) -> None:
-    """In the spawned child: the idp's settings and data folder come with the environment ``prepare_party`` set."""
+def wait_for_migrations(party: str, timeout: float | None = None) -> None:
+    """Wait until the party's database is migrated (by ``anchorid serve``, which owns migrations): a worker started
+    beside a server must not migrate at the same time."""
     import time
 
-    import django
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
 
-    django.setup()
-    from anchorid.idp.audit.schedule import start_in_background
-    from anchorid.idp.lifecycle.jobs import start_in_background as start_lifecycle_runner
-    from anchorid.idp.signing.archive import start_in_background as start_archive_renewal
-    from anchorid.idp.ssf.delivery import start_in_background as start_ssf_delivery
+    deadline = None if timeout is None else time.monotonic() + timeout
+    said = False
+    while True:
+        try:
+            executor = MigrationExecutor(connections["default"])
+            pending: list[object] = list(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+        except Exception as error:  # the database is not there yet
+            pending = [error]
+        connections.close_all()
+        if not pending:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise SystemExit(f"anchorid worker {party}: the database is not migrated; start `anchorid serve {party}`")
+        if not said:
+            print(f"anchorid worker {party}: waiting for `anchorid serve {party}` to migrate the database", flush=True)
+            said = True
+        time.sleep(2)
 
-    start_in_background()
-    start_ssf_delivery()
-    start_lifecycle_runner()
-    start_archive_renewal()
-    while os.getppid() == parent:  # orphaned (the server was killed): stop too
-        time.sleep(1)
+
+def run_worker(party: str, data_dir: Path) -> int:
+    """``anchorid worker PARTY``: the party's background jobs in the foreground until SIGTERM or Ctrl-C (a service
+    manager such as systemd restarts it when it dies: ``Restart=always``)."""
+    import signal
+    import threading
+
+    prepare_party(party, data_dir, check=True, migrate=False)
+    wait_for_migrations(party)
+    from anchorid.common.worker.registry import party_jobs
+    from anchorid.common.worker.supervisor import Worker
+
+    jobs = party_jobs(party)
+    if not jobs:
+        print(f"anchorid worker {party}: this party has no background jobs", flush=True)
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = Worker(party, jobs)
+    print(f"anchorid worker {party}: {worker.instance}: {', '.join(job.name for job in jobs)}", flush=True)
+    worker.run(stop)
+    return 0
 
 
-def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int | None = None) -> None:
+def embedded_worker(party: str, shutting_down: Callable[[], bool]) -> EmbeddedWorker | None:
+    """The supervised worker child of ``anchorid serve`` (None when the party has no jobs or it is turned off)."""
+    from anchorid.common.worker import conf
+    from anchorid.common.worker.embedded import EmbeddedWorker
+    from anchorid.common.worker.registry import party_jobs
+
+    if not conf.embedded_enabled() or not party_jobs(party):
+        return None
+    return EmbeddedWorker(party, shutting_down)
+
+
+def serve(
+    party: str, port: int, data_dir: Path, host: str = "127.0.0.1", workers: int | None = None, *, worker: bool = True
+) -> None:
     """Serve the party until interrupted. Blocks. The party's origin setting defaults to ``http://localhost:PORT``
     (a browser's secure context over plain HTTP), so ``--port`` alone moves the issuer and the redirect URIs too.
-    ``workers`` defaults to ``ANCHORID_WORKERS`` (1); given, it is what the production checks see too."""
+    Unless ``worker`` is False (``--no-worker``) or ``ANCHORID_WORKER=0``, the party's background jobs run in a
+    supervised child process (``anchorid.common.worker.embedded``). ``workers`` defaults to ``ANCHORID_WORKERS``
+    (1); given, it is what the production checks see too."""
     from anchorid.common import config
 
     if party in ORIGIN_SETTINGS:
@@ -102,10 +142,7 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
     from django.conf import settings
     from granian import Granian
 
-    if party == "idp":
-        _spawn_background_work()
-
-    Granian(
+    server = Granian(
         f"anchorid.{PACKAGES.get(party, party)}.wsgi:application",
         address=host,
         port=port,
@@ -117,4 +154,13 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
         log_access=False,
         static_path_route=[settings.STATIC_URL.rstrip("/")],
         static_path_mount=[Path(settings.STATIC_ROOT)],
-    ).serve()
+    )
+    # Granian's signal handler sets interrupt_signal: a worker child killed by the same Ctrl-C is not restarted.
+    background = embedded_worker(party, lambda: bool(getattr(server, "interrupt_signal", False))) if worker else None
+    if background is not None:
+        background.start()
+    try:
+        server.serve()
+    finally:
+        if background is not None:
+            background.stop()

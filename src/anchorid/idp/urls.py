@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from anchorid.common import health
+
 urlpatterns = [
+    *health.urls("idp"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("anchorid.idp.login.urls")),

@@ -10,9 +10,11 @@
 from django.contrib import admin
 from django.urls import path, re_path
 
+from anchorid.common import health
 from anchorid.jlis import views
 
 urlpatterns = [
+    *health.urls("jlis"),
     re_path(r"^ocsp/(?P<rest>.*)$", views.ocsp_view, name="ocsp"),
     path("crl/<str:kind>.crl", views.crl_view, name="crl"),
     path("ca/<str:kind>-ocsp.cer", views.responder_certificate_view, name="responder-certificate"),

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from anchorid.common import health
 from anchorid.providersim import views
 
 provider_patterns = [
@@ -14,6 +15,7 @@ provider_patterns = [
 ]
 
 urlpatterns = [
+    *health.urls("providers"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", views.index, name="providersim_index"),
     path("<slug:slug>/", include(provider_patterns)),

@@ -2,8 +2,8 @@
 
     anchorid city lottery verify ROUND [--data DIR]    ROUND: a round number (with --data), an audit.json file,
                                                       or the URL of a round's audit.json
-    anchorid city lottery release-due --data DIR       the periodic sweep (cron): expire unconfirmed wins, open
-                                                      the second round
+    anchorid city lottery release-due --data DIR       the periodic sweep by hand (the city worker's job):
+                                                      expire unconfirmed wins, open the second round
     anchorid city lottery demo --data DIR [--origin URL]  the demo's round and staff login (see lottery/demo.py)
 
 ``verify`` needs nothing of the city's: given the published document it checks SHA-256(seed) against the

@@ -1,8 +1,8 @@
 """Periodic signed checkpoints while the idp serves (issue #3 §4: "periodic checkpoints signed by the platform key").
 
-``anchorid serve idp`` starts ``run_periodically`` in a daemon thread of the serving process. Every
-``ANCHORID_AUDIT_CHECKPOINT_SECONDS`` (default 300; 0 turns it off) it signs a checkpoint when entries were
-appended since the last one. ``make_checkpoint`` verifies the whole log first, so a broken log is reported
+The idp's worker (``anchorid.idp.jobs``) runs ``checkpoint_job`` as its ``audit-checkpoints`` job, under the job's
+lease. Every ``ANCHORID_AUDIT_CHECKPOINT_SECONDS`` (default 300; 0 turns it off) it signs a checkpoint when
+entries were appended since the last one. ``make_checkpoint`` verifies the whole log first, so a broken log is reported
 (logged at ERROR, naming the problem) instead of being signed. Two processes doing this at once are harmless:
 the checkpoint for one tree size is unique and the second signer returns the first one's.
 """
@@ -10,9 +10,6 @@ the checkpoint for one tree size is unique and the second signer returns the fir
 from __future__ import annotations
 
 import logging
-import threading
-
-from django.db import close_old_connections
 
 from anchorid.common import config
 from anchorid.idp.audit.checkpoints import LogBroken, make_checkpoint
@@ -35,24 +32,12 @@ def checkpoint_if_due() -> Checkpoint | None:
     return make_checkpoint()
 
 
-def run_periodically(stop: threading.Event, interval: float) -> None:
-    while not stop.wait(interval):
-        close_old_connections()
-        try:
-            checkpoint = checkpoint_if_due()
-            if checkpoint is not None:
-                log.info("audit checkpoint signed at tree size %d", checkpoint.tree_size)
-        except LogBroken as exc:
-            log.error("audit log broken, checkpoint refused: %s", exc)
-        except Exception:
-            log.exception("audit checkpoint failed; retrying at the next interval")
-
-
-def start_in_background() -> threading.Event | None:
-    """Start the checkpoint thread; returns the event that stops it (None when turned off)."""
-    interval = interval_seconds()
-    if interval <= 0:
-        return None
-    stop = threading.Event()
-    threading.Thread(target=run_periodically, args=(stop, interval), name="audit-checkpoints", daemon=True).start()
-    return stop
+def checkpoint_job() -> None:
+    """The ``audit-checkpoints`` job of the idp's worker: sign when due; a broken log fails the run (retried)."""
+    try:
+        checkpoint = checkpoint_if_due()
+    except LogBroken as exc:
+        log.error("audit log broken, checkpoint refused: %s", exc)
+        raise
+    if checkpoint is not None:
+        log.info("audit checkpoint signed at tree size %d", checkpoint.tree_size)

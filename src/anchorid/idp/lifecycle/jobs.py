@@ -13,8 +13,8 @@ database -- cannot both hold it. A runner that dies mid-run leaves a lease that 
 restart picks up where the last process left: a failed run is retried after ``retry_base * 2**(failures-1)``
 seconds (capped, ±20 % jitter), a successful one schedules the next after ``ANCHORID_SWEEP_INTERVAL``.
 
-``anchorid serve idp`` starts :func:`start_in_background` (a daemon thread); ``anchorid idp sweep`` runs one by
-hand through the same lease (:func:`run_job` with ``force``).
+The idp's worker (``anchorid.idp.jobs``) calls :func:`scheduled_sweep` every ``POLL_SECONDS``; ``anchorid idp
+sweep`` runs one by hand through the same lease (:func:`run_job` with ``force``).
 """
 
 from __future__ import annotations
@@ -167,24 +167,18 @@ def sweep_work(trigger: str) -> Callable[[], Any]:
     return work
 
 
-def run_periodically(stop: threading.Event, poll: float) -> None:
-    owner = runner_id()
-    while not stop.wait(poll):
-        close_old_connections()
-        try:
-            result = run_job(SWEEP, sweep_work("schedule"), owner=owner)
-            if result is not None and result.ok:
-                log.info("lifecycle sweep done: %s", result.value.as_json())
-        except Exception:
-            log.exception("lifecycle runner: unexpected error; trying again at the next poll")
+def scheduled_sweep(owner: str) -> Callable[[], Any]:
+    """The ``lifecycle-sweep`` job of the idp's worker: every worker calls it every ``POLL_SECONDS``; the sweep
+    runs when due, under its own lease (this module), and a failed sweep fails the worker's run."""
+    from anchorid.common.worker.registry import JobFailed
 
+    def work() -> bool:
+        result = run_job(SWEEP, sweep_work("schedule"), owner=owner)
+        if result is None:
+            return False
+        if not result.ok:
+            raise JobFailed(result.error)
+        log.info("lifecycle sweep done: %s", result.value.as_json())
+        return False
 
-def start_in_background() -> threading.Event | None:
-    """Start the runner thread (``ANCHORID_SWEEP_INTERVAL`` 0 turns it off); returns the event that stops it."""
-    interval = conf.sweep_interval()
-    if interval <= 0:
-        return None
-    stop = threading.Event()
-    poll = min(POLL_SECONDS, interval)
-    threading.Thread(target=run_periodically, args=(stop, poll), name="lifecycle-runner", daemon=True).start()
-    return stop
+    return work

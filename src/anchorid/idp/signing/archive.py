@@ -29,15 +29,14 @@ import logging
 import os
 import stat
 import tempfile
-import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from django.db import close_old_connections
 
 from anchorid.common import config
 from anchorid.idp.deviceca import crl as deviceca_crl
@@ -218,28 +217,22 @@ def renewal_work(*, now: datetime | None = None) -> Any:
     return work
 
 
-def run_periodically(stop: threading.Event, poll: float) -> None:
-    from anchorid.idp.lifecycle.jobs import run_job, runner_id
+def scheduled_renewal(owner: str) -> Callable[[], bool]:
+    """The ``signing-archive`` job of the idp's worker: every worker calls it every ``POLL_SECONDS``; the renewal
+    runs when due under its job's lease (``lifecycle.jobs``)."""
+    from anchorid.common.worker.registry import JobFailed
+    from anchorid.idp.lifecycle.jobs import run_job
 
-    owner = runner_id()
-    while not stop.wait(poll):
-        close_old_connections()
+    def work() -> bool:
         try:
             result = run_job(JOB, renewal_work(), owner=owner, interval=renewal_interval())
-            if result is not None and result.ok:
-                log.info("signing archive renewal done: %s", result.value)
         except (CaError, TsaError) as error:
             log.error("signing archive renewal cannot run: %s", error)
-        except Exception:
-            log.exception("signing archive runner: unexpected error; trying again at the next poll")
+            raise
+        if result is not None and not result.ok:
+            raise JobFailed(result.error)
+        if result is not None:
+            log.info("signing archive renewal done: %s", result.value)
+        return False
 
-
-def start_in_background() -> threading.Event | None:
-    """Start the renewal runner thread when an archive folder is configured; returns the event that stops it."""
-    interval = renewal_interval()
-    if archive_dir() is None or interval <= 0:
-        return None
-    stop = threading.Event()
-    poll = min(POLL_SECONDS, interval)
-    threading.Thread(target=run_periodically, args=(stop, poll), name="signing-archive", daemon=True).start()
-    return stop
+    return work

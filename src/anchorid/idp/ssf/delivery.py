@@ -23,9 +23,10 @@ delivery, exactly-once effect. (A SET whose signing key was rotated out of the J
 with the current key, once, and the new token kept.) The endpoint is checked against the SSRF guard before each
 batch and every new connection checks its peer address.
 
-``anchorid serve idp`` runs ``start_in_background`` (``ANCHORID_SSF_WORKER=0`` turns it off); ``anchorid idp ssf
-deliver [--once]`` runs a worker in the foreground. The same loop retries Back-Channel Logouts that failed at once
-(``backchannel``).
+The idp's worker (``anchorid.idp.jobs``: ``anchorid worker idp``, or the child of ``anchorid serve idp``) runs
+:class:`DeliveryPass` in ``ANCHORID_SSF_WORKER_THREADS`` threads (``ANCHORID_SSF_WORKER=0`` turns it off);
+``anchorid idp ssf deliver [--once]`` runs a delivery worker in the foreground. The same pass retries Back-Channel
+Logouts that failed at once (``backchannel``).
 """
 
 from __future__ import annotations
@@ -356,45 +357,54 @@ def run_once(owner: str | None = None, connections: Connections | None = None) -
             connections.close()
 
 
-def run_forever(stop: threading.Event, owner: str | None = None) -> None:
-    """A worker loop: deliver, then wait a little when there was nothing to do; survive database hiccups."""
-    from anchorid.idp.ssf import backchannel  # it builds on this module
+class DeliveryPass:
+    """One pass of a delivery worker thread: every stream with due SETs, the Back-Channel Logouts due for a retry,
+    and (every minute) the dead-lettering of SETs nobody will deliver. Keeps its connections between passes."""
 
-    owner = owner or new_owner()
-    connections = Connections()
-    last_sweep = 0.0
+    SWEEP_EVERY = 60.0
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner or new_owner()
+        self.connections = Connections()
+        self.last_sweep = 0.0
+
+    def __call__(self) -> bool:
+        """Deliver what is due; True when something was delivered or given up (there may be more at once)."""
+        from anchorid.idp.ssf import backchannel  # it builds on this module
+
+        stats = run_once(self.owner, self.connections)
+        stats.delivered += backchannel.retry_due()
+        if time.monotonic() - self.last_sweep > self.SWEEP_EVERY:
+            dead_letter_expired()
+            self.last_sweep = time.monotonic()
+        return stats.delivered > 0 or stats.dead > 0
+
+    def close(self) -> None:
+        self.connections.close()
+
+
+def run_forever(stop: threading.Event, owner: str | None = None) -> None:
+    """A worker loop (``anchorid idp ssf deliver``): deliver, then wait a little when there was nothing to do;
+    survive database hiccups. The idp's worker runs the same pass as its ``ssf-delivery`` job."""
+    delivery = DeliveryPass(owner)
     try:
         while not stop.is_set():
             close_old_connections()
             try:
-                stats = run_once(owner, connections)
-                stats.delivered += backchannel.retry_due()
-                if time.monotonic() - last_sweep > 60:
-                    dead_letter_expired()
-                    last_sweep = time.monotonic()
+                busy = delivery()
             except Exception:
                 log.exception("SSF delivery failed; trying again shortly")
-                stats = Stats()
+                busy = False
                 stop.wait(5 * IDLE_WAIT)
-            if stats.delivered == 0 and stats.dead == 0:
+            if not busy:
                 stop.wait(IDLE_WAIT)
     finally:
-        connections.close()
+        delivery.close()
         close_old_connections()
 
 
 def worker_threads() -> int:
     return conf.worker_threads()
-
-
-def start_in_background(threads: int | None = None) -> threading.Event | None:
-    """Start the delivery worker threads in this process; returns the event that stops them (None when off)."""
-    if not conf.worker_enabled():
-        return None
-    stop = threading.Event()
-    for index in range(threads or worker_threads()):
-        threading.Thread(target=run_forever, args=(stop,), name=f"ssf-delivery-{index}", daemon=True).start()
-    return stop
 
 
 def summary() -> dict[str, Any]:

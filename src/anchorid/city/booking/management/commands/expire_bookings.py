@@ -1,7 +1,7 @@
 """Expire tentative bookings past their payment deadline (and lottery wins past their confirmation deadline).
 
-Run it from cron or a timer, e.g. every minute:
-``ANCHORID_DATA_DIR=... DJANGO_SETTINGS_MODULE=anchorid.city.settings django-admin expire_bookings``.
+The city's worker does this every minute (its ``booking-expiry`` job, ``anchorid.city.jobs``); this command does it
+by hand: ``ANCHORID_DATA_DIR=... DJANGO_SETTINGS_MODULE=anchorid.city.settings django-admin expire_bookings``.
 Pages also expire what they touch, so a missed run never lets an unpaid booking hold a slot.
 """
 
