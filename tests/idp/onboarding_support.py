@@ -25,7 +25,7 @@ from joserfc.jwk import ECKey
 from pytest_django.fixtures import Settings
 
 from anchorid.cardhelper.helper import CardHelperServer
-from anchorid.idp import jlis_client
+from anchorid.idp import jlis_client, keystore
 from anchorid.idp.keystore import EncryptedFileKeyStore
 from anchorid.jpki.cardfile import CardFile, KeySlot
 from anchorid.jpki.client import JPKICard
@@ -122,7 +122,7 @@ def point_idp_at(jlis: Jlis, settings: Settings) -> Jlis:
     settings.ANCHORID_IDP_ORIGIN = IDP_ORIGIN
     settings.ANCHORID_ONBOARDING_LIMITS = {"ip": (1000, 600), "certificate": (1000, 600)}
     caches["default"].clear()
-    jlis_client._cached_keystore.cache_clear()
+    keystore._shared_stores.clear()  # a store unlocked under other settings must not be reused
     return jlis
 
 
