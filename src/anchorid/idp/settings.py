@@ -19,7 +19,7 @@ from anchorid.common.settings_base import (
     BASE_MIDDLEWARE,
     DATA_DIR,
     TEMPLATE_DEFAULTS,
-    database_settings,
+    databases,
     hsts_seconds,
 )
 
@@ -35,7 +35,7 @@ MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddle
 ROOT_URLCONF = "anchorid.idp.urls"
 WSGI_APPLICATION = "anchorid.idp.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
-DATABASES = {"default": database_settings(DATA_DIR, "idp")}
+DATABASES = databases(DATA_DIR, "idp")
 
 # Strict by default: everything from our own origin, nothing inline, never framed. Pages that need more
 # (the card helper on localhost) widen it per view, not here.

@@ -11,7 +11,7 @@ from anchorid.common.settings_base import (
     BASE_MIDDLEWARE,
     DATA_DIR,
     TEMPLATE_DEFAULTS,
-    database_settings,
+    databases,
     hsts_seconds,
 )
 
@@ -22,7 +22,7 @@ ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 ROOT_URLCONF = "anchorid.jlis.urls"
 WSGI_APPLICATION = "anchorid.jlis.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
-DATABASES = {"default": database_settings(DATA_DIR, "jlis")}
+DATABASES = databases(DATA_DIR, "jlis")
 
 import os  # noqa: E402
 
