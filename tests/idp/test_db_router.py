@@ -81,5 +81,7 @@ def test_it_names_the_read_only_paths_of_each_party() -> None:
     assert not dbrouter.read_only_path("idp", "POST", "/pki/root.crl")
     assert dbrouter.read_only_path("jlis", "POST", "/ocsp/sign")
     assert dbrouter.read_only_path("city", "GET", "/booking/facilities/3/")
+    assert dbrouter.read_only_path("city", "GET", "/booking/")
     assert not dbrouter.read_only_path("city", "POST", "/booking/book/")
+    assert not dbrouter.read_only_path("city", "GET", "/booking/bookings/B-1/paid/")
     assert not dbrouter.read_only_path("idp", "GET", "/oidc/userinfo")

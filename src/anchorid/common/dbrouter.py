@@ -45,7 +45,7 @@ REPLICA = "replica"
 PIN_COOKIE = "anchorid_read_primary"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-#: Per party: (path prefix, methods) answered from the replica. Only views that read and never need to see a write
+#: Per party: (path prefix, or whole path ending in $; methods) answered from the replica. Only views that read and never need to see a write
 #: made a moment ago by the same client belong here. OCSP is a read also when POSTed (RFC 6960 Appendix A.1).
 READ_ONLY_PATHS: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {
     "idp": (
@@ -62,7 +62,9 @@ READ_ONLY_PATHS: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {
         ("/ca/", SAFE_METHODS),
     ),
     "city": (
-        ("/booking/", SAFE_METHODS),  # the facility catalogue and a facility's free slots
+        # The facility catalogue and a facility's free slots; not a resident's bookings, receipts or payments.
+        ("/booking/$", SAFE_METHODS),
+        ("/booking/facilities/", SAFE_METHODS),
         ("/.well-known/jwks.json", SAFE_METHODS),
     ),
     "providers": (("/.well-known/jwks.json", SAFE_METHODS),),
@@ -96,7 +98,11 @@ def retry_seconds() -> float:
 
 
 def read_only_path(party: str, method: str, path: str) -> bool:
-    return any(path.startswith(prefix) and method in methods for prefix, methods in READ_ONLY_PATHS.get(party, ()))
+    """Whether ``method path`` is one of the party's read-only paths (a prefix, or the whole path if it ends in $)."""
+    return any(
+        method in methods and (path == prefix[:-1] if prefix.endswith("$") else path.startswith(prefix))
+        for prefix, methods in READ_ONLY_PATHS.get(party, ())
+    )
 
 
 def mark_replica_down() -> None:
