@@ -45,8 +45,9 @@ REPLICA = "replica"
 PIN_COOKIE = "anchorid_read_primary"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-#: Per party: (path prefix, or whole path ending in $; methods) answered from the replica. Only views that read and never need to see a write
-#: made a moment ago by the same client belong here. OCSP is a read also when POSTed (RFC 6960 Appendix A.1).
+#: Per party: (path prefix, or the whole path when it ends in $; methods) answered from the replica. Only views
+#: that read and never need to see a write made a moment ago by the same client belong here. OCSP is a read also
+#: when POSTed (RFC 6960 Appendix A.1).
 READ_ONLY_PATHS: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {
     "idp": (
         ("/.well-known/openid-configuration", SAFE_METHODS),
