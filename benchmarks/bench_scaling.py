@@ -36,6 +36,7 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -351,6 +352,7 @@ def main() -> None:
                     peaks.setdefault((operation, count), []).append(peak)
     finally:
         jlis.stop()
+        shutil.rmtree(root, ignore_errors=True)  # the databases stay until the next run (row sizes: docs/capacity.md)
 
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
