@@ -328,6 +328,7 @@ def main() -> None:
     os.environ.setdefault("ANCHORID_JLIS_CA_PASSPHRASE", JLIS_CA_PASSPHRASE)
     shared = shared_state_env(args.redis_url)
 
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     root = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
     idp_db = fresh_database(args.database_url, "anchorid_bench_scaling_idp")
     city_db = fresh_database(args.database_url, "anchorid_bench_scaling_city")
@@ -355,7 +356,6 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)  # the databases stay until the next run (row sizes: docs/capacity.md)
 
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     print(f"\n## Scaling with workers ({today()}; {machine()}; commit {commit.stdout.strip()}; load average at the "
           f"end {load})\n")  # fmt: skip
     print(f"PostgreSQL {args.database_url}; REDIS_URL {'passed: ' + args.redis_url if args.redis_url else 'not set'};"
