@@ -32,7 +32,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -78,7 +78,6 @@ logger = logging.getLogger(__name__)
 class _RequestState:
     replica_allowed: bool = False
     wrote: bool = False
-    aliases: set[str] = field(default_factory=set)  # where this request's reads went (for the pin and for tests)
 
 
 _state: contextvars.ContextVar[_RequestState | None] = contextvars.ContextVar("anchorid_db_route", default=None)
@@ -144,8 +143,6 @@ class ReplicaRouter:
             and _replica_answers()
         ):
             alias = REPLICA
-        if state is not None:
-            state.aliases.add(alias)
         return alias
 
     def db_for_write(self, model: type[Any], **hints: Any) -> str:
