@@ -15,7 +15,7 @@ from anchorid.common.settings_base import (
     BASE_MIDDLEWARE,
     DATA_DIR,
     TEMPLATE_DEFAULTS,
-    database_settings,
+    databases,
     hsts_seconds,
 )
 from anchorid.common.shared_cache import cache_settings
@@ -26,7 +26,7 @@ MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddle
 ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
-DATABASES = {"default": database_settings(DATA_DIR, "city")}
+DATABASES = databases(DATA_DIR, "city")
 CACHES = cache_settings("city")  # + Redis ("shared") when REDIS_URL is set
 
 # Cookies are per host, not per port: on one machine (localhost:8001 the idp, localhost:8002 the city) the city's

@@ -431,6 +431,29 @@ REPLAY_CACHE = Setting(
     "Where one-time jtis (client assertions, DPoP proofs) are remembered: a cache alias, or `database`; unset: "
     "`shared` (Redis) when `REDIS_URL` is set, else the database.",
 )
+DATABASE_REPLICA_URL = Setting(
+    "DATABASE_REPLICA_URL",
+    DATABASE,
+    None,
+    SERVERS,
+    "With `DATABASE_URL`, a streaming replica of that database: the party's read-only paths (discovery, JWKS, OCSP, "
+    "CRLs, the facility catalogue) read from it (docs/capacity.md, D26). Hidden in messages.",
+    secret=True,
+)
+REPLICA_PIN_SECONDS = Setting(
+    "ANCHORID_REPLICA_PIN_SECONDS",
+    INTEGER,
+    5,
+    SERVERS,
+    "How long a browser that wrote keeps reading from the primary instead of the replica.",
+)
+REPLICA_RETRY_SECONDS = Setting(
+    "ANCHORID_REPLICA_RETRY_SECONDS",
+    SECONDS,
+    10.0,
+    SERVERS,
+    "How long a replica that did not answer is left alone (reads go to the primary meanwhile).",
+)
 REDIS_URL = Setting(
     "REDIS_URL",
     SERVICE_URL,

@@ -8,6 +8,10 @@ Where things live:
 - ``DATABASE_URL``: when set (e.g. ``postgres://127.0.0.1:5432/test``) it replaces the embedded SQLite database.
 - ``REDIS_URL``: when set (e.g. ``redis://127.0.0.1:6379/0``) each party's ``CACHES`` gains a ``shared`` Redis
   cache for rate-limit counters and one-time jtis (``anchorid.common.shared_cache``, docs/shared-state.md).
+- ``DATABASE_REPLICA_URL``: with ``DATABASE_URL``, a streaming replica of that database; the party's read-only paths
+  read from it (``anchorid.common.dbrouter``, decision D26). ``ANCHORID_REPLICA_PIN_SECONDS`` (default 5): how long
+  a browser that wrote keeps reading from the primary; ``ANCHORID_REPLICA_RETRY_SECONDS`` (default 10): how long a
+  replica that did not answer is left alone.
 - ``ANCHORID_SECRET_KEY``: Django's secret key; without it one is generated once and kept in the data folder. Given,
   it must be a real secret (at least 50 characters): ``anchorid serve`` refuses to start otherwise. It also keys the
   encryption of session rows (``anchorid.common.sessions``).
@@ -45,6 +49,15 @@ def _secret_key(data_dir: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def databases(data_dir: Path, name: str) -> dict[str, dict[str, Any]]:
+    """``DATABASES`` of a party: ``default`` (:func:`database_settings`) and, with ``DATABASE_REPLICA_URL``, the
+    ``replica`` alias its read-only paths read from."""
+    from anchorid.common.dbrouter import replica_database
+
+    default = database_settings(data_dir, name)
+    return {"default": default, **replica_database(default)}
 
 
 def database_settings(data_dir: Path, name: str) -> dict[str, Any]:
@@ -163,6 +176,15 @@ BASE_MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# A read replica (DATABASE_REPLICA_URL with DATABASE_URL): the router and the middleware that routes each request's
+# reads (anchorid.common.dbrouter). Without one, neither is installed: every query goes to "default", as before.
+REPLICA_CONFIGURED = bool(config.DATABASE_REPLICA_URL.value() and config.DATABASE_URL.value())
+DATABASE_ROUTERS = ["anchorid.common.dbrouter.ReplicaRouter"] if REPLICA_CONFIGURED else []
+if REPLICA_CONFIGURED:
+    BASE_MIDDLEWARE.insert(0, "anchorid.common.dbrouter.ReplicaRoutingMiddleware")
+ANCHORID_REPLICA_PIN_SECONDS = config.REPLICA_PIN_SECONDS.value()
+ANCHORID_REPLICA_RETRY_SECONDS = config.REPLICA_RETRY_SECONDS.value()
 
 # Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the
 # counters live: the party's database, or a shared cache alias — Redis ("shared") whenever REDIS_URL is set, unless

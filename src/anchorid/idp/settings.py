@@ -19,7 +19,7 @@ from anchorid.common.settings_base import (
     BASE_MIDDLEWARE,
     DATA_DIR,
     TEMPLATE_DEFAULTS,
-    database_settings,
+    databases,
     hsts_seconds,
 )
 from anchorid.common.shared_cache import cache_settings
@@ -36,7 +36,7 @@ MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddle
 ROOT_URLCONF = "anchorid.idp.urls"
 WSGI_APPLICATION = "anchorid.idp.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
-DATABASES = {"default": database_settings(DATA_DIR, "idp")}
+DATABASES = databases(DATA_DIR, "idp")
 CACHES = cache_settings("idp")  # + Redis ("shared") when REDIS_URL is set
 
 # Strict by default: everything from our own origin, nothing inline, never framed. Pages that need more

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import hashes
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections, router
 from django.db.models import Q
 
 from anchorid.common.pki import ocsp as core
@@ -143,7 +143,8 @@ class JlisCertificates:
         return _responder_key(load_authority(self.kind))
 
     def stored_response(self, serial: int) -> core.StoredResponse | None:
-        with connection.cursor() as cursor:
+        # The hot path of OCSP: a read the database router may send to a replica (anchorid.common.dbrouter).
+        with connections[router.db_for_read(Certificate)].cursor() as cursor:
             cursor.execute(_stored_sql(), [self.kind.value, serial])
             row = cursor.fetchone()
         if row is None:

@@ -12,7 +12,7 @@ from anchorid.common.settings_base import (
     BASE_MIDDLEWARE,
     DATA_DIR,
     TEMPLATE_DEFAULTS,
-    database_settings,
+    databases,
     hsts_seconds,
 )
 from anchorid.common.shared_cache import cache_settings
@@ -24,7 +24,7 @@ ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 ROOT_URLCONF = "anchorid.jlis.urls"
 WSGI_APPLICATION = "anchorid.jlis.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
-DATABASES = {"default": database_settings(DATA_DIR, "jlis")}
+DATABASES = databases(DATA_DIR, "jlis")
 CACHES = cache_settings("jlis")  # + Redis ("shared") when REDIS_URL is set
 
 ANCHORID_JLIS_ORIGIN = config.JLIS_ORIGIN.value()

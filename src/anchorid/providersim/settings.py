@@ -16,7 +16,7 @@ from anchorid.common.settings_base import (
     BASE_MIDDLEWARE,
     DATA_DIR,
     TEMPLATE_DEFAULTS,
-    database_settings,
+    databases,
     hsts_seconds,
 )
 from anchorid.common.shared_cache import cache_settings
@@ -26,7 +26,7 @@ MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddle
 ROOT_URLCONF = "anchorid.providersim.urls"
 WSGI_APPLICATION = "anchorid.providersim.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
-DATABASES = {"default": database_settings(DATA_DIR, "providers")}
+DATABASES = databases(DATA_DIR, "providers")
 CACHES = cache_settings("providers")  # + Redis ("shared") when REDIS_URL is set
 
 # One host may also serve the idp and the city (different ports): cookies are per host, so names are our own.

@@ -10,6 +10,7 @@ Here a request gets only what those endpoints need:
   spec's JSON error, anything unexpected a JSON ``server_error`` 500, never an HTML page);
 - the response headers the middleware would add (``SecurityMiddleware``, ``XFrameOptionsMiddleware``, the CSP
   middleware: the same classes, wrapped around the view), and never a cookie;
+- with a read replica configured, the routing of ``anchorid.common.dbrouter`` (JWKS and metadata read from it);
 - the database connection kept for the thread's next request (the embedded SQLite database would otherwise be
   reopened per request, ``CONN_MAX_AGE = 0``); it is closed when unusable or out of autocommit mode, and a
   configured ``CONN_MAX_AGE`` (PostgreSQL) is honoured.
@@ -31,6 +32,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from anchorid.common.csp import ContentSecurityPolicyMiddleware
+from anchorid.common.dbrouter import ReplicaRoutingMiddleware, replica_configured
 from anchorid.idp.oidc import views
 
 logger = logging.getLogger("anchorid.idp.oidc")
@@ -79,6 +81,8 @@ def _middleware_chain() -> Callable[[HttpRequest], HttpResponse]:
     global _chain
     if _chain is None:
         chain: Any = SecurityMiddleware(XFrameOptionsMiddleware(ContentSecurityPolicyMiddleware(_dispatch)))
+        if replica_configured():  # JWKS and metadata read from a replica (anchorid.common.dbrouter, D26)
+            chain = ReplicaRoutingMiddleware(chain, pin_browsers=False)
         _chain = chain
     assert _chain is not None
     return _chain
