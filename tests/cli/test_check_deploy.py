@@ -36,6 +36,13 @@ CONTROLLED = (
     "ANCHORID_TLS_PROXY",
     "ANCHORID_HSTS_SECONDS",
     "ANCHORID_KEYSTORE_DIR",
+    "ANCHORID_KEYSTORE",
+    "ANCHORID_JLIS_KEYSTORE",
+    "ANCHORID_PKCS11_MODULE",
+    "ANCHORID_PKCS11_TOKEN_LABEL",
+    "ANCHORID_PKCS11_PIN",
+    "ANCHORID_JLIS_PKCS11_TOKEN_LABEL",
+    "ANCHORID_JLIS_PKCS11_PIN",
     *ORIGINS.values(),
 )
 
@@ -116,6 +123,21 @@ def test_it_refuses_a_missing_secret(party: str, name: str, data: Path) -> None:
     out = refusal(party, data, production_env(party, **{name: None}))
     assert f"[anchorid.deploy.E001] {name} is not set; production needs it" in out
     assert f"export {name}=" in out
+
+
+@pytest.mark.parametrize(
+    ("party", "backend", "passphrase", "pin"),
+    [
+        ("idp", "ANCHORID_KEYSTORE", "ANCHORID_KEYSTORE_PASSPHRASE", "ANCHORID_PKCS11_PIN"),
+        ("jlis", "ANCHORID_JLIS_KEYSTORE", "ANCHORID_JLIS_CA_PASSPHRASE", "ANCHORID_JLIS_PKCS11_PIN"),
+    ],
+)
+def test_it_wants_the_token_pin_not_the_key_passphrase_when_keys_live_in_pkcs11(
+    party: str, backend: str, passphrase: str, pin: str, data: Path
+) -> None:
+    out = refusal(party, data, production_env(party, **{backend: "pkcs11", passphrase: None, pin: None}))
+    assert f"[anchorid.deploy.E001] {pin} is not set; production needs it" in out
+    assert f"{passphrase} is not set" not in out
 
 
 def test_it_refuses_a_short_passphrase(data: Path) -> None:

@@ -71,10 +71,31 @@ def _error(number: int, message: str, hint: str) -> checks.Error:
     return checks.Error(message, hint=hint, id=f"anchorid.deploy.E{number:03d}")
 
 
+def required_settings(party: str) -> list[config.Setting[Any]]:
+    """What production needs of ``party``: its settings declared ``production=True``, except that a key store in a
+    PKCS#11 token needs the token's module, label and PIN instead of the key files' passphrase."""
+    required = [setting for setting in config.declared(party) if setting.production]
+    hsm = {
+        config.KEYSTORE_PASSPHRASE: (
+            config.KEYSTORE,
+            [config.PKCS11_MODULE, config.PKCS11_TOKEN_LABEL, config.PKCS11_PIN],
+        ),
+        config.JLIS_CA_PASSPHRASE: (
+            config.JLIS_KEYSTORE,
+            [config.JLIS_PKCS11_TOKEN_LABEL, config.JLIS_PKCS11_PIN],
+        ),
+    }
+    for passphrase, (backend, instead) in hsm.items():
+        if passphrase in required and backend.value() == "pkcs11":
+            required.remove(passphrase)
+            required += instead
+    return required
+
+
 def check_required_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     found: list[checks.CheckMessage] = []
-    for setting in config.declared(current_party()):
-        if setting.production and not setting.is_set():
+    for setting in required_settings(current_party()):
+        if not setting.is_set():
             make = _MAKE_FERNET if setting is config.ATTRIBUTE_KEYS else _MAKE_SECRET
             found.append(
                 _error(
