@@ -4,6 +4,7 @@ check that failed otherwise, never showing a passphrase or a path."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,3 +99,35 @@ def test_it_is_not_ready_without_a_fresh_worker_heartbeat(
     assert ready(client)[1]["worker"] == "failed"
     worker_beat("idp", seconds_ago=5)
     assert ready(client)[0] == 200
+
+
+def _shared_cache(location: str) -> dict[str, dict[str, Any]]:
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
+                   "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}},
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_checks_the_shared_redis_cache_when_one_is_configured(
+    client: Client, unlocked: Path, jlis_answering: None, settings: Settings
+) -> None:
+    # scripts/test always gives the suites a Redis (a private one when none answers at 127.0.0.1:6379).
+    settings.CACHES = _shared_cache(os.environ.get("ANCHORID_TEST_REDIS_URL", "redis://127.0.0.1:6379/1"))
+    worker_beat("idp")
+    status, checks, _ = ready(client)
+    assert (status, checks["shared-cache"]) == (200, "ok")
+
+
+@pytest.mark.django_db
+def test_it_is_not_ready_when_the_shared_redis_cache_does_not_answer(
+    client: Client, unlocked: Path, jlis_answering: None, settings: Settings
+) -> None:
+    port = closed_port_url().rsplit(":", 1)[1]
+    settings.CACHES = _shared_cache(f"redis://127.0.0.1:{port}/0")
+    worker_beat("idp")
+    status, checks, body = ready(client)
+    assert (status, checks["shared-cache"]) == (503, "failed")
+    reasons = {check["name"]: check["reason"] for check in body["checks"]}
+    assert reasons["shared-cache"] == "Redis does not answer (ConnectionError)"

@@ -11,6 +11,8 @@
     ``KEYS_CACHE_SECONDS`` (opening a key costs a key derivation);
   - ``worker``: a worker of the party beat within ``ANCHORID_WORKER_STALE_SECONDS`` (``anchorid.common.worker``;
     only for a party with background jobs);
+  - ``shared-cache`` (only with ``REDIS_URL``): the ``shared`` Redis cache answers a write and a read (rate-limit
+    counters and one-time jtis live there: without it those requests fail);
   - ``jlis`` (the idp only): jlis answers at ``ANCHORID_JLIS_URL`` (any answer below 500, within
     ``JLIS_TIMEOUT_SECONDS``; kept ``JLIS_CACHE_SECONDS``).
 
@@ -129,8 +131,28 @@ def check_jlis() -> Check:
     return _cached("jlis", JLIS_CACHE_SECONDS, True, compute)
 
 
+def check_shared_cache() -> Check | None:
+    from django.conf import settings
+    from django.core.cache import caches
+
+    from anchorid.common.shared_cache import SHARED
+
+    if SHARED not in settings.CACHES:
+        return None
+    try:
+        cache = caches[SHARED]
+        cache.set("readyz", 1, timeout=10)
+        answered = cache.get("readyz") == 1
+    except Exception as error:
+        return Check("shared-cache", False, f"Redis does not answer ({error.__class__.__name__})")
+    return Check("shared-cache", answered, "answers" if answered else "Redis lost a value it was just given")
+
+
 def readiness(party: str) -> list[Check]:
     checks = [check_database(), check_keys()]
+    shared = check_shared_cache()
+    if shared is not None:
+        checks.append(shared)
     worker = check_worker(party)
     if worker is not None:
         checks.append(worker)
