@@ -81,6 +81,11 @@ def serve(party: str, port: int, data_dir: Path, host: str = "127.0.0.1", worker
     (a browser's secure context over plain HTTP), so ``--port`` alone moves the issuer and the redirect URIs too."""
     if party in ORIGIN_SETTINGS:
         os.environ.setdefault(ORIGIN_SETTINGS[party], f"http://localhost:{port}")
+    from anchorid.common import metrics_folder
+
+    # Before anything imports prometheus_client: every process of this server (Granian's workers, the idp's
+    # background process) counts into DATA/metrics, emptied now, and /metrics adds them up.
+    metrics_folder.prepare(data_dir, clean=True)
     prepare_party(party, data_dir, check=True)
     from django.conf import settings
     from granian import Granian

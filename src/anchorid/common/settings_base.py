@@ -21,6 +21,7 @@ from typing import Any
 import dj_database_url
 
 from anchorid.common.datafiles import DIR_MODE, FILE_MODE, restrict_new_files
+from anchorid.common.log_format import log_format, logging_config
 
 # Whatever a party writes (database, WAL, keys, secrets, files) is its own from the first write (datafiles.py).
 restrict_new_files()
@@ -113,13 +114,16 @@ def hsts_seconds(origin: str) -> int:
     return HSTS_SECONDS if secure else 0
 
 
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("ANCHORID_LOG_LEVEL", "WARNING")},
-}
+# Logs on stderr: plain text (the default, for a terminal and the demo) or one JSON object per line with
+# ANCHORID_LOG_FORMAT=json; every line names the party and the request id (anchorid.common.log_format,
+# docs/observability.md). ANCHORID_LOG_LEVEL=INFO adds one access line per request.
+LOGGING: dict[str, Any] = logging_config(log_format(), os.environ.get("ANCHORID_LOG_LEVEL", "WARNING"))
+
+# /metrics (Prometheus, docs/observability.md): with a token set, only a request with "Authorization: Bearer
+# <token>" reads it (at least 32 characters: anchorid serve refuses a shorter one); without, only a request from a
+# loopback address that came through no proxy. Scrape-time collectors (the idp's outbox and jobs) are named per party.
+ANCHORID_METRICS_TOKEN = os.environ.get("ANCHORID_METRICS_TOKEN") or None
+ANCHORID_METRICS_COLLECTORS: list[str] = []
 
 TEMPLATE_DEFAULTS: list[dict[str, Any]] = [
     {
@@ -156,6 +160,8 @@ BASE_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the URL pattern a request reached, for the metrics' route label (anchorid.common.observed_wsgi)
+    "anchorid.common.observed_wsgi.RouteLabelMiddleware",
 ]
 
 # Rate limits (anchorid.common.ratelimit): per-name overrides, e.g. '{"login-ip": [600, 600]}', and where the

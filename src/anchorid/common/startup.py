@@ -46,6 +46,28 @@ def check_secret_key(**kwargs: object) -> list[checks.CheckMessage]:
     return []
 
 
+#: The shortest ``ANCHORID_METRICS_TOKEN`` accepted.
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def check_metrics_token(**kwargs: object) -> list[checks.CheckMessage]:
+    """A bearer token for ``/metrics`` (``ANCHORID_METRICS_TOKEN``) must be hard to guess: at least 32 characters."""
+    import os
+
+    configured = os.environ.get("ANCHORID_METRICS_TOKEN")
+    if configured and (len(configured) < METRICS_TOKEN_MIN_LENGTH or len(set(configured)) < 5):
+        return [
+            checks.Error(
+                "ANCHORID_METRICS_TOKEN is set but is not a real secret (fewer than 32 characters or 5 different ones)",
+                hint="Set ANCHORID_METRICS_TOKEN=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\" "
+                "and give the same token to Prometheus (authorization: credentials), or unset it to allow scrapes "
+                "from loopback only.",
+                id="anchorid.E020",
+            )
+        ]
+    return []
+
+
 def problems() -> tuple[list[checks.CheckMessage], list[checks.CheckMessage]]:
     """The startup checks' (errors, warnings) for the party whose settings are loaded."""
     found = checks.run_checks(tags=[TAG], include_deployment_checks=True)

@@ -65,3 +65,6 @@ if os.environ.get("ANCHORID_EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = os.environ["ANCHORID_EMAIL_FILE_PATH"]
 DEFAULT_FROM_EMAIL = os.environ.get("ANCHORID_EMAIL_FROM", "AnchorID <no-reply@anchorid.localhost>")
+
+# Gauges read from the database when /metrics is scraped: the SSF outbox's depth and age, the jobs' state.
+ANCHORID_METRICS_COLLECTORS = ["anchorid.idp.metrics.DatabaseCollector"]

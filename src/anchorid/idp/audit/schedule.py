@@ -15,6 +15,8 @@ import threading
 
 from django.db import close_old_connections
 
+from anchorid.common import request_id
+from anchorid.idp import metrics
 from anchorid.idp.audit.checkpoints import LogBroken, make_checkpoint
 from anchorid.idp.audit.models import AuditEntry, Checkpoint
 
@@ -38,14 +40,23 @@ def checkpoint_if_due() -> Checkpoint | None:
 def run_periodically(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
         close_old_connections()
-        try:
-            checkpoint = checkpoint_if_due()
-            if checkpoint is not None:
-                log.info("audit checkpoint signed at tree size %d", checkpoint.tree_size)
-        except LogBroken as exc:
-            log.error("audit log broken, checkpoint refused: %s", exc)
-        except Exception:
-            log.exception("audit checkpoint failed; retrying at the next interval")
+        with request_id.bound():
+            run_once()
+
+
+def run_once() -> None:
+    """One periodic attempt; never raises (it logs, and counts the result in ``anchorid_idp_audit_checkpoints``)."""
+    try:
+        checkpoint = checkpoint_if_due()
+        if checkpoint is not None:
+            log.info("audit checkpoint signed at tree size %d", checkpoint.tree_size)
+        metrics.AUDIT_CHECKPOINTS.labels("nothing_new" if checkpoint is None else "signed").inc()
+    except LogBroken as exc:
+        metrics.AUDIT_CHECKPOINTS.labels("broken").inc()
+        log.error("audit log broken, checkpoint refused: %s", exc)
+    except Exception:
+        metrics.AUDIT_CHECKPOINTS.labels("failed").inc()
+        log.exception("audit checkpoint failed; retrying at the next interval")
 
 
 def start_in_background() -> threading.Event | None:
