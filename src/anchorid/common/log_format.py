@@ -99,4 +99,6 @@ def logging_config(format_name: str, level: str) -> dict[str, Any]:
             "console": {"class": "logging.StreamHandler", "formatter": format_name, "filters": ["context"]},
         },
         "root": {"handlers": ["console"], "level": level},
+        # urllib3's DEBUG lines quote every URL called, and jlis's operator API has certificate serials in its paths
+        "loggers": {"urllib3": {"level": "INFO"}},
     }
