@@ -26,9 +26,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from anchorid.common.metrics_folder import ENVIRONMENT_VARIABLE
@@ -36,7 +36,6 @@ from anchorid.common.metrics_folder import ENVIRONMENT_VARIABLE
 log = logging.getLogger(__name__)
 
 PATH = "/metrics"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: The route label of a request no URL pattern matched.
 UNMATCHED = "<unmatched>"
@@ -134,8 +133,9 @@ def _scrape_collectors() -> list[Any]:
     return [import_string(path)() for path in getattr(settings, "ANCHORID_METRICS_COLLECTORS", ())]
 
 
-def render() -> bytes:
-    """The text exposition of every process's counters and the scrape-time gauges."""
+def render(accept: str = "") -> tuple[bytes, str]:
+    """Every process's counters and the scrape-time gauges, in the format the scraper's ``Accept`` asks for
+    (OpenMetrics for Prometheus, else the Prometheus text format), and its content type."""
     registry = CollectorRegistry()
     if multiprocess():
         prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -143,7 +143,8 @@ def render() -> bytes:
         registry.register(_ThisProcess())
     for collector in _scrape_collectors():
         registry.register(_Guarded(collector))
-    return bytes(generate_latest(registry))
+    encoder, content_type = choose_encoder(accept)
+    return bytes(encoder(registry)), content_type
 
 
 _FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")

@@ -75,10 +75,10 @@ def _metrics_endpoint(environ: dict[str, Any], start_response: Callable[..., Any
             headers.append(("WWW-Authenticate", 'Bearer realm="metrics"'))
         start_response(_REASONS[status], headers)
         return [b"not allowed to read the metrics\n"]
-    body = metrics.render()
+    body, content_type = metrics.render(str(environ.get("HTTP_ACCEPT", "")))
     start_response(
         _REASONS[200],
-        [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
     )
     return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
