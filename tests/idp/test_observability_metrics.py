@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
 from anchorid.common import request_id
@@ -82,6 +85,19 @@ def test_it_asks_for_the_bearer_token_when_one_is_set(settings: Settings) -> Non
     granted = _get("/metrics", remote_addr="192.0.2.10", headers={"Authorization": f"Bearer {token}"})
     assert granted.status == 200
     assert b"anchorid_http_requests_total" in granted.body
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    accept=st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=80)
+    | st.sampled_from(["text/plain; version=x.y", "application/openmetrics-text; version=1.a", ";;,"]),
+    authorization=st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=80),
+    method=st.sampled_from(["GET", "HEAD", "POST", "DELETE", "BREW"]),
+)
+def test_it_never_fails_on_odd_scrape_headers(accept: str, authorization: str, method: str) -> None:
+    headers = {"Accept": accept, "Authorization": authorization}
+    answer = call(wsgi.application, FuzzRequest(method, "/metrics", headers=headers))
+    assert answer.status in (200, 405)
 
 
 @pytest.mark.parametrize(

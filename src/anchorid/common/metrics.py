@@ -143,7 +143,10 @@ def render(accept: str = "") -> tuple[bytes, str]:
         registry.register(_ThisProcess())
     for collector in _scrape_collectors():
         registry.register(_Guarded(collector))
-    encoder, content_type = choose_encoder(accept)
+    try:
+        encoder, content_type = choose_encoder(accept)
+    except (TypeError, ValueError):  # the library cannot read this Accept (e.g. "version=x"): the plain text format
+        encoder, content_type = choose_encoder("")
     return bytes(encoder(registry)), content_type
 
 
