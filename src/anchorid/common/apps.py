@@ -13,8 +13,9 @@ class CommonConfig(AppConfig):
         from django.contrib import admin
 
         from anchorid.common.password_lockout import protect_admin_site
-        from anchorid.common.startup import check_metrics_token, check_secret_key, register
+        from anchorid.common.startup import check_log_format, check_metrics_token, check_secret_key, register
 
         protect_admin_site(admin.site)
         register(check_secret_key)
         register(check_metrics_token)
+        register(check_log_format)

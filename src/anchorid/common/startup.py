@@ -68,6 +68,24 @@ def check_metrics_token(**kwargs: object) -> list[checks.CheckMessage]:
     return []
 
 
+def check_log_format(**kwargs: object) -> list[checks.CheckMessage]:
+    """``ANCHORID_LOG_FORMAT`` is ``plain`` or ``json``; anything else is a typo the operator should hear about."""
+    import os
+
+    from anchorid.common.log_format import FORMATS
+
+    configured = os.environ.get("ANCHORID_LOG_FORMAT", "").strip().lower()
+    if configured and configured not in FORMATS:
+        return [
+            checks.Error(
+                f"ANCHORID_LOG_FORMAT is {configured!r}; it must be one of: {', '.join(FORMATS)}",
+                hint="Set ANCHORID_LOG_FORMAT=json for one JSON object per line, or unset it for plain text.",
+                id="anchorid.E021",
+            )
+        ]
+    return []
+
+
 def problems() -> tuple[list[checks.CheckMessage], list[checks.CheckMessage]]:
     """The startup checks' (errors, warnings) for the party whose settings are loaded."""
     found = checks.run_checks(tags=[TAG], include_deployment_checks=True)
