@@ -24,8 +24,8 @@ def test_it_adds_the_background_process_counts_to_every_scrape(tmp_path: Path) -
         ANCHORID_SWEEP_INTERVAL="0",  # no jlis here: the lifecycle runner stays off
     )
     command = [sys.executable, "-m", "anchorid.cli", "serve", "idp", "--port", str(port), "--data", str(tmp_path)]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    server = subprocess.Popen([*command, "--workers", "2"], env=env, **quiet)  # type: ignore[call-overload]
+    command += ["--workers", "2"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/oidc/jwks", server, "idp")
