@@ -128,14 +128,15 @@ def test_it_carries_the_request_id_to_jlis_and_logs_no_secret(
 
     idp_lines = _lines(idp_log.getvalue())
     jlis_lines = _jlis_lines(jlis_log, "cardlogin-0123456789")
-    for rid in ("onboard-0123456789", "cardlogin-0123456789"):
-        ours = [line for line in idp_lines if line["request_id"] == rid]
-        theirs = [line for line in jlis_lines if line["request_id"] == rid]
-        assert {"logger": "anchorid.access", "route": "/onboarding/complete/" if rid[0] == "o" else "/login/card/"
-                "complete/", "status": 201 if rid[0] == "o" else 200}.items() <= next(
-            line for line in ours if line["logger"] == "anchorid.access"
-        ).items()  # fmt: skip
+    answered = {
+        "onboard-0123456789": ("/onboarding/complete/", 201),
+        "cardlogin-0123456789": ("/login/card/complete/", 200),
+    }
+    for rid, (route, status) in answered.items():
+        (access,) = [line for line in idp_lines if line["request_id"] == rid and line["logger"] == "anchorid.access"]
+        assert (access["method"], access["route"], access["status"]) == ("POST", route, status)
         # jlis answered the idp's OCSP request for the card under the same id
+        theirs = [line for line in jlis_lines if line["request_id"] == rid]
         assert any(line["logger"] == "anchorid.access" and line["route"] == "/ocsp/sign" for line in theirs), theirs
     assert {line["party"] for line in idp_lines} == {"idp"}
     assert {line["party"] for line in jlis_lines} == {"jlis"}
