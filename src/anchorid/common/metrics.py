@@ -79,26 +79,43 @@ def code_label(code: object) -> str:
     return code if isinstance(code, str) and _CODE.fullmatch(code) else OTHER
 
 
+# prometheus_client's ``labels()`` validates and locks on every call; the label sets here are bounded, so each
+# labelled child is looked up once and kept (a plain dict: a lost race only looks the same child up twice).
+_REQUEST_CHILDREN: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_OCSP_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    method = method_label(method)
-    HTTP_REQUESTS.labels(route, method, status_label(status)).inc()
-    HTTP_DURATION.labels(route, method).observe(seconds)
+    key = (route, method_label(method), status_label(status))
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        children = _REQUEST_CHILDREN[key] = (HTTP_REQUESTS.labels(*key), HTTP_DURATION.labels(key[0], key[1]))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
-def count_ocsp_response(responder: str, answer: bytes) -> None:
-    """Count one DER OCSPResponse by the status it gives (parsed back: the responder core returns bytes, often
-    pre-signed ones)."""
+def ocsp_status(answer: bytes) -> str:
+    """The status a DER OCSPResponse gives: the certificate's (good, revoked, unknown) when successful, else the
+    response status (malformed_request, internal_error, ...)."""
     from cryptography.x509 import ocsp
 
     try:
         response = ocsp.load_der_ocsp_response(answer)
         if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-            status = response.response_status.name.lower()
-        else:
-            status = response.certificate_status.name.lower()
+            return response.response_status.name.lower()
+        return response.certificate_status.name.lower()
     except ValueError:
-        status = OTHER
-    OCSP_RESPONSES.labels(responder, status).inc()
+        return OTHER
+
+
+def count_ocsp_response(responder: str, answer: bytes, status: str | None = None) -> None:
+    """Count one OCSP answer by ``status``, or by the status read back from ``answer`` (the responder core returns
+    bytes, often pre-signed ones)."""
+    key = (responder, status or ocsp_status(answer))
+    child = _OCSP_CHILDREN.get(key)
+    if child is None:
+        child = _OCSP_CHILDREN[key] = OCSP_RESPONSES.labels(*key)
+    child.inc()
 
 
 # --- scraping ---------------------------------------------------------------------------------------------------

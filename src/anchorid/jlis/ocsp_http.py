@@ -33,8 +33,12 @@ def handle(method: str, path: str, body: bytes) -> tuple[int, Headers, bytes]:
         request_der = None
     else:
         return 405, [("Content-Type", "text/plain"), ("Allow", "GET, POST")], b"GET or POST\n"
-    answer = ocsp.malformed_request() if request_der is None else ocsp.respond(kind, request_der)
-    metrics.count_ocsp_response(kind.value, answer)
+    if request_der is None:
+        answer = ocsp.malformed_request()
+        metrics.count_ocsp_response(kind.value, answer, "malformed_request")
+    else:
+        answer = ocsp.respond(kind, request_der)
+        metrics.count_ocsp_response(kind.value, answer)
     headers = [("Content-Type", ocsp.OCSP_RESPONSE_CONTENT_TYPE), ("Content-Length", str(len(answer)))]
     if method == "GET":
         # RFC 5019 §6: responses may be cached until nextUpdate; ours is at most an hour ahead.
