@@ -17,10 +17,12 @@ pytestmark = pytest.mark.django_db
 def test_it_counts_requests_by_route_pattern() -> None:
     before = scrape(application)
     answer = call(application, FuzzRequest("GET", f"/{PROVIDER}/.well-known/jwks.json"))
-    assert answer.status == 404  # the provider is not set up in this test: the view's own 404, on its route
+    # 200 once the suite's fixtures set the provider up in the shared data folder, else the view's own 404: either
+    # way on the view's route
+    assert answer.status in (200, 404)
     assert dict(answer.headers)["X-Request-ID"]
     after = scrape(application)
-    labels = {"route": "/<slug:slug>/.well-known/jwks.json", "method": "GET", "status": "404"}
+    labels = {"route": "/<slug:slug>/.well-known/jwks.json", "method": "GET", "status": str(answer.status)}
     assert (
         after.value("anchorid_http_requests_total", **labels)
         == before.value("anchorid_http_requests_total", **labels) + 1
