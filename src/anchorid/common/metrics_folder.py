@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from anchorid.common.datafiles import DIR_MODE
+from anchorid.common.datafiles import DIR_MODE, restrict_new_files
 
 ENVIRONMENT_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 FOLDER = "metrics"
@@ -23,6 +23,7 @@ FOLDER = "metrics"
 
 def prepare(data_dir: Path, *, clean: bool) -> Path:
     """Make ``DATA/metrics`` (emptied when ``clean``: a server starting) and point prometheus_client at it."""
+    restrict_new_files()  # the data folder itself may be made here: 0700 from the start
     folder = data_dir.resolve() / FOLDER
     if clean and folder.exists():
         shutil.rmtree(folder)
