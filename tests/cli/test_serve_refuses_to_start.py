@@ -142,3 +142,13 @@ def test_it_the_providers_refuse_to_start_without_their_client_configuration(tmp
 def test_it_no_party_starts_with_a_secret_key_that_is_no_secret(tmp_path: Path) -> None:
     env = base_env(ANCHORID_JLIS_CA_PASSPHRASE=JLIS_CA_PASSPHRASE, ANCHORID_SECRET_KEY="changeme")
     assert "ANCHORID_SECRET_KEY is set but is not a real secret" in refused("jlis", tmp_path / "jlis", env)
+
+
+def test_it_refuses_to_start_with_a_short_metrics_token_or_an_unknown_log_format(tmp_path: Path) -> None:
+    data = tmp_path / "jlis"
+    env = base_env(ANCHORID_JLIS_CA_PASSPHRASE=JLIS_CA_PASSPHRASE)
+    short = refused("jlis", data, {**env, "ANCHORID_METRICS_TOKEN": "guessable"})
+    assert "ANCHORID_METRICS_TOKEN is set but is not a real secret" in short
+    assert "guessable" not in short
+    unknown = refused("jlis", data, {**env, "ANCHORID_LOG_FORMAT": "xml"})
+    assert "ANCHORID_LOG_FORMAT is 'xml'; it must be one of: plain, json" in unknown

@@ -93,15 +93,17 @@ def seeded_cards(data: Path) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def serve_jlis(data: Path, env: dict[str, str], *, port: int | None = None) -> Iterator[str]:
-    """``anchorid serve jlis`` on ``data`` (on ``port`` or a free one) until the block ends; yields its URL."""
+def serve_jlis(
+    data: Path, env: dict[str, str], *, port: int | None = None, log: Path | None = None, workers: int = 1
+) -> Iterator[str]:
+    """``anchorid serve jlis`` on ``data`` (on ``port`` or a free one, with ``workers`` Granian workers) until the
+    block ends; yields its URL. Its log (stderr) goes to ``log`` when given."""
     port = port or free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "anchorid.cli", "serve", "jlis", "--port", str(port), "--data", str(data)]
+    if workers != 1:
+        command += ["--workers", str(workers)]
+    with open(log or os.devnull, "ab") as stderr:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(url + READY_PATH, server, "jlis")

@@ -14,8 +14,10 @@ class CommonConfig(AppConfig):
 
         from anchorid.common import deploy_checks
         from anchorid.common.password_lockout import protect_admin_site
-        from anchorid.common.startup import check_secret_key, register
+        from anchorid.common.startup import check_log_format, check_metrics_token, check_secret_key, register
 
         protect_admin_site(admin.site)
         register(check_secret_key)
+        register(check_metrics_token)
+        register(check_log_format)
         deploy_checks.register_all()  # anchorid check PARTY --deploy; serve when ANCHORID_ENV=production

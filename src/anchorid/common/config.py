@@ -245,6 +245,7 @@ INTERNAL_NAMES = {
     "ANCHORID_AUDIT_SIGNING_KEY": "Django setting: the key-store key that signs audit checkpoints (idp settings)",
     "ANCHORID_CONTENT_SECURITY_POLICY": "Django setting: each party's Content-Security-Policy (common/csp.py)",
     "ANCHORID_CSP_FORM_TARGETS": "Django setting: the function naming where a party's forms may post (csp.py)",
+    "ANCHORID_METRICS_COLLECTORS": "Django setting: the scrape-time metric collectors of a party (common/metrics.py)",
 }
 
 
@@ -407,6 +408,23 @@ LOG_LEVEL = Setting(
     "warning",
     SERVERS,
     "The root logger's level.",
+)
+LOG_FORMAT = Setting(
+    "ANCHORID_LOG_FORMAT",
+    TEXT,
+    "plain",
+    SERVERS,
+    "`plain` (one line of text) or `json` (one JSON object per line, with the party and the request id); "
+    "anything else is refused at start (docs/observability.md).",
+)
+METRICS_TOKEN = Setting(
+    "ANCHORID_METRICS_TOKEN",
+    SECRET,
+    None,
+    SERVERS,
+    "A bearer token (at least 32 characters) that `/metrics` asks for; unset: only loopback requests without a "
+    "forwarding header may read it (docs/observability.md).",
+    secret=True,
 )
 RATE_LIMITS = Setting(
     "ANCHORID_RATE_LIMITS",

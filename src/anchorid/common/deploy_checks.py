@@ -75,7 +75,7 @@ def required_settings(party: str) -> list[config.Setting[Any]]:
     """What production needs of ``party``: its settings declared ``production=True``, except that a key store in a
     PKCS#11 token needs the token's module, label and PIN instead of the key files' passphrase."""
     required = [setting for setting in config.declared(party) if setting.production]
-    hsm = {
+    hsm: dict[config.Setting[Any], tuple[config.Setting[Any], list[config.Setting[Any]]]] = {
         config.KEYSTORE_PASSPHRASE: (
             config.KEYSTORE,
             [config.PKCS11_MODULE, config.PKCS11_TOKEN_LABEL, config.PKCS11_PIN],

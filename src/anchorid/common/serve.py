@@ -94,6 +94,11 @@ def run_worker(party: str, data_dir: Path) -> int:
     import signal
     import threading
 
+    from anchorid.common import metrics_folder
+
+    # Count into the same DATA/metrics as the server on this machine (without emptying it): its /metrics shows the
+    # jobs' counters too. On a machine of its own the database gauges still reach every instance's /metrics.
+    metrics_folder.prepare(data_dir, clean=False)
     prepare_party(party, data_dir, check=True, migrate=False)
     wait_for_migrations(party)
     from anchorid.common.worker.registry import party_jobs
@@ -137,6 +142,11 @@ def serve(
         os.environ.setdefault(ORIGIN_SETTINGS[party], f"http://localhost:{port}")
     if workers is not None:
         os.environ[config.WORKERS.name] = str(workers)
+    from anchorid.common import metrics_folder
+
+    # Before anything imports prometheus_client: every process of this server (Granian's workers, the idp's
+    # background process) counts into DATA/metrics, emptied now, and /metrics adds them up.
+    metrics_folder.prepare(data_dir, clean=True)
     prepare_party(party, data_dir, check=True)
     workers = config.WORKERS.value()
     from django.conf import settings

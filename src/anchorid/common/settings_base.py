@@ -30,6 +30,7 @@ import dj_database_url
 
 from anchorid.common import config
 from anchorid.common.datafiles import DIR_MODE, FILE_MODE, restrict_new_files
+from anchorid.common.log_format import log_format, logging_config
 from anchorid.common.shared_cache import store_alias
 
 # Whatever a party writes (database, WAL, keys, secrets, files) is its own from the first write (datafiles.py).
@@ -132,13 +133,16 @@ def hsts_seconds(origin: str) -> int:
     return HSTS_SECONDS if secure else 0
 
 
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": config.LOG_LEVEL.value().upper()},
-}
+# Logs on stderr: plain text (the default, for a terminal and the demo) or one JSON object per line with
+# ANCHORID_LOG_FORMAT=json; every line names the party and the request id (anchorid.common.log_format,
+# docs/observability.md). ANCHORID_LOG_LEVEL=INFO adds one access line per request.
+LOGGING: dict[str, Any] = logging_config(log_format(), config.LOG_LEVEL.value().upper())
+
+# /metrics (Prometheus, docs/observability.md): with a token set, only a request with "Authorization: Bearer
+# <token>" reads it (at least 32 characters: anchorid serve refuses a shorter one); without, only a request from a
+# loopback address that came through no proxy. Scrape-time collectors (the idp's outbox and jobs) are named per party.
+ANCHORID_METRICS_TOKEN = config.METRICS_TOKEN.value()
+ANCHORID_METRICS_COLLECTORS: list[str] = []
 
 TEMPLATE_DEFAULTS: list[dict[str, Any]] = [
     {
@@ -175,6 +179,8 @@ BASE_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the URL pattern a request reached, for the metrics' route label (anchorid.common.observed_wsgi)
+    "anchorid.common.observed_wsgi.RouteLabelMiddleware",
 ]
 
 # A read replica (DATABASE_REPLICA_URL with DATABASE_URL): the router and the middleware that routes each request's

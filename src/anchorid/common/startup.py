@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 from django.core import checks
 
+from anchorid.common import config
+
 #: The tag of the startup checks (``check --deploy --tag anchorid-startup``).
 TAG = "anchorid-startup"
 
@@ -41,6 +43,42 @@ def check_secret_key(**kwargs: object) -> list[checks.CheckMessage]:
                 hint="Set ANCHORID_SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')\", "
                 "or unset it to have one generated into the data folder (file secret_key, 0600).",
                 id="anchorid.E001",
+            )
+        ]
+    return []
+
+
+#: The shortest ``ANCHORID_METRICS_TOKEN`` accepted.
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def check_metrics_token(**kwargs: object) -> list[checks.CheckMessage]:
+    """A bearer token for ``/metrics`` (``ANCHORID_METRICS_TOKEN``) must be hard to guess: at least 32 characters."""
+    configured = config.METRICS_TOKEN.raw()
+    if configured and (len(configured) < METRICS_TOKEN_MIN_LENGTH or len(set(configured)) < 5):
+        return [
+            checks.Error(
+                "ANCHORID_METRICS_TOKEN is set but is not a real secret (fewer than 32 characters or 5 different ones)",
+                hint="Set ANCHORID_METRICS_TOKEN=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\" "
+                "and give the same token to Prometheus (authorization: credentials), or unset it to allow scrapes "
+                "from loopback only.",
+                id="anchorid.E020",
+            )
+        ]
+    return []
+
+
+def check_log_format(**kwargs: object) -> list[checks.CheckMessage]:
+    """``ANCHORID_LOG_FORMAT`` is ``plain`` or ``json``; anything else is a typo the operator should hear about."""
+    from anchorid.common.log_format import FORMATS
+
+    configured = str(config.LOG_FORMAT.raw() or "").strip().lower()
+    if configured and configured not in FORMATS:
+        return [
+            checks.Error(
+                f"ANCHORID_LOG_FORMAT is {configured!r}; it must be one of: {', '.join(FORMATS)}",
+                hint="Set ANCHORID_LOG_FORMAT=json for one JSON object per line, or unset it for plain text.",
+                id="anchorid.E021",
             )
         ]
     return []

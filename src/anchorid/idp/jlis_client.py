@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 from joserfc.jwk import ECKey
 
-from anchorid.common import config, untrusted_json
+from anchorid.common import config, request_id, untrusted_json
 from anchorid.idp.keystore import KeyAlgorithm, KeyStore, SignatureAlgorithm, shared_keystore_from_settings
 from anchorid.jpki.profiles import CertKind
 from anchorid.jpki.trust import REAL_JPKI_ROOTS, TrustAnchors
@@ -153,7 +153,7 @@ def fetch_ca_certificates(folder: Path | None = None) -> dict[CertKind, Path]:
 
 def _get(url: str) -> requests.Response:
     try:
-        reply = requests.get(url, timeout=timeout())
+        reply = requests.get(url, timeout=timeout(), headers=request_id.outgoing_headers())
     except requests.RequestException as error:
         raise JlisUnavailable(f"jlis at {base_url()} is unreachable: {error.__class__.__name__}") from None
     if reply.status_code != requests.codes.ok:
@@ -211,7 +211,10 @@ def _operator_request(method: str, path: str, body: bytes = b"") -> dict[str, An
         "iat": int(time.time()),
         "jti": secrets.token_urlsafe(24),
     }
-    headers = {"Authorization": f"{AUTHORIZATION_SCHEME} {_compact_jws(keystore(), claims)}"}
+    headers = {
+        "Authorization": f"{AUTHORIZATION_SCHEME} {_compact_jws(keystore(), claims)}",
+        **request_id.outgoing_headers(),  # jlis logs this call under the idp's request id
+    }
     if body:
         headers["Content-Type"] = "application/json"
     try:

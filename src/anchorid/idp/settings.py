@@ -69,3 +69,6 @@ if config.EMAIL_FILE_PATH.is_set():
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(config.EMAIL_FILE_PATH.value())
 DEFAULT_FROM_EMAIL = config.EMAIL_FROM.value()
+
+# Gauges read from the database when /metrics is scraped: the SSF outbox's depth and age, the jobs' state.
+ANCHORID_METRICS_COLLECTORS = ["anchorid.idp.metrics.DatabaseCollector"]

@@ -14,10 +14,17 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchorid.idp.settings")
 django_application = get_wsgi_application()
 
-from anchorid.idp.oidc import fastpath  # noqa: E402  (needs Django set up)
+from anchorid.common.observed_wsgi import ROUTE_KEY, observe  # noqa: E402  (needs Django set up)
+from anchorid.idp.oidc import fastpath  # noqa: E402
 
 
-def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-    if fastpath.handles(environ.get("PATH_INFO", "")):
+def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    path = environ.get("PATH_INFO", "")
+    if fastpath.handles(path):
+        environ[ROUTE_KEY] = path  # one of a fixed set of paths: its own route label
         return fastpath.application(environ, start_response)
     return django_application(environ, start_response)
+
+
+# A request id, metrics per endpoint, an access line and /metrics (docs/observability.md).
+application = observe(dispatch)

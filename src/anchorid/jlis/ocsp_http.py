@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from anchorid.common import metrics
+from anchorid.common.observed_wsgi import ROUTE_KEY
 from anchorid.common.pki.ocsp import GET_CACHE_CONTROL, decode_get_path
 from anchorid.jlis import ocsp
 
@@ -31,7 +33,12 @@ def handle(method: str, path: str, body: bytes) -> tuple[int, Headers, bytes]:
         request_der = None
     else:
         return 405, [("Content-Type", "text/plain"), ("Allow", "GET, POST")], b"GET or POST\n"
-    answer = ocsp.malformed_request() if request_der is None else ocsp.respond(kind, request_der)
+    if request_der is None:
+        answer = ocsp.malformed_request()
+        metrics.count_ocsp_response(kind.value, answer, "malformed_request")
+    else:
+        answer = ocsp.respond(kind, request_der)
+        metrics.count_ocsp_response(kind.value, answer)
     headers = [("Content-Type", ocsp.OCSP_RESPONSE_CONTENT_TYPE), ("Content-Length", str(len(answer)))]
     if method == "GET":
         # RFC 5019 §6: responses may be cached until nextUpdate; ours is at most an hour ahead.
@@ -53,6 +60,10 @@ def wsgi(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             length = -1
         # An over-long body is answered malformedRequest without reading it.
         body = environ["wsgi.input"].read(length) if 0 <= length <= ocsp.MAX_REQUEST_BYTES else b""
-    status, headers, payload = handle(method, environ.get("PATH_INFO", ""), body)
+    path = environ.get("PATH_INFO", "")
+    status, headers, payload = handle(method, path, body)
+    if status != 404:  # the route label names the responder, never the request in a GET path
+        kind = path[len(ocsp.OCSP_PATH_PREFIX) :].partition("/")[0]
+        environ[ROUTE_KEY] = f"/ocsp/{kind}" if method == "POST" else f"/ocsp/{kind}/<request>"
     start_response(_REASONS[status], headers)
     return [payload]

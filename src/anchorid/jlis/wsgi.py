@@ -14,10 +14,15 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchorid.jlis.settings")
 django_application = get_wsgi_application()
 
-from anchorid.jlis import ocsp_http  # noqa: E402  (needs Django set up)
+from anchorid.common.observed_wsgi import observe  # noqa: E402  (needs Django set up)
+from anchorid.jlis import ocsp_http  # noqa: E402
 
 
-def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     if environ.get("PATH_INFO", "").startswith("/ocsp/"):
         return ocsp_http.wsgi(environ, start_response)
     return django_application(environ, start_response)
+
+
+# A request id, metrics per endpoint, an access line and /metrics (docs/observability.md).
+application = observe(dispatch)

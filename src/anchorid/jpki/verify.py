@@ -42,6 +42,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from anchorid.common import request_id
 from anchorid.jpki.certificates import (
     AuthCertificate,
     ProfileViolation,
@@ -211,8 +212,9 @@ def _session() -> requests.Session:
 
 def _request(method: str, url: str, timeout: float, body: bytes | None = None) -> requests.Response:
     headers = (
-        {"Content-Type": OCSP_REQUEST_CONTENT_TYPE, "Accept": OCSP_RESPONSE_CONTENT_TYPE} if body is not None else None
+        {"Content-Type": OCSP_REQUEST_CONTENT_TYPE, "Accept": OCSP_RESPONSE_CONTENT_TYPE} if body is not None else {}
     )
+    headers.update(request_id.outgoing_headers())  # a server's request id goes on to the responder (its logs)
     session = _session()
     try:
         return session.request(method, url, data=body, headers=headers, timeout=timeout)

@@ -5,4 +5,9 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchorid.providersim.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from anchorid.common.observed_wsgi import observe  # noqa: E402  (needs Django set up)
+
+# A request id, metrics per endpoint, an access line and /metrics (docs/observability.md).
+application = observe(django_application)

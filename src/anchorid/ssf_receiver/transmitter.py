@@ -24,6 +24,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from anchorid.common import untrusted_json
+from anchorid.common.outgoing_http import RequestIdSession
 from anchorid.ssf_receiver.errors import TransmitterUnavailable
 
 WELL_KNOWN = "/.well-known/ssf-configuration"
@@ -45,7 +46,7 @@ class Transmitter:
 
     def __init__(self, issuer: str, http: requests.Session | None = None) -> None:
         self.issuer = issuer.rstrip("/")
-        self.http = http or requests.Session()
+        self.http = http or RequestIdSession()  # the idp logs our calls under our request id
         self._lock = threading.RLock()
         self._configuration: dict[str, Any] | None = None
         self._configuration_at = 0.0

@@ -32,7 +32,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from anchorid.common import untrusted_json
+from anchorid.common import request_id, untrusted_json
+from anchorid.common.outgoing_http import RequestIdSession
 from anchorid.common.rp.dpop import (
     DPOP_HEADER,
     DPOP_TOKEN_TYPE,
@@ -119,6 +120,7 @@ class DPoPOAuth2Session(OAuth2Session):  # type: ignore[misc]
         return response
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        request.headers.update(request_id.outgoing_headers())  # the idp logs our calls under our request id
         access_token = bound_access_token(request)
         if request.url and (access_token or target_uri(request.url) in self.dpop_endpoints):
             request.headers[DPOP_HEADER] = self.dpop_key.proof(request.method or "GET", request.url,
@@ -172,7 +174,7 @@ class AnchorIDClient:
 
     def __init__(self, config: ClientConfig, http: requests.Session | None = None) -> None:
         self.config = config
-        self.http = http or requests.Session()
+        self.http = http or RequestIdSession()  # the idp logs our calls under our request id
         self.dpop = DPoPKey(config.dpop_key)
         self._metadata: dict[str, Any] | None = None
         self._jwks: KeySet | None = None

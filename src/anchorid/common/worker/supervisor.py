@@ -17,6 +17,7 @@ from typing import Any
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from anchorid.common import request_id
 from anchorid.common.worker import conf, heartbeat, leases
 from anchorid.common.worker.registry import Job, JobFailed, party_jobs
 
@@ -85,24 +86,25 @@ class Worker:
                 close_old_connections()
                 started = time.monotonic()
                 again = False
-                try:
-                    if job.leased:
-                        outcome = leases.run_if_due(job, owner)
-                        if outcome is not None:
-                            self._record(job, outcome.ok, time.monotonic() - started, outcome.error)
-                        wait = min(job.interval, conf.poll_seconds())
-                    else:
-                        again = bool(job.work())
-                        self._record(job, True, time.monotonic() - started)
-                        wait = job.interval
-                except JobFailed as error:
-                    log.warning("job %s failed; trying again shortly: %s", job.name, error)
-                    self._record(job, False, time.monotonic() - started, leases.describe(error))
-                    wait = max(job.interval, 1.0)
-                except Exception as error:
-                    log.exception("job %s failed; trying again shortly", job.name)
-                    self._record(job, False, time.monotonic() - started, leases.describe(error))
-                    wait = max(job.interval, 1.0)
+                with request_id.bound():  # each run logs under an id of its own
+                    try:
+                        if job.leased:
+                            outcome = leases.run_if_due(job, owner)
+                            if outcome is not None:
+                                self._record(job, outcome.ok, time.monotonic() - started, outcome.error)
+                            wait = min(job.interval, conf.poll_seconds())
+                        else:
+                            again = bool(job.work())
+                            self._record(job, True, time.monotonic() - started)
+                            wait = job.interval
+                    except JobFailed as error:
+                        log.warning("job %s failed; trying again shortly: %s", job.name, error)
+                        self._record(job, False, time.monotonic() - started, leases.describe(error))
+                        wait = max(job.interval, 1.0)
+                    except Exception as error:
+                        log.exception("job %s failed; trying again shortly", job.name)
+                        self._record(job, False, time.monotonic() - started, leases.describe(error))
+                        wait = max(job.interval, 1.0)
                 if not again:
                     stop.wait(wait)
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from anchorid.common import config
+from anchorid.idp import metrics
 from anchorid.idp.audit.checkpoints import LogBroken, make_checkpoint
 from anchorid.idp.audit.models import AuditEntry, Checkpoint
 
@@ -33,11 +34,17 @@ def checkpoint_if_due() -> Checkpoint | None:
 
 
 def checkpoint_job() -> None:
-    """The ``audit-checkpoints`` job of the idp's worker: sign when due; a broken log fails the run (retried)."""
+    """The ``audit-checkpoints`` job of the idp's worker: sign when due; a broken log or any other failure fails the
+    run (the worker retries it with backoff). Each attempt is counted in ``anchorid_idp_audit_checkpoints``."""
     try:
         checkpoint = checkpoint_if_due()
     except LogBroken as exc:
+        metrics.AUDIT_CHECKPOINTS.labels("broken").inc()
         log.error("audit log broken, checkpoint refused: %s", exc)
         raise
+    except Exception:
+        metrics.AUDIT_CHECKPOINTS.labels("failed").inc()
+        raise
+    metrics.AUDIT_CHECKPOINTS.labels("nothing_new" if checkpoint is None else "signed").inc()
     if checkpoint is not None:
         log.info("audit checkpoint signed at tree size %d", checkpoint.tree_size)

@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from anchorid.common import anonymous_rows, untrusted_json
+from anchorid.common import anonymous_rows, metrics, untrusted_json
 from anchorid.common.pki.ocsp import GET_CACHE_CONTROL
 from anchorid.idp import conf
+from anchorid.idp import metrics as idp_metrics
 from anchorid.idp.deviceca import crl, ocsp
 from anchorid.idp.deviceca.authority import CaNotInitialised, platform_certificate
 from anchorid.idp.deviceca.challenges import new_challenge
@@ -137,13 +138,17 @@ def enroll_view(request: HttpRequest) -> HttpResponse:
 def wallet_login_view(request: HttpRequest) -> HttpResponse:
     limited = _limited(WALLET_LOGIN_PER_IP, request)
     if limited is not None:
+        idp_metrics.login("wallet", "rate_limited")
         return limited
     try:
         record = log_in_with_wallet(request, _json_body(request))
     except EnrollmentError as refused:
+        idp_metrics.login("wallet", refused.code)
         return error(refused.code, str(refused), refused.status)
     except CaNotInitialised as unavailable:
+        idp_metrics.login("wallet", "ca_unavailable")
         return error("ca_unavailable", str(unavailable), 503)
+    idp_metrics.login("wallet")
     # The session cookie (settings.SESSION_COOKIE_NAME) comes with this response, set by the session middleware.
     return JsonResponse(
         {
@@ -214,6 +219,7 @@ def ocsp_view(request: HttpRequest, encoded: str = "") -> HttpResponse:
     else:
         request_der = None
     answer = ocsp.respond(request_der)
+    metrics.count_ocsp_response("platform", answer)
     response = HttpResponse(answer, content_type=ocsp.OCSP_RESPONSE_CONTENT_TYPE)
     if request.method == "GET":
         # RFC 5019 §6: cacheable for a short while; a revocation re-signs, so keep it short.

@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.utils import timezone
 
-from anchorid.idp import jlis_client
+from anchorid.common import request_id
+from anchorid.idp import jlis_client, metrics
 from anchorid.idp.accounts.models import Account, AnchorCertificate
 from anchorid.idp.assurance import Authentication, Method
 from anchorid.idp.lifecycle import conf, marking
@@ -66,8 +67,22 @@ def _issuer(fingerprint: str) -> x509.Certificate:
     raise OcspUnavailable("the anchor's issuer is not a trusted JPKI signature CA")
 
 
+#: OcspUnavailable's message when jlis answered "unknown".
+UNKNOWN_TO_JLIS = "the OCSP responder does not know this certificate"
+
+
 def ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None = None) -> AnchorStatus:
     """Ask jlis's signature OCSP responder about ``serial`` issued by ``issuer``; verify the answer fully."""
+    try:
+        status = _ocsp_status(serial, issuer, now=now)
+    except OcspUnavailable as unavailable:
+        metrics.ocsp_check("anchor", "unknown" if str(unavailable) == UNKNOWN_TO_JLIS else "unavailable")
+        raise
+    metrics.ocsp_check("anchor", "good" if status.good else "revoked")
+    return status
+
+
+def _ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None = None) -> AnchorStatus:
     now = now or timezone.now()
     name_hash = hashlib.sha1(issuer.subject.public_bytes(), usedforsecurity=False).digest()
     key_hash = x509.SubjectKeyIdentifier.from_public_key(issuer.public_key()).digest
@@ -83,7 +98,7 @@ def ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None =
         reply = requests.post(
             responder.url,
             data=request.public_bytes(serialization.Encoding.DER),
-            headers={"Content-Type": "application/ocsp-request"},
+            headers={"Content-Type": "application/ocsp-request", **request_id.outgoing_headers()},
             timeout=responder.timeout,
         )
     except requests.RequestException as error:
@@ -121,7 +136,7 @@ def ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None =
         return AnchorStatus(good=True)
     if single.certificate_status is ocsp.OCSPCertStatus.REVOKED:
         return AnchorStatus(False, reason_name(single.revocation_reason), single.revocation_time_utc)
-    raise OcspUnavailable("the OCSP responder does not know this certificate")
+    raise OcspUnavailable(UNKNOWN_TO_JLIS)
 
 
 def check_anchor(anchor: AnchorCertificate, *, now: datetime | None = None) -> AnchorStatus:

@@ -24,6 +24,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
+from anchorid.common import request_id
+from anchorid.idp import metrics
 from anchorid.idp.lifecycle import conf
 from anchorid.idp.lifecycle.models import Job
 
@@ -125,6 +128,12 @@ def run_job(
         if force:
             raise LeaseHeld(f"job {name!r} is running in another process")
         return None
+    with request_id.bound(request_id.current() or None):  # a run in the background gets a request id of its own
+        return _run_leased(name, work, owner, interval)
+
+
+def _run_leased(name: str, work: Callable[[], Any], owner: str, interval: float | None) -> JobResult:
+    started = time.monotonic()
     stop = threading.Event()
     heartbeat = threading.Thread(target=_heartbeat, args=(name, owner, stop), name=f"{name}-lease", daemon=True)
     heartbeat.start()
@@ -135,11 +144,13 @@ def run_job(
         heartbeat.join()
         message = str(error) or error.__class__.__name__
         release(name, owner, ok=False, error=message, interval=interval)
-        log.warning("job %s failed (will retry with backoff): %s", name, message)
+        metrics.job_run(name, False, started)
+        log.warning("job %s failed (will retry with backoff): %s", name, message, extra={"job": name})
         return JobResult(ok=False, error=message)
     stop.set()
     heartbeat.join()
     release(name, owner, ok=True, interval=interval)
+    metrics.job_run(name, True, started)
     return JobResult(ok=True, value=value)
 
 

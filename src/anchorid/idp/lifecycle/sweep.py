@@ -18,6 +18,7 @@ on its ``SweepRun``. A login later trusts the CRL's thisUpdate as the anchor's l
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from anchorid.idp import jlis_client
+from anchorid.idp import jlis_client, metrics
 from anchorid.idp.accounts.models import AnchorCertificate
 from anchorid.idp.lifecycle import conf, consent, marking, refresh
 from anchorid.idp.lifecycle.models import SweepRun
@@ -177,6 +178,17 @@ def _apply(changes: list[marking.AnchorChange], now: datetime) -> dict[str, int]
 
 def run_sweep(*, trigger: str = "manual", now: datetime | None = None) -> SweepSummary:
     """One sweep (module docstring). Raises SweepFailed -- recorded on the run -- when the CRL is unusable."""
+    started = time.monotonic()
+    try:
+        summary = _sweep(trigger, now)
+    except Exception:
+        metrics.SWEEP_DURATION.labels("failed").observe(time.monotonic() - started)
+        raise
+    metrics.SWEEP_DURATION.labels("ok").observe(time.monotonic() - started)
+    return summary
+
+
+def _sweep(trigger: str, now: datetime | None) -> SweepSummary:
     now = now or timezone.now()
     run = SweepRun.objects.create(started_at=now, trigger=trigger)
     summary = SweepSummary(run_id=run.pk)

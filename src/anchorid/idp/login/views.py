@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.csp import CSP_HEADER
+from anchorid.idp import metrics
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
 from anchorid.idp.login import card
@@ -92,9 +93,14 @@ def card_resume_page(request: HttpRequest) -> HttpResponse:
     return _card_page(request, "card_resume", reverse("card_resume_complete"), "login/card_resume.html")
 
 
+#: The login metrics' method of each card purpose.
+_METRIC_METHODS = {"card_login": "card", "card_stop": "card_stop", "card_resume": "card_resume"}
+
+
 def _complete(request: HttpRequest, purpose: str, then: Callable[[Account], str]) -> JsonResponse:
     """Verify the card's answer for ``purpose``, find its account, then do ``then`` (returns the next URL)."""
     account: Account | None = None
+    method = _METRIC_METHODS[purpose]
     try:
         limit_ip(request)
         verified = card.verify(
@@ -104,12 +110,15 @@ def _complete(request: HttpRequest, purpose: str, then: Callable[[Account], str]
         limit_account(account)
         next_url = then(account)
     except RateLimited as limited:
+        metrics.login(method, "rate_limited")
         return JsonResponse({"error": "rate_limited", "message": rate_limited_message(limited)}, status=429)
     except CardRefused as refusal:
+        metrics.login(method, refusal.code)
         return JsonResponse(refusal.as_json(), status=refusal.status)
     except AccountNotUsable:
         assert account is not None
         record_failed_login(account, "card")
+        metrics.login(method, "account_suspended")
         return JsonResponse(
             {
                 "error": "account_suspended",
@@ -118,6 +127,7 @@ def _complete(request: HttpRequest, purpose: str, then: Callable[[Account], str]
             },
             status=403,
         )
+    metrics.login(method)
     return JsonResponse({"ok": True, "redirect": next_url})
 
 

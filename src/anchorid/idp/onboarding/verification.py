@@ -25,7 +25,7 @@ from cryptography import x509
 from django.utils import timezone
 
 from anchorid.common import untrusted_json
-from anchorid.idp import jlis_client
+from anchorid.idp import jlis_client, metrics
 from anchorid.idp.onboarding import refusals
 from anchorid.idp.onboarding.refusals import Refusal
 from anchorid.jpki.certificates import SignatureCertificate
@@ -49,6 +49,12 @@ FAILURE_CODES: dict[ValidationFailure, str] = {
     ValidationFailure.REVOCATION_UNKNOWN: refusals.CERTIFICATE_UNKNOWN_TO_JLIS,
     ValidationFailure.REVOCATION_UNAVAILABLE: refusals.JLIS_UNAVAILABLE,
     ValidationFailure.PATH_INVALID: refusals.CERTIFICATE_INVALID,
+}
+#: The OCSP status (metrics) behind a validation failure that is jlis's answer, or its absence.
+OCSP_STATUS: dict[ValidationFailure, str] = {
+    ValidationFailure.REVOKED: "revoked",
+    ValidationFailure.REVOCATION_UNKNOWN: "unknown",
+    ValidationFailure.REVOCATION_UNAVAILABLE: "unavailable",
 }
 
 
@@ -133,6 +139,10 @@ def verify_card_signature(submission: Submission, *, now: datetime.datetime | No
     result = validate_certificate(
         certificate, anchors, CertKind.SIGNATURE, revocation=jlis_client.ocsp_responder(CertKind.SIGNATURE)
     )
+    if result.ok:
+        metrics.ocsp_check("card_signature", "good")
+    elif result.failure in OCSP_STATUS:
+        metrics.ocsp_check("card_signature", OCSP_STATUS[result.failure])
     if not result.ok:
         assert result.failure is not None
         code = FAILURE_CODES[result.failure]

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
-from anchorid.idp import ratelimit
+from anchorid.idp import metrics, ratelimit
 from anchorid.idp.assurance import CARD_LOGIN
 from anchorid.idp.onboarding import challenges, refusals
 from anchorid.idp.onboarding.enrollment import Enrollment, Method, Outcome, enroll
@@ -170,9 +170,12 @@ def complete_view(request: HttpRequest) -> JsonResponse:
         )
         log_in(request, enrollment.account, CARD_LOGIN)
     except Refusal as refusal:
+        metrics.onboarding(Method.CARD.value, None, refusal.code)
         return _refused(refusal)
     except AccountNotUsable:
+        metrics.onboarding(Method.CARD.value, None, refusals.ACCOUNT_NOT_USABLE)
         return _refused(Refusal(refusals.ACCOUNT_NOT_USABLE))
+    metrics.onboarding(Method.CARD.value, enrollment.outcome.value)
     return JsonResponse(_success(enrollment), status=201 if enrollment.outcome is Outcome.CREATED else 200)
 
 
@@ -200,7 +203,10 @@ def device_view(request: HttpRequest, code: str) -> JsonResponse:
             Method.CARD_CROSS_DEVICE,
         )
     except Refusal as refusal:
+        if request.method == "POST":  # a GET only fetches the challenge
+            metrics.onboarding(Method.CARD_CROSS_DEVICE.value, None, refusal.code)
         return _refused(refusal)
+    metrics.onboarding(Method.CARD_CROSS_DEVICE.value, enrollment.outcome.value)
     return JsonResponse(
         {
             "outcome": enrollment.outcome.value,

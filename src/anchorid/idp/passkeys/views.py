@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.common import anonymous_rows, untrusted_json
+from anchorid.idp import metrics
 from anchorid.idp.assurance import Level
 from anchorid.idp.login.limits import limit_ip, rate_limited_message
 from anchorid.idp.login.nextpage import safe_next
@@ -93,6 +94,7 @@ def login_finish(request: HttpRequest) -> HttpResponse:
     try:
         limit_ip(request)
     except RateLimited as limited:
+        metrics.login("passkey", "rate_limited")
         return _refused("rate_limited", rate_limited_message(limited), status=429)
     try:
         passkey, authentication = ceremonies.finish_authentication(request.session, _body(request))
@@ -100,7 +102,10 @@ def login_finish(request: HttpRequest) -> HttpResponse:
     except PasskeyRefused as refusal:
         if refusal.account is not None:
             record_failed_login(refusal.account, "passkey")
+        metrics.login("passkey", refusal.code)
         return _refused(refusal.code, refusal.message, status=429 if refusal.code == "rate_limited" else 400)
     except AccountNotUsable:
+        metrics.login("passkey", "account_not_active")
         return _refused("account_not_active", ceremonies.account_suspended_message())
+    metrics.login("passkey")
     return JsonResponse({"ok": True, "redirect": safe_next(request)})

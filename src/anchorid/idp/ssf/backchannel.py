@@ -21,6 +21,7 @@ import requests
 from django.db import connection, transaction
 from django.utils import timezone
 
+from anchorid.common import request_id
 from anchorid.idp.oidc import config
 from anchorid.idp.oidc.models import Grant
 from anchorid.idp.oidc.pairwise import subject_for
@@ -62,6 +63,7 @@ def _post(row: LogoutDelivery) -> str:
         response = requests.post(
             row.client.backchannel_logout_uri,
             data={"logout_token": token},
+            headers=request_id.outgoing_headers(),
             timeout=config.BACKCHANNEL_TIMEOUT,
             allow_redirects=False,
         )
@@ -138,4 +140,5 @@ def retry_due() -> int:
         if not ids:
             return delivered
         for row in LogoutDelivery.objects.filter(id__in=ids).select_related("client").order_by("id"):
-            delivered += _attempt(row)
+            with request_id.bound():  # a retry in the background: a fresh request id per attempt
+                delivered += _attempt(row)

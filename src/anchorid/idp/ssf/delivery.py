@@ -47,7 +47,8 @@ from urllib.parse import urlsplit
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from anchorid.common import untrusted_json
+from anchorid.common import request_id, untrusted_json
+from anchorid.idp import metrics
 from anchorid.idp.ssf import conf, events, ssrf
 from anchorid.idp.ssf.models import PUSH, OutboxEvent, Stream
 
@@ -288,31 +289,36 @@ def deliver_stream(stream_id: str, owner: str, connections: Connections) -> Stat
             if resigned is not None:
                 OutboxEvent.objects.filter(id=event.id).update(token=resigned)
                 event.token = resigned
-            try:
-                status, body = connections.post(stream.endpoint_url, event.token.encode("ascii"), headers, timeout)
-                outcome = classify(status, body)
-            except ssrf.RefusedPeer as e:
-                outcome = Outcome("retry", f"endpoint refused: {e}")
-            except (OSError, http.client.HTTPException) as e:
-                outcome = Outcome("retry", f"{type(e).__name__}: {e}"[:300])
-            if outcome.kind == "delivered":
-                delivered.append(event.id)
-                stats.delivered += 1
-                if len(delivered) >= MARK_EVERY:
+            # One request id per delivery attempt: the receiver's log lines and ours about this SET meet on it.
+            with request_id.bound() as rid:
+                try:
+                    status, body = connections.post(
+                        stream.endpoint_url, event.token.encode("ascii"), {**headers, request_id.HEADER: rid}, timeout
+                    )
+                    outcome = classify(status, body)
+                except ssrf.RefusedPeer as e:
+                    outcome = Outcome("retry", f"endpoint refused: {e}")
+                except (OSError, http.client.HTTPException) as e:
+                    outcome = Outcome("retry", f"{type(e).__name__}: {e}"[:300])
+                metrics.ssf_delivery(outcome.kind, event.created_at)
+                if outcome.kind == "delivered":
+                    delivered.append(event.id)
+                    stats.delivered += 1
+                    if len(delivered) >= MARK_EVERY:
+                        _mark_delivered(delivered)
+                        delivered = []
+                elif outcome.kind == "permanent":
                     _mark_delivered(delivered)
                     delivered = []
-            elif outcome.kind == "permanent":
-                _mark_delivered(delivered)
-                delivered = []
-                _mark_dead(event.id, event.attempts + 1, outcome.detail)
-                stats.dead += 1
-                log.warning("SET %s refused by the receiver: %s", event.jti[:8], outcome.detail)
-            else:
-                _mark_delivered(delivered)
-                delivered = []
-                _mark_retry(event, outcome.detail, timezone.now())
-                stats.retried += 1
-                break
+                    _mark_dead(event.id, event.attempts + 1, outcome.detail)
+                    stats.dead += 1
+                    log.warning("SET %s refused by the receiver: %s", event.jti[:8], outcome.detail)
+                else:
+                    _mark_delivered(delivered)
+                    delivered = []
+                    _mark_retry(event, outcome.detail, timezone.now())
+                    stats.retried += 1
+                    break
             if time.monotonic() - renewed > lease / 3:
                 _mark_delivered(delivered)
                 delivered = []
