@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,7 +44,7 @@ def _get(path: str, **request: Any) -> Any:
     return call(wsgi.application, FuzzRequest("GET", path, **request))
 
 
-def test_it_counts_requests_by_route_pattern_never_by_path() -> None:
+def test_it_counts_requests_by_route_pattern_never_by_path(platform_keys: Path) -> None:
     code = "CODE" + secrets.token_hex(8)
     token = secrets.token_urlsafe(24)
     before = scrape(wsgi.application)
