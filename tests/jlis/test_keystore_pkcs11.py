@@ -50,13 +50,17 @@ def pem(path: Path, der: bytes) -> Path:
     return path
 
 
+def _key_files() -> list[tuple[str, str]]:
+    return list(CertificateAuthority.objects.order_by("pk").values_list("key_file", "responder_key_file"))
+
+
 def test_it_moves_the_ca_keys_into_the_token_and_issues_with_them(
     counter: Any, token: Token, settings: Settings, tmp_path: Path
 ) -> None:
     from anchorid.jlis.crl import regenerate_crl
     from anchorid.jlis.issuance import issue_card
 
-    rows_before = list(CertificateAuthority.objects.order_by("pk").values_list("key_file", "responder_key_file"))
+    rows_before = _key_files()
     result = _migrate_keys(argparse.Namespace(remove_files=False))
     moved = {entry["name"]: entry for entry in result["keys"]}
     for key_file, responder_key_file in rows_before:
@@ -85,7 +89,7 @@ def test_it_moves_the_ca_keys_into_the_token_and_issues_with_them(
     checked = openssl("crl", "-inform", "DER", "-in", crl, "-CAfile", sign_ca, "-noout")
     assert checked.returncode == 0, checked.stderr
     assert "verify OK" in checked.stdout + checked.stderr
-    assert list(CertificateAuthority.objects.order_by("pk").values_list("key_file", "responder_key_file")) == rows_before
+    assert _key_files() == rows_before
     assert keystore.check_keys_open() is None  # the startup check opens every key in the token
 
 
