@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis
+
 from anchorid.deploy import databases
 from anchorid.deploy.haproxy import PIN_HEADER, SERVED_BY_HEADER
 from interop.harness import Browser
@@ -114,9 +116,12 @@ def start(folder: Path) -> Deployment:
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     env.update(ANCHORID_RATE_LIMITS=json.dumps(RATE_LIMITS), ANCHORID_SSF_LEASE_SECONDS=SSF_LEASE_SECONDS,
                ANCHORID_SSF_RETRY_BASE="0.5", ANCHORID_SSF_RETRY_MAX="2")  # fmt: skip
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")
+    # The test's own Redis database: counters a run left there (their windows last minutes) must not count here.
+    redis.Redis.from_url(redis_url).flushdb()
     command = [str(ROOT / "scripts" / "deploy-local"), "--dir", str(folder), "--port", str(free_base_port()),
                "--postgres", postgres_server(), "--db-prefix", prefix, "--residents", "16", "--pinning",
-               "--redis", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")]  # fmt: skip
+               "--redis", redis_url]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                                start_new_session=True)  # fmt: skip
     deployment = Deployment(process, folder, prefix)
