@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -19,9 +22,24 @@ def attempt(path: str, username: str, password: str, address: str = "192.0.2.10"
     return response.status_code, response.content.decode()
 
 
+@contextmanager
+def _clock_at_the_start_of_a_window() -> Iterator[None]:
+    """The counters' windows are fixed: a run that crosses a window's end starts counting afresh, and the lock it
+    tests never comes. The rate limits read a clock held at the start of a day (so of every shorter window too)."""
+    now = 1_800_000_000.0
+    now -= now % FAILURES_PER_USERNAME_DAY.window_seconds
+    with mock.patch.object(ratelimit, "time", SimpleNamespace(time=lambda: now)):
+        yield
+
+
 def assert_it_locks_a_username_out(path: str, username: str, password: str, logged_in: int = 302) -> None:
     """Wrong passwords up to the limit, then even the right one is refused with 429 and a clear message; from
     other addresses too (the lock is on the name)."""
+    with _clock_at_the_start_of_a_window():
+        _assert_it_locks_a_username_out(path, username, password)
+
+
+def _assert_it_locks_a_username_out(path: str, username: str, password: str) -> None:
     for number in range(FAILURES_PER_USERNAME.attempts):
         status, _ = attempt(path, username, "wrong password", address=f"198.51.100.{number + 1}")
         assert status == 200
@@ -36,6 +54,11 @@ def assert_it_locks_a_username_out(path: str, username: str, password: str, logg
 
 def assert_it_locks_an_address_out(path: str, username: str, password: str) -> None:
     """One address trying many names is locked out, for a name it never tried too."""
+    with _clock_at_the_start_of_a_window():
+        _assert_it_locks_an_address_out(path, username, password)
+
+
+def _assert_it_locks_an_address_out(path: str, username: str, password: str) -> None:
     for number in range(FAILURES_PER_IP.attempts):
         assert attempt(path, f"guess-{number}", "wrong password")[0] == 200
     status, body = attempt(path, username, password)
