@@ -241,15 +241,16 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         permissions.check(process, "vote", participant)
     except permissions.NotAllowed as refused:
         return _refused(request, refused.message, back=f"/processes/{slug}/")
-    assert participant is not None
     if request.method == "POST":
         try:
             choices = service.parse_choices(request.POST.getlist("option"))
-            ballot_id = service.cast(process.pk, participant, choices)
+            ballot_id = service.cast(process.pk, _actor(request, process, "vote"), choices)
         except permissions.NotAllowed as refused:
             return _refused(request, refused.message, back=back)
         except service.Invalid as invalid:
             return _refused(request, str(invalid), status=400, back=back)
+        except RateLimited as limited:
+            return anonymous_rows.limited_page(request, limited, back=back)
         return render(request, "participation/receipt.html", _context(request, process=process, ballot_id=ballot_id))
     context = _context(request, process=process, options=service.options(process),
                        voted=service.has_voted(process, participant),
