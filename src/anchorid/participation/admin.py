@@ -6,7 +6,7 @@ from anchorid.participation.models import ModerationAction, Moderator, Process
 @admin.register(Process)
 class ProcessAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("slug", "title", "phase", "vote_kind", "voting_opened_at")
-    readonly_fields = ("voting_opened_at", "published_document", "published_signature")
+    readonly_fields = ("voting_opened_at", "published_document", "published_signature", "published_result")
 
 
 @admin.register(Moderator)

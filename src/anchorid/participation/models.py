@@ -64,6 +64,8 @@ class Process(models.Model):
     #: Published after the vote closed: the ballot document and its signature (``tally.publish``).
     published_document = models.JSONField(null=True, blank=True)
     published_signature = models.TextField(blank=True)
+    #: The published result alone (the results page reads this, never the whole ballot document).
+    published_result = models.JSONField(null=True, blank=True)
     #: Follow-up: the city's stop / continue decision with reasons.
     decision = models.CharField(max_length=10, choices=(("", "-"), ("continue", "Continue"), ("stop", "Stop")),
                                 blank=True)  # fmt: skip

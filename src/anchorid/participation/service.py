@@ -233,8 +233,8 @@ def has_voted(process: Process, participant: Participant | None) -> bool:
 
 def live_result(process: Process) -> dict[str, Any]:
     """The count from the ballot table (the published document's result once published)."""
-    if process.published_document:
-        published: dict[str, Any] = process.published_document["result"]
+    if process.published_result:
+        published: dict[str, Any] = process.published_result
         return published
     ballots = Ballot.objects.filter(process=process).values_list("assurance", "choices")
     return tally.count(rules(process), options(process), list(ballots))
@@ -256,7 +256,10 @@ def set_phase(process: Process, phase: str, moderator: str) -> None:
         locked.save(update_fields=fields)
         ModerationAction.objects.create(process=locked, moderator=moderator, action="phase", target=phase)
     process.refresh_from_db()
-    if phase in ("results", "followup") and not process.published_document:
+    if (
+        phase in ("results", "followup")
+        and not Process.objects.filter(pk=process.pk, published_result__isnull=False).exists()
+    ):
         publish(process)
 
 
@@ -322,7 +325,7 @@ def publish(process: Process) -> dict[str, Any]:
                               timezone.now().isoformat(timespec="seconds"))  # fmt: skip
     signed = tally.sign(unsigned, tally_key(DATA_DIR))
     Process.objects.filter(pk=process.pk, published_document__isnull=True).update(
-        published_document=signed, published_signature=signed["signature"]["jws"]
+        published_document=signed, published_signature=signed["signature"]["jws"], published_result=signed["result"]
     )
     process.refresh_from_db()
     published: dict[str, Any] = process.published_document or {}
@@ -392,7 +395,7 @@ def open_data(process: Process) -> dict[str, Any]:
          "author_assurance": c.author_assurance, "up": c.up, "down": c.down, "created": c.created_at.date().isoformat()}
         for c in Comment.objects.filter(Q(proposal__process=process) | Q(debate__process=process), hidden=False)
     ]  # fmt: skip
-    result = process.published_document["result"] if process.published_document else None
+    result = process.published_result
     return {"process": process.slug, "title": process.title, "phase": process.phase, "proposals": proposals,
             "comments": comments, "result": result, "decision": process.decision,
             "decision_reason": process.decision_reason}  # fmt: skip

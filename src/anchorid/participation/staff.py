@@ -39,7 +39,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_member_required
 def process_page(request: HttpRequest, slug: str) -> HttpResponse:
-    process = get_object_or_404(Process, slug=slug)
+    process = get_object_or_404(Process.objects.defer("published_document"), slug=slug)
     context = {
         **SITE,
         "process": process,
@@ -74,7 +74,7 @@ def _int(raw: str) -> int:
 @require_POST
 @staff_member_required
 def act(request: HttpRequest, slug: str) -> HttpResponse:
-    process = get_object_or_404(Process, slug=slug)
+    process = get_object_or_404(Process.objects.defer("published_document"), slug=slug)
     who, what, post = request.user.get_username(), request.POST.get("action", ""), request.POST
 
     def proposal() -> Proposal:

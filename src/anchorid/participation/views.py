@@ -72,7 +72,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _process(slug: str) -> Process:
-    return get_object_or_404(Process, slug=slug)
+    """The process without its published ballot document (which may hold every ballot: read only by ballots.json)."""
+    return get_object_or_404(Process.objects.defer("published_document"), slug=slug)
 
 
 @require_GET
@@ -276,7 +277,7 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def ballots_json(request: HttpRequest, slug: str) -> HttpResponse:
-    process = _process(slug)
+    process = get_object_or_404(Process, slug=slug)
     if not process.published_document:
         raise Http404("not published")
     return JsonResponse(process.published_document, json_dumps_params={"ensure_ascii": False})
