@@ -187,30 +187,49 @@ def parse_choices(raw: list[str]) -> list[int]:
         raise Invalid(_("An option on this ballot does not exist.")) from None
 
 
+#: The options of processes whose voting has opened (they cannot change after that): (process id, opened) → options.
+_FROZEN_OPTIONS: dict[tuple[int, str], list[tally.Option]] = {}
+
+
+def ballot_options(process: Process) -> list[tally.Option]:
+    """The options on the ballot; once voting opened they are frozen, so each worker reads them once."""
+    if process.voting_opened_at is None:
+        return options(process)
+    key = (process.pk, process.voting_opened_at.isoformat())
+    found = _FROZEN_OPTIONS.get(key)
+    if found is None:
+        found = _FROZEN_OPTIONS[key] = options(process)
+    return found
+
+
 def cast(process_id: int, participant: Participant, choices: list[int]) -> str:
     """Cast (or replace) this participant's ballot; returns the new ballot id (the receipt).
 
-    One person, one ballot: the voter row is unique per (process, voter key) and locked for the transaction
-    (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` holds the write lock), so concurrent
-    votes of one person queue, and each one after the first replaces the ballot the sealed pointer names."""
+    One person, one ballot: the voter row is unique per (process, voter key) — inserted if missing (``ON CONFLICT DO
+    NOTHING``) and then locked for the transaction (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` holds the write lock) — so concurrent votes of one person queue, and each one after the first
+    replaces the ballot the sealed pointer names."""
     with transaction.atomic():
-        process = Process.objects.get(pk=process_id)
+        process = Process.objects.defer("published_document", "published_result").get(pk=process_id)
         permissions.check(process, "vote", participant)
         try:
-            basket = tally.validate_choices(rules(process), options(process), choices)
+            basket = tally.validate_choices(rules(process), ballot_options(process), choices)
         except tally.BallotRejected as rejected:
             raise Invalid(_ballot_message(rejected)) from None
-        row, created = VoterParticipation.objects.select_for_update().get_or_create(
-            process=process, voter_key=participant.voter_key(process.pk), defaults={"sealed_ballot": ""}
+        voter_key = participant.voter_key(process.pk)
+        VoterParticipation.objects.bulk_create(
+            [VoterParticipation(process=process, voter_key=voter_key, sealed_ballot="")], ignore_conflicts=True
         )
-        earlier = None if created else participant.unseal_ballot(process.pk, row.sealed_ballot)
+        row = VoterParticipation.objects.select_for_update().get(process=process, voter_key=voter_key)
+        earlier = participant.unseal_ballot(process.pk, row.sealed_ballot) if row.sealed_ballot else None
         if earlier:
             Ballot.objects.filter(pk=earlier, process=process).delete()
         ballot_id = secrets.token_hex(16)
         Ballot.objects.create(ballot_id=ballot_id, process=process, choices=basket,
                               assurance=participant.assurance(process.municipality_code))  # fmt: skip
-        row.sealed_ballot = participant.seal_ballot(process.pk, ballot_id)
-        row.save(update_fields=["sealed_ballot"])
+        VoterParticipation.objects.filter(pk=row.pk).update(
+            sealed_ballot=participant.seal_ballot(process.pk, ballot_id)
+        )
     return ballot_id
 
 

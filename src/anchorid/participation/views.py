@@ -252,7 +252,8 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             return _refused(request, str(invalid), status=400, back=back)
         except RateLimited as limited:
             return anonymous_rows.limited_page(request, limited, back=back)
-        return render(request, "participation/receipt.html", _context(request, process=process, ballot_id=ballot_id))
+        receipt = {**SITE, "participant": participant or identity.current(request.session), "unread": 0}
+        return render(request, "participation/receipt.html", {**receipt, "process": process, "ballot_id": ballot_id})
     context = _context(request, process=process, options=service.options(process),
                        voted=service.has_voted(process, participant),
                        weights=permissions.weights(process))  # fmt: skip
