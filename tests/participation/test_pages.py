@@ -107,7 +107,8 @@ def test_it_votes_in_the_pb_phase_refuses_an_over_budget_basket_and_replaces_on_
     refused = logged_in("visitor", resident=False).post("/processes/pb/vote/", {"option": [p[0].pk, p[1].pk]})
     assert refused.status_code == 403
     assert "Only verified residents" in refused.content.decode()
-    assert Client().get("/processes/pb/vote/").status_code == 403
+    assert Client().get("/processes/pb/vote/").status_code == 302  # to the process page, with its login button
+    assert Client().post("/processes/pb/vote/", {"option": [p[0].pk, p[1].pk]}).status_code == 403
     assert Ballot.objects.count() == 1
 
 

@@ -241,6 +241,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         permissions.check(process, "vote", participant)
     except permissions.NotAllowed as refused:
+        if request.method == "GET" and refused.needs_login and participant is None:  # to the page with the login
+            messages.info(request, refused.message)
+            return redirect(f"/processes/{slug}/")
         return _refused(request, refused.message, back=f"/processes/{slug}/")
     if request.method == "POST":
         try:
