@@ -26,7 +26,7 @@ import requests
 
 from anchorid.participation.demo import SLUGS, STAFF_PASSWORD, STAFF_USER
 
-from .harness import Browser, Parties, Server, base_env, free_port, run
+from .harness import Browser, Parties, Server, base_env, free_port, register_passkey_and_log_out, run
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -100,17 +100,7 @@ def test_it_walks_the_participation_journey_in_a_real_browser(world: World) -> N
             context = browser.new_context(viewport=PHONE, locale="ja-JP")
             context.add_cookies(_login_at_idp_cookies(world, world.cards[0]))  # type: ignore[arg-type]
             page = context.new_page()
-            cdp = context.new_cdp_session(page)
-            cdp.send("WebAuthn.enable")
-            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-                "isUserVerified": True, "automaticPresenceSimulation": True}})  # fmt: skip
-            page.goto(f"{idp}/passkeys/register/")
-            page.fill("#passkey-name", "テスト端末")
-            page.click("#register-passkey")
-            page.wait_for_url(f"{idp}/me/", timeout=30_000)
-            page.click("#logout")
-            page.wait_for_url(f"{idp}/login/")
+            register_passkey_and_log_out(context, page, idp)
             # ... logs in at the platform with AnchorID (passkey), consents, and supports the anonymous idea.
             page.goto(idea_url)
             page.click("#login-anchorid")

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,16 +50,7 @@ def _setup(args: argparse.Namespace) -> int:
                                        scope="openid", claims=CLAIMS)  # fmt: skip
     command = _registration(data_dir, config, args.idp_data or "IDP_DATA_DIR")
     print(f"participation keys and configuration in {data_dir.resolve()}")
-    if not args.idp_data:
-        print("register the platform at the idp (on the idp's machine):")
-        print("  " + shlex.join(command))
-        return 0
-    done = subprocess.run([sys.executable, "-m", "anchorid.cli", *command[1:]], capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"anchorid: registration at the idp failed:\n{done.stderr.strip()}", file=sys.stderr)
-        return 2
-    print(done.stdout.strip())
-    return 0
+    return common_setup.register_or_print(command, who="the platform", idp_data=args.idp_data)
 
 
 def _fetch(source: str) -> Any:
