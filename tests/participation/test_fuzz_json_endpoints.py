@@ -40,7 +40,7 @@ def test_it_never_answers_a_5xx_to_generated_requests(make_process: Callable[...
     make_process("results")
     counts = run(_wsgi(), JSON_ENDPOINTS, {"anonymous": {}}, EXAMPLES)
     assert counts["requests"] >= EXAMPLES
-    assert all(counts[endpoint.path] >= 10 for endpoint in JSON_ENDPOINTS), counts
+    assert all(counts[endpoint.path] >= 5 for endpoint in JSON_ENDPOINTS), counts
 
 
 pytestmark = pytest.mark.django_db
