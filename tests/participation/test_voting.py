@@ -117,3 +117,17 @@ def test_it_detects_a_tampered_ballot_file(
     keys.write_text(json.dumps(service.tally_public_jwks(settings.DATA_DIR)))
     assert main(["participation", "tally", "verify", str(path), "--key", str(keys)]) == 1
     assert "NOT VERIFIED" in capsys.readouterr().out
+
+
+def test_it_applies_the_age_condition_and_the_anonymous_marking(make_process: Callable[..., Any]) -> None:
+    process, p = make_process(permissions={"vote": {"level": "anchorid", "age": "18"}})
+    minor = person("minor", "anchorid")  # no age_over_18 released
+    with pytest.raises(permissions.NotAllowed, match="18"):
+        service.cast(process.pk, minor, [p[0].pk, p[1].pk])
+    adult = person("adult")
+    service.cast(process.pk, adult, [p[0].pk, p[1].pk])
+    assert Ballot.objects.get().assurance == "resident"
+    assert "18" in permissions.describe(process, "vote")
+    anonymous = person("visitor", "anonymous")
+    assert anonymous.assurance(process.municipality_code) == "anonymous"
+    assert anonymous.label.startswith("t-")  # labels are pseudonyms, never names
