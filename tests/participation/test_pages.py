@@ -98,10 +98,12 @@ def test_it_votes_in_the_pb_phase_refuses_an_over_budget_basket_and_replaces_on_
     assert "more than the budget" in over.content.decode()
     assert not Ballot.objects.exists()
     first = resident.post("/processes/pb/vote/", {"option": [p[0].pk, p[1].pk]})
-    assert first.status_code == 200
-    assert 'id="receipt"' in first.content.decode()
+    assert (first.status_code, first["Location"]) == (302, "/processes/pb/receipt/")
+    receipt = resident.get("/processes/pb/receipt/").content.decode()
+    assert f'<code id="receipt">{Ballot.objects.get().ballot_id}</code>' in receipt
+    assert resident.get("/processes/pb/receipt/").status_code == 302  # shown once
     assert "already-voted" in resident.get("/processes/pb/vote/").content.decode()
-    assert resident.post("/processes/pb/vote/", {"option": [p[1].pk, p[2].pk]}).status_code == 200
+    assert resident.post("/processes/pb/vote/", {"option": [p[1].pk, p[2].pk]}).status_code == 302
     assert list(Ballot.objects.values_list("choices", flat=True)) == [sorted([p[1].pk, p[2].pk])]
     # a non-resident AnchorID user is refused with a clear message; an anonymous visitor is asked to log in
     refused = logged_in("visitor", resident=False).post("/processes/pb/vote/", {"option": [p[0].pk, p[1].pk]})

@@ -15,6 +15,7 @@ urlpatterns = [
     path("processes/<slug:slug>/propose/", views.propose, name="participation_propose"),
     path("processes/<slug:slug>/debates/", views.start_debate, name="participation_start_debate"),
     path("processes/<slug:slug>/vote/", views.vote, name="participation_vote"),
+    path("processes/<slug:slug>/receipt/", views.receipt, name="participation_receipt"),
     path("processes/<slug:slug>/results/", views.results, name="participation_results"),
     path("processes/<slug:slug>/ballots.json", views.ballots_json, name="participation_ballots"),
     path("processes/<slug:slug>/open-data.<str:fmt>", views.open_data, name="participation_open_data"),

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 #: Anonymous posts (ideas, comments, debates): per address and per pseudonymous session.
 ANONYMOUS_PER_IP = Limit("participation-anonymous-ip", attempts=30, window_seconds=600)
 ANONYMOUS_PER_SESSION = Limit("participation-anonymous-session", attempts=10, window_seconds=600)
+RECEIPT_COOKIE, RECEIPT_SALT = "participation_receipt", "anchorid.participation.receipt"
 SITE = {"anchorid_site_name": "鎌倉市 みんなの参加", "anchorid_party": "Participation"}
 
 
@@ -255,12 +256,30 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             return _refused(request, str(invalid), status=400, back=back)
         except RateLimited as limited:
             return anonymous_rows.limited_page(request, limited, back=back)
-        receipt = {**SITE, "participant": participant or identity.current(request.session), "unread": 0}
-        return render(request, "participation/receipt.html", {**receipt, "process": process, "ballot_id": ballot_id})
+        # POST, redirect, GET: a reload of the receipt never votes again. The receipt travels in a signed cookie to
+        # this browser only (never stored on the server beside the session that names the voter).
+        response = redirect(f"/processes/{slug}/receipt/")
+        response.set_signed_cookie(RECEIPT_COOKIE, ballot_id, salt=RECEIPT_SALT, max_age=600, httponly=True,
+                                   samesite="Lax", secure=request.is_secure(), path=f"/processes/{slug}/")  # fmt: skip
+        return response
     context = _context(request, process=process, options=service.options(process),
                        voted=service.has_voted(process, participant),
                        weights=permissions.weights(process))  # fmt: skip
     return render(request, "participation/vote.html", context)
+
+
+@require_GET
+@never_cache
+def receipt(request: HttpRequest, slug: str) -> HttpResponse:
+    """The receipt of the vote this browser just cast (from its signed cookie), shown once."""
+    process = _process(slug)
+    ballot_id = request.get_signed_cookie(RECEIPT_COOKIE, default=None, salt=RECEIPT_SALT, max_age=600)
+    if not ballot_id:
+        return redirect(f"/processes/{slug}/")
+    context = {**SITE, "participant": identity.current(request.session), "unread": 0}
+    response = render(request, "participation/receipt.html", {**context, "process": process, "ballot_id": ballot_id})
+    response.delete_cookie(RECEIPT_COOKIE, path=f"/processes/{slug}/")
+    return response
 
 
 @require_GET
