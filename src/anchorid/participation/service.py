@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -202,13 +202,28 @@ def ballot_options(process: Process) -> list[tally.Option]:
     return found
 
 
+def _lock_voter_row(process_id: int, voter_key: str) -> tuple[int, str]:
+    """The voter's row, inserted if missing and locked for the transaction, in one statement: ``INSERT ... ON
+    CONFLICT DO UPDATE ... RETURNING`` (PostgreSQL takes the row lock of the conflicting row; SQLite's ``BEGIN
+    IMMEDIATE`` already holds the database's write lock). Returns (row id, sealed pointer; empty when new)."""
+    table = connection.ops.quote_name(VoterParticipation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (process_id, voter_key, sealed_ballot) VALUES (%s, %s, '') "  # noqa: S608 (our table)
+            "ON CONFLICT (process_id, voter_key) DO UPDATE SET voter_key = EXCLUDED.voter_key "
+            "RETURNING id, sealed_ballot",
+            [process_id, voter_key],
+        )
+        row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
 def cast(process_id: int, participant: Participant, choices: list[int]) -> str:
     """Cast (or replace) this participant's ballot; returns the new ballot id (the receipt).
 
-    One person, one ballot: the voter row is unique per (process, voter key) — inserted if missing (``ON CONFLICT DO
-    NOTHING``) and then locked for the transaction (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
-    IMMEDIATE`` holds the write lock) — so concurrent votes of one person queue, and each one after the first
-    replaces the ballot the sealed pointer names."""
+    One person, one ballot: the voter row is unique per (process, voter key), inserted or found and locked by one
+    statement (``_lock_voter_row``) for the transaction, so concurrent votes of one person queue, and each one after
+    the first replaces the ballot the sealed pointer names."""
     with transaction.atomic():
         process = Process.objects.defer("published_document", "published_result").get(pk=process_id)
         permissions.check(process, "vote", participant)
@@ -216,18 +231,14 @@ def cast(process_id: int, participant: Participant, choices: list[int]) -> str:
             basket = tally.validate_choices(rules(process), ballot_options(process), choices)
         except tally.BallotRejected as rejected:
             raise Invalid(_ballot_message(rejected)) from None
-        voter_key = participant.voter_key(process.pk)
-        VoterParticipation.objects.bulk_create(
-            [VoterParticipation(process=process, voter_key=voter_key, sealed_ballot="")], ignore_conflicts=True
-        )
-        row = VoterParticipation.objects.select_for_update().get(process=process, voter_key=voter_key)
-        earlier = participant.unseal_ballot(process.pk, row.sealed_ballot) if row.sealed_ballot else None
+        row_id, sealed = _lock_voter_row(process.pk, participant.voter_key(process.pk))
+        earlier = participant.unseal_ballot(process.pk, sealed) if sealed else None
         if earlier:
             Ballot.objects.filter(pk=earlier, process=process).delete()
         ballot_id = secrets.token_hex(16)
         Ballot.objects.create(ballot_id=ballot_id, process=process, choices=basket,
                               assurance=participant.assurance(process.municipality_code))  # fmt: skip
-        VoterParticipation.objects.filter(pk=row.pk).update(
+        VoterParticipation.objects.filter(pk=row_id).update(
             sealed_ballot=participant.seal_ballot(process.pk, ballot_id)
         )
     return ballot_id
