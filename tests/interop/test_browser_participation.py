@@ -149,7 +149,7 @@ def test_it_walks_the_participation_journey_in_a_real_browser(world: World) -> N
             other.wait_for_url(f"{base}/processes/{pb}/", timeout=30_000)
             other.goto(f"{base}/processes/{pb}/vote/")
             refusal = other.locator("#refusal").inner_text()
-            assert "住民" in refusal or "residents" in refusal
+            assert "本人確認済みの市民" in refusal or "verified residents" in refusal
 
             # 4. Staff close the vote; the results are split by assurance and weighted.
             staff = browser.new_context(viewport=PHONE, locale="ja-JP").new_page()
