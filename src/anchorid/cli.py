@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from anchorid.providersim.cli import add_provider_commands
 
     add_provider_commands(commands)
+    from anchorid.participation.cli import add_participation_commands
+
+    add_participation_commands(commands)
     return parser
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
+from anchorid.participation import demo as participation_demo
 from anchorid.providersim import demo as providersim_demo
 
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
@@ -445,6 +446,12 @@ def _guide(
             resident_id=adult["resident_id"],
         ),
         "",
+        *participation_demo.guide_lines(
+            command=anchorid,
+            origin=parties["participation"].env["ANCHORID_PARTICIPATION_ORIGIN"],
+            data=parties["participation"].data.resolve(),
+        ),
+        "",
         "Stop with Ctrl-C (every party's processes end with the demo).",
     ]
     return "\n".join(lines)
@@ -467,7 +474,10 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     city.env = {"ANCHORID_CITY_ORIGIN": city.origin}
     providers = Party("providers", base_port + 3, data / "providers", "/")
     providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
-    parties = [jlis, idp, city, providers]
+    participation = Party("participation", base_port + 4, data / "participation", "/healthz")
+    # On 127.0.0.1, not localhost: its own host, so its own pairwise sector at the idp (the city's is localhost).
+    participation.env = {"ANCHORID_PARTICIPATION_ORIGIN": f"http://127.0.0.1:{base_port + 4}"}
+    parties = [jlis, idp, city, providers, participation]
     env_file = _write_env_file(data, parties)
     try:
         _start(jlis)
@@ -493,6 +503,12 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _start(providers)
         _wait_until_answering(providers)
         connected = providersim_demo.connect(providers.data, city.data)
+        participation_demo.set_up(participation.data, idp_origin=idp.origin, idp_data=idp.data,
+                                  origin=participation.env["ANCHORID_PARTICIPATION_ORIGIN"],
+                                  env={**os.environ, **idp.env})  # fmt: skip
+        _start(participation)
+        _wait_until_answering(participation)
+        participation_demo.seed_data(participation.data, {**os.environ, **participation.env})
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
         print(_guide(data, by_name, index, city_lines, connected, env_file), flush=True)

@@ -327,3 +327,20 @@ def _attribute(html: str, name: str) -> str:
     marker = f'{name}="'
     start = html.index(marker) + len(marker)
     return unescape(html[start : html.index('"', start)])
+
+
+def register_passkey_and_log_out(context: Any, page: Any, idp_url: str) -> None:
+    """In a Playwright page whose context holds an onboarded resident's idp session: Chromium's virtual WebAuthn
+    authenticator (CDP ``WebAuthn``: internal transport, resident keys, user verification) on this "phone", a passkey
+    registered there, then logged out of the idp — so the next login is by passkey alone."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})  # fmt: skip
+    page.goto(f"{idp_url}/passkeys/register/")
+    page.fill("#passkey-name", "テスト端末")
+    page.click("#register-passkey")
+    page.wait_for_url(f"{idp_url}/me/", timeout=30_000)
+    page.click("#logout")
+    page.wait_for_url(f"{idp_url}/login/")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Browser, Parties
+from .harness import Browser, Parties, register_passkey_and_log_out
 from .test_authlib_city import city_claims
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -40,19 +40,8 @@ def test_it_logs_in_at_the_city_with_a_passkey_and_one_optional_claim_unticked(p
             session = [{"name": c.name, "value": c.value or "", "url": idp} for c in scripted.http.cookies]
             context.add_cookies(session)  # type: ignore[arg-type]
             page = context.new_page()
-            cdp = context.new_cdp_session(page)
-            cdp.send("WebAuthn.enable")
-            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-                "isUserVerified": True, "automaticPresenceSimulation": True}})  # fmt: skip
-
             # The onboarded resident registers a passkey on this "phone", then logs out of the idp.
-            page.goto(f"{idp}/passkeys/register/")
-            page.fill("#passkey-name", "テスト端末")
-            page.click("#register-passkey")
-            page.wait_for_url(f"{idp}/me/", timeout=30_000)
-            page.click("#logout")
-            page.wait_for_url(f"{idp}/login/")
+            register_passkey_and_log_out(context, page, idp)
 
             # At the city: log in with AnchorID.
             page.goto(f"{city}/")

@@ -10,9 +10,6 @@ command itself against the idp's data folder (same machine, the demo), so one li
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 from anchorid.city.rp import setup
@@ -45,16 +42,7 @@ def _setup(args: argparse.Namespace) -> int:
     config = setup.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id)
     command = registration_command(data_dir, config, name=args.name, idp_data=args.idp_data or "IDP_DATA_DIR")
     print(f"city keys and configuration in {data_dir.resolve()}")
-    if not args.idp_data:
-        print("register the city at the idp (on the idp's machine):")
-        print("  " + shlex.join(command))
-        return 0
-    done = subprocess.run([sys.executable, "-m", "anchorid.cli", *command[1:]], capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"anchorid: registration at the idp failed:\n{done.stderr.strip()}", file=sys.stderr)
-        return 2
-    print(done.stdout.strip())
-    return 0
+    return setup.register_or_print(command, who="the city", idp_data=args.idp_data)
 
 
 def add_city_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -37,10 +37,11 @@ T_co = TypeVar("T_co", covariant=True)
 # -- who reads a setting ----------------------------------------------------------------------------------------
 
 JLIS, IDP, CITY, PROVIDERS, CLI = "jlis", "idp", "city", "providers", "cli"
+PARTICIPATION = "participation"
 #: The four servers (``anchorid serve PARTY``).
-SERVERS = (JLIS, IDP, CITY, PROVIDERS)
+SERVERS = (JLIS, IDP, CITY, PROVIDERS, PARTICIPATION)
 #: Parties in the order the reference page lists their sections.
-SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, CLI)
+SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CLI)
 
 
 class ConfigError(ValueError):
@@ -832,6 +833,16 @@ PROVIDERS_ORIGIN = Setting(
     "http://localhost:8003",
     PROVIDERS,
     "Where browsers reach the sample providers (each under `ORIGIN/<slug>/`).",
+)
+
+# -- participation (the participation platform, issue #15) -------------------------------------------------------
+
+PARTICIPATION_ORIGIN = Setting(
+    "ANCHORID_PARTICIPATION_ORIGIN",
+    URL,
+    "http://localhost:8004",
+    PARTICIPATION,
+    "Where browsers reach the participation platform; its redirect URIs are under it.",
 )
 
 # -- command-line tools (anchorid wallet, sign, card-helper) -----------------------------------------------------

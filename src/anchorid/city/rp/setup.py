@@ -14,6 +14,7 @@ from anchorid.common.rp.setup import (
     configured_issuer,
     ensure_keys,
     redirect_uris,
+    register_or_print,
     requested_claim_names,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "ensure_keys",
     "load_config",
     "redirect_uris",
+    "register_or_print",
     "requested_claim_names",
     "write_config",
 ]

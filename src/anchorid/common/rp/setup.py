@@ -134,3 +134,22 @@ def requested_claim_names(claims: dict[str, Any] | None) -> list[str]:
             if name not in names and name not in AUTHENTICATION_CLAIMS:
                 names.append(name)
     return names
+
+
+def register_or_print(command: list[str], *, who: str, idp_data: str | None) -> int:
+    """A setup command's last step: with the idp's data folder (same machine), run ``anchorid idp client add ...``
+    there now; without it, print the command to run on the idp's machine. The exit code for the setup command."""
+    import shlex
+    import subprocess
+    import sys
+
+    if not idp_data:
+        print(f"register {who} at the idp (on the idp's machine):")
+        print("  " + shlex.join(command))
+        return 0
+    done = subprocess.run([sys.executable, "-m", "anchorid.cli", *command[1:]], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"anchorid: registration at the idp failed:\n{done.stderr.strip()}", file=sys.stderr)
+        return 2
+    print(done.stdout.strip())
+    return 0

@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from anchorid.participation.models import ModerationAction, Moderator, Process
+
+
+@admin.register(Process)
+class ProcessAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("slug", "title", "phase", "vote_kind", "voting_opened_at")
+    readonly_fields = ("voting_opened_at", "published_document", "published_signature", "published_result")
+
+
+@admin.register(Moderator)
+class ModeratorAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("process", "username")
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("at", "process", "moderator", "action", "target", "reason")
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

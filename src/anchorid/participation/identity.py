@@ -1,0 +1,100 @@
+"""Who is acting: a participant from the session — logged in with AnchorID (``sub`` + the claims released) or an
+anonymous visitor with a pseudonym of this session only — and the keys the tables store instead of them.
+
+Keys are HMAC-SHA256 under keys derived from the platform's secret key (``SECRET_KEY``; ``anchorid.common
+.settings_base`` keeps it in the data folder), one derivation per use, so a support's key and a voter's key of the
+same person differ, and nothing in the database is the idp's ``sub``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+
+LOGIN_KEY = "participation_login"
+PSEUDONYM_KEY = "participation_pseudonym"
+
+
+def _derived(purpose: str) -> bytes:
+    return hmac.new(settings.SECRET_KEY.encode(), f"anchorid.participation:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def keyed(purpose: str, value: str) -> str:
+    return hmac.new(_derived(purpose), value.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Participant:
+    """``assurance``: resident (``resident_of`` matches the process's municipality), anchorid, or anonymous."""
+
+    subject: str  # "sub:<pairwise sub>" or "anon:<pseudonym>": never stored as is
+    logged_in: bool
+    claims: dict[str, Any]
+    label: str
+
+    def assurance(self, municipality_code: str) -> str:
+        if not self.logged_in:
+            return "anonymous"
+        return "resident" if self.claims.get("resident_of") == municipality_code else "anchorid"
+
+    def age_over_18(self) -> bool:
+        return self.claims.get("age_over_18") is True
+
+    @property
+    def key(self) -> str:
+        """The key of supports, comments, follows and notifications."""
+        return keyed("participant", self.subject)
+
+    def voter_key(self, process_id: int) -> str:
+        """The key of the voter table, per process (a voter's rows in two processes do not share it)."""
+        return keyed("voter", f"{process_id}:{self.subject}")
+
+    def _ballot_seal_key(self, process_id: int) -> bytes:
+        return hmac.new(_derived("ballot-seal"), f"{process_id}:{self.subject}".encode(), hashlib.sha256).digest()
+
+    def seal_ballot(self, process_id: int, ballot_id: str) -> str:
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._ballot_seal_key(process_id)).encrypt(nonce, ballot_id.encode(), b"ballot")
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unseal_ballot(self, process_id: int, sealed: str) -> str | None:
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode())
+            return AESGCM(self._ballot_seal_key(process_id)).decrypt(raw[:12], raw[12:], b"ballot").decode()
+        except (InvalidTag, ValueError):
+            return None
+
+
+def current(session: SessionBase) -> Participant | None:
+    """The participant logged in with AnchorID, or the anonymous pseudonym of this session, or None (nobody yet)."""
+    login = session.get(LOGIN_KEY)
+    if login:
+        sub = str(login["sub"])
+        label = f"AnchorID-{keyed('label', sub)[:4]}"
+        return Participant(subject=f"sub:{sub}", logged_in=True, claims=dict(login.get("claims", {})), label=label)
+    pseudonym = session.get(PSEUDONYM_KEY)
+    if pseudonym:
+        return Participant(subject=f"anon:{pseudonym}", logged_in=False, claims={}, label=f"anon-{pseudonym[:4]}")
+    return None
+
+
+def anonymous(session: SessionBase) -> Participant:
+    """The anonymous participant of this session, made on first use (no account: a random pseudonym)."""
+    found = current(session)
+    if found is not None:
+        return found
+    session[PSEUDONYM_KEY] = secrets.token_hex(8)
+    session.save()
+    found = current(session)
+    assert found is not None
+    return found
