@@ -37,10 +37,11 @@ T_co = TypeVar("T_co", covariant=True)
 # -- who reads a setting ----------------------------------------------------------------------------------------
 
 JLIS, IDP, CITY, PROVIDERS, CLI = "jlis", "idp", "city", "providers", "cli"
+CURRENCY = "currency"
 #: The four servers (``anchorid serve PARTY``).
-SERVERS = (JLIS, IDP, CITY, PROVIDERS)
+SERVERS = (JLIS, IDP, CITY, PROVIDERS, CURRENCY)
 #: Parties in the order the reference page lists their sections.
-SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, CLI)
+SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, CURRENCY, CLI)
 
 
 class ConfigError(ValueError):
@@ -832,6 +833,30 @@ PROVIDERS_ORIGIN = Setting(
     "http://localhost:8003",
     PROVIDERS,
     "Where browsers reach the sample providers (each under `ORIGIN/<slug>/`).",
+)
+
+# -- the local currency (anchorid.currency) ----------------------------------------------------------------------
+
+CURRENCY_ORIGIN = Setting(
+    "ANCHORID_CURRENCY_ORIGIN",
+    URL,
+    "http://localhost:8005",
+    CURRENCY,
+    "Where residents' and merchants' browsers reach the local currency; its redirect URIs are under it.",
+)
+CURRENCY_STEP_UP_YEN = Setting(
+    "ANCHORID_CURRENCY_STEP_UP_YEN",
+    INTEGER,
+    5000,
+    CURRENCY,
+    "A payment above this many yen is confirmed with a passkey at AnchorID (a fresh login asking for `acr` aal2).",
+)
+CURRENCY_JOB_SECONDS = Setting(
+    "ANCHORID_CURRENCY_JOB_SECONDS",
+    SECONDS,
+    60.0,
+    CURRENCY,
+    "How often the currency's worker expires pending payments and lots (and sends expiry notices); 0 off.",
 )
 
 # -- command-line tools (anchorid wallet, sign, card-helper) -----------------------------------------------------

@@ -1,0 +1,9 @@
+"""The currency's pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("currency")
