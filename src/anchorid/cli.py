@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from anchorid.providersim.cli import add_provider_commands
 
     add_provider_commands(commands)
+    from anchorid.currency.cli import add_currency_commands
+
+    add_currency_commands(commands)
     return parser
 
 

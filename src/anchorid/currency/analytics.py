@@ -112,10 +112,10 @@ def vega_lite(name: str, cells: list[Cell]) -> dict[str, Any]:
 
     rows = [{"group": cell.label, "yen": cell.amount} for cell in cells if cell.amount is not None]
     chart = (
-        alt.Chart(alt.Data(values=rows))
+        alt.Chart(alt.Data(values=rows))  # type: ignore[no-untyped-call]
         .mark_bar()
         .encode(x=alt.X("group:N", title=None), y=alt.Y("yen:Q", title="yen"))
-        .properties(title=CHARTS.get(name, name), width="container", height=200)
+        .properties(title=CHARTS.get(name, name), width=400, height=200)
     )
     spec: dict[str, Any] = chart.to_dict()
     return spec
@@ -130,3 +130,10 @@ def as_csv(cells: list[Cell]) -> str:
         amount = "" if cell.amount is None else cell.amount
         writer.writerow([cell.label, people, amount, "yes" if cell.suppressed else ""])
     return out.getvalue()
+
+
+def svg(name: str, cells: list[Cell]) -> str:
+    import vl_convert
+
+    drawn: str = vl_convert.vegalite_to_svg(vega_lite(name, cells))
+    return drawn
