@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.currency import demo as currency_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.providersim import demo as providersim_demo
@@ -467,7 +468,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     city.env = {"ANCHORID_CITY_ORIGIN": city.origin}
     providers = Party("providers", base_port + 3, data / "providers", "/")
     providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
-    parties = [jlis, idp, city, providers]
+    currency = Party("currency", base_port + 5, data / "currency", "/")
+    currency.env = {"ANCHORID_CURRENCY_ORIGIN": currency.origin}
+    parties = [jlis, idp, city, providers, currency]
     env_file = _write_env_file(data, parties)
     try:
         _start(jlis)
@@ -493,9 +496,17 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _start(providers)
         _wait_until_answering(providers)
         connected = providersim_demo.connect(providers.data, city.data)
+        currency_demo.set_up(currency.data, idp_origin=idp.origin, idp_data=idp.data, origin=currency.origin,
+                             env={**os.environ, **idp.env})  # fmt: skip
+        currency_seeded = currency_demo.seed_lines(currency.data, currency.origin)
+        _start(currency)
+        _wait_until_answering(currency)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        print(_guide(data, by_name, index, city_lines, connected, env_file), flush=True)
+        currency_guide = currency_demo.guide_lines(
+            command=_command_name(), origin=currency.origin, data=currency.data, seeded=currency_seeded
+        )
+        print(_guide(data, by_name, index, city_lines, connected, env_file), *currency_guide, sep="\n", flush=True)
         if once:
             return 0
         while all(party.process is not None and party.process.poll() is None for party in parties):

@@ -30,6 +30,7 @@ PROCESSES = 2
 THREADS = 2
 PER_WORKER = 2500  # 4 workers x 2,500 = 10,000 transfers
 BATCH = 50
+KILL_BATCH = 1200  # transfers in the batch a process is killed in the middle of
 
 
 def _setup() -> list[int]:
@@ -145,13 +146,14 @@ def _batch(wallets: list[int]) -> list[TransferSpec]:
             carry_lots=True,
             linked=n % 2 == 0,
         )
-        for n in range(4000)
+        for n in range(KILL_BATCH)
     ]
 
 
 def _apply_one_by_one(wallets: list[int]) -> None:
-    for spec_pair in range(0, 4000, 2):
-        service.create_transfers(_batch(wallets)[spec_pair : spec_pair + 2])
+    batch = _batch(wallets)
+    for pair in range(0, KILL_BATCH, 2):  # the client's batch, one linked pair per request
+        service.create_transfers(batch[pair : pair + 2])
 
 
 def test_it_completes_a_batch_exactly_once_after_a_sigkill_mid_batch() -> None:
@@ -166,13 +168,13 @@ def test_it_completes_a_batch_exactly_once_after_a_sigkill_mid_batch() -> None:
     os.kill(process.pid, signal.SIGKILL)  # mid-batch: some pairs committed, one maybe in flight
     process.join()
     applied = Transfer.objects.filter(id__startswith="kill-").count()
-    assert 0 < applied < 4000
+    assert 0 < applied < KILL_BATCH
     assert applied % 2 == 0
     assert service.check_invariants() == []
     results = service.create_transfers(_batch(wallets))  # the client's retry of the whole batch, same ids
     assert sum(result.status == "exists" for result in results) == applied
-    assert sum(result.status == "created" for result in results) == 4000 - applied
-    assert Transfer.objects.filter(id__startswith="kill-").count() == 4000
-    # each wallet paid its right-hand neighbour 200 x 1 yen and received 200 x 1 yen: unchanged
+    assert sum(result.status == "created" for result in results) == KILL_BATCH - applied
+    assert Transfer.objects.filter(id__startswith="kill-").count() == KILL_BATCH
+    # each wallet paid its right-hand neighbour as often as its left-hand one paid it: unchanged
     assert {account.pk: account.balance for account in Account.objects.filter(pk__in=wallets)} == before
     assert service.check_invariants() == []

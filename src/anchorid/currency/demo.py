@@ -29,16 +29,21 @@ def _run(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 def set_up(data: Path, *, idp_origin: str, idp_data: Path, origin: str, env: dict[str, str]) -> bool:
-    """First run: keys, registration at the idp, the seed. False when already done."""
+    """First run: keys and the registration at the idp. False when already done."""
     marker = data / MARKER
     if marker.exists():
         return False
     data.mkdir(parents=True, exist_ok=True)
     _run("currency", "setup", "--data", str(data), "--idp", idp_origin, "--origin", origin,
          "--idp-data", str(idp_data), env=env)  # fmt: skip
-    _run("currency", "seed-demo", "--data", str(data), env={**os.environ, "ANCHORID_CURRENCY_ORIGIN": origin})
     marker.write_text("ok\n")
     return True
+
+
+def seed_lines(data: Path, origin: str) -> list[str]:
+    """Every run: the seed (idempotent); its output lines (the shops and their QR paths, the staff login)."""
+    out = _run("currency", "seed-demo", "--data", str(data), env={**os.environ, "ANCHORID_CURRENCY_ORIGIN": origin})
+    return [line for line in out.splitlines() if line.strip()]
 
 
 def seed(*, staff_password: str = STAFF_PASSWORD) -> list[str]:
@@ -64,19 +69,33 @@ def seed(*, staff_password: str = STAFF_PASSWORD) -> list[str]:
     return [*lines, f"staff login: {STAFF_USER} / {staff_password}"]
 
 
-def guide_lines(*, command: str, origin: str, data: Path) -> list[str]:
-    """What to try, in order (each URL opens, each command runs as printed)."""
-    return [
+def guide_lines(*, command: str, origin: str, data: Path, seeded: list[str]) -> list[str]:
+    """What to try, in order: each URL opens, each command runs as printed."""
+    data = data.resolve()
+    shops = [line.split(": ", 1)[1] for line in seeded if line.startswith("merchant ")]
+    lines = [
         "",
-        "Local currency (地域通貨, Kamakura Coin): " + origin + "/",
-        f"  1. Open {origin}/ and sign up with AnchorID (the consent screen asks only for resident_of).",
-        "     A resident of Kamakura charges with a 10 % campaign premium; a visitor does not.",
-        f"  2. Charge, then pay a shop by its static QR: {origin}/pay/... (the shops' links:"
-        f" {command} currency seed-demo --data {data}).",
-        "  3. Claim the open benefit (once per person; a visitor is refused).",
-        f"  4. Register your own shop, approve it as the issuer's staff at {origin}/admin/login/?next=/issuer/"
-        f" ({STAFF_USER} / {STAFF_PASSWORD}), open its terminal, show a payment code on your phone and read it.",
-        f"  5. Expiry, settlement and the prepaid-instrument report: {command} currency run-jobs --data {data};"
-        f" {command} currency settle --data {data}; {command} currency report --data {data}",
-        f"  6. Analytics (k = 10 suppression): {origin}/issuer/analytics/",
+        "Local currency (地域通貨, 鎌倉コイン), its own party: " + origin + "/",
+        "  1. Sign up with AnchorID at " + origin + "/ (the consent screen asks only for your municipality).",
+        "     A resident of Kamakura gets 10 % more on each charge (the campaign); a visitor does not.",
+        "  2. Charge, then pay a shop by the page its static QR code opens (the third shop is outside the city:",
+        "     benefit coins are not accepted there):",
     ]
+    for shop in shops:
+        name, _, path = shop.rpartition(" ")
+        lines.append(f"     {name}: {origin}{path}")
+    lines += [
+        "  3. Claim the open benefit on your wallet page: once per person; a visitor is refused.",
+        "  4. Register your own shop (wallet page, For shops), approve it as the issuer's staff"
+        f" ({STAFF_USER} / {STAFF_PASSWORD}) at",
+        f"     {origin}/admin/login/?next=/issuer/",
+        "     then open its terminal, show a payment code on your phone (wallet page) and read it there.",
+        "  5. Expiry of lots and unconfirmed payments, with notices (what the worker does every minute):",
+        f"{command} currency run-jobs --data {data}",
+        "  6. Daily settlement (fee 1.5 %), the prepaid-instrument report, the ledger's invariants:",
+        f"{command} currency settle --data {data}",
+        f"{command} currency report --data {data}",
+        f"{command} currency check-ledger --data {data}",
+        f"  7. Analytics for the issuer and the city (groups under 10 people suppressed): {origin}/issuer/analytics/",
+    ]
+    return lines

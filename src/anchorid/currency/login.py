@@ -52,10 +52,11 @@ def complete_login(session: SessionBase, callback_url: str) -> tuple[dict[str, A
     current = session.get(LOGIN_KEY)
     if step_up is not None:
         fresh = int(login.id_token_claims.get("auth_time", 0)) >= int(step_up["started"]) - 5
-        same_person = current is not None and current["sub"] == login.id_token_claims["sub"]
-        if not (fresh and same_person and login.id_token_claims.get("acr", "").startswith("urn:anchorid:acr:")):
+        acr_ok = str(login.id_token_claims.get("acr", "")).startswith("urn:anchorid:acr:")
+        if current is None or current["sub"] != login.id_token_claims["sub"] or not (fresh and acr_ok):
             raise LoginError("step_up_failed", "the confirmation was not a fresh login by the same person")
-        return current["claims"], step_up
+        claims: dict[str, Any] = current["claims"]
+        return claims, step_up
     session.cycle_key()
     session[LOGIN_KEY] = {
         "sub": login.id_token_claims["sub"],
