@@ -31,7 +31,8 @@ def shop_of(owner: Member, *, approved: bool = True) -> Merchant:
 def test_it_shows_the_wallet_and_charges_once_per_form(resident_client: tuple[Client, Member]) -> None:
     client, member = resident_client
     page = client.get("/")
-    assert page.status_code == 200 and "resident_of" not in page.content.decode()
+    assert page.status_code == 200
+    assert "resident_of" not in page.content.decode()
     for _ in range(2):  # a double submit of one form
         client.post("/charge/", {"amount": "5,000", "charge_id": "charge-abc"})
     assert service.balance(member) == 5_500
@@ -80,14 +81,16 @@ def test_it_authorises_a_payment_code_read_by_the_terminal_and_the_resident_conf
     client.post("/code/")
     token = PaymentToken.objects.get()
     status, answer = read(client, merchant, {"code": f"KMC1:{token.token}", "amount": 800, "payment_id": "pay-t1"})
-    assert status == 200 and answer["state"] == "authorised"
+    assert status == 200
+    assert answer["state"] == "authorised"
     assert client.get(f"/code/{token.token}/status").json()["state"] == "authorised"
     client.post(f"/code/{token.token}/confirm")
     assert Payment.objects.get(pk="pay-t1").state == "captured"
     assert client.get(f"/merchant/{merchant.pk}/payments.json").json()["payments"][0]["state"] == "captured"
     # the same code again: refused (one use)
     status, answer = read(client, merchant, {"code": f"KMC1:{token.token}", "amount": 100, "payment_id": "pay-t2"})
-    assert status == 400 and answer["error"] == "token_unknown"
+    assert status == 400
+    assert answer["error"] == "token_unknown"
 
 
 @pytest.mark.parametrize(
@@ -107,7 +110,8 @@ def test_it_refuses_tampered_or_malformed_codes_writing_nothing(
     client, member = resident_client
     merchant = shop_of(member)
     status, answer = read(client, merchant, body)
-    assert status == 400 and "error" in answer
+    assert status == 400
+    assert "error" in answer
     assert not Payment.objects.exists()
 
 
@@ -119,7 +123,9 @@ def test_it_refuses_an_expired_payment_code(resident_client: tuple[Client, Membe
     PaymentToken.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     token = PaymentToken.objects.get()
     status, answer = read(client, merchant, {"code": f"KMC1:{token.token}", "amount": 100, "payment_id": "p1"})
-    assert status == 400 and answer["error"] == "token_expired" and not Payment.objects.exists()
+    assert status == 400
+    assert answer["error"] == "token_expired"
+    assert not Payment.objects.exists()
 
 
 def test_it_refunds_from_the_merchant_page(resident_client: tuple[Client, Member]) -> None:
@@ -129,9 +135,11 @@ def test_it_refunds_from_the_merchant_page(resident_client: tuple[Client, Member
     service.pay(member, merchant, 1_000, "pay-1")
     assert client.get(f"/merchant/{merchant.pk}/").status_code == 200
     client.post(f"/merchant/{merchant.pk}/refund/pay-1/", {"amount": "400", "refund_id": "refund-1"})
-    assert Payment.objects.get(pk="pay-1").refunded == 400 and service.balance(member) == 2_700
+    assert Payment.objects.get(pk="pay-1").refunded == 400
+    assert service.balance(member) == 2_700
     statement = client.get(f"/merchant/{merchant.pk}/statement.csv")
-    assert statement["Content-Type"].startswith("text/csv") and b"payment,1000,400,captured" in statement.content
+    assert statement["Content-Type"].startswith("text/csv")
+    assert b"payment,1000,400,captured" in statement.content
 
 
 def test_it_lets_a_resident_claim_once_and_refuses_a_visitor() -> None:
@@ -144,7 +152,8 @@ def test_it_lets_a_resident_claim_once_and_refuses_a_visitor() -> None:
     resident.post(f"/benefits/{programme.pk}/claim/")
     other_browser.post(f"/benefits/{programme.pk}/claim/")
     visitor.post(f"/benefits/{programme.pk}/claim/")
-    assert Claim.objects.count() == 1 and service.balance(member) == 3_000
+    assert Claim.objects.count() == 1
+    assert service.balance(member) == 3_000
     assert service.balance(Member.objects.get(sub="v")) == 0
 
 

@@ -60,7 +60,8 @@ def test_it_authorises_captures_voids_and_refunds_payments(shop: Merchant) -> No
     member = service.join("sub-r", RESIDENT)
     service.charge(member, 1_000, "c1")  # + 100 premium
     payment = service.pay(member, shop, 300, "pay-1")
-    assert payment.state == "captured" and service.balance(member) == 800
+    assert payment.state == "captured"
+    assert service.balance(member) == 800
     assert service.pay(member, shop, 300, "pay-1").state == "captured"  # a retry
     with pytest.raises(Refused, match="exists_with_different_fields"):
         service.pay(member, shop, 301, "pay-1")
@@ -75,7 +76,8 @@ def test_it_authorises_captures_voids_and_refunds_payments(shop: Merchant) -> No
     with pytest.raises(Refused, match="exceeds_payment"):
         service.refund(payment, 250, "r2")
     payment.refresh_from_db()
-    assert payment.refunded == 100 and service.balance(member) == 900
+    assert payment.refunded == 100
+    assert service.balance(member) == 900
     assert Account.objects.get(pk=shop.account_id).balance == 200
     assert ledger.check_invariants() == []
 
@@ -88,7 +90,8 @@ def test_it_refuses_a_merchant_not_approved_writing_nothing() -> None:
     before = money_moved()
     with pytest.raises(Refused, match="merchant_not_approved"):
         service.pay(member, pending_shop, 100, "pay-x")
-    assert money_moved() == before and not Payment.objects.exists()
+    assert money_moved() == before
+    assert not Payment.objects.exists()
 
 
 @pytest.mark.django_db
@@ -107,9 +110,12 @@ def test_it_pays_a_benefit_once_to_eligible_residents_until_the_budget_runs_out(
     programme = service.create_programme("高齢者応援給付", amount=5_000, budget=10_000, needs_age_over_65=True)
     senior, young, visitor = service.join("s1", SENIOR), service.join("y1", RESIDENT), service.join("v1", VISITOR)
     made, paid = service.claim(senior, programme, SENIOR)
-    assert paid and service.balance(senior) == 5_000
+    assert paid
+    assert service.balance(senior) == 5_000
     again, paid_again = service.claim(senior, programme, SENIOR)
-    assert again.pk == made.pk and not paid_again and service.balance(senior) == 5_000
+    assert again.pk == made.pk
+    assert not paid_again
+    assert service.balance(senior) == 5_000
     for member, claims in ((young, RESIDENT), (visitor, VISITOR)):
         with pytest.raises(Refused, match="not_eligible"):
             service.claim(member, programme, claims)
@@ -158,7 +164,8 @@ def test_it_pays_one_benefit_for_concurrent_claims_by_one_person() -> None:
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [False, False, False, True]
-    assert Claim.objects.count() == 1 and service.balance(Member.objects.get(sub="same-person")) == 3_000
+    assert Claim.objects.count() == 1
+    assert service.balance(Member.objects.get(sub="same-person")) == 3_000
 
 
 @pytest.mark.django_db
@@ -168,11 +175,14 @@ def test_it_settles_a_merchant_daily_with_the_fee_once(shop: Merchant) -> None:
     service.pay(member, shop, 10_000, "p1")
     today = timezone.localdate()
     settlement = service.settle(shop, today)
-    assert settlement is not None and (settlement.gross, settlement.fee, settlement.net) == (10_000, 150, 9_850)
+    assert settlement is not None
+    assert (settlement.gross, settlement.fee, settlement.net) == (10_000, 150, 9_850)
     assert service.settle(shop, today) == settlement
-    assert Account.objects.get(pk=shop.account_id).balance == 0 and Account.objects.get(code="fees").balance == 150
+    assert Account.objects.get(pk=shop.account_id).balance == 0
+    assert Account.objects.get(code="fees").balance == 150
     rows = service.statement_rows(shop)
-    assert rows[1][1:3] == ["payment", "10000"] and rows[2][1:3] == ["settlement", "-9850"]
+    assert rows[1][1:3] == ["payment", "10000"]
+    assert rows[2][1:3] == ["settlement", "-9850"]
 
 
 @pytest.mark.django_db
@@ -186,5 +196,6 @@ def test_it_reports_purchased_value_and_the_deposit_apart_from_free_coins() -> N
         service.charge(member, 1_000_000, f"f{n}")
     report = service.prepaid_report(datetime.date(2027, 4, 5))
     assert report.base_date == datetime.date(2027, 3, 31)
-    assert report.purchased_unused == 12_000_000 and report.free_unused == 1_200_000
+    assert report.purchased_unused == 12_000_000
+    assert report.free_unused == 1_200_000
     assert report.deposit_required == 1_000_000
