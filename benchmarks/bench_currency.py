@@ -133,7 +133,7 @@ def members(count: int) -> tuple[list[str], str]:
 
     from anchorid.currency import service
     from anchorid.currency.login import LOGIN_KEY
-    from anchorid.currency.models import Account
+    from anchorid.currency.ledger.models import Account
 
     merchant = service.register_merchant("bench-owner", "ベンチ商店", "food")
     service.approve_merchant(merchant)

@@ -35,8 +35,10 @@ def begin_login(session: SessionBase) -> str:
 
 
 def begin_step_up(session: SessionBase, intent: dict[str, Any]) -> str:
-    """A fresh passkey login (``prompt=login``, ``max_age=0``, ``acr_values``) to confirm ``intent``."""
-    url, pending = client().start_login(prompt="login", max_age="0", acr_values=rp.STEP_UP_ACR)
+    """A fresh passkey login (``prompt=login``: the idp asks again even with a session; ``acr_values``: passkey
+    level or above) to confirm ``intent``; the callback checks ``auth_time`` is after the request. (``max_age=0``
+    would do the same, but the idp counts whole seconds against a fractional clock and asks for the login again.)"""
+    url, pending = client().start_login(prompt="login", acr_values=rp.STEP_UP_ACR)
     session[PENDING_KEY] = pending.as_dict()
     session[STEP_UP_KEY] = {**intent, "started": int(time.time())}
     return url

@@ -13,7 +13,7 @@ from anchorid.common.rp.client import ClientConfig
 DEFAULT_CLIENT_ID = "currency"
 SETUP_COMMAND = "anchorid currency setup"
 DEFAULT_CLAIMS: dict[str, Any] = {"userinfo": {"resident_of": {"essential": True}, "age_over_65": None}}
-#: The step-up before a large payment: a fresh login (max_age=0) at passkey level or above.
+#: The step-up before a large payment: a fresh login (prompt=login) at passkey level or above.
 STEP_UP_ACR = "urn:anchorid:acr:ial3-aal2"
 
 

@@ -8,7 +8,6 @@ import csv
 import datetime
 import functools
 import io
-import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from anchorid.common import anonymous_rows
+from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
@@ -89,6 +88,20 @@ def member_required(view: View) -> View:
                 request.session["currency_next"] = request.get_full_path()
             messages.info(request, _("Please log in with AnchorID first."))
             return redirect("currency_home")
+        request.member = member  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def member_json(view: View) -> View:
+    """For the JSON endpoints the pages call: 401 for a stranger, nothing stored in a session."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        member = _member(request)
+        if member is None:
+            return JsonResponse({"error": "login_required"}, status=401)
         request.member = member  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
@@ -196,6 +209,8 @@ def logged_out(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def backchannel_logout(request: HttpRequest) -> HttpResponse:
+    """Back-Channel Logout: the token is verified and acknowledged. (The currency keeps no map from the idp's
+    sessions to its own: a wallet session ends at logout here or when it expires.)"""
     token = request.POST.get("logout_token", "")
     if not token:
         return JsonResponse({"error": "invalid_request"}, status=400)
@@ -203,6 +218,8 @@ def backchannel_logout(request: HttpRequest) -> HttpResponse:
         anchorid_login.client().verify_logout_token(token)
     except LoginError as error:
         return JsonResponse({"error": error.code}, status=400)
+    except FileNotFoundError:  # not set up yet (anchorid currency setup)
+        return JsonResponse({"error": "invalid_request"}, status=400)
     return HttpResponse(status=200)
 
 
@@ -332,7 +349,7 @@ def payment_code_show(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
-@member_required
+@member_json
 @never_cache
 def payment_code_status(request: HttpRequest, token: str) -> JsonResponse:
     member: Member = request.member  # type: ignore[attr-defined]
@@ -443,12 +460,12 @@ def merchant_terminal(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 
 @require_POST
-@member_required
+@member_json
 def merchant_read_code(request: HttpRequest, merchant_id: int) -> JsonResponse:
     """The terminal read a payment QR and asks for an amount: authorise it (the resident confirms on their phone)."""
     merchant = _own_merchant(request, merchant_id)
     try:
-        body = json.loads(request.body or b"{}")
+        body = untrusted_json.loads(untrusted_json.request_body(request) or b"{}")
         if not isinstance(body, dict):
             raise ValueError
         payload, amount_raw, payment_id = body.get("code"), body.get("amount"), body.get("payment_id")
@@ -482,7 +499,7 @@ def merchant_read_code(request: HttpRequest, merchant_id: int) -> JsonResponse:
 
 
 @require_GET
-@member_required
+@member_json
 @never_cache
 def merchant_payments(request: HttpRequest, merchant_id: int) -> JsonResponse:
     """The terminal's live list (polled every two seconds)."""
