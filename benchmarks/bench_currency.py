@@ -132,8 +132,8 @@ def members(count: int) -> tuple[list[str], str]:
     from django.contrib.sessions.backends.db import SessionStore
 
     from anchorid.currency import service
-    from anchorid.currency.login import LOGIN_KEY
     from anchorid.currency.ledger.models import Account
+    from anchorid.currency.login import LOGIN_KEY
 
     merchant = service.register_merchant("bench-owner", "ベンチ商店", "food")
     service.approve_merchant(merchant)
