@@ -6,7 +6,8 @@
 1. The ledger in one process, one thread, on SQLite (WAL, the party's settings) or the PostgreSQL database named
    by ``--database-url`` (it must exist; the script migrates it):
    - raw-SQL limit: the fewest statements that move money correctly, one ``INSERT`` and two guarded ``UPDATE``s in
-     one transaction, through the same Django connection (same driver), on two tables of the same database;
+     one transaction, through the same Django connection (same driver): on the ledger's own tables (same columns
+     and indexes) and on two bare tables (an id and a balance) of the same database;
    - the ledger service (``create_transfers``) between guarded accounts without lots: single (one transaction per
      transfer) and batched (100 per call, linked in pairs: each pair all or nothing);
    - between wallets (lots: earliest expiry first), single and batched, for what lots cost.
@@ -58,31 +59,49 @@ def setup_django(data: Path, database_url: str | None) -> None:
                     "http://localhost:9"], check=True, capture_output=True)  # fmt: skip
 
 
-def raw_limit(count: int, batch: int, tag: str) -> float:
-    """One INSERT and two guarded UPDATEs per transfer; ``batch`` transfers per transaction."""
+def raw_limit(count: int, batch: int, tag: str, *, ledger_tables: bool) -> float:
+    """One INSERT and two guarded UPDATEs per transfer; ``batch`` transfers per transaction. On the ledger's own
+    tables (same columns and indexes as the service writes) or on two bare tables (an id and a balance)."""
     from django.db import connection, transaction
+    from django.utils import timezone
 
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_account (id integer PRIMARY KEY, balance bigint NOT NULL)")
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_transfer (id varchar(64) PRIMARY KEY, debit integer, credit integer,"
-            " amount bigint)"
+    if ledger_tables:
+        ids = accounts(f"raw-{tag}", lots=False)
+        insert = (
+            "INSERT INTO currency_ledger_transfer (id, debit_account_id, credit_account_id, amount, code, kind, "
+            "pending_id, state, timeout_at, lots, memo, body_digest, created_at) VALUES (%s, %s, %s, %s, 0, "
+            "'single', '', '', NULL, '', '', %s, %s)"
         )
-        cursor.execute("DELETE FROM bench_account")
-        cursor.executemany("INSERT INTO bench_account VALUES (%s, %s)", [(n, 10**9) for n in range(100)])
+        debit_sql = (
+            "UPDATE currency_ledger_account SET debits_posted = debits_posted + %s WHERE id = %s AND "
+            "credits_posted - debits_posted - debits_pending >= %s"
+        )
+        credit_sql = "UPDATE currency_ledger_account SET credits_posted = credits_posted + %s WHERE id = %s"
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS bench_account (id integer PRIMARY KEY, balance bigint)")
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS bench_transfer (id varchar(64) PRIMARY KEY, debit integer, "
+                "credit integer, amount bigint, digest varchar(64), created_at timestamp)"
+            )
+            cursor.execute("DELETE FROM bench_account")
+            cursor.executemany("INSERT INTO bench_account VALUES (%s, %s)", [(n, 10**9) for n in range(100)])
+        ids = list(range(100))
+        insert = "INSERT INTO bench_transfer VALUES (%s, %s, %s, %s, %s, %s)"
+        debit_sql = "UPDATE bench_account SET balance = balance - %s WHERE id = %s AND balance >= %s"
+        credit_sql = "UPDATE bench_account SET balance = balance + %s WHERE id = %s"
+    now = timezone.now()
     began = time.perf_counter()
     for start in range(0, count, batch):
         with transaction.atomic(), connection.cursor() as cursor:
             for n in range(start, min(start + batch, count)):
-                debit, credit = n % 100, (n * 7 + 1) % 100
+                debit, credit = ids[n % 100], ids[(n * 7 + 1) % 100]
                 if debit == credit:
-                    credit = (credit + 1) % 100
-                cursor.execute("INSERT INTO bench_transfer VALUES (%s, %s, %s, %s)", [f"{tag}-{n}", debit, credit, 1])
-                cursor.execute(
-                    "UPDATE bench_account SET balance = balance - %s WHERE id = %s AND balance >= %s", [1, debit, 1]
-                )
+                    credit = ids[((n * 7 + 1) + 1) % 100]
+                cursor.execute(insert, [f"{tag}-{n}", debit, credit, 1, "0" * 64, now])
+                cursor.execute(debit_sql, [1, debit, 1])
                 assert cursor.rowcount == 1
-                cursor.execute("UPDATE bench_account SET balance = balance + %s WHERE id = %s", [1, credit])
+                cursor.execute(credit_sql, [1, credit])
     return count / (time.perf_counter() - began)
 
 
@@ -208,9 +227,15 @@ def main() -> int:
     rates: dict[str, list[float]] = {}
     for repeat in range(args.repeats):
         for name, run in (
-            ("raw SQL, single", lambda r=repeat: raw_limit(args.transfers, 1, f"rs{r}")),
+            ("raw SQL, bare tables, single",
+             lambda r=repeat: raw_limit(args.transfers, 1, f"bs{r}", ledger_tables=False)),
+            ("raw SQL, ledger tables, single",
+             lambda r=repeat: raw_limit(args.transfers, 1, f"rs{r}", ledger_tables=True)),
             ("ledger, single", lambda r=repeat: ledger_rate(args.transfers, 1, f"ls{r}", lots=False)),
-            ("raw SQL, batch 100", lambda r=repeat: raw_limit(args.transfers, 100, f"rb{r}")),
+            ("raw SQL, bare tables, batch 100",
+             lambda r=repeat: raw_limit(args.transfers, 100, f"bb{r}", ledger_tables=False)),
+            ("raw SQL, ledger tables, batch 100",
+             lambda r=repeat: raw_limit(args.transfers, 100, f"rb{r}", ledger_tables=True)),
             ("ledger, batch 100 linked in pairs",
              lambda r=repeat: ledger_rate(args.transfers, 100, f"lb{r}", lots=False)),
             ("ledger, wallets with lots, single", lambda r=repeat: ledger_rate(args.transfers, 1, f"ws{r}", lots=True)),
