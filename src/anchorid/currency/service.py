@@ -238,9 +238,34 @@ def void(payment: Payment) -> Payment:
 
 
 def pay(member: Member, merchant: Merchant, amount: int, payment_id: str, method: str = "static") -> Payment:
-    """Authorise and capture at once (the resident confirmed on their phone)."""
-    payment = authorise(member, merchant, amount, payment_id, method)
-    return capture(payment) if payment.state == Payment.AUTHORISED else payment
+    """Authorise and capture at once (the resident confirmed on their phone): the pending transfer and its post as
+    one linked chain, and the payment row, in one database transaction."""
+    _check_amount(amount)
+    if merchant.status != Merchant.APPROVED:
+        raise Refused("merchant_not_approved")
+    existing = Payment.objects.filter(pk=payment_id).first()
+    if existing is not None:
+        if (existing.member_id, existing.merchant_id, existing.amount) != (member.pk, merchant.pk, amount):
+            raise Refused("exists_with_different_fields")
+        return capture(existing) if existing.state == Payment.AUTHORISED else existing
+    with transaction.atomic():
+        specs = [
+            TransferSpec(
+                id=payment_id, debit_account=member.account_id, credit_account=merchant.account_id, amount=amount,
+                kind="pending", timeout=PAYMENT_TIMEOUT, code=3, spend_tags=spend_tags(merchant), memo="payment",
+                linked=True,
+            ),
+            TransferSpec(id=f"{payment_id}.c"[:64], kind="post", pending_id=payment_id),
+        ]  # fmt: skip
+        results = ledger.create_transfers(specs)
+        failed = next((result for result in results if not result.ok and result.status != "linked_event_failed"), None)
+        if failed is not None:
+            transaction.set_rollback(True)
+            raise Refused(failed.status)
+        payment = Payment.objects.create(
+            pk=payment_id, member=member, merchant=merchant, amount=amount, method=method, state=Payment.CAPTURED
+        )
+    return payment
 
 
 def refund(payment: Payment, amount: int, refund_id: str) -> Payment:

@@ -288,7 +288,7 @@ def pay_static(request: HttpRequest, qr_token: str) -> HttpResponse:
     intent = {"what": "static", "merchant": merchant.pk, "amount": amount, "payment_id": payment_id}
     if amount > settings_step_up():
         return _step_up(request, intent)
-    return _confirmed(request, member, intent)
+    return _confirmed(request, member, {**intent, "merchant_row": merchant})
 
 
 def settings_step_up() -> int:
@@ -310,7 +310,7 @@ def _confirmed(request: HttpRequest, member: Member, intent: dict[str, Any]) -> 
     """Carry out what the resident confirmed (after the step-up when the amount needed one)."""
     try:
         if intent["what"] == "static":
-            merchant = Merchant.objects.get(pk=intent["merchant"])
+            merchant = intent.get("merchant_row") or Merchant.objects.get(pk=intent["merchant"])
             payment = service.pay(member, merchant, int(intent["amount"]), intent["payment_id"], "static")
         else:
             payment = Payment.objects.get(pk=intent["payment_id"], member=member)
@@ -318,10 +318,8 @@ def _confirmed(request: HttpRequest, member: Member, intent: dict[str, Any]) -> 
     except Refused as refused:
         messages.error(request, reason(refused.code))
         return redirect("currency_home")
-    messages.success(
-        request,
-        _("Paid %(amount)s yen to %(shop)s.") % {"amount": f"{payment.amount:,}", "shop": payment.merchant.name},
-    )
+    shop = intent["merchant_row"].name if "merchant_row" in intent else payment.merchant.name
+    messages.success(request, _("Paid %(amount)s yen to %(shop)s.") % {"amount": f"{payment.amount:,}", "shop": shop})
     return redirect("currency_home")
 
 
