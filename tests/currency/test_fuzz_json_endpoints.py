@@ -17,7 +17,7 @@ from support.fuzz_http import FORM, Endpoint, FuzzRequest, call, check, row_coun
 
 from .conftest import RESIDENT
 
-EXAMPLES = 600
+EXAMPLES = 400
 JSON_ENDPOINTS = [
     Endpoint("/merchant/1/read", ("POST",), ("code", "amount", "payment_id"), ("anonymous", "owner")),
     Endpoint("/merchant/1/payments.json", ("GET",), (), ("anonymous", "owner")),
