@@ -145,10 +145,8 @@ def test_it_walks_the_residents_and_merchants_journey(parties: Parties, currency
             _passkey_login(page, idp)  # the step-up: a fresh passkey login at AnchorID
             page.wait_for_url(f"{shop_url}/", timeout=30_000)
             assert _balance(page) == 3_800
-            terminal.wait_for_function(
-                "document.querySelectorAll('#terminal-payments tr[data-state=\"captured\"]').length === 2",
-                timeout=15_000,
-            )
+            # (a locator, not wait_for_function: the page's CSP refuses script built from a string)
+            terminal.locator('#terminal-payments tr[data-state="captured"]').nth(1).wait_for(timeout=15_000)
 
             # A refund of 500 yen from the shop's page returns to the wallet.
             terminal.goto(f"{shop_url}{merchant_path}")
