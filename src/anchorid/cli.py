@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     from anchorid.participation.cli import add_participation_commands
 
     add_participation_commands(commands)
+    from anchorid.currency.cli import add_currency_commands
+
+    add_currency_commands(commands)
     return parser
 
 

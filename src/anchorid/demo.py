@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.currency import demo as currency_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.participation import demo as participation_demo
@@ -327,6 +328,7 @@ def _guide(
     city_lines: list[str],
     stream_lines: list[str],
     env_file: Path,
+    services: list[str],
 ) -> str:
     """What to try, in an order in which every printed command works when pasted: first the settings, then what
     reads or signs with the card, and last the move, which revokes the card's signature certificate."""
@@ -451,6 +453,7 @@ def _guide(
             origin=parties["participation"].env["ANCHORID_PARTICIPATION_ORIGIN"],
             data=parties["participation"].data.resolve(),
         ),
+        *services,
         "",
         "Stop with Ctrl-C (every party's processes end with the demo).",
     ]
@@ -477,7 +480,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     participation = Party("participation", base_port + 4, data / "participation", "/healthz")
     # On 127.0.0.1, not localhost: its own host, so its own pairwise sector at the idp (the city's is localhost).
     participation.env = {"ANCHORID_PARTICIPATION_ORIGIN": f"http://127.0.0.1:{base_port + 4}"}
-    parties = [jlis, idp, city, providers, participation]
+    currency = Party("currency", base_port + 5, data / "currency", "/")
+    currency.env = {"ANCHORID_CURRENCY_ORIGIN": currency.origin}
+    parties = [jlis, idp, city, providers, participation, currency]
     env_file = _write_env_file(data, parties)
     try:
         _start(jlis)
@@ -509,9 +514,17 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _start(participation)
         _wait_until_answering(participation)
         participation_demo.seed_data(participation.data, {**os.environ, **participation.env})
+        currency_demo.set_up(currency.data, idp_origin=idp.origin, idp_data=idp.data, origin=currency.origin,
+                             env={**os.environ, **idp.env})  # fmt: skip
+        currency_seeded = currency_demo.seed_lines(currency.data, currency.origin)
+        _start(currency)
+        _wait_until_answering(currency)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        print(_guide(data, by_name, index, city_lines, connected, env_file), flush=True)
+        services = currency_demo.guide_lines(
+            command=_command_name(), origin=currency.origin, data=currency.data, seeded=currency_seeded
+        )
+        print(_guide(data, by_name, index, city_lines, connected, env_file, services), flush=True)
         if once:
             return 0
         while all(party.process is not None and party.process.poll() is None for party in parties):

@@ -38,10 +38,11 @@ T_co = TypeVar("T_co", covariant=True)
 
 JLIS, IDP, CITY, PROVIDERS, CLI = "jlis", "idp", "city", "providers", "cli"
 PARTICIPATION = "participation"
-#: The four servers (``anchorid serve PARTY``).
-SERVERS = (JLIS, IDP, CITY, PROVIDERS, PARTICIPATION)
+CURRENCY = "currency"
+#: The servers (``anchorid serve PARTY``).
+SERVERS = (JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CURRENCY)
 #: Parties in the order the reference page lists their sections.
-SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CLI)
+SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CURRENCY, CLI)
 
 
 class ConfigError(ValueError):
@@ -843,6 +844,30 @@ PARTICIPATION_ORIGIN = Setting(
     "http://localhost:8004",
     PARTICIPATION,
     "Where browsers reach the participation platform; its redirect URIs are under it.",
+)
+
+# -- the local currency (anchorid.currency) ----------------------------------------------------------------------
+
+CURRENCY_ORIGIN = Setting(
+    "ANCHORID_CURRENCY_ORIGIN",
+    URL,
+    "http://localhost:8005",
+    CURRENCY,
+    "Where residents' and merchants' browsers reach the local currency; its redirect URIs are under it.",
+)
+CURRENCY_STEP_UP_YEN = Setting(
+    "ANCHORID_CURRENCY_STEP_UP_YEN",
+    INTEGER,
+    5000,
+    CURRENCY,
+    "A payment above this many yen is confirmed with a passkey at AnchorID (a fresh login asking for `acr` aal2).",
+)
+CURRENCY_JOB_SECONDS = Setting(
+    "ANCHORID_CURRENCY_JOB_SECONDS",
+    SECONDS,
+    60.0,
+    CURRENCY,
+    "How often the currency's worker expires pending payments and lots (and sends expiry notices); 0 off.",
 )
 
 # -- command-line tools (anchorid wallet, sign, card-helper) -----------------------------------------------------

@@ -36,14 +36,21 @@ MIN_SECRET_DIFFERENT_CHARACTERS = 8
 #: Words that mark a value copied from documentation or a test rather than generated.
 PLACEHOLDERS = ("changeme", "change-me", "change_me", "example", "password", "passphrase", "secret", "test", "demo")
 #: The party each settings module serves (its ROOT_URLCONF's package).
-PARTY_OF_PACKAGE = {"jlis": config.JLIS, "idp": config.IDP, "city": config.CITY, "providersim": config.PROVIDERS,
-                    "participation": config.PARTICIPATION}  # fmt: skip
+PARTY_OF_PACKAGE = {
+    "jlis": config.JLIS,
+    "idp": config.IDP,
+    "city": config.CITY,
+    "providersim": config.PROVIDERS,
+    "participation": config.PARTICIPATION,
+    "currency": config.CURRENCY,
+}
 ORIGINS = {
     config.JLIS: config.JLIS_ORIGIN,
     config.IDP: config.IDP_ORIGIN,
     config.CITY: config.CITY_ORIGIN,
     config.PROVIDERS: config.PROVIDERS_ORIGIN,
     config.PARTICIPATION: config.PARTICIPATION_ORIGIN,
+    config.CURRENCY: config.CURRENCY_ORIGIN,
 }
 _MAKE_SECRET = "\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\""  # noqa: S105 -- a command
 _MAKE_FERNET = "\"$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')\""

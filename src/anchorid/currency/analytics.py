@@ -1,0 +1,139 @@
+"""Aggregates for the issuer and the city (the deck's reason for linking the card), never a per-person view.
+
+Every cell counts the distinct people behind it; a cell with fewer than ``k`` people (default 10) is suppressed:
+its amount and count are withheld (None) and the page says so. Charts are Vega-Lite specifications made with
+Altair; each chart's rows are also offered as CSV (suppressed cells blank)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from anchorid.currency.models import Claim, Member, Payment, Programme
+
+K = 10
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    people: int | None
+    amount: int | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.people is None
+
+
+def _cells(groups: dict[str, tuple[set[int], int]], k: int) -> list[Cell]:
+    cells = []
+    for label in sorted(groups):
+        people, amount = groups[label]
+        cells.append(Cell(label, len(people), amount) if len(people) >= k else Cell(label, None, None))
+    return cells
+
+
+def _spending(key: str) -> dict[str, tuple[set[int], int]]:
+    groups: dict[str, tuple[set[int], int]] = defaultdict(lambda: (set(), 0))
+    payments = Payment.objects.filter(state=Payment.CAPTURED).select_related("member", "merchant")
+    for payment in payments:
+        if key == "tier":
+            label = payment.member.tier
+        elif key == "category":
+            label = payment.merchant.category
+        elif key == "week":
+            year, week, _ = payment.created_at.isocalendar()
+            label = f"{year}-W{week:02d}"
+        else:
+            label = payment.member.age_band or "unknown"
+        people, amount = groups[label]
+        people.add(payment.member_id)
+        groups[label] = (people, amount + payment.amount - payment.refunded)
+    return groups
+
+
+def spending(key: str, k: int = K) -> list[Cell]:
+    """Captured spending (net of refunds) by ``tier`` (residents vs visitors), ``category``, ``week`` or
+    ``age_band``."""
+    return _cells(_spending(key), k)
+
+
+def uptake(k: int = K) -> list[Cell]:
+    """Per programme: people who claimed (``amount``: yen paid) beside the eligible members known here."""
+    cells = []
+    for programme in Programme.objects.order_by("pk"):
+        claimed = Claim.objects.filter(programme=programme).count()
+        members = Member.objects.filter(resident_of=programme.resident_of)
+        if programme.needs_age_over_65:
+            members = members.filter(age_band="65+")
+        eligible = members.count()
+        label = f"{programme.name}: claimed"
+        cells.append(Cell(label, claimed, claimed * programme.amount) if claimed >= k else Cell(label, None, None))
+        label = f"{programme.name}: eligible members"
+        cells.append(Cell(label, eligible, None) if eligible >= k else Cell(label, None, None))
+    return cells
+
+
+def circulation(k: int = K) -> list[Cell]:
+    """Money that stayed (paid to local merchants) vs left (paid to merchants outside the city)."""
+    groups: dict[str, tuple[set[int], int]] = defaultdict(lambda: (set(), 0))
+    for payment in Payment.objects.filter(state=Payment.CAPTURED).select_related("merchant"):
+        label = "local" if payment.merchant.local else "outside"
+        people, amount = groups[label]
+        people.add(payment.member_id)
+        groups[label] = (people, amount + payment.amount - payment.refunded)
+    return _cells(groups, k)
+
+
+CHARTS = {
+    "tier": "Spending by residents and visitors",
+    "category": "Spending by merchant category",
+    "week": "Spending by week",
+    "age_band": "Spending by age band",
+    "uptake": "Benefit uptake",
+    "circulation": "Spent locally vs outside",
+}
+
+
+def chart_cells(name: str, k: int = K) -> list[Cell]:
+    if name == "uptake":
+        return uptake(k)
+    if name == "circulation":
+        return circulation(k)
+    return spending(name, k)
+
+
+def vega_lite(name: str, cells: list[Cell]) -> dict[str, Any]:
+    """The chart as a Vega-Lite specification (Altair), suppressed cells left out."""
+    import altair as alt
+
+    rows = [{"group": cell.label, "yen": cell.amount} for cell in cells if cell.amount is not None]
+    chart = (
+        alt.Chart(alt.Data(values=rows))  # type: ignore[no-untyped-call]
+        .mark_bar()
+        .encode(x=alt.X("group:N", title=None), y=alt.Y("yen:Q", title="yen"))
+        .properties(title=CHARTS.get(name, name), width=400, height=200)
+    )
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
+
+
+def as_csv(cells: list[Cell]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["group", "people", "yen", "suppressed"])
+    for cell in cells:
+        people = "" if cell.people is None else cell.people
+        amount = "" if cell.amount is None else cell.amount
+        writer.writerow([cell.label, people, amount, "yes" if cell.suppressed else ""])
+    return out.getvalue()
+
+
+def svg(name: str, cells: list[Cell]) -> str:
+    import vl_convert
+
+    drawn: str = vl_convert.vegalite_to_svg(vega_lite(name, cells))
+    return drawn

@@ -1,0 +1,626 @@
+"""Moving money: :func:`create_transfers`, TigerBeetle's ``create_transfers`` on our database.
+
+- A transfer's ``id`` is the client's idempotency key, persisted by the client before it submits. The ``INSERT`` of
+  the transfer row comes first (``ON CONFLICT DO NOTHING``): a retry of the same request answers ``exists`` with
+  the stored transfer, another request reusing the id answers ``exists_with_different_fields``; nothing moves twice.
+- Balances change by guarded ``UPDATE``s inside the same transaction (wallets: debits never exceed credits;
+  ``max_balance``: a ceiling per tier). Accounts are updated in id order, so two transfers between the same two
+  accounts in opposite directions never deadlock on PostgreSQL; on SQLite the write transaction is ``IMMEDIATE``.
+- Two-phase: ``pending`` reserves (``debits_pending``/``credits_pending``), ``post`` (all or part of it) or ``void``
+  resolves it once; :func:`expire_pending` voids those past their timeout (the ``currency-pending-expiry`` job).
+- Linked: consecutive transfers with ``linked=True`` and the one after form a chain that succeeds or fails as one
+  (savepoint); the others in a failed chain answer ``linked_event_failed``.
+- Lots: credits to a lot account (wallets) carry expiry dates; debits spend the earliest-expiring eligible lots
+  first (``spend_tags``: which tagged lots this debit may use, e.g. a benefit programme's coins only at its
+  merchants). :func:`expire_lots` moves what is left of expired lots to the expiry account, idempotently.
+
+Amounts are integer yen: ``0 < amount <= MAX_AMOUNT``; a float, a bool or a string is refused before the database.
+"""
+
+# ruff: noqa: S608  (the SQL names our own tables, from the models; every value is a parameter)
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from anchorid.currency.ledger.models import Account, Lot, LotUse, Transfer
+
+MAX_AMOUNT = 10**12  # one trillion yen: far above any real transfer; bigger is a mistake
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+KINDS = ("single", "pending", "post", "void")
+
+CREATED = "created"
+EXISTS = "exists"
+OK = (CREATED, EXISTS)
+#: A batch runs as transactions of at most this many chains (PostgreSQL slows down past 64 savepoints in one).
+CHAINS_PER_TRANSACTION = 32
+DEADLOCK_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class LotSpec:
+    amount: int
+    expires_at: datetime.datetime
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    id: str
+    debit_account: int = 0
+    credit_account: int = 0
+    #: ``post``: None posts the whole pending amount; ``void``: ignored.
+    amount: int | None = None
+    kind: str = "single"
+    pending_id: str = ""
+    timeout: int = 0
+    code: int = 0
+    linked: bool = False
+    #: Lots a credit to a lot account creates (their amounts add up to ``amount``); or one lot expiring at
+    #: ``lot_expires_at`` tagged ``lot_tag``; or, with ``carry_lots``, the same expiry and tags as the lots debited.
+    lots: tuple[LotSpec, ...] = ()
+    lot_expires_at: datetime.datetime | None = None
+    lot_tag: str = ""
+    carry_lots: bool = False
+    spend_tags: frozenset[str] = field(default_factory=lambda: frozenset({""}))
+    #: Spend this one lot (the expiry job), even though it has expired.
+    from_lot: int | None = None
+    memo: str = ""
+
+    def digest(self) -> str:
+        """What identifies the request (stored with the transfer; a retry must produce the same)."""
+        lots = ";".join(f"{lot.amount},{lot.expires_at.isoformat()},{lot.tag}" for lot in self.lots)
+        expires = self.lot_expires_at.isoformat() if self.lot_expires_at else ""
+        body = (
+            f"{self.debit_account}|{self.credit_account}|{self.amount}|{self.kind}|{self.pending_id}|{self.timeout}|"
+            f"{self.code}|{lots}|{expires}|{self.lot_tag}|{self.carry_lots}|{','.join(sorted(self.spend_tags))}|"
+            f"{self.from_lot}|{self.memo}"
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class Result:
+    id: str
+    status: str
+    #: For ``created`` and ``exists``: the stored transfer (id, accounts, amount, kind, state).
+    transfer: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK
+
+
+class _Failed(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _is_amount(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_AMOUNT
+
+
+def validate(spec: TransferSpec) -> str | None:
+    """The first problem with a request that the database need not see, or None."""
+    if not isinstance(spec.id, str) or not ID_PATTERN.match(spec.id):
+        return "invalid_id"
+    if spec.kind not in KINDS:
+        return "invalid_kind"
+    if spec.kind in ("post", "void"):
+        if not isinstance(spec.pending_id, str) or not ID_PATTERN.match(spec.pending_id):
+            return "pending_id_required"
+        if spec.kind == "post" and spec.amount is not None and not _is_amount(spec.amount):
+            return "invalid_amount"
+        return None
+    if not _is_amount(spec.amount):
+        return "invalid_amount"
+    for account in (spec.debit_account, spec.credit_account):
+        if not isinstance(account, int) or isinstance(account, bool) or account <= 0:
+            return "account_not_found"
+    if spec.debit_account == spec.credit_account:
+        return "accounts_must_be_different"
+    if spec.kind == "pending" and (not isinstance(spec.timeout, int) or not 0 <= spec.timeout <= 30 * 86400):
+        return "invalid_timeout"
+    amounts = [lot.amount for lot in spec.lots]
+    if amounts and (sum(amounts) != spec.amount or not all(_is_amount(amount) for amount in amounts)):
+        return "lots_must_add_up"
+    return None
+
+
+def create_transfers(specs: Sequence[TransferSpec], *, now: datetime.datetime | None = None) -> list[Result]:
+    """Apply ``specs`` in order; one result per spec. Each chain (linked transfers and the one after them) is all or
+    nothing; a failure in one chain leaves the others standing. Up to ``CHAINS_PER_TRANSACTION`` chains share a
+    database transaction (a savepoint each); a deadlock victim is retried whole (its ids make that safe)."""
+    now = now or timezone.now()
+    results: list[Result | None] = [None] * len(specs)
+    chains: list[list[int]] = []
+    current: list[int] = []
+    for index, spec in enumerate(specs):
+        current.append(index)
+        if not spec.linked:
+            chains.append(current)
+            current = []
+    if current:  # a chain left open at the end of the batch: TigerBeetle's linked_event_chain_open
+        for index in current:
+            results[index] = Result(specs[index].id, "linked_event_chain_open")
+    for chain in chains:
+        for index in chain:
+            problem = validate(specs[index])
+            if problem:
+                _fail_chain(results, specs, chain, index, problem)
+                break
+    runnable = [chain for chain in chains if results[chain[0]] is None]
+    for start in range(0, len(runnable), CHAINS_PER_TRANSACTION):
+        part = runnable[start : start + CHAINS_PER_TRANSACTION]
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                try:
+                    _run_chains(specs, part, results, now, savepoints=False)
+                except _Retry:
+                    _reset(part, results)
+                    _run_chains(specs, part, results, now, savepoints=True)
+                break
+            except OperationalError as error:  # PostgreSQL chose this transaction as a deadlock victim: all undone
+                if attempt == DEADLOCK_RETRIES or "deadlock" not in str(error):
+                    raise
+                _reset(part, results)
+    return [
+        result if result is not None else Result(specs[i].id, "linked_event_failed") for i, result in enumerate(results)
+    ]
+
+
+class _Retry(Exception):
+    """A chain failed in a batch run without savepoints: run the batch again with one per chain."""
+
+
+def _run_chains(
+    specs: Sequence[TransferSpec],
+    chains: list[list[int]],
+    results: list[Result | None],
+    now: datetime.datetime,
+    *,
+    savepoints: bool,
+) -> None:
+    """One database transaction for these chains. Several chains run first without savepoints (two statements
+    fewer per chain); if one fails, the whole transaction is undone (``_Retry``) and run again with a savepoint per
+    chain, so the failed chain alone is left out."""
+    with transaction.atomic():
+        tables = _Tables()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and sum(len(chain) for chain in chains) > 1:
+                _lock_accounts(cursor, tables, [specs[index] for chain in chains for index in chain])
+            if len(chains) == 1:  # no savepoint: a failure rolls the whole transaction back
+                chain = chains[0]
+                try:
+                    for index in chain:
+                        results[index] = _apply(cursor, tables, specs[index], now)
+                except _Failed as failed:
+                    transaction.set_rollback(True)
+                    failed_index = next(i for i in chain if results[i] is None)
+                    _fail_chain(results, specs, chain, failed_index, failed.status)
+                return
+            if not savepoints:
+                try:
+                    for chain in chains:
+                        for index in chain:
+                            results[index] = _apply(cursor, tables, specs[index], now)
+                except _Failed:
+                    raise _Retry from None  # leaves the atomic block: everything above is rolled back
+                return
+            for chain in chains:
+                try:
+                    with transaction.atomic():
+                        for index in chain:
+                            results[index] = _apply(cursor, tables, specs[index], now)
+                except _Failed as failed:
+                    failed_index = next((i for i in chain if results[i] is None), chain[-1])
+                    for index in chain:
+                        results[index] = None
+                    _fail_chain(results, specs, chain, failed_index, failed.status)
+
+
+def _lock_accounts(cursor: Any, tables: _Tables, specs: list[TransferSpec]) -> None:
+    """PostgreSQL: lock every account the batch touches, in id order, before any update (a batch updating
+    accounts in another order than a concurrent batch would otherwise deadlock)."""
+    accounts = {spec.debit_account for spec in specs} | {spec.credit_account for spec in specs}
+    pending_ids = [spec.pending_id for spec in specs if spec.pending_id]
+    if pending_ids:
+        cursor.execute(
+            f"SELECT debit_account_id, credit_account_id FROM {tables.transfer} WHERE id = ANY(%s)", [pending_ids]
+        )
+        for debit, credit in cursor.fetchall():
+            accounts.update((debit, credit))
+    ids = sorted(account for account in accounts if isinstance(account, int) and account > 0)
+    cursor.execute(f"SELECT id FROM {tables.account} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+    cursor.fetchall()
+
+
+def _reset(chains: list[list[int]], results: list[Result | None]) -> None:
+    for chain in chains:
+        for index in chain:
+            results[index] = None
+
+
+def create_transfer(spec: TransferSpec, *, now: datetime.datetime | None = None) -> Result:
+    return create_transfers([spec], now=now)[0]
+
+
+def _fail_chain(
+    results: list[Result | None], specs: Sequence[TransferSpec], chain: list[int], at: int, status: str
+) -> None:
+    for index in chain:
+        results[index] = Result(specs[index].id, status if index == at else "linked_event_failed")
+
+
+class _Tables:
+    account = Account._meta.db_table
+    transfer = Transfer._meta.db_table
+    lot = Lot._meta.db_table
+    lot_use = LotUse._meta.db_table
+
+
+def _stored(cursor: Any, tables: _Tables, transfer_id: str) -> tuple[Any, ...] | None:
+    cursor.execute(
+        f"SELECT id, debit_account_id, credit_account_id, amount, kind, pending_id, state, timeout_at, lots, "
+        f"body_digest FROM {tables.transfer} WHERE id = %s",
+        [transfer_id],
+    )
+    row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
+def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "id": row[0], "debit_account": row[1], "credit_account": row[2], "amount": row[3], "kind": row[4],
+        "pending_id": row[5], "state": row[6],
+    }  # fmt: skip
+
+
+def _apply(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datetime) -> Result:
+    digest = spec.digest()
+    pending: tuple[Any, ...] | None = None
+    if spec.kind in ("post", "void"):
+        pending = _stored(cursor, tables, spec.pending_id)
+        if pending is None or pending[4] != "pending":
+            existing = _stored(cursor, tables, spec.id)  # a retry of a post whose pending id is wrong stays wrong
+            if existing is not None:
+                return _existing(existing, digest)
+            raise _Failed("pending_transfer_not_found")
+        debit, credit, pending_amount = pending[1], pending[2], pending[3]
+        amount = pending_amount if spec.kind == "void" or spec.amount is None else spec.amount
+    else:
+        debit, credit, amount = spec.debit_account, spec.credit_account, spec.amount
+    assert isinstance(amount, int)
+    lots_json = _lots_json(spec, amount) if spec.kind in ("single", "pending") else (pending[8] if pending else "")
+    state = "pending" if spec.kind == "pending" else ""
+    timeout_at = now + datetime.timedelta(seconds=spec.timeout) if spec.kind == "pending" and spec.timeout else None
+    cursor.execute(
+        f"INSERT INTO {tables.transfer} (id, debit_account_id, credit_account_id, amount, code, kind, pending_id, "
+        f"state, timeout_at, lots, memo, body_digest, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        f"%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        [spec.id, debit, credit, amount, spec.code, spec.kind, spec.pending_id, state, timeout_at, lots_json,
+         spec.memo[:200], digest, now],
+    )  # fmt: skip
+    if cursor.rowcount == 0:
+        existing = _stored(cursor, tables, spec.id)
+        assert existing is not None
+        return _existing(existing, digest)
+    if pending is not None:
+        _resolve(cursor, tables, spec, pending, amount, now, expiring=False)
+    else:
+        _move(cursor, tables, spec, debit, credit, amount, now)
+    return Result(spec.id, CREATED, {
+        "id": spec.id, "debit_account": debit, "credit_account": credit, "amount": amount, "kind": spec.kind,
+        "pending_id": spec.pending_id, "state": state,
+    })  # fmt: skip
+
+
+def _existing(row: tuple[Any, ...], digest: str) -> Result:
+    if row[9] != digest:
+        raise _Failed("exists_with_different_fields")
+    return Result(row[0], EXISTS, _as_dict(row))
+
+
+def _lots_json(spec: TransferSpec, amount: int) -> str:
+    if spec.lots:
+        return json.dumps([[lot.amount, lot.expires_at.isoformat(), lot.tag] for lot in spec.lots])
+    if spec.lot_expires_at is not None:
+        return json.dumps([[amount, spec.lot_expires_at.isoformat(), spec.lot_tag]])
+    return ""
+
+
+def _move(
+    cursor: Any, tables: _Tables, spec: TransferSpec, debit: int, credit: int, amount: int, now: datetime.datetime
+) -> None:
+    column = "pending" if spec.kind == "pending" else "posted"
+    debit_lots = credit_lots = False
+    for account in sorted((debit, credit)):
+        if account == debit:
+            cursor.execute(
+                f"UPDATE {tables.account} SET debits_{column} = debits_{column} + %s WHERE id = %s AND "
+                f"(NOT guard_debits OR credits_posted - debits_posted - debits_pending >= %s) RETURNING uses_lots",
+                [amount, debit, amount],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise _Failed("exceeds_credits" if _exists(cursor, tables, debit) else "debit_account_not_found")
+            debit_lots = bool(row[0])
+        else:
+            cursor.execute(
+                f"UPDATE {tables.account} SET credits_{column} = credits_{column} + %s WHERE id = %s AND "
+                f"(max_balance IS NULL OR credits_posted + credits_pending - debits_posted + %s <= max_balance) "
+                f"RETURNING uses_lots",
+                [amount, credit, amount],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise _Failed("exceeds_limit" if _exists(cursor, tables, credit) else "credit_account_not_found")
+            credit_lots = bool(row[0])
+    carried: list[list[Any]] = []
+    if debit_lots:
+        carried = _spend(cursor, tables, spec, debit, amount, now)
+    if spec.carry_lots:
+        if not debit_lots:
+            raise _Failed("no_lots_to_carry")
+        carried_json = json.dumps(carried)
+        if spec.kind == "pending":
+            cursor.execute(f"UPDATE {tables.transfer} SET lots = %s WHERE id = %s", [carried_json, spec.id])
+        lots_json = carried_json
+    else:
+        lots_json = _lots_json(spec, amount)
+    if credit_lots and spec.kind == "single":
+        _add_lots(cursor, tables, spec.id, credit, amount, lots_json)
+
+
+def _exists(cursor: Any, tables: _Tables, account: int) -> bool:
+    cursor.execute(f"SELECT 1 FROM {tables.account} WHERE id = %s", [account])
+    return cursor.fetchone() is not None
+
+
+def _spend(
+    cursor: Any, tables: _Tables, spec: TransferSpec, account: int, amount: int, now: datetime.datetime
+) -> list[list[Any]]:
+    """Take ``amount`` from the account's eligible lots, earliest expiry first; what was taken, as lot specs."""
+    if spec.from_lot is not None:
+        cursor.execute(
+            f"SELECT id, remaining, tag, expires_at FROM {tables.lot} WHERE id = %s AND account_id = %s",
+            [spec.from_lot, account],
+        )
+        rows = [row for row in cursor.fetchall() if row[1] >= amount]
+    else:
+        cursor.execute(
+            f"SELECT id, remaining, tag, expires_at FROM {tables.lot} WHERE account_id = %s AND remaining > 0 "
+            f"AND expires_at > %s ORDER BY expires_at, id",
+            [account, now],
+        )
+        rows = [row for row in cursor.fetchall() if row[2] in spec.spend_tags]
+    left = amount
+    taken: list[tuple[int, int, str, Any]] = []
+    for lot_id, remaining, tag, expires_at in rows:
+        if left == 0:
+            break
+        take = min(left, remaining)
+        taken.append((lot_id, take, tag, expires_at))
+        left -= take
+    if left:
+        raise _Failed("exceeds_spendable_lots")
+    for lot_id, take, _tag, _expires in taken:
+        cursor.execute(f"UPDATE {tables.lot} SET remaining = remaining - %s WHERE id = %s", [take, lot_id])
+    cursor.executemany(
+        f"INSERT INTO {tables.lot_use} (transfer_id, lot_id, amount, released) VALUES (%s, %s, %s, 0)",
+        [(spec.id, lot_id, take) for lot_id, take, _tag, _expires in taken],
+    )
+    return [[take, _iso(expires), tag] for _lot, take, tag, expires in taken]
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, str):  # SQLite through a raw cursor
+        return datetime.datetime.fromisoformat(value).isoformat()
+    assert isinstance(value, datetime.datetime)
+    return value.isoformat()
+
+
+def _add_lots(cursor: Any, tables: _Tables, transfer_id: str, account: int, amount: int, lots_json: str) -> None:
+    specs = json.loads(lots_json) if lots_json else []
+    if not specs:
+        raise _Failed("lot_expiry_required")
+    rows = []
+    left = amount
+    for lot_amount, expires_at, tag in specs:
+        take = min(left, lot_amount)
+        if take <= 0:
+            break
+        rows.append((account, transfer_id, tag, take, take, datetime.datetime.fromisoformat(expires_at)))
+        left -= take
+    if left:
+        raise _Failed("lots_must_add_up")
+    cursor.executemany(
+        f"INSERT INTO {tables.lot} (account_id, transfer_id, tag, amount, remaining, expires_at, expired_total) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, 0)",
+        rows,
+    )
+
+
+def _resolve(
+    cursor: Any,
+    tables: _Tables,
+    spec: TransferSpec,
+    pending: tuple[Any, ...],
+    amount: int,
+    now: datetime.datetime,
+    *,
+    expiring: bool,
+) -> None:
+    """Post (``amount`` of it) or void the pending transfer, once."""
+    pending_id, debit, credit, pending_amount = pending[0], pending[1], pending[2], pending[3]
+    if spec.kind == "post" and amount > pending_amount:
+        raise _Failed("exceeds_pending_transfer_amount")
+    if not expiring and pending[7] is not None and _aware(pending[7]) <= now:
+        raise _Failed("pending_transfer_expired")
+    new_state = "posted" if spec.kind == "post" else ("expired" if expiring else "voided")
+    cursor.execute(
+        f"UPDATE {tables.transfer} SET state = %s WHERE id = %s AND state = 'pending'", [new_state, pending_id]
+    )
+    if cursor.rowcount != 1:
+        cursor.execute(f"SELECT state FROM {tables.transfer} WHERE id = %s", [pending_id])
+        row = cursor.fetchone()
+        raise _Failed(f"pending_transfer_already_{row[0] if row else 'resolved'}")
+    posted = amount if spec.kind == "post" else 0
+    debit_lots = credit_lots = False
+    for account in sorted((debit, credit)):
+        side = "debits" if account == debit else "credits"
+        cursor.execute(
+            f"UPDATE {tables.account} SET {side}_pending = {side}_pending - %s, {side}_posted = {side}_posted + %s "
+            f"WHERE id = %s RETURNING uses_lots",
+            [pending_amount, posted, account],
+        )
+        row = cursor.fetchone()
+        if side == "debits":
+            debit_lots = bool(row[0])
+        else:
+            credit_lots = bool(row[0])
+    if debit_lots and posted < pending_amount:
+        _release(cursor, tables, pending_id, pending_amount - posted)
+    if credit_lots and posted:
+        _add_lots(cursor, tables, spec.id, credit, posted, pending[8])
+
+
+def _aware(value: Any) -> datetime.datetime:
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    assert isinstance(value, datetime.datetime)
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def _release(cursor: Any, tables: _Tables, transfer_id: str, amount: int) -> None:
+    """Give ``amount`` of what a pending transfer took back to its lots, the latest-expiring first."""
+    cursor.execute(
+        f"SELECT u.id, u.lot_id, u.amount - u.released FROM {tables.lot_use} u JOIN {tables.lot} l ON l.id = u.lot_id "
+        f"WHERE u.transfer_id = %s ORDER BY l.expires_at DESC, l.id DESC",
+        [transfer_id],
+    )
+    left = amount
+    for use_id, lot_id, held in cursor.fetchall():
+        if left == 0:
+            break
+        give = min(left, held)
+        cursor.execute(f"UPDATE {tables.lot_use} SET released = released + %s WHERE id = %s", [give, use_id])
+        cursor.execute(f"UPDATE {tables.lot} SET remaining = remaining + %s WHERE id = %s", [give, lot_id])
+        left -= give
+
+
+# -- jobs ---------------------------------------------------------------------------------------------------------
+
+
+def expire_pending(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Void each pending transfer past its timeout (state ``expired``); how many. Safe to run anywhere, any number
+    of times: the guarded state change lets one run win."""
+    now = now or timezone.now()
+    due = list(Transfer.objects.filter(state="pending", timeout_at__lte=now).values_list("id", flat=True)[:limit])
+    done = 0
+    for pending_id in due:
+        with transaction.atomic(), connection.cursor() as cursor:
+            tables = _Tables()
+            pending = _stored(cursor, tables, pending_id)
+            if pending is None or pending[6] != "pending":
+                continue
+            spec = TransferSpec(id=f"timeout:{pending_id}"[:64], kind="void", pending_id=pending_id)
+            try:
+                with transaction.atomic():
+                    _resolve(cursor, tables, spec, pending, pending[3], now, expiring=True)
+            except _Failed:
+                continue
+            done += 1
+    return done
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    expired_lots: int
+    expired_yen: int
+    noticed_lots: list[int]
+
+
+def expire_lots(expiry_account: int, *, now: datetime.datetime | None = None, notice_days: int = 30) -> ExpiryRun:
+    """Move what is left of each expired lot to ``expiry_account`` (one transfer per lot, its id derived from the
+    lot and what it already lost, so a second run, or two at once, moves nothing more), and mark the lots that expire
+    within ``notice_days`` as noticed (once each); the caller tells their owners."""
+    now = now or timezone.now()
+    expired_lots = expired_yen = 0
+    for lot in Lot.objects.filter(expires_at__lte=now, remaining__gt=0).order_by("expires_at", "id")[:1000]:
+        spec = TransferSpec(
+            id=f"expiry:{lot.pk}:{lot.expired_total}",
+            debit_account=lot.account_id,
+            credit_account=expiry_account,
+            amount=lot.remaining,
+            from_lot=lot.pk,
+            spend_tags=frozenset({lot.tag}),
+            code=9,
+            memo="expiry",
+        )
+        with transaction.atomic():
+            result = create_transfer(spec, now=now)
+            if result.status == CREATED:
+                Lot.objects.filter(pk=lot.pk).update(expired_total=lot.expired_total + lot.remaining)
+                expired_lots += 1
+                expired_yen += lot.remaining
+    soon = now + datetime.timedelta(days=notice_days)
+    noticed: list[int] = []
+    candidates = Lot.objects.filter(expires_at__gt=now, expires_at__lte=soon, remaining__gt=0, notice_sent_at=None)
+    for lot_id in candidates.values_list("id", flat=True)[:1000]:
+        if Lot.objects.filter(pk=lot_id, notice_sent_at=None).update(notice_sent_at=now):
+            noticed.append(lot_id)
+    return ExpiryRun(expired_lots, expired_yen, noticed)
+
+
+# -- reading --------------------------------------------------------------------------------------------------------
+
+
+def check_invariants() -> list[str]:
+    """Every broken ledger invariant, one line each (empty: the ledger is sound)."""
+    problems: list[str] = []
+    accounts = list(Account.objects.all())
+    total = sum(account.credits_posted - account.debits_posted for account in accounts)
+    if total != 0:
+        problems.append(f"posted balances add up to {total}, not 0")
+    pending_total = sum(account.credits_pending - account.debits_pending for account in accounts)
+    if pending_total != 0:
+        problems.append(f"pending amounts add up to {pending_total}, not 0")
+    remaining: dict[int, int] = {}
+    for account_id, left in Lot.objects.values_list("account_id", "remaining"):
+        if left < 0:
+            problems.append(f"a lot of account {account_id} is below zero")
+        remaining[account_id] = remaining.get(account_id, 0) + left
+    for account in accounts:
+        if account.guard_debits and account.debits_posted + account.debits_pending > account.credits_posted:
+            problems.append(f"{account.code} is below zero")
+        if account.uses_lots and remaining.get(account.pk, 0) != account.available:
+            problems.append(f"{account.code}: lots hold {remaining.get(account.pk, 0)}, available {account.available}")
+    return problems
+
+
+def spendable(account: int, tags: Iterable[str], *, now: datetime.datetime | None = None) -> int:
+    """What the account could spend now with lots of these tags."""
+    now = now or timezone.now()
+    lots = Lot.objects.filter(account_id=account, remaining__gt=0, expires_at__gt=now, tag__in=list(tags))
+    return sum(lots.values_list("remaining", flat=True))
+
+
+def open_account(
+    code: str, kind: str, *, guard_debits: bool = False, uses_lots: bool = False, max_balance: int | None = None
+) -> Account:
+    """The account named ``code``, created once (a second call answers the first one's row)."""
+    account, _ = Account.objects.get_or_create(
+        code=code,
+        defaults={"kind": kind, "guard_debits": guard_debits, "uses_lots": uses_lots, "max_balance": max_balance},
+    )
+    return account

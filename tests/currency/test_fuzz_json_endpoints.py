@@ -1,0 +1,88 @@
+"""Bad input never becomes a 500 at the currency (issue #11 §2), through ``anchorid.currency.wsgi.application``:
+the terminal's read endpoint (a payment code and an amount, behind the merchant owner's session and CSRF token),
+the terminal's live list, the payment code's status, the Back-Channel Logout endpoint and the JWKS."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.sessions.backends.db import SessionStore
+
+from anchorid.currency import service
+from anchorid.currency.login import LOGIN_KEY
+from anchorid.currency.models import Merchant
+from support.fuzz_http import FORM, Endpoint, FuzzRequest, call, check, row_counts, run, url_patterns
+
+from .conftest import RESIDENT
+
+EXAMPLES = 400
+JSON_ENDPOINTS = [
+    Endpoint("/merchant/1/read", ("POST",), ("code", "amount", "payment_id"), ("anonymous", "owner")),
+    Endpoint("/merchant/1/payments.json", ("GET",), (), ("anonymous", "owner")),
+    Endpoint("/code/unknown-token/status", ("GET",), (), ("anonymous", "owner")),
+    Endpoint("/backchannel-logout/", ("POST",), ("logout_token",)),
+    Endpoint("/.well-known/jwks.json", ("GET",)),
+]
+ROUTE_OF = {
+    "/merchant/1/read": "/merchant/<int:merchant_id>/read",
+    "/merchant/1/payments.json": "/merchant/<int:merchant_id>/payments.json",
+    "/code/unknown-token/status": "/code/<str:token>/status",
+}
+API_PREFIXES = ("/admin/", "/i18n/")
+NOT_JSON = {
+    "/healthz", "/readyz", "/", "/login/", "/callback/", "/logout/", "/logged-out/", "/charge/",
+    "/pay/<str:qr_token>/", "/code/", "/code/<str:token>/", "/code/<str:token>/confirm",
+    "/benefits/<int:programme_id>/claim/", "/merchant/register/", "/merchant/<int:merchant_id>/",
+    "/merchant/<int:merchant_id>/terminal/", "/merchant/<int:merchant_id>/refund/<str:payment_id>/",
+    "/merchant/<int:merchant_id>/statement.csv", "/issuer/", "/issuer/analytics/",
+    "/issuer/analytics/<str:name>.csv", "/issuer/analytics/<str:name>.svg",
+}  # fmt: skip
+
+
+@pytest.fixture
+def contexts(db: None) -> dict[str, Any]:
+    member = service.join("owner-sub", RESIDENT)
+    merchant = service.register_merchant(member.sub, "鎌倉パン", "food")
+    # The endpoints name merchant 1 (PostgreSQL's sequences are not reset between tests)
+    Merchant.objects.filter(pk=merchant.pk).update(id=1)
+    service.approve_merchant(Merchant.objects.get(pk=1))
+    service.charge(member, 1_000, "c1")
+    session = SessionStore()
+    session[LOGIN_KEY] = {"sub": member.sub, "claims": RESIDENT, "id_token": "x"}
+    session.create()
+    csrf = secrets.token_hex(16)
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}={session.session_key}; {django_settings.CSRF_COOKIE_NAME}={csrf}"
+    return {"anonymous": {}, "owner": {"Cookie": cookie, "X-CSRFToken": csrf}}
+
+
+def _wsgi() -> Any:
+    from anchorid.currency.wsgi import application
+
+    return application
+
+
+def test_it_lists_every_json_endpoint_of_the_urlconf() -> None:
+    fuzzed = {ROUTE_OF.get(e.path, e.path) for e in JSON_ENDPOINTS}
+    routes = {r for r in url_patterns("anchorid.currency.urls") if not r.startswith(API_PREFIXES)}
+    assert routes - fuzzed - NOT_JSON == set(), "new routes: fuzz them here, or name them in NOT_JSON"
+
+
+def test_it_answers_a_deeply_nested_read_with_invalid_request(contexts: dict[str, Any]) -> None:
+    request = FuzzRequest("POST", "/merchant/1/read", b"[" * 3_000, "application/json", dict(contexts["owner"]))
+    before = row_counts()
+    answer = call(_wsgi(), request)
+    check(answer, request)
+    assert answer.status == 400
+    assert row_counts() == before
+    form = FuzzRequest("POST", "/backchannel-logout/", b"logout_token=", FORM)
+    assert call(_wsgi(), form).status == 400
+
+
+def test_it_never_answers_a_5xx_to_generated_requests(contexts: dict[str, Any]) -> None:
+    counts = run(_wsgi(), JSON_ENDPOINTS, contexts, EXAMPLES)
+    print("fuzz:", dict(counts))
+    assert counts["requests"] >= EXAMPLES
+    assert all(counts[endpoint.path] >= 50 for endpoint in JSON_ENDPOINTS), counts

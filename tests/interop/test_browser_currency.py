@@ -1,0 +1,174 @@
+"""The local currency's journey in a real browser (Playwright on Debian's Chromium, a phone-sized window): a
+resident signs up with AnchorID (passkey login, consent to ``resident_of``), charges (with the residents' premium),
+registers a shop that the issuer's staff approves, pays it by its static QR, then by a one-time payment QR that the
+shop's terminal reads, confirmed with a passkey step-up (the amount is above the threshold); the terminal shows the
+payments live; a refund returns to the wallet; the resident claims the open benefit once, and a second attempt in
+another browser gets the existing payment.
+
+The currency runs as its own process (``anchorid serve currency``) beside the interop fixture's jlis and idp.
+(A visitor's refusal needs a person whose ``resident_of`` is another municipality; the seeded cards are all
+Kamakura's, so that case is shown by tests/currency/test_pages.py with the same pages.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import Browser, Parties, Server, free_port, run
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+STAFF = ("issuer", "issuer-demo")
+#: A claim form posted by hand (the page no longer offers the button).
+CLAIM_AGAIN = """(url) => { const f = document.createElement('form'); f.method = 'post'; f.action = url;
+  const t = document.createElement('input'); t.type = 'hidden'; t.name = 'csrfmiddlewaretoken';
+  t.value = document.querySelector('input[name=csrfmiddlewaretoken]').value; f.appendChild(t);
+  document.body.appendChild(f); f.submit(); }"""
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+@pytest.fixture(scope="module")
+def currency(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("currency")
+    url = f"http://127.0.0.1:{free_port()}"
+    env = dict(parties.city.env, ANCHORID_CURRENCY_ORIGIN=url, ANCHORID_CURRENCY_STEP_UP_YEN="5000")
+    env.pop("ANCHORID_CITY_ORIGIN", None)
+    server = Server("currency", url, root / "currency", env)
+    run("currency", "setup", "--data", str(server.data), "--idp", parties.idp.url, "--origin", url,
+        "--idp-data", str(parties.idp.data), env=parties.idp.env)  # fmt: skip
+    run("currency", "seed-demo", "--data", str(server.data), env=env)
+    server.start("/")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _balance(page: object) -> int:
+    text = page.locator("#balance").inner_text()  # type: ignore[attr-defined]
+    return int(text.replace(",", ""))
+
+
+def _passkey_login(page: object, idp: str) -> None:
+    page.wait_for_url(f"{idp}/login/?**", timeout=30_000)  # type: ignore[attr-defined]
+    page.click("#choose-passkey")  # type: ignore[attr-defined]
+    page.click("#login-passkey")  # type: ignore[attr-defined]
+
+
+def test_it_walks_the_residents_and_merchants_journey(parties: Parties, currency: Server) -> None:
+    scripted = Browser(parties.idp.url)
+    scripted.onboard(parties.adult_card())
+    idp, shop_url = parties.idp.url, currency.url
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            context = browser.new_context(viewport=PHONE, locale="ja-JP")
+            context.add_cookies([{"name": c.name, "value": c.value or "", "url": idp} for c in scripted.http.cookies])  # type: ignore[list-item]
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("WebAuthn.enable")
+            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+                "isUserVerified": True, "automaticPresenceSimulation": True}})  # fmt: skip
+            page.goto(f"{idp}/passkeys/register/")
+            page.fill("#passkey-name", "テスト端末")
+            page.click("#register-passkey")
+            page.wait_for_url(f"{idp}/me/", timeout=30_000)
+            page.click("#logout")
+            page.wait_for_url(f"{idp}/login/")
+
+            # Sign up with AnchorID: passkey login, then the consent screen (resident_of; 65+ optional).
+            page.goto(f"{shop_url}/")
+            page.click("#login-anchorid")
+            _passkey_login(page, idp)
+            page.wait_for_selector("form.consent", timeout=30_000)
+            page.click('button[name="decision"][value="allow"]')
+            page.wait_for_url(f"{shop_url}/", timeout=30_000)
+            assert page.locator("#tier").get_attribute("data-tier") == "resident"
+
+            # Charge 10,000 yen: the residents' campaign adds 10 %.
+            page.fill("#charge-amount", "10000")
+            page.click("#charge")
+            page.wait_for_selector("#balance")
+            assert _balance(page) == 11_000
+
+            # Register a shop; the issuer's staff approves it in their own browser.
+            page.click("#register-shop")
+            page.fill("#shop-name", "テスト商店")
+            page.click("#register")
+            page.wait_for_selector("#merchant-status")
+            merchant_path = re.sub(r"^https?://[^/]+", "", page.url)
+            staff_context = browser.new_context(viewport=PHONE, locale="ja-JP")
+            staff = staff_context.new_page()
+            staff.goto(f"{shop_url}/admin/login/?next=/issuer/")
+            staff.fill("#id_username", STAFF[0])
+            staff.fill("#id_password", STAFF[1])
+            staff.click("input[type=submit]")
+            staff.wait_for_url(f"{shop_url}/issuer/")
+            staff.click("#waiting .approve")
+            staff.wait_for_url(f"{shop_url}/issuer/")
+            page.goto(f"{shop_url}{merchant_path}")
+            assert page.locator("#static-qr svg").count() == 1
+
+            # Pay by the shop's static QR (the page it opens) and an amount: below the step-up, no passkey.
+            pay_url = page.locator("#pay-url").get_attribute("href")
+            assert pay_url
+            page.goto(pay_url)
+            page.fill("#pay-amount", "1200")
+            page.click("#pay")
+            page.wait_for_url(f"{shop_url}/")
+            assert _balance(page) == 9_800
+
+            # The shop's terminal, open in another tab, shows payments live.
+            terminal = context.new_page()
+            terminal.goto(f"{shop_url}{merchant_path}terminal/")
+            terminal.wait_for_selector('#terminal-payments tr[data-state="captured"]')
+
+            # A one-time payment QR read by the terminal, 6,000 yen: above the step-up, confirmed with the passkey.
+            page.click("#show-code")
+            payload = page.locator("#code-payload").inner_text()
+            terminal.fill("#terminal-amount", "6000")
+            terminal.fill("#terminal-code", payload)
+            terminal.click("#terminal-submit")
+            terminal.wait_for_selector('#terminal-payments tr[data-state="authorised"]')
+            page.wait_for_selector("#confirm-payment", state="visible", timeout=15_000)
+            assert page.locator("#code-amount").inner_text() == "6,000"
+            page.click("#confirm-payment")
+            _passkey_login(page, idp)  # the step-up: a fresh passkey login at AnchorID
+            page.wait_for_url(f"{shop_url}/", timeout=30_000)
+            assert _balance(page) == 3_800
+            # (a locator, not wait_for_function: the page's CSP refuses script built from a string)
+            terminal.locator('#terminal-payments tr[data-state="captured"]').nth(1).wait_for(timeout=15_000)
+
+            # A refund of 500 yen from the shop's page returns to the wallet.
+            terminal.goto(f"{shop_url}{merchant_path}")
+            terminal.fill("#payments input[name=amount] >> nth=0", "500")
+            terminal.click("#payments .refund >> nth=0")
+            terminal.wait_for_selector(".notice--success")
+            page.goto(f"{shop_url}/")
+            assert _balance(page) == 4_300
+
+            # The open benefit: claimed once; a second attempt in another browser gets the existing payment.
+            page.click(".programme .claim")
+            page.wait_for_selector(".notice--success")
+            assert _balance(page) == 7_300
+            other = browser.new_context(viewport=PHONE, locale="ja-JP")
+            other.add_cookies([c for c in context.cookies() if c.get("domain") == "localhost"])  # type: ignore[misc]
+            second = other.new_page()  # another browser: the same person's AnchorID session, a new login here
+            second.goto(f"{shop_url}/")
+            second.click("#login-anchorid")
+            second.wait_for_url(f"{shop_url}/", timeout=30_000)
+            assert second.locator(".programme .claim").count() == 0  # the page knows it was received...
+            second.evaluate(CLAIM_AGAIN, "/benefits/1/claim/")  # ...and a claim posted anyway gets the first one
+            second.wait_for_selector(".notice--info")
+            assert _balance(second) == 7_300
+        finally:
+            browser.close()
