@@ -11,7 +11,7 @@ Fairness settings (every one applies to both providers alike):
   ways: flow ``exchange-keep`` (the refresh token stays: the idp's default for confidential clients, FAPI 2.0;
   oidc-provider ``rotateRefreshToken: () => false``) and ``exchange-rotate`` (a new refresh token on every use:
   ``ANCHORID_OIDC_REFRESH_ROTATION=all``; ``rotateRefreshToken: () => true``). Logins and userinfo do not depend
-  on it (they run with "keep"). tests/benchmarks/test_bench_oidc_fairness.py reads both configurations
+  on it (they run with "keep"). tests/idp/test_bench_oidc_fairness.py reads both configurations
   (benchmarks/oidc-provider/server.mjs and the idp's discovery and settings) and checks they agree.
 - Durability class, stated with every table: the idp writes to its SQLite database (WAL, synchronous=NORMAL: a
   committed grant survives a process crash), its DPoP/assertion replay records in the database too, or in Redis
@@ -298,7 +298,7 @@ def measure(
 
 def fairness(policy: str, workers: int) -> tuple[dict[str, str], dict[str, Any]]:
     """The idp's environment and oidc-provider's configuration for one refresh policy ("keep" or "rotate") and
-    process count: the single place both are derived from (tests/benchmarks/test_bench_oidc_fairness.py)."""
+    process count: the single place both are derived from (tests/idp/test_bench_oidc_fairness.py)."""
     if policy not in ("keep", "rotate"):
         raise ValueError(policy)
     idp_env = {"ANCHORID_OIDC_REFRESH_ROTATION": "all" if policy == "rotate" else "public",
@@ -490,7 +490,7 @@ def main() -> None:
     parser.add_argument("--open-loop", default="0.5,0.9", help="offered rates as fractions of oidc-provider's plateau")
     parser.add_argument("--open-clients", type=int, default=16, help="client processes of an open-loop run")
     parser.add_argument("--seconds", type=float, default=5.0, help="counted seconds per run")
-    parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds at the start of each run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds at the start of each run")
     parser.add_argument("--repeats", type=int, default=2, help="runs per provider and level (alternating)")
     parser.add_argument("--adapter", choices=["memory", "redis"], default="memory",
                         help="oidc-provider's store with 1 process (2 processes always use redis)")  # fmt: skip

@@ -12,7 +12,7 @@
 //              workers) or "redis" (redis_url: every model, DPoP jti replay records included, in Redis, shared by
 //              the workers; needed for workers > 1, where a PAR, its authorization and its code may reach
 //              different workers)
-// tests/benchmarks/test_bench_oidc_fairness.py reads this file: keep the settings it checks spelled as they are.
+// tests/idp/test_bench_oidc_fairness.py reads this file: keep the settings it checks spelled as they are.
 // Interactions (login + consent) are finished automatically for the resident in CONFIG: a load generator's first
 // authorization request goes through them once; later ones find the session and the grant, as after a real login.
 import cluster from "node:cluster";
