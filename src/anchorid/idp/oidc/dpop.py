@@ -143,7 +143,9 @@ def verify_proof(
         if not nonce_is_fresh(claims["nonce"], now):
             raise DPoPError(USE_DPOP_NONCE, "the DPoP nonce is unknown or expired", status=status)
     jkt = key.thumbprint()
-    expires = datetime.fromtimestamp(now + config.DPOP_IAT_WINDOW + FUTURE_SKEW, tz=UTC)
+    # From the proof itself, so that a replay computes the same expiry (replay's time buckets): refused anyway once
+    # iat is more than the window old.
+    expires = datetime.fromtimestamp(int(iat) + config.DPOP_IAT_WINDOW + 1, tz=UTC)
     entry = replay.pending("dpop", jkt, jti, expires)
     if deferred is not None:
         deferred.append(entry)
