@@ -20,8 +20,9 @@ Fairness settings (every one applies to both providers alike):
   because cluster workers share nothing in memory) every model, replay records included, lives in Redis.
 - A fresh provider process (or process group) for every run: the idp's ``anchorid serve idp`` is restarted on its
   data (the resident's session and consent are in the database), oidc-provider is restarted and the resident's
-  session made again. Runs alternate between the providers; each run opens with ``--warmup`` seconds whose
-  operations are not counted.
+  session made again; the run waits until the new processes are idle (their start-up must not fall into the
+  window). Runs alternate between the providers; each run opens with ``--warmup`` seconds whose operations are not
+  counted.
 - Saturation: closed loop at each ``--clients`` level (client processes, one keep-alive connection and one request
   in flight each); the plateau is the best median across levels. Then open loop (``--open-loop``): the offered
   rate is a fraction of oidc-provider's plateau for that flow and process count, spread over ``--open-clients``
@@ -334,6 +335,44 @@ def rss_mib(pid: int) -> list[float]:
         return []
 
 
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, timeout: float = 60.0) -> None:
+    """Wait until a freshly started provider (``pid`` and its children) is idle: below a tenth of a core over half
+    a second. The idp's start (imports in the worker and the background-work process) would otherwise fall into the
+    measured window on a loaded machine; the same wait for both providers."""
+    deadline = time.monotonic() + timeout
+    before = _cpu_seconds(_tree(pid))
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = _cpu_seconds(_tree(pid))
+        if after - before < 0.05:
+            return
+        before = after
+
+
 class AnchorID:
     """The idp (with jlis) set up once; ``start`` runs a fresh ``anchorid serve idp`` for each run."""
 
@@ -357,6 +396,8 @@ class AnchorID:
         for attempt in range(3):  # on a loaded machine a start can miss the harness's deadline: stop, try again
             try:
                 self.parties.idp.start("/.well-known/openid-configuration")
+                assert self.parties.idp.process is not None
+                settle(self.parties.idp.process.pid)
                 return self.setup
             except RuntimeError:
                 self.parties.idp.stop()
@@ -431,7 +472,9 @@ class NodeProvider:
                                         stderr=(self.folder / "oidc-provider.log").open("ab"))  # fmt: skip
         wait_for_port(port)
         time.sleep(0.5 if workers > 1 else 0.0)  # every cluster worker listening
-        return self._session(f"http://127.0.0.1:{port}")
+        setup = self._session(f"http://127.0.0.1:{port}")
+        settle(self.process.pid)
+        return setup
 
     def _session(self, issuer: str) -> dict[str, Any]:
         setup = {"issuer": issuer, "client_id": "bench", "client_jwk": self.client_jwk}
