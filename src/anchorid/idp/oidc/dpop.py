@@ -50,10 +50,21 @@ class DPoPError(OAuthError):
         self.nonce = current_nonce()
 
 
+_nonces: dict[int, tuple[bytes, str]] = {}  # window -> (key, nonce): one HMAC per window, not two per request
+
+
 def _nonce_for(window: int) -> str:
+    key = derived_key("dpop-nonce")
+    cached = _nonces.get(window)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     packed = struct.pack(">Q", window)
-    mac = hmac.new(derived_key("dpop-nonce"), packed, hashlib.sha256).digest()[:NONCE_MAC_SIZE]
-    return b64url(packed + mac)
+    mac = hmac.new(key, packed, hashlib.sha256).digest()[:NONCE_MAC_SIZE]
+    nonce = b64url(packed + mac)
+    if len(_nonces) > 4:
+        _nonces.clear()
+    _nonces[window] = (key, nonce)
+    return nonce
 
 
 def current_nonce(now: float | None = None) -> str:
