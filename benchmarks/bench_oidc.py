@@ -603,9 +603,10 @@ def main() -> None:
 def report(args: Any, flows: list[str], worker_counts: list[int], levels: list[int], fractions: list[float],
            closed: dict[Any, list[dict[str, Any]]], opened: dict[Any, list[dict[str, Any]]],
            memory: dict[tuple[str, int], list[float]]) -> None:  # fmt: skip
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    commit = os.environ.get("BENCH_COMMIT") or done.stdout.strip() or "unknown (not a git checkout: set BENCH_COMMIT)"
     node_version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"\n## OpenID Provider ({today()}; {machine()}; Node.js {node_version}; commit {commit.stdout.strip()})\n")
+    print(f"\n## OpenID Provider ({today()}; {machine()}; Node.js {node_version}; commit {commit})\n")
     print(f"`.venv/bin/python benchmarks/bench_oidc.py {' '.join(sys.argv[1:])}`\n")
     store = "SQLite (WAL, synchronous=NORMAL)" + (", replay records in Redis" if args.redis else "")
     print(f"Stores: idp {store}; oidc-provider {args.adapter} with 1 process, Redis with 2.\n")
