@@ -1,29 +1,45 @@
-"""The OpenID Provider side by side with panva's oidc-provider: token exchanges/s and full logins/s.
+"""The OpenID Provider side by side with panva's oidc-provider, measured so that it cannot flatter the idp.
 
-    .venv/bin/python benchmarks/bench_oidc.py [--seconds 10] [--repeats 3] [--clients 4] [--profile FILE]
+    .venv/bin/python benchmarks/bench_oidc.py [--flows exchange-keep,exchange-rotate,login,userinfo]
+        [--workers 1,2] [--clients 4,8,16] [--open-loop 0.5,0.9] [--seconds 5] [--warmup 2] [--repeats 2]
 
-Both providers run the same FAPI 2.0 features: PAR required, PKCE S256, private_key_jwt (ES256), DPoP-bound tokens
-(ES256) with server nonces, ES256 ID tokens. AnchorID: ``anchorid serve idp`` (one Granian worker, SQLite, as the
-demo runs it; jlis beside it for the resident's card onboarding). oidc-provider 9: ``node server.mjs`` (one
-process, in-memory adapter; benchmarks/oidc-provider, installed with ``npm ci`` at benchmark time).
+Fairness settings (every one applies to both providers alike):
 
-Measured, the same way for both, by the same load generator: ``--clients`` Python processes, each with one
-keep-alive HTTP connection (http.client; ES256 signing with cryptography, about 30 µs), counting completed
-operations in fixed time windows; runs alternate between the providers; medians of ``--repeats``, and the median
-of the ratios of each AnchorID run to the oidc-provider run right after it (robust when the machine's load drifts).
+- Same work. Both run the same FAPI 2.0 features: PAR required, PKCE S256, private_key_jwt (ES256), DPoP-bound
+  tokens (ES256) with server nonces required, ES256 ID tokens, a refresh token with every code, an ID token with
+  every refresh, scope ``openid profile``. The refresh-token policy is the same on both sides and measured both
+  ways: flow ``exchange-keep`` (the refresh token stays: the idp's default for confidential clients, FAPI 2.0;
+  oidc-provider ``rotateRefreshToken: () => false``) and ``exchange-rotate`` (a new refresh token on every use:
+  ``ANCHORID_OIDC_REFRESH_ROTATION=all``; ``rotateRefreshToken: () => true``). Logins and userinfo do not depend
+  on it (they run with "keep"). tests/idp/test_bench_oidc_fairness.py reads both configurations
+  (benchmarks/oidc-provider/server.mjs and the idp's discovery and settings) and checks they agree.
+- Durability class, stated with every table: the idp writes to its SQLite database (WAL, synchronous=NORMAL: a
+  committed grant survives a process crash), its DPoP/assertion replay records in the database too, or in Redis
+  with ``--redis`` (``REDIS_URL``, db 10). oidc-provider keeps everything in process memory with ``--adapter
+  memory`` (nothing survives a restart); with ``--adapter redis`` (the default when ``--workers`` includes 2,
+  because cluster workers share nothing in memory) every model, replay records included, lives in Redis.
+- A fresh provider process (or process group) for every run: the idp's ``anchorid serve idp`` is restarted on its
+  data (the resident's session and consent are in the database), oidc-provider is restarted and the resident's
+  session made again; the run waits until the new processes are idle (their start-up must not fall into the
+  window). Runs alternate between the providers; each run opens with ``--warmup`` seconds whose operations are not
+  counted.
+- Saturation: closed loop at each ``--clients`` level (client processes, one keep-alive connection and one request
+  in flight each); the plateau is the best median across levels. Then open loop (``--open-loop``): the offered
+  rate is a fraction of oidc-provider's plateau for that flow and process count, spread over ``--open-clients``
+  processes on a fixed schedule; latency is measured from each request's scheduled time (no coordinated omission),
+  p50 and p99 reported with the rate achieved.
+- Processes: ``--workers 1,2`` runs 1 Granian worker vs 1 Node process, then 2 Granian workers vs a Node cluster
+  of 2.
+- The load generator is this script (Python, ES256 with cryptography, about 30 µs a signature): every run prints
+  the CPU it used, in cores. A compiled generator (wrk, oha) cannot make a fresh client assertion and DPoP proof
+  per request, which both providers require. Generator and servers share the machine's cores: the figures are
+  floors and the ratios side by side are what to read.
+- Memory: the resident set (RSS) of every idp worker and every Node process at the end of each run.
 
-- token exchange: ``grant_type=refresh_token`` with a fresh client assertion and DPoP proof each time (codes are
-  single use, so a code exchange cannot be repeated; its cost is inside the login below). oidc-provider rotates
-  the refresh token on every use (configured so); AnchorID keeps a confidential client's (FAPI 2.0).
-- full login, the resident already logged in and consent given: PAR (client assertion + DPoP proof) → authorize
-  with the session cookie (302 with the code) → code exchange (client assertion + DPoP proof; ID token, access and
-  refresh token).
-- userinfo: ``GET`` with the DPoP-bound access token and a proof carrying ``ath``.
-
-Load generator and servers share the machine's cores: figures are floors, and the ratio is what to read.
-``--profile FILE [--profile-operation login|exchange|userinfo]`` also samples the idp worker with py-spy during a
-run (needs ``py-spy`` on PATH); ``--only OPERATION`` measures one operation. Each run prints the CPU the load
-generator used, in cores, to show how much of the two cores it took from the servers.
+Operations: ``exchange-*`` is ``grant_type=refresh_token`` with a fresh client assertion and DPoP proof; ``login``
+is PAR → authorize with the session cookie (302 with the code) → code exchange; ``userinfo`` is a ``GET`` with the
+DPoP-bound access token and a proof carrying ``ath``. ``--profile FILE [--profile-operation FLOW]`` samples the idp
+with py-spy (``uv`` dev dependency ``py-spy``) during one more run at the highest ``--clients`` level.
 """
 
 from __future__ import annotations
@@ -37,6 +53,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -61,6 +78,8 @@ REDIRECT_URI = "http://127.0.0.1:9/callback"
 SCOPE = "openid profile"
 ANCHORID = "AnchorID idp"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 
 
 def b64url(data: bytes) -> str:
@@ -195,58 +214,206 @@ class Client:
         return False
 
 
-def _worker(setup: dict[str, Any], operation: str, seconds: float, start_at: float, out: Any) -> None:
+FLOWS = {
+    "exchange-keep": ("exchange", "keep", "token exchanges/s (refresh token kept)"),
+    "exchange-rotate": ("exchange", "rotate", "token exchanges/s (refresh token rotated)"),
+    "login": ("login", "keep", "full logins/s"),
+    "userinfo": ("userinfo", "keep", "userinfo calls/s"),
+}
+
+
+def _operate(client: Client, operation: str, state: dict[str, Any]) -> bool:
+    if operation == "login":
+        return client.login() is not None
+    if operation == "exchange":
+        result = client.exchange(state["refresh_token"])
+        if result and result.get("refresh_token"):
+            state["refresh_token"] = result["refresh_token"]
+        return result is not None
+    return client.userinfo(state["access_token"])
+
+
+def _worker(setup: dict[str, Any], operation: str, window: tuple[float, float, float], rate: float, out: Any) -> None:
+    """One client process. ``window`` = (warm-up start, count start, end). ``rate`` 0: closed loop (next request as
+    soon as the answer is in); else open loop at ``rate`` requests/s on a fixed schedule, each latency measured from
+    its scheduled time."""
+    warm, begin, end = window
     client = Client(setup)
     tokens = client.login()  # also warms the connection and learns the nonce
     if tokens is None:
-        out.put((0, 1, 0.0))
+        out.put((0, 1, 0.0, []))
         return
-    refresh_token = tokens["refresh_token"]
-    while time.time() < start_at:
+    state = dict(tokens)
+    while time.time() < warm:
         time.sleep(0.001)
-    done, errors, end, cpu = 0, 0, start_at + seconds, time.process_time()
-    while time.time() < end:
-        if operation == "login":
-            ok = client.login() is not None
-        elif operation == "exchange":
-            result = client.exchange(refresh_token)
-            ok = result is not None
-            if result and result.get("refresh_token"):
-                refresh_token = result["refresh_token"]
-        else:
-            ok = client.userinfo(tokens["access_token"])
-        done, errors = done + ok, errors + (not ok)
-    out.put((done, errors, time.process_time() - cpu))
+    done, errors, latencies, cpu = 0, 0, [], time.process_time()
+    scheduled = warm + (secrets.randbelow(1000) / 1000 / rate if rate else 0.0)
+    while True:
+        if rate:
+            scheduled += 1 / rate
+            pause = scheduled - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        start = scheduled if rate else time.time()
+        if start >= end:
+            break
+        ok = _operate(client, operation, state)
+        finished = time.time()
+        if start >= begin and finished <= end:
+            done, errors = done + ok, errors + (not ok)
+            latencies.append(finished - start)
+        if not rate and finished >= end:
+            break
+    out.put((done, errors, time.process_time() - cpu, latencies))
 
 
-def measure(setup: dict[str, Any], operation: str, clients: int, seconds: float) -> tuple[float, int, float]:
-    """Operations per second over ``seconds`` with ``clients`` processes, how many failed, and the CPU the load
-    generator itself used (in cores: 1.0 = one core busy for the whole window)."""
+def measure(
+    setup: dict[str, Any], operation: str, clients: int, seconds: float, warmup: float = 0.0, rate: float = 0.0
+) -> dict[str, Any]:
+    """One run: operations/s over ``seconds`` (after ``warmup`` uncounted seconds) with ``clients`` processes,
+    failures, latency percentiles, and the CPU the load generator itself used (in cores: 1.0 = one core busy for
+    the whole window). ``rate`` > 0: open loop at ``rate`` requests/s in all."""
     context = multiprocessing.get_context("fork")
     out = context.Queue()
-    start_at = time.time() + 2.0  # every process logged in and connected before the window opens
-    processes = [context.Process(target=_worker, args=(setup, operation, seconds, start_at, out))
+    warm = time.time() + 2.0 + clients * 0.05  # every process logged in and connected before the warm-up opens
+    window = (warm, warm + warmup, warm + warmup + seconds)
+    processes = [context.Process(target=_worker, args=(setup, operation, window, rate / clients, out))
                  for _ in range(clients)]  # fmt: skip
     for process in processes:
         process.start()
-    results = [out.get(timeout=seconds + 120) for _ in processes]
+    results = [out.get(timeout=seconds + warmup + 180) for _ in processes]
     for process in processes:
         process.join()
-    rate = sum(done for done, _, _ in results) / seconds
-    return rate, sum(errors for _, errors, _ in results), sum(cpu for _, _, cpu in results) / seconds
+    latencies = sorted(latency for *_, chunk in results for latency in chunk)
+
+    def percentile(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"rate": sum(r[0] for r in results) / seconds, "errors": sum(r[1] for r in results),
+            "cores": sum(r[2] for r in results) / (seconds + warmup), "p50": percentile(0.5),
+            "p99": percentile(0.99)}  # fmt: skip
 
 
 # --- the two providers -------------------------------------------------------------------------------------------
 
 
-def anchorid_provider(folder: Path) -> tuple[dict[str, Any], Any]:
-    """The idp (with jlis) running; a registered bench client; a resident logged in who consented once."""
-    parties = start_parties(folder, residents=4)
+def fairness(policy: str, workers: int) -> tuple[dict[str, str], dict[str, Any]]:
+    """The idp's environment and oidc-provider's configuration for one refresh policy ("keep" or "rotate") and
+    process count: the single place both are derived from (tests/idp/test_bench_oidc_fairness.py)."""
+    if policy not in ("keep", "rotate"):
+        raise ValueError(policy)
+    idp_env = {"ANCHORID_OIDC_REFRESH_ROTATION": "all" if policy == "rotate" else "public",
+               "ANCHORID_WORKERS": str(workers), "ANCHORID_OIDC_DPOP_NONCE_REQUIRED": "1"}  # fmt: skip
+    node_config = {"rotate": policy == "rotate", "workers": workers}
+    return idp_env, node_config
+
+
+def rss_mib(pid: int) -> list[float]:
+    """Resident set of ``pid``'s serving processes, MiB: its children that serve (Granian workers, Node cluster
+    workers) or the process itself when it has none."""
+
+    def rss(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def children(p: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{p}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+        return found
+
     try:
-        return _prepare_anchorid(folder, parties), parties
-    except BaseException:
-        parties.stop()
-        raise
+        kids = children(pid)
+        if kids and all(Path(f"/proc/{k}").exists() for k in kids):
+            # The idp's serve process forks Granian (whose children are the workers) and a background worker.
+            workers = [w for k in kids for w in children(k)] or kids
+            return [rss(w) for w in workers]
+        return [rss(pid)]
+    except OSError:
+        return []
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, timeout: float = 60.0) -> None:
+    """Wait until a freshly started provider (``pid`` and its children) is idle: below a tenth of a core over half
+    a second. The idp's start (imports in the worker and the background-work process) would otherwise fall into the
+    measured window on a loaded machine; the same wait for both providers."""
+    deadline = time.monotonic() + timeout
+    before = _cpu_seconds(_tree(pid))
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = _cpu_seconds(_tree(pid))
+        if after - before < 0.05:
+            return
+        before = after
+
+
+class AnchorID:
+    """The idp (with jlis) set up once; ``start`` runs a fresh ``anchorid serve idp`` for each run."""
+
+    name = ANCHORID
+
+    def __init__(self, folder: Path, redis: bool) -> None:
+        self.parties = start_parties(folder, residents=4)
+        try:
+            self.setup = _prepare_anchorid(folder, self.parties)
+            self.parties.city.stop()  # not needed, and not to share the cores
+            self.parties.idp.stop()
+        except BaseException:
+            self.parties.stop()
+            raise
+        self.base_env = dict(self.parties.idp.env)
+        if redis:
+            self.base_env["REDIS_URL"] = REDIS_URL
+
+    def start(self, policy: str, workers: int) -> dict[str, Any]:
+        self.parties.idp.env = {**self.base_env, **fairness(policy, workers)[0]}
+        for attempt in range(3):  # on a loaded machine a start can miss the harness's deadline: stop, try again
+            try:
+                self.parties.idp.start("/.well-known/openid-configuration")
+                assert self.parties.idp.process is not None
+                settle(self.parties.idp.process.pid)
+                return self.setup
+            except RuntimeError:
+                self.parties.idp.stop()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def memory(self) -> list[float]:
+        process = self.parties.idp.process
+        return rss_mib(process.pid) if process else []
+
+    def stop(self) -> None:
+        self.parties.idp.stop()
+
+    def close(self) -> None:
+        self.parties.stop()
 
 
 def _prepare_anchorid(folder: Path, parties: Any) -> dict[str, Any]:
@@ -271,107 +438,219 @@ def _prepare_anchorid(folder: Path, parties: Any) -> dict[str, Any]:
     return setup
 
 
-def node_provider(folder: Path, client_jwk: dict[str, str]) -> tuple[dict[str, Any], subprocess.Popen[bytes]]:
-    project = folder / "oidc-provider"
-    project.mkdir()
-    for name in ("package.json", "package-lock.json", "server.mjs"):
-        shutil.copy(OIDC_PROVIDER / name, project / name)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=project, check=True)
-    port = free_port()
-    public = {k: v for k, v in client_jwk.items() if k != "d"}
-    config = {"port": port, "client_id": "bench", "client_jwks": {"keys": [public]}, "redirect_uri": REDIRECT_URI,
-              "resident": {"name": "鎌倉 花子", "birthdate": "1980-04-01", "gender": "female"}}  # fmt: skip
-    (project / "config.json").write_text(json.dumps(config))
-    process = subprocess.Popen(["node", "server.mjs", "config.json"], cwd=project, stdout=subprocess.DEVNULL,
-                               stderr=(folder / "oidc-provider.log").open("wb"))  # fmt: skip
-    wait_for_port(port)
-    issuer = f"http://127.0.0.1:{port}"
-    setup = {"issuer": issuer, "client_id": "bench", "client_jwk": client_jwk}
-    setup["metadata"] = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
-    # The resident's session: one authorization through the (automatic) interaction, as a browser would.
-    first = Client({**setup, "cookie": ""})
-    status, _, data = first.post_signed(setup["metadata"]["pushed_authorization_request_endpoint"], {
-        "response_type": "code", "redirect_uri": REDIRECT_URI, "scope": SCOPE, "code_challenge": "x" * 43,
-        "code_challenge_method": "S256"})  # fmt: skip
-    assert status == 201, data
-    browser = requests.Session()
-    query = urlencode({"client_id": "bench", "request_uri": json.loads(data)["request_uri"]})
-    response = browser.get(f"{setup['metadata']['authorization_endpoint']}?{query}", allow_redirects=False)
-    while response.is_redirect and not response.headers["Location"].startswith(REDIRECT_URI):
-        response = browser.get(requests.compat.urljoin(response.url, response.headers["Location"]),
-                               allow_redirects=False)  # fmt: skip
-    assert response.headers["Location"].startswith(REDIRECT_URI), response.text
-    setup["cookie"] = "; ".join(f"{c.name}={c.value}" for c in browser.cookies if c.path == "/")
-    return setup, process
+class NodeProvider:
+    """oidc-provider installed once (``npm ci``); ``start`` runs a fresh ``node server.mjs`` (or cluster)."""
+
+    name = "oidc-provider"
+
+    def __init__(self, folder: Path, client_jwk: dict[str, str], adapter: str) -> None:
+        self.folder = folder
+        self.project = folder / "oidc-provider"
+        self.project.mkdir()
+        for name in ("package.json", "package-lock.json", "server.mjs"):
+            shutil.copy(OIDC_PROVIDER / name, self.project / name)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=self.project, check=True)
+        self.client_jwk = client_jwk
+        self.adapter = adapter
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def adapter_for(self, workers: int) -> str:
+        return "redis" if workers > 1 else self.adapter
+
+    def start(self, policy: str, workers: int) -> dict[str, Any]:
+        port = free_port()
+        public = {k: v for k, v in self.client_jwk.items() if k != "d"}
+        adapter = self.adapter_for(workers)
+        if adapter == "redis":
+            subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True)
+        config = {"port": port, "client_id": "bench", "client_jwks": {"keys": [public]}, "redirect_uri": REDIRECT_URI,
+                  "resident": {"name": "鎌倉 花子", "birthdate": "1980-04-01", "gender": "female"},
+                  "adapter": adapter, "redis_url": REDIS_URL, **fairness(policy, workers)[1]}  # fmt: skip
+        (self.project / "config.json").write_text(json.dumps(config))
+        self.process = subprocess.Popen(["node", "server.mjs", "config.json"], cwd=self.project,
+                                        stdout=subprocess.DEVNULL, start_new_session=True,
+                                        stderr=(self.folder / "oidc-provider.log").open("ab"))  # fmt: skip
+        wait_for_port(port)
+        time.sleep(0.5 if workers > 1 else 0.0)  # every cluster worker listening
+        setup = self._session(f"http://127.0.0.1:{port}")
+        settle(self.process.pid)
+        return setup
+
+    def _session(self, issuer: str) -> dict[str, Any]:
+        setup = {"issuer": issuer, "client_id": "bench", "client_jwk": self.client_jwk}
+        setup["metadata"] = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+        # The resident's session: one authorization through the (automatic) interaction, as a browser would.
+        first = Client({**setup, "cookie": ""})
+        status, _, data = first.post_signed(setup["metadata"]["pushed_authorization_request_endpoint"], {
+            "response_type": "code", "redirect_uri": REDIRECT_URI, "scope": SCOPE, "code_challenge": "x" * 43,
+            "code_challenge_method": "S256"})  # fmt: skip
+        assert status == 201, data
+        browser = requests.Session()
+        query = urlencode({"client_id": "bench", "request_uri": json.loads(data)["request_uri"]})
+        response = browser.get(f"{setup['metadata']['authorization_endpoint']}?{query}", allow_redirects=False)
+        while response.is_redirect and not response.headers["Location"].startswith(REDIRECT_URI):
+            response = browser.get(requests.compat.urljoin(response.url, response.headers["Location"]),
+                                   allow_redirects=False)  # fmt: skip
+        assert response.headers["Location"].startswith(REDIRECT_URI), response.text
+        setup["cookie"] = "; ".join(f"{c.name}={c.value}" for c in browser.cookies if c.path == "/")
+        return setup
+
+    def memory(self) -> list[float]:
+        return rss_mib(self.process.pid) if self.process else []
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
 
 
-def profile_idp(parties: Any, setup: dict[str, Any], operation: str, clients: int, seconds: float, out: Path) -> None:
-    """py-spy samples the idp's Granian worker during a run of ``operation``: ``.txt`` collapsed stacks, ``.json``
-    speedscope, anything else a flame graph (SVG)."""
-    # ``anchorid serve idp`` forks Granian's worker and spawns the background-work process: sample them all.
-    formats = {".txt": "raw", ".json": "speedscope"}
-    spy = subprocess.Popen(["py-spy", "record", "--pid", str(parties.idp.process.pid), "--subprocesses",
-                            "--duration", str(int(seconds) + 2), "--rate", "200", "--format",
-                            formats.get(out.suffix, "flamegraph"), "--output", str(out), "--nonblocking"])  # fmt: skip
-    measure(setup, operation, clients, seconds)
-    spy.wait()
+def profile_idp(anchorid: AnchorID, flow: str, workers: int, clients: int, seconds: float, out: Path) -> None:
+    """py-spy samples the idp (serve process and its children) during a run of ``flow``: ``.txt`` collapsed
+    stacks, ``.json`` speedscope, anything else a flame graph (SVG)."""
+    operation, policy, _ = FLOWS[flow]
+    setup = anchorid.start(policy, workers)
+    try:
+        formats = {".txt": "raw", ".json": "speedscope"}
+        process = anchorid.parties.idp.process
+        assert process is not None
+        spy = subprocess.Popen([PY_SPY, "record", "--pid", str(process.pid), "--subprocesses",
+                                "--duration", str(int(seconds) + 4), "--rate", "200", "--format",
+                                formats.get(out.suffix, "flamegraph"), "--output", str(out),
+                                "--nonblocking"])  # fmt: skip
+        measure(setup, operation, clients, seconds, warmup=1.0)
+        spy.wait()
+    finally:
+        anchorid.stop()
+
+
+def _levels(text: str, kind: type = int) -> list[Any]:
+    return [kind(part) for part in text.split(",") if part.strip()]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=4, help="load-generating processes")
-    parser.add_argument("--profile", type=Path, help="py-spy output for the idp worker during a run")
-    parser.add_argument("--profile-operation", choices=["login", "exchange", "userinfo"], default="login")
-    parser.add_argument("--only", choices=["login", "exchange", "userinfo"], help="measure one operation")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n\n", 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--flows", default=",".join(FLOWS), help=f"comma-separated, of {', '.join(FLOWS)}")
+    parser.add_argument("--workers", default="1,2", help="process counts (1 = 1 Granian worker vs 1 Node process)")
+    parser.add_argument("--clients", default="4,8,16", help="closed-loop concurrency levels (client processes)")
+    parser.add_argument("--open-loop", default="0.5,0.9", help="offered rates as fractions of oidc-provider's plateau")
+    parser.add_argument("--open-clients", type=int, default=16, help="client processes of an open-loop run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="counted seconds per run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds at the start of each run")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per provider and level (alternating)")
+    parser.add_argument("--adapter", choices=["memory", "redis"], default="memory",
+                        help="oidc-provider's store with 1 process (2 processes always use redis)")  # fmt: skip
+    parser.add_argument("--redis", action="store_true", help="the idp keeps replay records in Redis (REDIS_URL)")
+    parser.add_argument("--profile", type=Path, help="py-spy output for the idp during one more run")
+    parser.add_argument("--profile-operation", choices=list(FLOWS), default="login")
     args = parser.parse_args()
+    flows, worker_counts = _levels(args.flows, str), _levels(args.workers)
+    levels, fractions = _levels(args.clients), _levels(args.open_loop, float)
+
+    closed: dict[tuple[str, str, int, int], list[dict[str, Any]]] = {}
+    opened: dict[tuple[str, str, int, float], list[dict[str, Any]]] = {}
+    memory: dict[tuple[str, int], list[float]] = {}
+
+    def run(provider: Any, flow: str, workers: int, clients: int, rate: float = 0.0) -> dict[str, Any]:
+        operation, policy, _ = FLOWS[flow]
+        setup = provider.start(policy, workers)
+        try:
+            result = measure(setup, operation, clients, args.seconds, args.warmup, rate)
+            memory.setdefault((provider.name, workers), []).append(max(provider.memory(), default=0.0))
+        finally:
+            provider.stop()
+        kind = f"open {rate:.0f}/s" if rate else f"{clients} clients"
+        print(f"  {provider.name:14} {flow:16} {workers}w {kind:14} {result['rate']:8.1f}/s  p50 {result['p50']:6.1f} "
+              f"p99 {result['p99']:7.1f} ms  ({result['errors']} failed; load generator {result['cores']:.2f} cores)",
+              flush=True)  # fmt: skip
+        return result
 
     with tempfile.TemporaryDirectory(prefix="bench-oidc-") as temporary:
         folder = Path(temporary)
-        anchorid_setup, parties = anchorid_provider(folder / "anchorid")
+        anchorid = AnchorID(folder / "anchorid", args.redis)
         try:
-            node_setup, node = node_provider(folder, anchorid_setup["client_jwk"])
-        except BaseException:
-            parties.stop()
-            raise
-        providers = {ANCHORID: anchorid_setup, "oidc-provider": node_setup}
-        operations = {"exchange": "token exchanges/s", "login": "full logins/s", "userinfo": "userinfo calls/s"}
-        rates: dict[tuple[str, str], list[float]] = {}
-        failures: dict[tuple[str, str], int] = {}
-        try:
-            for operation in [args.only] if args.only else operations:
-                for _ in range(args.repeats):
-                    for name, setup in providers.items():  # alternate, so drift hits both alike
-                        rate, errors, cores = measure(setup, operation, args.clients, args.seconds)
-                        rates.setdefault((name, operation), []).append(rate)
-                        failures[(name, operation)] = failures.get((name, operation), 0) + errors
-                        print(f"  {name:14} {operations[operation]:18} {rate:8.1f}  ({errors} failed; load generator "
-                              f"{cores:.2f} cores)", flush=True)  # fmt: skip
+            node = NodeProvider(folder, anchorid.setup["client_jwk"], args.adapter)
+            providers = [anchorid, node]
+            for workers in worker_counts:
+                for flow in flows:
+                    for clients in levels:
+                        for _ in range(args.repeats):
+                            for provider in providers:  # alternate, so drift hits both alike
+                                closed.setdefault((provider.name, flow, workers, clients), []).append(
+                                    run(provider, flow, workers, clients)
+                                )
+                    plateau = max(statistics.median(r["rate"] for r in closed[(node.name, flow, workers, c)])
+                                  for c in levels)  # fmt: skip
+                    for fraction in fractions:
+                        for _ in range(args.repeats):
+                            for provider in providers:
+                                opened.setdefault((provider.name, flow, workers, fraction), []).append(
+                                    run(provider, flow, workers, args.open_clients, rate=fraction * plateau)
+                                )
             if args.profile:
-                profile_idp(parties, anchorid_setup, args.profile_operation, args.clients, args.seconds, args.profile)
+                profile_idp(anchorid, args.profile_operation, worker_counts[0], levels[-1], args.seconds, args.profile)
         finally:
-            node.terminate()
-            parties.stop()
+            anchorid.close()
+            node.close() if "node" in locals() else None
 
+    report(args, flows, worker_counts, levels, fractions, closed, opened, memory)
+
+
+def report(args: Any, flows: list[str], worker_counts: list[int], levels: list[int], fractions: list[float],
+           closed: dict[Any, list[dict[str, Any]]], opened: dict[Any, list[dict[str, Any]]],
+           memory: dict[tuple[str, int], list[float]]) -> None:  # fmt: skip
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    commit = os.environ.get("BENCH_COMMIT") or done.stdout.strip() or "unknown (not a git checkout: set BENCH_COMMIT)"
     node_version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"\n## OpenID Provider ({today()}; {machine()}; Node.js {node_version})\n")
-    print(f"`.venv/bin/python benchmarks/bench_oidc.py --seconds {args.seconds:g} --repeats {args.repeats} "
-          f"--clients {args.clients}`\n")  # fmt: skip
-    print("| operation | AnchorID idp (median) | oidc-provider 9 (median) | ratio of medians | median of paired ratios "
-          "| runs (AnchorID / oidc-provider) |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---|")
-    for operation, label in operations.items():
-        if (ANCHORID, operation) not in rates:
-            continue
-        ours, theirs = rates[(ANCHORID, operation)], rates[("oidc-provider", operation)]
-        ratio = statistics.median(ours) / statistics.median(theirs)
-        runs = f"{', '.join(f'{r:.0f}' for r in ours)} / {', '.join(f'{r:.0f}' for r in theirs)}"
-        failed = failures[(ANCHORID, operation)] + failures[("oidc-provider", operation)]
-        note = f" ({failed} failed)" if failed else ""
-        medians = f"{statistics.median(ours):.0f} | {statistics.median(theirs):.0f}"
-        paired = statistics.median(a / b for a, b in zip(ours, theirs, strict=True) if b)
-        print(f"| {label} | {medians} | {ratio:.2f} | {paired:.2f} | {runs}{note} |")
+    print(f"\n## OpenID Provider ({today()}; {machine()}; Node.js {node_version}; commit {commit})\n")
+    print(f"`.venv/bin/python benchmarks/bench_oidc.py {' '.join(sys.argv[1:])}`\n")
+    store = "SQLite (WAL, synchronous=NORMAL)" + (", replay records in Redis" if args.redis else "")
+    print(f"Stores: idp {store}; oidc-provider {args.adapter} with 1 process, Redis with 2.\n")
+    print("Closed loop (ops/s, median of runs; ratio = idp / oidc-provider):\n")
+    print("| flow | processes | clients | AnchorID idp | oidc-provider | ratio | runs (idp / oidc-provider) |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    med = statistics.median
+    for workers in worker_counts:
+        for flow in flows:
+            best = {}
+            for clients in levels:
+                ours = [r["rate"] for r in closed[(ANCHORID, flow, workers, clients)]]
+                theirs = [r["rate"] for r in closed[("oidc-provider", flow, workers, clients)]]
+                for name, rates in ((ANCHORID, ours), ("oidc-provider", theirs)):
+                    best[name] = max(best.get(name, 0.0), med(rates))
+                runs = f"{', '.join(f'{r:.0f}' for r in ours)} / {', '.join(f'{r:.0f}' for r in theirs)}"
+                print(f"| {flow} | {workers} | {clients} | {med(ours):.0f} | {med(theirs):.0f} | "
+                      f"{med(ours) / med(theirs):.2f} | {runs} |")  # fmt: skip
+            print(f"| **{flow} plateau** | {workers} | | **{best[ANCHORID]:.0f}** | **{best['oidc-provider']:.0f}** | "
+                  f"**{best[ANCHORID] / best['oidc-provider']:.2f}** | |")  # fmt: skip
+    if fractions:
+        print("\nOpen loop (offered rate = fraction of oidc-provider's plateau; latency from the scheduled time):\n")
+        print("| flow | processes | offered | idp achieved | idp p50 / p99 ms | oidc-provider achieved "
+              "| oidc-provider p50 / p99 ms |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for workers in worker_counts:
+            for flow in flows:
+                for fraction in fractions:
+                    ours, theirs = (
+                        opened[(ANCHORID, flow, workers, fraction)],
+                        opened[("oidc-provider", flow, workers, fraction)],
+                    )
+                    cells = []
+                    for runs in (ours, theirs):
+                        cells.append(f"{med(r['rate'] for r in runs):.0f}")
+                        cells.append(f"{med(r['p50'] for r in runs):.1f} / {med(r['p99'] for r in runs):.1f}")
+                    print(f"| {flow} | {workers} | {fraction:.0%} | {' | '.join(cells)} |")
+    print("\nLargest resident set of a serving process at the end of a run (MiB; median and maximum over runs):\n")
+    for (name, workers), values in sorted(memory.items()):
+        if values:
+            print(f"- {name}, {workers} process(es): {med(values):.0f}, at most {max(values):.0f}")
+    cores = [r["cores"] for runs in (*closed.values(), *opened.values()) for r in runs]
+    if cores:
+        print(f"\nLoad generator CPU: {min(cores):.2f}–{max(cores):.2f} cores (median {med(cores):.2f}).")
 
 
 if __name__ == "__main__":

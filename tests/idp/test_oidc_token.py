@@ -258,6 +258,20 @@ def test_it_confidential_clients_keep_their_refresh_token(provider: None) -> Non
     assert again.json()["access_token"] != tokens["access_token"]
 
 
+def test_it_rotates_confidential_clients_refresh_tokens_when_configured(provider: None, settings) -> None:  # type: ignore[no-untyped-def]
+    """ANCHORID_OIDC_REFRESH_ROTATION=all: a confidential client's refresh token rotates too, and an old one
+    presented again revokes the grant (RFC 9700 §4.14.2), as for public clients."""
+    settings.ANCHORID_OIDC_REFRESH_ROTATION = "all"
+    rp, _ = register()
+    tokens = exchange(run_flow(rp, logged_in(resident()))).json()
+    again = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 200, again.content
+    assert again.json()["refresh_token"] != tokens["refresh_token"]
+    reused = token_request(HttpClient(), rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert reused.json()["error"] == "invalid_grant"
+    assert Grant.objects.get().revoked_reason == "refresh_reuse"
+
+
 def test_it_an_id_token_issued_on_refresh_carries_no_nonce(provider: None) -> None:
     """OIDC Core §12.2: the ID token of a refresh response SHOULD NOT contain a nonce."""
     rp, _ = register()

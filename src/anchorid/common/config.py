@@ -608,6 +608,14 @@ OIDC_SECRET = Setting(
 OIDC_DPOP_NONCE_REQUIRED = Setting(
     "ANCHORID_OIDC_DPOP_NONCE_REQUIRED", FLAG, True, IDP, "The token endpoint requires a server-provided DPoP nonce."
 )
+OIDC_REFRESH_ROTATION = Setting(
+    "ANCHORID_OIDC_REFRESH_ROTATION",
+    choice("public", "all"),
+    "public",
+    IDP,
+    "Which clients get a new refresh token on every use (RFC 9700 §4.14.2, reuse revokes the grant): `public` "
+    "(confidential clients authenticate and keep theirs, FAPI 2.0) or `all`.",
+)
 AUDIT_ORIGIN = Setting(
     "ANCHORID_AUDIT_ORIGIN",
     TEXT,

@@ -11,7 +11,8 @@ there unless a setting says otherwise:
 
 - rate-limit counters (``ANCHORID_RATELIMIT_CACHE``, ``anchorid.common.ratelimit``): ``add`` + ``incr``;
 - the idp's one-time jtis of client assertions and DPoP proofs (``ANCHORID_REPLAY_CACHE``,
-  ``anchorid.idp.oidc.replay``): ``add``, Redis's atomic ``SET NX`` with the jti's lifetime as TTL.
+  ``anchorid.idp.oidc.replay``): time-bucketed replay sets, an atomic ``SADD`` into the set of the jti's expiry
+  bucket, the set expiring one bucket after its last member.
 
 Each of the two settings is resolved the same way (``store_alias``): unset → ``shared`` when ``REDIS_URL`` is set,
 else the database; ``database`` → the database even with Redis; any other value → that cache alias.

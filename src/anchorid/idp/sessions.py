@@ -38,6 +38,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from anchorid.idp.accounts.models import Account
@@ -160,7 +161,12 @@ def current_authentication(request: HttpRequest) -> CurrentAuthentication | None
     auth_time = request.session.get(SESSION_AUTH_TIME)
     if not isinstance(acr, str) or not isinstance(amr, list) or not isinstance(auth_time, int):
         return None  # a session from some other login path (staff admin) is no resident login
-    account = Account.objects.filter(pk=user.pk).first()  # fresh: another device may have just suspended it
+    account: Account | None = user
+    if not isinstance(request.__dict__.get("user"), SimpleLazyObject):
+        # Set by login() or by hand, maybe earlier: read it fresh (another device may have just suspended it).
+        # AuthenticationMiddleware's lazy user was read from the database for this very request
+        # (ModelBackend.get_user) and is as fresh; reading it again cost a statement per authorization.
+        account = Account.objects.filter(pk=user.pk).first()
     if account is None or account.status != Account.Status.ACTIVE:
         return None
     credential = str(request.session.get(SESSION_CREDENTIAL, ""))

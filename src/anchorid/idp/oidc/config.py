@@ -34,3 +34,8 @@ def endpoint(path: str) -> str:
 
 def dpop_nonce_required() -> bool:
     return bool(settings_registry.OIDC_DPOP_NONCE_REQUIRED.configured())
+
+
+def rotate_confidential_refresh_tokens() -> bool:
+    """``ANCHORID_OIDC_REFRESH_ROTATION=all``: confidential clients' refresh tokens rotate too."""
+    return settings_registry.OIDC_REFRESH_ROTATION.configured() == "all"

@@ -50,10 +50,21 @@ class DPoPError(OAuthError):
         self.nonce = current_nonce()
 
 
+_nonces: dict[int, tuple[bytes, str]] = {}  # window -> (key, nonce): one HMAC per window, not two per request
+
+
 def _nonce_for(window: int) -> str:
+    key = derived_key("dpop-nonce")
+    cached = _nonces.get(window)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     packed = struct.pack(">Q", window)
-    mac = hmac.new(derived_key("dpop-nonce"), packed, hashlib.sha256).digest()[:NONCE_MAC_SIZE]
-    return b64url(packed + mac)
+    mac = hmac.new(key, packed, hashlib.sha256).digest()[:NONCE_MAC_SIZE]
+    nonce = b64url(packed + mac)
+    if len(_nonces) > 4:
+        _nonces.clear()
+    _nonces[window] = (key, nonce)
+    return nonce
 
 
 def current_nonce(now: float | None = None) -> str:
@@ -143,7 +154,9 @@ def verify_proof(
         if not nonce_is_fresh(claims["nonce"], now):
             raise DPoPError(USE_DPOP_NONCE, "the DPoP nonce is unknown or expired", status=status)
     jkt = key.thumbprint()
-    expires = datetime.fromtimestamp(now + config.DPOP_IAT_WINDOW + FUTURE_SKEW, tz=UTC)
+    # From the proof itself, so that a replay computes the same expiry (replay's time buckets): refused anyway once
+    # iat is more than the window old.
+    expires = datetime.fromtimestamp(int(iat) + config.DPOP_IAT_WINDOW + 1, tz=UTC)
     entry = replay.pending("dpop", jkt, jti, expires)
     if deferred is not None:
         deferred.append(entry)

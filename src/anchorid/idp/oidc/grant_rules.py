@@ -25,7 +25,7 @@ from typing import Any
 from django.db import connection
 
 from anchorid.idp.accounts.models import Account
-from anchorid.idp.oidc import pkce
+from anchorid.idp.oidc import config, pkce
 from anchorid.idp.oidc.errors import INVALID_DPOP_PROOF, INVALID_GRANT, OAuthError
 from anchorid.idp.oidc.jose import b64url
 from anchorid.idp.oidc.models import Client, Grant
@@ -51,6 +51,12 @@ class Attempt:
     @property
     def public(self) -> bool:
         return self.client.auth_method == Client.AuthMethod.NONE
+
+    @property
+    def rotates(self) -> bool:
+        """Whether this refresh moves the token to the next generation (public clients always; confidential ones
+        with ``ANCHORID_OIDC_REFRESH_ROTATION=all``); an older generation presented then revokes the grant."""
+        return self.public or config.rotate_confidential_refresh_tokens()
 
     @property
     def has_proof(self) -> bool:
@@ -195,7 +201,7 @@ EXCHANGE: tuple[Rule, ...] = (
 
 
 def _generation_refusal(grant: Grant, attempt: Attempt) -> OAuthError:
-    if attempt.public and attempt.generation < grant.refresh_generation:
+    if attempt.rotates and attempt.generation < grant.refresh_generation:
         revoke_grant(grant.id, "refresh_reuse")  # RFC 9700 §4.14.2
         return OAuthError(INVALID_GRANT, "this refresh token was used before; the grant is revoked")
     return OAuthError(INVALID_GRANT, "unknown refresh token")

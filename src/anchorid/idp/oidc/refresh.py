@@ -7,8 +7,9 @@ one of them will present an invalidated refresh token, which will inform the aut
 The authorization server cannot determine which party submitted the invalid refresh token, but it will revoke the
 active refresh token." Public clients get a new refresh token on each use and presenting an older generation revokes
 the grant. Confidential clients authenticate on every refresh (FAPI 2.0 §5.3.2.1 discourages rotation for them), so
-their refresh token stays the same. A DPoP-bound grant needs a proof from the same key for public clients
-(RFC 9449 §5: "refresh tokens issued to public clients ... MUST be bound to the DPoP key").
+their refresh token stays the same, unless ``ANCHORID_OIDC_REFRESH_ROTATION=all`` rotates theirs too. A DPoP-bound
+grant needs a proof from the same key for public clients (RFC 9449 §5: "refresh tokens issued to public clients ...
+MUST be bound to the DPoP key").
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def refresh_attempt(client: Client, form: Mapping[str, str], proof: DPoPProof | 
 
 
 def next_generation(attempt: grant_rules.Attempt) -> int:
-    return attempt.generation + 1 if attempt.public else attempt.generation
+    return attempt.generation + 1 if attempt.rotates else attempt.generation
 
 
 def refresh_statement(attempt: grant_rules.Attempt) -> tuple[Any, ...] | None:

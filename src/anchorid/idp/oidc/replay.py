@@ -1,35 +1,40 @@
 """One-time ``jti`` values (client assertions, RFC 7523 §3 item 7; DPoP proofs, RFC 9449 §11.1).
 
-A jti is remembered in the database until the token carrying it would be refused anyway (its ``exp`` or the DPoP
-``iat`` window), so every worker and every machine sees the same record. One statement per check:
-``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL); a row count of 0 means the value was seen before.
-The token and PAR endpoints record the client assertion's and the DPoP proof's jti in one statement
-(``record``: ``… ON CONFLICT DO NOTHING RETURNING key`` names the values that were new). Expired rows are purged now
-and then by whoever inserts.
+A jti is remembered until the token carrying it would be refused anyway: its expiry is derived from the token
+itself (the assertion's ``exp``; the DPoP proof's ``iat`` plus the accepted window), so a replay of the same token
+always computes the same expiry. Every worker and every instance sees the same record (docs/shared-state.md):
 
-With a shared cache (``ANCHORID_REPLAY_CACHE``; Redis whenever ``REDIS_URL`` is set, ``anchorid.common.shared_cache``)
-the jtis live there instead: one ``add`` per value — Redis's atomic ``SET NX`` with the value's remaining lifetime
-as TTL — which only the first caller on any worker or instance wins. That takes one write per token request off
-the database. The trade-off: a Redis restart without persistence forgets the jtis of the last few minutes (a
-proof lives 65 s, an assertion at most 5 min), so ``ANCHORID_REPLAY_CACHE=database`` keeps them in the database.
+- In the database (no Redis, or ``ANCHORID_REPLAY_CACHE=database``): one statement per request, ``INSERT …
+  ON CONFLICT DO NOTHING RETURNING key`` (SQLite and PostgreSQL), naming the values that were new; the token and
+  PAR endpoints record the assertion's and the proof's jti in that one statement. Expired rows are purged once per
+  time bucket (``BUCKET_SECONDS``) by each process that inserts.
+- In Redis (``ANCHORID_REPLAY_CACHE``; ``shared`` whenever ``REDIS_URL`` is set, ``anchorid.common.shared_cache``):
+  time-bucketed replay sets. A jti goes into the set of its expiry's bucket (``SADD``: 1 = new, 0 = a replay, atomic
+  on any worker or instance); the set expires one bucket after its last member would, so the sets hold at most the
+  jtis of the accepted window plus one bucket. Every jti of a request in one pipelined round trip, no database
+  write. The trade-off: a Redis restart without persistence forgets the jtis of the last few minutes (a proof lives
+  61 s, an assertion at most 5 min), so ``ANCHORID_REPLAY_CACHE=database`` keeps them in the database.
+- Any other cache alias: one ``add`` per jti (``SET NX`` semantics) with the remaining lifetime as timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.utils import timezone
 
 from anchorid.idp.oidc.models import SeenJti
 
-PURGE_ONE_IN = 500
+BUCKET_SECONDS = 16  # replay sets (Redis) and purges (database) are per 16 s of expiry
+_last_purge = {"bucket": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +74,17 @@ def record(entries: list[Pending]) -> set[str]:
             params,
         )
         fresh = {row[0] for row in cursor.fetchall()}
-    if random.randrange(PURGE_ONE_IN) == 0:
+    bucket = int(time.time()) // BUCKET_SECONDS
+    if bucket != _last_purge["bucket"]:  # once per bucket per process: the table holds about one window of jtis
+        _last_purge["bucket"] = bucket
         SeenJti.objects.filter(expires_at__lt=timezone.now()).delete()
     return fresh
 
 
 def _record_in_cache(alias: str, entries: list[Pending]) -> set[str]:
     cache = caches[alias]
+    if isinstance(cache, RedisCache):
+        return _record_in_redis(cache, entries)
     now = timezone.now()
     fresh = set()
     for entry in entries:
@@ -83,3 +92,17 @@ def _record_in_cache(alias: str, entries: list[Pending]) -> set[str]:
         if cache.add(f"anchorid:jti:{entry.key}", 1, timeout=ttl):
             fresh.add(entry.key)
     return fresh
+
+
+def _record_in_redis(cache: RedisCache, entries: list[Pending]) -> set[str]:
+    """Time-bucketed replay sets: ``SADD`` into the set of the jti's expiry bucket, which expires one bucket after
+    the last expiry it can hold; all of a request's jtis in one pipelined round trip."""
+    client = cache._cache.get_client(write=True)
+    pipeline = client.pipeline(transaction=False)
+    for entry in entries:
+        bucket = int(entry.expires_at.timestamp()) // BUCKET_SECONDS
+        name = cache.make_and_validate_key(f"anchorid:jti:{bucket}")
+        pipeline.sadd(name, entry.key)
+        pipeline.expireat(name, (bucket + 1) * BUCKET_SECONDS + 1)
+    added = pipeline.execute()[::2]
+    return {entry.key for entry, new in zip(entries, added, strict=True) if new}
