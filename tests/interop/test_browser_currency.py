@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from anchorid.currency import demo as currency_demo
+
 from .harness import Browser, Parties, Server, free_port, run
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -41,7 +43,8 @@ def currency(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iter
     env.pop("ANCHORID_CITY_ORIGIN", None)
     server = Server("currency", url, root / "currency", env)
     run("currency", "setup", "--data", str(server.data), "--idp", parties.idp.url, "--origin", url,
-        "--idp-data", str(parties.idp.data), env=parties.idp.env)  # fmt: skip
+        "--idp-data", str(parties.idp.data), "--sector-identifier-uri", currency_demo.SECTOR,
+        env=parties.idp.env)  # fmt: skip
     run("currency", "seed-demo", "--data", str(server.data), env=env)
     server.start("/")
     try:

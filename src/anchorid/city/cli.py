@@ -18,9 +18,14 @@ DEFAULT_ORIGIN = "http://localhost:8002"
 CITY_NAME = "鎌倉市 住民サービス"
 
 
-def registration_command(data_dir: Path, config: dict[str, object], *, name: str, idp_data: str) -> list[str]:
-    """``anchorid idp client add`` for this city: its JWKS inline, exact URIs, the scope and claims it asks for."""
+def registration_command(
+    data_dir: Path, config: dict[str, object], *, name: str, idp_data: str, sector_identifier_uri: str = ""
+) -> list[str]:
+    """``anchorid idp client add`` for this city: its JWKS inline, exact URIs, the scope and claims it asks for. A
+    ``sector_identifier_uri`` gives the client a pairwise sector of its own when it shares a host with another
+    relying party (every party of the demo is on localhost); the operator vouches for it (no fetch)."""
     claims = setup.requested_claim_names(config.get("claims"))  # type: ignore[arg-type]
+    sector = ["--sector-identifier-uri", sector_identifier_uri, "--no-fetch-sector"] if sector_identifier_uri else []
     return [
         "anchorid", "idp", "client", "add",
         "--data", idp_data,
@@ -32,6 +37,7 @@ def registration_command(data_dir: Path, config: dict[str, object], *, name: str
         "--backchannel-logout-uri", str(config["backchannel_logout_uri"]),
         "--scopes", str(config["scope"]),
         "--claims", " ".join(claims),
+        *sector,
     ]  # fmt: skip
 
 

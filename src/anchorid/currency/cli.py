@@ -12,8 +12,6 @@ anchorid currency check-ledger --data DIR         the ledger's invariants (sum 0
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -36,18 +34,10 @@ def _setup(args: argparse.Namespace) -> int:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     common_setup.ensure_keys(data_dir)
     config = rp.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id)
-    command = registration_command(data_dir, config, name=NAME, idp_data=args.idp_data or "IDP_DATA_DIR")
+    command = registration_command(data_dir, config, name=NAME, idp_data=args.idp_data or "IDP_DATA_DIR",
+                                   sector_identifier_uri=args.sector_identifier_uri)  # fmt: skip
     print(f"currency keys and configuration in {data_dir.resolve()}")
-    if not args.idp_data:
-        print("register the currency at the idp (on the idp's machine):")
-        print("  " + shlex.join(command))
-        return 0
-    done = subprocess.run([sys.executable, "-m", "anchorid.cli", *command[1:]], capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"anchorid: registration at the idp failed:\n{done.stderr.strip()}", file=sys.stderr)
-        return 2
-    print(done.stdout.strip())
-    return 0
+    return common_setup.register_or_print(command, who="the currency", idp_data=args.idp_data)
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -130,6 +120,11 @@ def add_currency_commands(commands: argparse._SubParsersAction[argparse.Argument
     setup.add_argument("--origin", default=DEFAULT_ORIGIN)
     setup.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     setup.add_argument("--idp-data", help="the idp's data folder: register there now (same machine)")
+    setup.add_argument(
+        "--sector-identifier-uri",
+        default="",
+        help="its own pairwise sector when it shares a host with another relying party (the demo: all on localhost)",
+    )
     setup.set_defaults(func=_setup)
     seed = verbs.add_parser("seed-demo", help="demo merchants, a campaign budget, an open benefit, a staff login")
     seed.add_argument("--data", required=True)

@@ -15,6 +15,9 @@ from pathlib import Path
 
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
 MARKER = ".demo-setup-done"
+#: The demo's parties all run on localhost: the currency names its own pairwise sector, so a resident's `sub` at the
+#: currency differs from the one at the city (docs/currency.md).
+SECTOR = "https://coin.kamakura.anchorid.test/"
 STAFF_USER = "issuer"
 STAFF_PASSWORD = "issuer-demo"  # noqa: S105  (a demo's printed password, on localhost only)
 MERCHANTS = (("鎌倉パン工房", "food", True), ("由比ヶ浜書店", "retail", True), ("東京みやげ本舗", "retail", False))
@@ -35,7 +38,7 @@ def set_up(data: Path, *, idp_origin: str, idp_data: Path, origin: str, env: dic
         return False
     data.mkdir(parents=True, exist_ok=True)
     _run("currency", "setup", "--data", str(data), "--idp", idp_origin, "--origin", origin,
-         "--idp-data", str(idp_data), env=env)  # fmt: skip
+         "--idp-data", str(idp_data), "--sector-identifier-uri", SECTOR, env=env)  # fmt: skip
     marker.write_text("ok\n")
     return True
 
