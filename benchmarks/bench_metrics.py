@@ -8,10 +8,13 @@ the JSON formatter; written to /dev/null here). The same pre-signed OCSP GET (a 
 query, no RSA operation) is answered by calling the WSGI callables directly, no sockets, in turns:
 
 - ``bare``: ``anchorid.jlis.ocsp_http.wsgi`` alone (the responder);
+- ``unmetered``: the responder with its answer counter switched off (what it costs without any metrics; measured
+  after the other two in each process);
 - ``observed``: ``anchorid.jlis.wsgi.application`` -- the same responder inside ``observe``: request id, the
   request counter and latency histogram, the responder's answer counter, the access line.
 
-Medians of ``--repeats`` alternating rounds of ``--requests`` calls each; the difference is what the wrapper costs.
+Medians of ``--repeats`` alternating rounds of ``--requests`` calls each, in CPU time of the process (on a shared,
+loaded machine wall time would mostly measure the wait for a core); the difference is what the wrapper costs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from common import PYTHON, machine, today
+
+KEYS = ("unmetered", "bare", "observed")
 
 
 def seed(folder: Path) -> tuple[str, bytes]:
@@ -61,11 +66,11 @@ def per_request_us(app: Any, path: str, count: int) -> float:
         if not status.startswith("200"):
             raise RuntimeError(status)
 
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time of this process: on a shared, loaded machine wall time measures the queue
     for _ in range(count):
         for _chunk in app(environ_for(path), start_response):
             pass
-    return (time.perf_counter() - started) / count * 1e6
+    return (time.process_time() - started) / count * 1e6
 
 
 def child(folder: str, path: str, count: int, repeats: int) -> None:
@@ -91,6 +96,10 @@ def child(folder: str, path: str, count: int, repeats: int) -> None:
     for _ in range(repeats):
         for name, app in variants.items():
             results[name].append(per_request_us(app, path, count))
+    from anchorid.common import metrics
+
+    metrics.count_ocsp_response = lambda *args, **kwargs: None  # type: ignore[assignment]
+    results["unmetered"] = [per_request_us(ocsp_http.wsgi, path, count) for _ in range(repeats)]
     access = logging.getLogger("anchorid.access")
     print(json.dumps({"results": results, "access_log_level": logging.getLevelName(access.getEffectiveLevel())}))
 
@@ -99,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline-src", help="another commit's src folder, measured in turns with this one")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,22 +118,34 @@ def main() -> None:
             "import sys; sys.path.insert(0, sys.argv[1]); import bench_metrics; "
             "bench_metrics.child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))"
         )
-        done = subprocess.run(
-            [PYTHON, "-c", script, str(Path(__file__).parent), tmp, path, str(args.requests), str(args.repeats)],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    bare = statistics.median(report["results"]["bare"])
-    observed = statistics.median(report["results"]["observed"])
+        variants = {"this": None, **({"baseline": args.baseline_src} if args.baseline_src else {})}
+        reports: dict[str, dict[str, list[float]]] = {name: {key: [] for key in KEYS} for name in variants}
+        level = ""
+        for _ in range(args.repeats):  # the variants take turns, each in a process of its own
+            for name, src in variants.items():
+                env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
+                done = subprocess.run(
+                    [PYTHON, "-c", script, str(Path(__file__).parent), tmp, path, str(args.requests), "3"],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+                if done.returncode != 0:
+                    raise SystemExit(done.stderr)
+                report = json.loads(done.stdout.strip().splitlines()[-1])
+                level = report["access_log_level"]
+                for key in KEYS:
+                    reports[name][key].append(statistics.median(report["results"][key]))
     print(f"# Metrics wrapper on jlis's OCSP GET — {today()} — {machine()} — commit {commit.stdout.strip()}")
-    print(f"access log level: {report['access_log_level']}; {args.requests} requests x {args.repeats} rounds")
-    for name, values in report["results"].items():
-        print(f"{name:9} median {statistics.median(values):6.1f} µs/request (rounds: "
-              f"{', '.join(f'{v:.1f}' for v in values)})")  # fmt: skip
-    print(f"wrapper: +{observed - bare:.1f} µs/request, observed / bare = {observed / bare:.2f}")
+    print(f"access log level: {level}; {args.requests} requests x 3 rounds per process, {args.repeats} processes each")
+    print("| code | responder without metrics | responder (its answer counter) | observed (whole wrapper) | "
+          "metrics cost | observed / without | processes' medians |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, results in reports.items():
+        plain, bare, observed = (statistics.median(results[key]) for key in KEYS)
+        each = "; ".join("/".join(f"{v:.0f}" for v in values) for values in zip(*results.values(), strict=True))
+        print(f"| {name} | {plain:.1f} µs | {bare:.1f} µs | {observed:.1f} µs | {observed - plain:+.1f} µs | "
+              f"{observed / plain:.2f} | {each} |")  # fmt: skip
 
 
 if __name__ == "__main__":
