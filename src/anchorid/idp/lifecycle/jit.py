@@ -6,8 +6,9 @@
   closed): the anchor's ``checked_at`` is simply moved to now;
 - any other login (passkey, wallet key): the anchor's last check is the later of its ``checked_at`` and the
   thisUpdate of the CRL the newest successful sweep used. When that is older than the configured age, the idp
-  asks jlis's OCSP responder about the anchor's serial (CertID built from the trusted issuing CA and the serial:
-  the idp keeps no copy of the certificate). ``good`` moves ``checked_at``; ``revoked`` is recorded exactly as a
+  asks jlis's OCSP responder about the anchor's serial -- first for the pre-produced answer (RFC 5019: GET, no
+  nonce, taken when at most ``PREPRODUCED_FRESHNESS`` old), else with a nonce (CertID built from the trusted
+  issuing CA and the serial: the idp keeps no copy of the certificate). ``good`` moves ``checked_at``; ``revoked`` is recorded exactly as a
   sweep would (``marking.apply``, detected by ``ocsp``): attributes stale, notice, audit -- and a death stops
   this login (``AccountNotUsable``);
 - jlis unreachable, or an answer that does not verify: the login goes on (decision in docs/lifecycle.md: a
