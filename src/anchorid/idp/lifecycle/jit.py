@@ -8,9 +8,9 @@
   thisUpdate of the CRL the newest successful sweep used. When that is older than the configured age, the idp
   asks jlis's OCSP responder about the anchor's serial -- first for the pre-produced answer (RFC 5019: GET, no
   nonce, taken when at most ``PREPRODUCED_FRESHNESS`` old), else with a nonce (CertID built from the trusted
-  issuing CA and the serial: the idp keeps no copy of the certificate). ``good`` moves ``checked_at``; ``revoked`` is recorded exactly as a
-  sweep would (``marking.apply``, detected by ``ocsp``): attributes stale, notice, audit -- and a death stops
-  this login (``AccountNotUsable``);
+  issuing CA and the serial: the idp keeps no copy of the certificate). ``good`` moves ``checked_at``;
+  ``revoked`` is recorded exactly as a sweep would (``marking.apply``, detected by ``ocsp``): attributes stale,
+  notice, audit -- and a death stops this login (``AccountNotUsable``);
 - jlis unreachable, or an answer that does not verify: the login goes on (decision in docs/lifecycle.md: a
   passkey or wallet key is its own credential, checked on its own; the anchor's status matters to the
   *attributes*, which stay as the last check left them, and the next sweep or login tries again). Card-level
