@@ -1,12 +1,17 @@
-"""OCSP responses per second from the simulated J-LIS, for known certificates, measured with wrk.
+"""OCSP responses per second from the simulated J-LIS, for known certificates, measured with wrk, on both paths
+the idp's verifiers take, beside ``openssl speed -multi N rsa2048`` in the same run.
 
     .venv/bin/python benchmarks/bench_ocsp.py [--residents 20] [--seconds 10] [--repeats 3] [--workers 2]
 
 Seeds a fresh jlis data folder, starts ``anchorid serve jlis --workers N`` and drives it with wrk (C, from
 Debian's ``wrk`` package; installed by this script when missing) cycling through GET requests (RFC 6960
-Appendix A.1) for every issued certificate, then a POST run with one request body. Load generator and server
-share the machine's cores, so the figure is a floor for the server alone. Every response is checked once with
-cryptography before measuring (status successful, cert status good).
+Appendix A.1) for every issued certificate -- the pre-produced answers (RFC 5019) the idp's anchor check at a
+passkey or wallet-key login takes -- then POST requests each with a fresh 32-byte nonce (wrk's Lua makes it), which
+jlis signs afresh with RSA-2048: what a card-level check (onboarding, card login) sends. Beside them, in the same
+run, ``openssl speed -multi N rsa2048``: RSA-2048 signatures/s on the same N cores, the ceiling of the signed path
+(one signature per answer). Runs alternate GET, POST, openssl. Load generator and server share the machine's
+cores, so the figures are floors for the server alone. Every response is checked once with cryptography before
+measuring (status successful, cert status good, the nonce echoed).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
 import shutil
 import statistics
@@ -39,6 +45,39 @@ request = function()
   return wrk.format("GET", paths[i])
 end
 """
+
+#: POST with a fresh nonce per request: the DER request is made with a placeholder nonce, split around it.
+WRK_NONCE_SCRIPT = """
+local prefix, suffix = %s, %s
+local bytes = {}
+request = function()
+  for i = 1, 32 do bytes[i] = string.char(math.random(0, 255)) end
+  return wrk.format("POST", "/ocsp/%s", {["Content-Type"] = "application/ocsp-request"},
+                    prefix .. table.concat(bytes) .. suffix)
+end
+"""
+NONCE_PLACEHOLDER = bytes(range(100, 132))
+
+
+def lua_bytes(data: bytes) -> str:
+    return '"' + "".join(f"\\{byte}" for byte in data) + '"'
+
+
+def nonce_request(issuer_request: tuple[str, bytes]) -> tuple[str, bytes, bytes]:
+    """(kind, DER before the nonce, DER after it) for a request about the same certificate with a 32-byte nonce."""
+    kind, der = issuer_request
+    request = ocsp.load_der_ocsp_request(der)
+    builder = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            request.issuer_name_hash, request.issuer_key_hash, request.serial_number, request.hash_algorithm
+        )
+        .add_extension(x509.OCSPNonce(NONCE_PLACEHOLDER), critical=False)
+    )
+    full = builder.build().public_bytes(Encoding.DER)
+    before, found, after = full.partition(NONCE_PLACEHOLDER)
+    assert found, "the nonce placeholder is not in the request"
+    return kind, before, after
 
 
 def ensure_wrk() -> str:
@@ -118,6 +157,20 @@ def _key_hash(issuer: x509.Certificate) -> bytes:
     return digest.finalize()
 
 
+def openssl_multi(cores: int, seconds: int) -> float:
+    """``openssl speed -multi N rsa2048``: RSA-2048 signatures/s on N cores."""
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", str(seconds), "-multi", str(cores), "rsa2048"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"^rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", out, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"cannot read openssl speed output:\n{out}")
+    return float(match.group(1))
+
+
 def wrk_rate(wrk: str, url: str, script: Path, seconds: int, connections: int) -> float:
     out = subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
@@ -173,11 +226,42 @@ def main() -> None:
                     answer = ocsp.load_der_ocsp_response(response.read())
                 assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
                 assert answer.certificate_status is ocsp.OCSPCertStatus.GOOD
+            kind, before, after = nonce_request(requests[0])
+            nonce = bytes(range(32))
+            request = urllib.request.Request(
+                f"{base}/ocsp/{kind}", data=before + nonce + after, headers={"Content-Type": "application/ocsp-request"}
+            )
+            with urllib.request.urlopen(request) as response:
+                answer = ocsp.load_der_ocsp_response(response.read())
+            assert answer.certificate_status is ocsp.OCSPCertStatus.GOOD
+            assert answer.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == nonce
+            nonce_script = folder / "ocsp-nonce.lua"
+            nonce_script.write_text(WRK_NONCE_SCRIPT % (lua_bytes(before), lua_bytes(after), kind))
             wrk_rate(wrk, base, script, 2, args.connections)  # warm-up
-            rates = [wrk_rate(wrk, base, script, args.seconds, args.connections) for _ in range(args.repeats)]
-    print(f"# OCSP GET, known certificates — {today()} — {machine()}")
+            wrk_rate(wrk, base, nonce_script, 2, args.connections)
+            rates, signed, ceiling = [], [], []
+            for _ in range(args.repeats):
+                rates.append(wrk_rate(wrk, base, script, args.seconds, args.connections))
+                signed.append(wrk_rate(wrk, base, nonce_script, args.seconds, args.connections))
+                ceiling.append(openssl_multi(args.workers, min(args.seconds, 5)))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+    def runs(values: list[float]) -> str:
+        return ", ".join(f"{v:.0f}" for v in values)
+
+    print(f"# OCSP — {today()} — {machine()} — commit {commit.stdout.strip()} — load average at the end {load}")
     print(f"certificates: {len(paths)}, server workers: {args.workers}, wrk: 2 threads, {args.connections} connections")
-    print(f"responses/s: median {statistics.median(rates):.0f} (runs: {', '.join(f'{r:.0f}' for r in rates)})")
+    print(f"GET, pre-produced (RFC 5019; the anchor check at login): median {statistics.median(rates):.0f}/s "
+          f"(runs: {runs(rates)})")  # fmt: skip
+    print(f"POST with a fresh nonce, signed per request (card-level checks): median {statistics.median(signed):.0f}/s "
+          f"(runs: {runs(signed)})")  # fmt: skip
+    print(f"openssl speed -multi {args.workers} rsa2048, sign: median {statistics.median(ceiling):.0f}/s "
+          f"(runs: {runs(ceiling)})")  # fmt: skip
+    ratios = [s / c for s, c in zip(signed, ceiling, strict=True)]
+    print(f"signed path / openssl, run by run: {', '.join(f'{r:.2f}' for r in ratios)}; "
+          f"median {statistics.median(ratios):.2f}")  # fmt: skip
+    print(f"GET / openssl: median {statistics.median(r / c for r, c in zip(rates, ceiling, strict=True)):.2f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -141,3 +143,47 @@ def test_it_handles_bad_json(client: Client) -> None:
     client.post("/login/passkey/options/")
     response = client.post("/login/passkey/finish/", "[]", content_type="application/json")
     assert (response.status_code, response.json()["error"]) == (400, "malformed")
+
+
+def test_it_revokes_a_passkey_whose_counter_stands_still(
+    client: Client, account: Account, authenticator: SoftAuthenticator
+) -> None:
+    assert passkey_login(client, authenticator, counter_step=3)[0] == 200
+    status, answer = passkey_login(Client(), authenticator, counter_step=0)  # the same count again: a clone
+    assert (status, answer["error"]) == (400, "clone_suspected")
+    assert Passkey.objects.get(account=account).revoked_reason == "sign_count_regression"
+
+
+def test_it_accepts_an_authenticator_without_a_counter(
+    client: Client, account: Account, authenticator: SoftAuthenticator
+) -> None:
+    Passkey.objects.filter(account=account).update(sign_count=0)
+    authenticator.sign_count = 0
+    for _ in range(2):  # 0 after 0, twice: no counter is no regression (§7.2 step 22)
+        assert passkey_login(Client(), authenticator, counter_step=0)[0] == 200
+    passkey = Passkey.objects.get(account=account)
+    assert (passkey.sign_count, passkey.revoked_at) == (0, None)
+
+
+#: SQL statements of one login from a browser not logged in (issue #13; 37 before it): options = two anonymous-row
+#: cap counters, the challenge row, the new session (a savepoint pair here, in the test's transaction); finish = the
+#: per-address and per-account counters, the session read, the challenge used up (one conditional UPDATE), the
+#: passkey with its account, the sign count advanced (one conditional UPDATE), the anchor's state (lifecycle check),
+#: the audit entry and its head in one transaction with the old session's DELETE and last_login, the new session.
+OPTIONS_STATEMENTS = 6
+FINISH_STATEMENTS = 19
+
+
+def test_it_logs_in_within_a_pinned_number_of_sql_statements(
+    client: Client, account: Account, authenticator: SoftAuthenticator, django_assert_max_num_queries: Any
+) -> None:
+    client.get("/login/passkey/")
+    for number in (1, 2):  # the second login pays no first-time costs (the audit head exists)
+        client.cookies.pop("sessionid", None)  # a browser that is not logged in
+        with django_assert_max_num_queries(OPTIONS_STATEMENTS):
+            options = client.post("/login/passkey/options/").json()
+        with django_assert_max_num_queries(FINISH_STATEMENTS):
+            body = authenticator.get(options)
+            response = client.post("/login/passkey/finish/", body, content_type="application/json")
+        assert response.json()["ok"] is True
+        assert Passkey.objects.get(account=account).sign_count == number

@@ -38,6 +38,8 @@ WSGI_APPLICATION = "anchorid.idp.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = databases(DATA_DIR, "idp")
 CACHES = cache_settings("idp")  # + Redis ("shared") when REDIS_URL is set
+# Django's database sessions, with fewer statements per login (anchorid/common/session_store.py).
+SESSION_ENGINE = "anchorid.common.session_store"
 
 # Strict by default: everything from our own origin, nothing inline, never framed. Pages that need more
 # (the card helper on localhost) widen it per view, not here.

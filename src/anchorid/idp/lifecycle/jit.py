@@ -6,10 +6,11 @@
   closed): the anchor's ``checked_at`` is simply moved to now;
 - any other login (passkey, wallet key): the anchor's last check is the later of its ``checked_at`` and the
   thisUpdate of the CRL the newest successful sweep used. When that is older than the configured age, the idp
-  asks jlis's OCSP responder about the anchor's serial (CertID built from the trusted issuing CA and the serial:
-  the idp keeps no copy of the certificate). ``good`` moves ``checked_at``; ``revoked`` is recorded exactly as a
-  sweep would (``marking.apply``, detected by ``ocsp``): attributes stale, notice, audit -- and a death stops
-  this login (``AccountNotUsable``);
+  asks jlis's OCSP responder about the anchor's serial -- first for the pre-produced answer (RFC 5019: GET, no
+  nonce, taken when at most ``PREPRODUCED_FRESHNESS`` old), else with a nonce (CertID built from the trusted
+  issuing CA and the serial: the idp keeps no copy of the certificate). ``good`` moves ``checked_at``;
+  ``revoked`` is recorded exactly as a sweep would (``marking.apply``, detected by ``ocsp``): attributes stale,
+  notice, audit -- and a death stops this login (``AccountNotUsable``);
 - jlis unreachable, or an answer that does not verify: the login goes on (decision in docs/lifecycle.md: a
   passkey or wallet key is its own credential, checked on its own; the anchor's status matters to the
   *attributes*, which stay as the last check left them, and the next sweep or login tries again). Card-level
@@ -18,11 +19,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import requests
 from cryptography import x509
@@ -82,32 +85,65 @@ def ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None =
     return status
 
 
+#: RFC 5019 §2.2.1/§4: the anchor check at a passkey or wallet-key login first asks for jlis's pre-produced answer
+#: (GET, no nonce: one indexed read at jlis, no RSA signature) and takes it when its thisUpdate is at most this old.
+#: jlis keeps each stored answer at most 15 minutes old (valid 1 h, re-signed when less than 45 min are left) and
+#: re-signs it inside the revocation itself, so a revocation is in the very next answer. An older answer, or a
+#: responder that does not answer the GET form, gets the nonce'd POST (signed afresh). Card-level checks
+#: (onboarding, card login: ``anchorid.jpki.verify``) always send a nonce: there freshness must be proven.
+PREPRODUCED_FRESHNESS = timedelta(minutes=15)
+
+
+class _AskAgainWithNonce(Exception):
+    """The pre-produced answer is too old, or the GET form was refused: ask with a nonce."""
+
+
 def _ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None = None) -> AnchorStatus:
     now = now or timezone.now()
     name_hash = hashlib.sha1(issuer.subject.public_bytes(), usedforsecurity=False).digest()
     key_hash = x509.SubjectKeyIdentifier.from_public_key(issuer.public_key()).digest
-    nonce = os.urandom(NONCE_BYTES)
-    request = (
-        ocsp.OCSPRequestBuilder()
-        .add_certificate_by_hash(name_hash, key_hash, serial, hashes.SHA1())  # noqa: S303 (CertID, RFC 5019)
-        .add_extension(x509.OCSPNonce(nonce), critical=False)
-        .build()
-    )
-    responder = jlis_client.ocsp_responder()
+    cert_id = (serial, name_hash, key_hash)
     try:
-        reply = requests.post(
-            responder.url,
-            data=request.public_bytes(serialization.Encoding.DER),
-            headers={"Content-Type": "application/ocsp-request", **request_id.outgoing_headers()},
-            timeout=responder.timeout,
-        )
+        return _ask(cert_id, issuer, now, nonce=None)
+    except _AskAgainWithNonce as why:
+        log.info("anchor check: %s; asking again with a nonce", why)
+    return _ask(cert_id, issuer, now, nonce=os.urandom(NONCE_BYTES))
+
+
+def _ask(
+    cert_id: tuple[int, bytes, bytes], issuer: x509.Certificate, now: datetime, *, nonce: bytes | None
+) -> AnchorStatus:
+    """One OCSP exchange: GET without a nonce (pre-produced answer), or POST with ``nonce`` (signed afresh)."""
+    serial, name_hash, key_hash = cert_id
+    builder = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        name_hash,
+        key_hash,
+        serial,
+        hashes.SHA1(),  # noqa: S303 (CertID, RFC 5019)
+    )
+    if nonce is not None:
+        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
+    der = builder.build().public_bytes(serialization.Encoding.DER)
+    responder = jlis_client.ocsp_responder()
+    headers = request_id.outgoing_headers()
+    try:
+        if nonce is None:  # RFC 5019 §5 / RFC 6960 Appendix A.1: the GET form, which caches can answer too
+            url = f"{responder.url}/{quote(base64.b64encode(der).decode(), safe='')}"
+            reply = requests.get(url, headers=headers, timeout=responder.timeout)
+        else:
+            headers = {"Content-Type": "application/ocsp-request", **headers}
+            reply = requests.post(responder.url, data=der, headers=headers, timeout=responder.timeout)
     except requests.RequestException as error:
         raise OcspUnavailable(f"OCSP responder unreachable: {error.__class__.__name__}") from None
     if reply.status_code != requests.codes.ok:
+        if nonce is None:
+            raise _AskAgainWithNonce(f"the GET form was answered HTTP {reply.status_code}")
         raise OcspUnavailable(f"OCSP responder answered HTTP {reply.status_code}")
     try:
         response = ocsp.load_der_ocsp_response(reply.content)
         if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+            if nonce is None:
+                raise _AskAgainWithNonce(f"the GET form was answered {response.response_status.name}")
             raise OcspUnavailable(f"OCSP responder answered {response.response_status.name}")
         matches = [
             single
@@ -119,12 +155,13 @@ def _ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None 
         if len(matches) != 1:
             raise OcspUnavailable("the OCSP response is not about this certificate")
         _check_ocsp_signer(response, issuer, now)
-        try:
-            echoed = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-            if echoed != nonce:
-                raise OcspUnavailable("the OCSP response's nonce does not match")
-        except x509.ExtensionNotFound:
-            pass  # J-LIS may pre-sign; freshness then rests on thisUpdate/nextUpdate
+        if nonce is not None:
+            try:
+                echoed = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
+                if echoed != nonce:
+                    raise OcspUnavailable("the OCSP response's nonce does not match")
+            except x509.ExtensionNotFound:
+                pass  # J-LIS may pre-sign; freshness then rests on thisUpdate/nextUpdate
     except (ValueError, RevocationUnavailable) as error:
         raise OcspUnavailable(f"the OCSP response does not verify: {error}") from None
     single = matches[0]
@@ -132,6 +169,8 @@ def _ocsp_status(serial: int, issuer: x509.Certificate, *, now: datetime | None 
         raise OcspUnavailable("the OCSP response's thisUpdate is in the future")
     if single.next_update_utc is not None and single.next_update_utc < now - CLOCK_SKEW:
         raise OcspUnavailable("the OCSP response is stale")
+    if nonce is None and single.this_update_utc < now - PREPRODUCED_FRESHNESS:
+        raise _AskAgainWithNonce("the pre-produced answer is older than the freshness window")
     if single.certificate_status is ocsp.OCSPCertStatus.GOOD:
         return AnchorStatus(good=True)
     if single.certificate_status is ocsp.OCSPCertStatus.REVOKED:

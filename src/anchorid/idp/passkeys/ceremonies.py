@@ -20,7 +20,7 @@ user presence and verification flags, signature). This module adds what a relyin
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -131,9 +131,27 @@ def _session_key(purpose: str) -> str:
     return SESSION_CHALLENGE.format(purpose=purpose)
 
 
-def new_challenge(session: SessionBase, purpose: str, account: Account | None = None) -> bytes:
-    now = timezone.now()
+#: Seconds between two prunes of long-expired challenge rows by one process (a prune runs when a challenge is made).
+PRUNE_EVERY_SECONDS = 60
+_last_prune = 0.0
+
+
+def _prune_expired(now: datetime) -> None:
+    """Delete challenges expired for more than a day, at most once per ``PRUNE_EVERY_SECONDS`` per process (the
+    anonymous-row caps bound what piles up between two prunes)."""
+    global _last_prune
+    moment = now.timestamp()
+    if abs(moment - _last_prune) < PRUNE_EVERY_SECONDS:
+        return
+    _last_prune = moment
     WebAuthnChallenge.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+
+
+def new_challenge(session: SessionBase, purpose: str, account: Account | None = None) -> bytes:
+    """A fresh challenge: one row (single use, expiry) and the session's ``[row id, challenge]`` (the session is
+    encrypted at rest and server-side: the challenge needs no second read when it is used up)."""
+    now = timezone.now()
+    _prune_expired(now)
     token = secrets.token_urlsafe(32)
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
     WebAuthnChallenge.objects.create(
@@ -144,14 +162,22 @@ def new_challenge(session: SessionBase, purpose: str, account: Account | None = 
         created_at=now,
         expires_at=now + CHALLENGE_LIFETIME,
     )
-    session[_session_key(purpose)] = token
+    session[_session_key(purpose)] = [token, bytes_to_base64url(challenge)]
     return challenge
 
 
 def consume_challenge(session: SessionBase, purpose: str, account: Account | None = None) -> bytes:
-    """The session's challenge for ``purpose``, marked used by one conditional UPDATE; refuses a second use."""
-    token = session.pop(_session_key(purpose), None)
-    if not isinstance(token, str):
+    """The session's challenge for ``purpose``, marked used by one conditional UPDATE; refuses a second use.
+
+    The UPDATE is the whole single-use check (in every worker and instance: it is the database's row that changes,
+    once); the challenge's bytes come from the session that asked for it.
+    """
+    held = session.pop(_session_key(purpose), None)
+    if isinstance(held, list) and len(held) == 2 and all(isinstance(part, str) for part in held):
+        token, encoded = held
+    elif isinstance(held, str):  # a session from before the challenge was kept in it: read it from the row
+        token, encoded = held, None
+    else:
         raise PasskeyRefused("no_challenge", _("This page has expired. Please start again."))
     now = timezone.now()
     used = WebAuthnChallenge.objects.filter(
@@ -161,7 +187,12 @@ def consume_challenge(session: SessionBase, purpose: str, account: Account | Non
         raise PasskeyRefused(
             "challenge_used_or_expired", _("This request was already used or has expired. Please start again.")
         )
-    return bytes(WebAuthnChallenge.objects.get(pk=token).challenge)
+    if encoded is None:
+        return bytes(WebAuthnChallenge.objects.get(pk=token).challenge)
+    try:
+        return base64url_to_bytes(encoded)
+    except ValueError:
+        raise PasskeyRefused("no_challenge", _("This page has expired. Please start again.")) from None
 
 
 # -- registration (§7.1) -------------------------------------------------------------------------------------
@@ -334,9 +365,14 @@ def finish_authentication(session: SessionBase, credential_json: str) -> tuple[P
     if parsed.response.user_handle is not None and parsed.response.user_handle != account.pk.bytes:
         raise PasskeyRefused("wrong_user_handle", _("The passkey's answer was malformed."), account=account)
 
+    new_count = verified.new_sign_count
+    if account.status == Account.Status.ACTIVE and _advance_sign_count(passkey, new_count):
+        return passkey, Authentication(passkey.assurance, PASSKEY_METHODS)
+    # Anything else (a counter that did not increase, a revoked or suspended passkey, a suspended account, or
+    # another login of the same passkey that moved the counter meanwhile) is decided under the row's lock.
     with transaction.atomic():
         locked = Passkey.objects.select_for_update().get(pk=passkey.pk)
-        new_count = verified.new_sign_count
+        locked.account = account
         regression = (new_count > 0 or locked.sign_count > 0) and new_count <= locked.sign_count
         if regression and locked.revoked_at is None:
             _revoke(locked, reason=SIGN_COUNT_REGRESSION, actor="system:passkeys")
@@ -366,6 +402,20 @@ def finish_authentication(session: SessionBase, credential_json: str) -> tuple[P
     if account.status != Account.Status.ACTIVE:
         raise PasskeyRefused("account_not_active", account_suspended_message(), account=account)
     return locked, Authentication(locked.assurance, PASSKEY_METHODS)
+
+
+def _advance_sign_count(passkey: Passkey, new_count: int) -> bool:
+    """The common case in one conditional UPDATE: a usable passkey whose stored counter is below ``new_count`` (or
+    both are 0: an authenticator without a counter) takes the new count and the time of use. False when no row
+    matched; the caller then decides under the row's lock exactly as before (§7.2 step 22, module docstring)."""
+    now = timezone.now()
+    rows = Passkey.objects.filter(pk=passkey.pk, revoked_at__isnull=True, suspended_at__isnull=True)
+    rows = rows.filter(sign_count__lt=new_count) if new_count > 0 else rows.filter(sign_count=0)
+    if rows.update(sign_count=new_count, last_used_at=now) != 1:
+        return False
+    passkey.sign_count = new_count
+    passkey.last_used_at = now
+    return True
 
 
 # -- lifecycle -----------------------------------------------------------------------------------------------
