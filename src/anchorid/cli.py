@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from anchorid.providersim.cli import add_provider_commands
 
     add_provider_commands(commands)
+    from anchorid.library.cli import add_library_commands
+
+    add_library_commands(commands)
     return parser
 
 

@@ -36,7 +36,8 @@ MIN_SECRET_DIFFERENT_CHARACTERS = 8
 #: Words that mark a value copied from documentation or a test rather than generated.
 PLACEHOLDERS = ("changeme", "change-me", "change_me", "example", "password", "passphrase", "secret", "test", "demo")
 #: The party each settings module serves (its ROOT_URLCONF's package).
-PARTY_OF_PACKAGE = {"jlis": config.JLIS, "idp": config.IDP, "city": config.CITY, "providersim": config.PROVIDERS}
+PARTY_OF_PACKAGE = {"jlis": config.JLIS, "idp": config.IDP, "city": config.CITY, "providersim": config.PROVIDERS,
+                    "library": config.LIBRARY}  # fmt: skip
 ORIGINS = {
     config.JLIS: config.JLIS_ORIGIN,
     config.IDP: config.IDP_ORIGIN,

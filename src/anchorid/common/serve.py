@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from anchorid.common.worker.embedded import EmbeddedWorker
 
-PARTIES = ("jlis", "idp", "city", "providers")
+PARTIES = ("jlis", "idp", "city", "providers", "library")
 #: The package of a party whose name on the command line differs from it.
 PACKAGES = {"providers": "providersim"}
 #: The setting that names where browsers reach a party (its issuer, for the idp); unset, it is the port served.
@@ -18,6 +18,7 @@ ORIGIN_SETTINGS = {
     "idp": "ANCHORID_IDP_ORIGIN",
     "city": "ANCHORID_CITY_ORIGIN",
     "providers": "ANCHORID_PROVIDERS_ORIGIN",
+    "library": "ANCHORID_LIBRARY_ORIGIN",
 }
 
 

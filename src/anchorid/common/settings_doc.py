@@ -23,11 +23,12 @@ does not parse stops `anchorid serve` and `anchorid check` before anything start
 """
 
 SECTION_TITLES = {
-    "all servers": "All servers (jlis, idp, city, providers)",
+    "all servers": "All servers (jlis, idp, city, providers, library)",
     config.JLIS: "jlis (the simulated J-LIS)",
     config.IDP: "idp (the ID platform)",
     config.CITY: "city",
     config.PROVIDERS: "providers (the sample private providers)",
+    config.LIBRARY: "library (the e-library)",
     config.CLI: "Command-line tools only",
 }
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 #: The module that declares each party's jobs (a party not named here has none).
-JOB_MODULES = {"jlis": "anchorid.jlis.jobs", "idp": "anchorid.idp.jobs", "city": "anchorid.city.jobs"}
+JOB_MODULES = {"jlis": "anchorid.jlis.jobs", "idp": "anchorid.idp.jobs", "city": "anchorid.city.jobs",
+               "library": "anchorid.library.jobs"}  # fmt: skip
 
 
 class JobFailed(Exception):
