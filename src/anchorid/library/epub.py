@@ -71,6 +71,11 @@ def _cover_svg(book: Book) -> str:
     )
 
 
+def _file_as(element: str, reading: str) -> str:
+    """The reading (よみ) of a title or author as EPUB 3's ``file-as`` refinement, when there is one."""
+    return f'\n    <meta refines="#{element}" property="file-as">{escape(reading)}</meta>' if reading else ""
+
+
 def build(book: Book, *, modified: datetime.datetime | None = None) -> bytes:
     """The EPUB file's bytes (deterministic for a given ``modified``)."""
     stamp = (modified or datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -93,10 +98,8 @@ def build(book: Book, *, modified: datetime.datetime | None = None) -> bytes:
 <package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="bookid" xml:lang="{book.language}">
   <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
     <dc:identifier id="bookid">{escape(book.identifier)}</dc:identifier>
-    <dc:title id="title">{escape(book.title)}</dc:title>
-    <meta refines="#title" property="file-as">{escape(book.title_yomi)}</meta>
-    <dc:creator id="creator">{escape(book.author)}</dc:creator>
-    <meta refines="#creator" property="file-as">{escape(book.author_yomi)}</meta>
+    <dc:title id="title">{escape(book.title)}</dc:title>{_file_as("title", book.title_yomi)}
+    <dc:creator id="creator">{escape(book.author)}</dc:creator>{_file_as("creator", book.author_yomi)}
     <dc:publisher>{escape(book.publisher)}</dc:publisher>
     <dc:language>{book.language}</dc:language>{isbn}
     <meta property="dcterms:modified">{stamp}</meta>
