@@ -32,6 +32,7 @@ from pathlib import Path
 
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
+from anchorid.library import demo as library_demo
 from anchorid.providersim import demo as providersim_demo
 
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
@@ -326,6 +327,7 @@ def _guide(
     city_lines: list[str],
     stream_lines: list[str],
     env_file: Path,
+    more: list[str] | None = None,
 ) -> str:
     """What to try, in an order in which every printed command works when pasted: first the settings, then what
     reads or signs with the card, and last the move, which revokes the card's signature certificate."""
@@ -350,6 +352,7 @@ def _guide(
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
         f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
         f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post: SSF receivers)",
+        *([f"  E-library           {parties['library'].origin}/   (電子図書館)"] if "library" in parties else []),
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data}   (logs: *.log there)",
         f"  residents + PINs    {data / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
@@ -445,6 +448,8 @@ def _guide(
             resident_id=adult["resident_id"],
         ),
         "",
+        *(more or []),  # the e-library (anchorid.library.demo)
+        "",
         "Stop with Ctrl-C (every party's processes end with the demo).",
     ]
     return "\n".join(lines)
@@ -467,7 +472,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     city.env = {"ANCHORID_CITY_ORIGIN": city.origin}
     providers = Party("providers", base_port + 3, data / "providers", "/")
     providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
-    parties = [jlis, idp, city, providers]
+    library = Party("library", base_port + 6, data / "library", "/")
+    library.env = library_demo.env(library.origin, library.data)
+    parties = [jlis, idp, city, providers, library]
     env_file = _write_env_file(data, parties)
     try:
         _start(jlis)
@@ -493,9 +500,16 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _start(providers)
         _wait_until_answering(providers)
         connected = providersim_demo.connect(providers.data, city.data)
+        library_demo.set_up(library.data, idp_origin=idp.origin, idp_data=idp.data, library_origin=library.origin,
+                            env={**os.environ, **idp.env})  # fmt: skip
+        library_staff = library_demo.seed(library.data, library.env)
+        _start(library)
+        _wait_until_answering(library)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        print(_guide(data, by_name, index, city_lines, connected, env_file), flush=True)
+        library_lines = library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
+                                                 library_data=library.data, staff=library_staff)  # fmt: skip
+        print(_guide(data, by_name, index, city_lines, connected, env_file, library_lines), flush=True)
         if once:
             return 0
         while all(party.process is not None and party.process.poll() is None for party in parties):

@@ -12,7 +12,6 @@ from typing import Any
 
 from anchorid.common.rp import setup as common_setup
 from anchorid.common.rp.client import AnchorIDClient, ClientConfig
-from anchorid.common.settings_base import DATA_DIR
 from anchorid.library.startup_checks import SETUP_COMMAND
 
 CLIENT_ID = "library"
@@ -34,4 +33,6 @@ def load_config(data_dir: Path) -> ClientConfig:
 @functools.cache
 def client() -> AnchorIDClient:
     """One client per process: discovery, JWKS and DPoP nonces are cached across requests."""
+    from anchorid.common.settings_base import DATA_DIR  # not at import: the command line sets the data folder first
+
     return AnchorIDClient(load_config(DATA_DIR))

@@ -189,6 +189,8 @@ def backchannel_logout(request: HttpRequest) -> HttpResponse:
         rp.client().verify_logout_token(token)
     except LoginError as error:
         return JsonResponse({"error": error.code}, status=400)
+    except FileNotFoundError:  # not set up (anchorid serve refuses to start so): nothing can be verified
+        return JsonResponse({"error": "invalid_request"}, status=400)
     return HttpResponse(status=200)  # sessions here are short; the session cookie's own lifetime ends them
 
 
@@ -432,6 +434,8 @@ def reading_state(request: HttpRequest, loan_id: int) -> HttpResponse:
         return JsonResponse({"error": "invalid_request", "error_description": "a JSON object"}, status=400)
     position = body.get("position")
     bookmarks = body.get("bookmarks")
+    if position is None and bookmarks is None:
+        return JsonResponse({"error": "invalid_request", "error_description": "position or bookmarks"}, status=400)
     if position is not None and (not isinstance(position, str) or not CFI.match(position)):
         return JsonResponse({"error": "invalid_request", "error_description": "position: an EPUB CFI"}, status=400)
     if bookmarks is not None and (

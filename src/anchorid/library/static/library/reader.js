@@ -71,6 +71,7 @@ async function main() {
     view.addEventListener('relocate', event => {
         position = event.detail.cfi
         root.dataset.position = position || ''
+        root.dataset.fraction = String(event.detail.fraction ?? '')
         if (position) save({ position })
     })
     view.addEventListener('load', () => { root.dataset.loaded = String(Number(root.dataset.loaded || '0') + 1) })
