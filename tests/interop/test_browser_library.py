@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from interop.harness import KEYSTORE_PASSPHRASE, Browser, Server, base_env, free_port, run
+from .harness import KEYSTORE_PASSPHRASE, Browser, Server, base_env, free_port, run
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
