@@ -47,8 +47,9 @@ def test_it_adds_a_title_and_buys_a_licence(staff: Client) -> None:
     assert title.isbn == "9784990000011"
     assert staff.post("/staff/", {"action": "licence", "l-title_id": "999999", "l-model": "one-copy",
                                   "l-cost_yen": "4400"}).status_code == 400  # fmt: skip
-    assert staff.post("/staff/", {"action": "licence", "l-title_id": str(title.pk), "l-model": "metered",
-                                  "l-cost_yen": "2800"}).status_code == 400  # metered needs loans or months  # fmt: skip
+    metered_without_terms = {"action": "licence", "l-title_id": str(title.pk), "l-model": "metered",
+                             "l-cost_yen": "2800"}  # fmt: skip
+    assert staff.post("/staff/", metered_without_terms).status_code == 400  # a metered licence needs loans or months
     assert not Licence.objects.exists()
     bought = staff.post("/staff/", {"action": "licence", "l-title_id": str(title.pk), "l-model": "one-copy",
                                     "l-cost_yen": "4400"})  # fmt: skip
