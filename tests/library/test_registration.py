@@ -27,7 +27,7 @@ def test_it_refuses_a_non_resident_without_an_allowed_category_and_keeps_nothing
     with pytest.raises(circulation.NotEligible) as refused:
         circulation.register("pairwise-2", {"resident_of": "131016"})
     assert refused.value.code == "not_resident"
-    assert "residents of the city" in refused.value.message
+    assert "市内にお住まいの方が利用できます" in refused.value.message
     with pytest.raises(circulation.NotEligible):
         circulation.register("pairwise-2", {})
     assert not Patron.objects.exists()

@@ -14,6 +14,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -37,6 +38,7 @@ from anchorid.library.models import (
     Title,
 )
 
+Code = TypeVar("Code", CategoryGrant, CardLinkCode)
 ONE_COPY_LOANS = 52
 ONE_COPY_YEARS = 2
 CODE_DAYS = 14
@@ -70,6 +72,19 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
+def _take_code(model: type[Code], code: str) -> Code | None:
+    """The unused, unexpired code row matching ``code``, marked used (inside the caller's transaction)."""
+    found = (
+        model.objects.select_for_update()
+        .filter(code_hash=_digest(code), used_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if found is not None:
+        found.used_at = timezone.now()
+        found.save(update_fields=["used_at"])
+    return found
+
+
 def new_card_number() -> str:
     """Ten digits: ``26``, seven random digits and a Luhn check digit (catches one mistyped digit at a counter)."""
     body = "26" + "".join(secrets.choice("0123456789") for _ in range(7))
@@ -98,15 +113,9 @@ def register(sub: str, claims: dict[str, object], *, grant_code: str = "") -> Pa
         return existing
     with transaction.atomic():
         if category is None and grant_code:
-            grant = (
-                CategoryGrant.objects.select_for_update()
-                .filter(code_hash=_digest(grant_code), used_at__isnull=True, expires_at__gt=timezone.now())
-                .first()
-            )
+            grant = _take_code(CategoryGrant, grant_code)
             if grant is None:
                 raise NotEligible("bad_code", gettext_lazy("This registration code is not valid or has expired."))
-            grant.used_at = timezone.now()
-            grant.save(update_fields=["used_at"])
             category = grant.category
         if category is None:
             raise NotEligible(
@@ -152,15 +161,9 @@ def issue_card_link(card_number: str, *, days: int = CODE_DAYS) -> str:
 
 def link_card(patron: Patron, code: str) -> str:
     with transaction.atomic():
-        found = (
-            CardLinkCode.objects.select_for_update()
-            .filter(code_hash=_digest(code), used_at__isnull=True, expires_at__gt=timezone.now())
-            .first()
-        )
+        found = _take_code(CardLinkCode, code)
         if found is None:
             raise CirculationError("bad_code", gettext_lazy("This code is not valid or has expired."))
-        found.used_at = timezone.now()
-        found.save(update_fields=["used_at"])
         Patron.objects.filter(pk=patron.pk).update(physical_card=found.card_number)
         patron.physical_card = found.card_number
         return found.card_number
