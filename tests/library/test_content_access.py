@@ -13,7 +13,7 @@ from django.test import Client
 from anchorid.library import circulation, content
 from anchorid.library.epub import build, store
 from anchorid.library.models import Loan, Patron, ReadingState, Title
-from anchorid.library.samples import BOOKS
+from anchorid.library.sample_books import BOOKS
 
 from .conftest import logged_in, make_patron, make_title, one_copy
 
