@@ -473,7 +473,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     providers = Party("providers", base_port + 3, data / "providers", "/")
     providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
     library = Party("library", base_port + 6, data / "library", "/")
-    library.env = library_demo.env(library.origin, library.data)
+    library.env = library_demo.env(library.origin, data / "mail")
     parties = [jlis, idp, city, providers, library]
     env_file = _write_env_file(data, parties)
     try:
@@ -508,7 +508,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
         library_lines = library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
-                                                 library_data=library.data, staff=library_staff)  # fmt: skip
+                                                 library_data=library.data, mail=data / "mail",
+                                                 staff=library_staff)  # fmt: skip
         print(_guide(data, by_name, index, city_lines, connected, env_file, library_lines), flush=True)
         if once:
             return 0

@@ -1,7 +1,7 @@
 """The e-library's part of ``anchorid demo`` (port base+6): set-up, the sample collection and the guide lines.
 
-- ``env(library_origin, library_data)``: the library's settings (its origin; hold notices written as e-mail files
-  under ``DATA/library/mail``);
+- ``env(library_origin, mail)``: the library's settings (its origin; hold notices written as e-mail files into the
+  demo's mail folder, the idp's);
 - ``set_up(...)``: first run only (a marker file): keys and the registration at the idp (``anchorid library setup
   --idp-data``); run with the idp's environment;
 - ``seed(...)``: every run: the sample collection (idempotent) and a staff login with a fresh password; returns
@@ -30,11 +30,9 @@ def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     return done.stdout
 
 
-def env(library_origin: str, library_data: Path) -> dict[str, str]:
-    return {
-        "ANCHORID_LIBRARY_ORIGIN": library_origin,
-        "ANCHORID_EMAIL_FILE_PATH": str((library_data / "mail").resolve()),
-    }
+def env(library_origin: str, mail: Path) -> dict[str, str]:
+    """``mail``: the demo's e-mail folder, the idp's too (one value of ``ANCHORID_EMAIL_FILE_PATH`` in demo.env)."""
+    return {"ANCHORID_LIBRARY_ORIGIN": library_origin, "ANCHORID_EMAIL_FILE_PATH": str(mail.resolve())}
 
 
 def set_up(library_data: Path, *, idp_origin: str, idp_data: Path, library_origin: str, env: dict[str, str]) -> bool:
@@ -56,15 +54,17 @@ def seed(library_data: Path, env: dict[str, str]) -> tuple[str, str]:
     return STAFF_USER, password
 
 
-def guide_lines(*, command: str, library_origin: str, library_data: Path, staff: tuple[str, str]) -> list[str]:
+def guide_lines(
+    *, command: str, library_origin: str, library_data: Path, mail: Path, staff: tuple[str, str]
+) -> list[str]:
     return [
         "E-library 電子図書館 (issue #16, docs/library.md):",
         f"  1. {library_origin}/ — 「AnchorIDで利用登録・ログイン」 after onboarding at the idp:",
         "     registered in one step (the library receives only resident_of; the card number shows at once).",
         "  2. search うみべ (a reading in hiragana) → 海辺の図書室; 借りる; the reader shows it in vertical writing,",
         "     pages right to left (◀ is the next page); font size, bookmarks; 返却 on the home page.",
-        f"  3. hold a title that is out, return it elsewhere: the notice shows in-app and as an e-mail file in "
-        f"{(library_data / 'mail').resolve()}",
+        "  3. hold a title that is out (another patron borrowed it): when it comes back the notice shows in-app",
+        f"     and, with an e-mail address given on the home page, as an e-mail file in {mail.resolve()}",
         "  4. someone who lives elsewhere is refused with a message; a commuter registers with a counter code:",
         f"     {command} library grant --data {library_data.resolve()} --category commuter",
         f"  5. staff (acquisitions, licence expiry, statistics, patron support): {library_origin}/staff/login/ "
