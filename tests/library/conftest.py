@@ -22,7 +22,7 @@ _serial = itertools.count(1)
 @pytest.fixture
 def books_dir(tmp_path: Path, settings: object) -> Path:
     folder = tmp_path / "books"
-    settings.ANCHORID_LIBRARY_BOOKS_DIR = folder  # type: ignore[attr-defined]
+    settings.LIBRARY_BOOKS_DIR = folder  # type: ignore[attr-defined]
     return folder
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 BOOKS_DIR, CITY_CODE, CONTENT_URL_SECONDS = (
-    "ANCHORID_LIBRARY_BOOKS_DIR",
+    "LIBRARY_BOOKS_DIR",
     "ANCHORID_LIBRARY_CITY_CODE",
     "ANCHORID_LIBRARY_CONTENT_URL_SECONDS",
 )

@@ -40,7 +40,7 @@ SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_LIBRARY_ORIGIN)
 ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 ANCHORID_CSP_FORM_TARGETS = "anchorid.library.csp.form_targets"
 #: Where the EPUB files live (one file per title, named by its content hash).
-ANCHORID_LIBRARY_BOOKS_DIR = DATA_DIR / "books"
+LIBRARY_BOOKS_DIR = DATA_DIR / "books"
 
 EMAIL_BACKEND = config.EMAIL_BACKEND.value()
 if config.EMAIL_FILE_PATH.is_set():
