@@ -43,6 +43,7 @@ ORIGINS = {
     config.IDP: config.IDP_ORIGIN,
     config.CITY: config.CITY_ORIGIN,
     config.PROVIDERS: config.PROVIDERS_ORIGIN,
+    config.LIBRARY: config.LIBRARY_ORIGIN,
 }
 _MAKE_SECRET = "\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\""  # noqa: S105 -- a command
 _MAKE_FERNET = "\"$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')\""
