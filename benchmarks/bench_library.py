@@ -127,7 +127,7 @@ def patrons(count: int) -> list[str]:
     from anchorid.library.models import CirculationRule, Patron
     from anchorid.library.views import PATRON
 
-    CirculationRule.objects.filter(category="resident").update(max_loans=100_000)
+    CirculationRule.objects.filter(category="resident").update(max_loans=30_000)
     cookies = []
     for i in range(count):
         patron = Patron.objects.create(sub=f"bench-{i}", card_number=f"8{i:09d}", category="resident")

@@ -18,7 +18,7 @@ from support.fuzz_http import Endpoint, run, url_patterns
 
 from .conftest import make_patron, make_title, one_copy
 
-EXAMPLES = 200
+EXAMPLES = 120
 CONTENT_ROUTE = "/content/<int:loan_id>/<int:expires>/<sig:sig>/<path:name>"
 
 
