@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     from anchorid.currency.cli import add_currency_commands
 
     add_currency_commands(commands)
+    from anchorid.library.cli import add_library_commands
+
+    add_library_commands(commands)
     return parser
 
 

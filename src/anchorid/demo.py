@@ -33,6 +33,7 @@ from pathlib import Path
 from anchorid.currency import demo as currency_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
+from anchorid.library import demo as library_demo
 from anchorid.participation import demo as participation_demo
 from anchorid.providersim import demo as providersim_demo
 
@@ -353,6 +354,7 @@ def _guide(
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
         f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
         f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post: SSF receivers)",
+        *([f"  E-library           {parties['library'].origin}/   (電子図書館)"] if "library" in parties else []),
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data}   (logs: *.log there)",
         f"  residents + PINs    {data / 'cards' / 'INDEX.json'}  (synthetic people, virtual cards)",
@@ -482,7 +484,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     participation.env = {"ANCHORID_PARTICIPATION_ORIGIN": f"http://127.0.0.1:{base_port + 4}"}
     currency = Party("currency", base_port + 5, data / "currency", "/")
     currency.env = {"ANCHORID_CURRENCY_ORIGIN": currency.origin}
-    parties = [jlis, idp, city, providers, participation, currency]
+    library = Party("library", base_port + 6, data / "library", "/")
+    library.env = library_demo.env(library.origin, data / "mail")
+    parties = [jlis, idp, city, providers, participation, currency, library]
     env_file = _write_env_file(data, parties)
     try:
         _start(jlis)
@@ -519,11 +523,20 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         currency_seeded = currency_demo.seed_lines(currency.data, currency.origin)
         _start(currency)
         _wait_until_answering(currency)
+        library_demo.set_up(library.data, idp_origin=idp.origin, idp_data=idp.data, library_origin=library.origin,
+                            env={**os.environ, **idp.env})  # fmt: skip
+        library_staff = library_demo.seed(library.data, library.env)
+        _start(library)
+        _wait_until_answering(library)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        services = currency_demo.guide_lines(
-            command=_command_name(), origin=currency.origin, data=currency.data, seeded=currency_seeded
-        )
+        services = [
+            *currency_demo.guide_lines(
+                command=_command_name(), origin=currency.origin, data=currency.data, seeded=currency_seeded
+            ),
+            *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
+                                      library_data=library.data, mail=data / "mail", staff=library_staff),
+        ]  # fmt: skip
         print(_guide(data, by_name, index, city_lines, connected, env_file, services), flush=True)
         if once:
             return 0

@@ -23,6 +23,7 @@ ORIGINS = {
     "idp": "ANCHORID_IDP_ORIGIN",
     "city": "ANCHORID_CITY_ORIGIN",
     "providers": "ANCHORID_PROVIDERS_ORIGIN",
+    "library": "ANCHORID_LIBRARY_ORIGIN",
 }
 #: Every variable a test here sets; none comes from the environment the tests run in.
 CONTROLLED = (
@@ -97,10 +98,10 @@ def data(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("party", ["jlis", "idp", "city", "providers"])
+@pytest.mark.parametrize("party", ["jlis", "idp", "city", "providers", "library"])
 def test_it_passes_a_good_production_configuration(party: str, data: Path) -> None:
     env = production_env(party)
-    if party in ("city", "providers"):  # a relying party needs its client configuration (a startup check)
+    if party in ("city", "providers", "library"):  # a relying party needs its client configuration (a startup check)
         cli(env, party, "setup", "--data", str(data), "--idp", NOWHERE)
     done = check(party, data, env)
     assert done.returncode == 0, done.stderr

@@ -39,10 +39,11 @@ T_co = TypeVar("T_co", covariant=True)
 JLIS, IDP, CITY, PROVIDERS, CLI = "jlis", "idp", "city", "providers", "cli"
 PARTICIPATION = "participation"
 CURRENCY = "currency"
+LIBRARY = "library"
 #: The servers (``anchorid serve PARTY``).
-SERVERS = (JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CURRENCY)
+SERVERS = (JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CURRENCY, LIBRARY)
 #: Parties in the order the reference page lists their sections.
-SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CURRENCY, CLI)
+SECTIONS = ("all servers", JLIS, IDP, CITY, PROVIDERS, PARTICIPATION, CURRENCY, LIBRARY, CLI)
 
 
 class ConfigError(ValueError):
@@ -651,21 +652,21 @@ EMAIL_BACKEND = Setting(
     "ANCHORID_EMAIL_BACKEND",
     TEXT,
     "django.core.mail.backends.console.EmailBackend",
-    IDP,
+    (IDP, LIBRARY),
     "Django e-mail backend for notices.",
 )
 EMAIL_FILE_PATH = Setting(
     "ANCHORID_EMAIL_FILE_PATH",
     PATH,
     None,
-    IDP,
+    (IDP, LIBRARY),
     "Write notice e-mails as files into this folder (overrides the backend).",
 )
 EMAIL_FROM = Setting(
     "ANCHORID_EMAIL_FROM",
     TEXT,
     "AnchorID <no-reply@anchorid.localhost>",
-    IDP,
+    (IDP, LIBRARY),
     "Sender of the idp's e-mails (Django's DEFAULT_FROM_EMAIL).",
 )
 NOTICE_FROM_EMAIL = Setting(
@@ -876,6 +877,37 @@ CURRENCY_JOB_SECONDS = Setting(
     60.0,
     CURRENCY,
     "How often the currency's worker expires pending payments and lots (and sends expiry notices); 0 off.",
+)
+
+# -- the e-library (anchorid serve library) ---------------------------------------------------------------------
+
+LIBRARY_ORIGIN = Setting(
+    "ANCHORID_LIBRARY_ORIGIN",
+    URL,
+    "http://localhost:8006",
+    LIBRARY,
+    "Where browsers reach the e-library; its redirect URIs are under it.",
+)
+LIBRARY_CITY_CODE = Setting(
+    "ANCHORID_LIBRARY_CITY_CODE",
+    TEXT,
+    "142042",
+    LIBRARY,
+    "The municipality code (`resident_of`) whose residents may register at the e-library.",
+)
+LIBRARY_CONTENT_URL_SECONDS = Setting(
+    "ANCHORID_LIBRARY_CONTENT_URL_SECONDS",
+    SECONDS,
+    300.0,
+    LIBRARY,
+    "How long a signed content URL of the e-library's reader stays valid.",
+)
+LIBRARY_CIRCULATION_SECONDS = Setting(
+    "ANCHORID_LIBRARY_CIRCULATION_SECONDS",
+    SECONDS,
+    60.0,
+    LIBRARY,
+    "How often the e-library's worker ends due loans and holds and retires licences; 0 turns the job off.",
 )
 
 # -- command-line tools (anchorid wallet, sign, card-helper) -----------------------------------------------------

@@ -43,6 +43,7 @@ PARTY_OF_PACKAGE = {
     "providersim": config.PROVIDERS,
     "participation": config.PARTICIPATION,
     "currency": config.CURRENCY,
+    "library": config.LIBRARY,
 }
 ORIGINS = {
     config.JLIS: config.JLIS_ORIGIN,
@@ -51,6 +52,7 @@ ORIGINS = {
     config.PROVIDERS: config.PROVIDERS_ORIGIN,
     config.PARTICIPATION: config.PARTICIPATION_ORIGIN,
     config.CURRENCY: config.CURRENCY_ORIGIN,
+    config.LIBRARY: config.LIBRARY_ORIGIN,
 }
 _MAKE_SECRET = "\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\""  # noqa: S105 -- a command
 _MAKE_FERNET = "\"$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')\""

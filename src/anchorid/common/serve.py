@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from anchorid.common.worker.embedded import EmbeddedWorker
 
-PARTIES = ("jlis", "idp", "city", "providers", "participation", "currency")
+PARTIES = ("jlis", "idp", "city", "providers", "participation", "currency", "library")
 #: The package of a party whose name on the command line differs from it.
 PACKAGES = {"providers": "providersim"}
 #: The setting that names where browsers reach a party (its issuer, for the idp); unset, it is the port served.
@@ -20,6 +20,7 @@ ORIGIN_SETTINGS = {
     "providers": "ANCHORID_PROVIDERS_ORIGIN",
     "participation": "ANCHORID_PARTICIPATION_ORIGIN",
     "currency": "ANCHORID_CURRENCY_ORIGIN",
+    "library": "ANCHORID_LIBRARY_ORIGIN",
 }
 
 

@@ -23,13 +23,14 @@ does not parse stops `anchorid serve` and `anchorid check` before anything start
 """
 
 SECTION_TITLES = {
-    "all servers": "All servers (jlis, idp, city, providers, participation, currency)",
+    "all servers": "All servers (jlis, idp, city, providers, participation, currency, library)",
     config.JLIS: "jlis (the simulated J-LIS)",
     config.IDP: "idp (the ID platform)",
     config.CITY: "city",
     config.PROVIDERS: "providers (the sample private providers)",
     config.PARTICIPATION: "participation (the participation platform)",
     config.CURRENCY: "currency (the local currency)",
+    config.LIBRARY: "library (the e-library)",
     config.CLI: "Command-line tools only",
 }
 

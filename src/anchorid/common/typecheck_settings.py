@@ -8,10 +8,13 @@ from anchorid.idp.settings import *  # noqa: F403
 from anchorid.idp.settings import INSTALLED_APPS as IDP_APPS
 from anchorid.jlis.settings import *  # noqa: F403
 from anchorid.jlis.settings import INSTALLED_APPS as JLIS_APPS
+from anchorid.library.settings import INSTALLED_APPS as LIBRARY_APPS
 from anchorid.participation.settings import INSTALLED_APPS as PARTICIPATION_APPS
 from anchorid.providersim.settings import INSTALLED_APPS as PROVIDERS_APPS
 
 INSTALLED_APPS = list(
-    dict.fromkeys([*JLIS_APPS, *IDP_APPS, *CITY_APPS, *PROVIDERS_APPS, *PARTICIPATION_APPS, *CURRENCY_APPS])
+    dict.fromkeys(
+        [*JLIS_APPS, *IDP_APPS, *CITY_APPS, *PROVIDERS_APPS, *PARTICIPATION_APPS, *CURRENCY_APPS, *LIBRARY_APPS]
+    )
 )
 AUTH_USER_MODEL = "accounts.Account"

@@ -22,6 +22,7 @@ JOB_MODULES = {
     "idp": "anchorid.idp.jobs",
     "city": "anchorid.city.jobs",
     "currency": "anchorid.currency.jobs",
+    "library": "anchorid.library.jobs",
 }
 
 
