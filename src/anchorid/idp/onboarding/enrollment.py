@@ -26,8 +26,8 @@ from django.db import IntegrityError, transaction
 
 from anchorid.idp import jlis_client
 from anchorid.idp.accounts import attribute_crypto
-from anchorid.idp.adoption.counting import record_onboarding
 from anchorid.idp.accounts.models import Account, AnchorCertificate
+from anchorid.idp.adoption.counting import record_onboarding
 from anchorid.idp.assurance import Level
 from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.events import EventType
