@@ -34,7 +34,7 @@ def _body(guardian: dict[str, Any], child_serial: str, card_sign: Any, *, signer
 
     document = json.dumps({
         "type": DOCUMENT_TYPE, "operator": operator, "purpose": "子のアカウント",
-        "child_certificate": {"kind": "auth", "serial": child_serial},
+        "platform": "https://id.example", "child_certificate_serial": child_serial,
         "signed_at": datetime.datetime.now(datetime.UTC).isoformat(), "nonce": "n1",
     }).encode()  # fmt: skip
     signature = card_sign(Path((signer or guardian)["card_file"]), document)

@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("anchorid.idp.lifecycle.urls")),
     path("", include("anchorid.idp.ssf.urls")),
     path("", include("anchorid.idp.adoption.urls")),
+    path("", include("anchorid.idp.guardians.urls")),
 ]

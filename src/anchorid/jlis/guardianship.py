@@ -4,8 +4,8 @@
 *guardian* signed with their card's signature key::
 
     {"type": "anchorid.jlis.guardian-request/1", "operator": "<operator name>", "purpose": "...",
-     "child_certificate": {"kind": "auth", "serial": "<decimal>"}, "signed_at": "<ISO 8601 with zone>",
-     "nonce": "..."}
+     "platform": "<the operator's origin>", "child_certificate_serial": "<decimal serial of the child's
+     authentication certificate>", "signed_at": "<ISO 8601 with zone>", "nonce": "..."}
 
 with ``signature`` and the guardian's signature ``certificate`` (base64url). J-LIS answers only when the signature
 verifies with a signature certificate it issued and that was in force, the document names this operator and is
@@ -48,12 +48,10 @@ def _parse(document: bytes) -> tuple[str, int, datetime.datetime]:
         data = untrusted_json.loads(document)
         if not isinstance(data, dict) or data.get("type") != DOCUMENT_TYPE:
             raise ValueError(f"type must be {DOCUMENT_TYPE}")
-        operator, signed_at, child = data["operator"], data["signed_at"], data["child_certificate"]
-        if not isinstance(operator, str) or not isinstance(signed_at, str) or not isinstance(child, dict):
-            raise ValueError("operator and signed_at are strings, child_certificate an object")
-        if child.get("kind") != CertificateKind.AUTHENTICATION.value or not isinstance(child.get("serial"), str):
-            raise ValueError("child_certificate is the child's authentication certificate: kind auth, serial")
-        serial = int(child["serial"], 10)
+        operator, signed_at, child = data["operator"], data["signed_at"], data["child_certificate_serial"]
+        if not isinstance(operator, str) or not isinstance(signed_at, str) or not isinstance(child, str):
+            raise ValueError("operator, signed_at and child_certificate_serial are strings")
+        serial = int(child, 10)
         when = datetime.datetime.fromisoformat(signed_at)
         if when.tzinfo is None:
             raise ValueError("signed_at needs a time zone")

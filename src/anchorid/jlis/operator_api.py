@@ -374,5 +374,9 @@ def certificate_links(kind: str, serial: str) -> dict[str, Any]:
         "certificate": _summary(certificate),
         "chain": [_summary(c) for c in chain],
         "latest": _summary(chain[-1]),
-        "paired": [_summary(c) for c in sorted(paired, key=lambda c: c.pk)],
+        # The paired certificates themselves (DER, base64url): a child's account re-anchors on the signature
+        # certificate paired with its card's authentication one at 15 (issue #18 §1). Certificates are public.
+        "paired": [
+            {**_summary(c), "certificate": b64url_encode(bytes(c.der))} for c in sorted(paired, key=lambda c: c.pk)
+        ],
     }
