@@ -47,8 +47,10 @@ class Helper:
             self.prompts.append(prompt)
             return self.pin
 
-        self.server = CardHelperServer(port=port, idp_origin=idp, pin_source=pin_source,
-                                       open_card=lambda: JPKICard(EmulatorTransport(self.card["card_file"])))  # fmt: skip
+        def open_card() -> JPKICard:
+            return JPKICard(EmulatorTransport(self.card["card_file"]))
+
+        self.server = CardHelperServer(port=port, idp_origin=idp, pin_source=pin_source, open_card=open_card)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def insert(self, card: dict[str, Any], pin: str) -> None:
@@ -111,14 +113,15 @@ def test_it_walks_the_guardian_flow_from_the_childs_card_to_the_15th_and_18th_bi
             helper.insert(guardian, guardian["signature_pin"])
             parent.click("#consent-start")
             parent.wait_for_url(f"{idp}/me/children/", timeout=30_000)
-            assert "4桁" in helper.prompts[0] and "保護者" in helper.prompts[1]
+            assert "4桁" in helper.prompts[0]
+            assert "保護者" in helper.prompts[1]
             assert "住民基本台帳" in parent.content() or "resident register" in parent.content()
             parent.click("#setup-link-1")
             setup_url = parent.locator("#setup-link a").get_attribute("href")
             assert setup_url
 
             # 3. On the child's device: the card once, then a passkey.
-            child_context, kid = _browser_context(playwright, browser, passkeys=True)
+            _, kid = _browser_context(playwright, browser, passkeys=True)
             kid.goto(setup_url)
             helper.insert(child, child["authentication_pin"])
             kid.click("#card-start")
