@@ -77,7 +77,7 @@ def test_it_sends_the_childs_consent_to_the_guardian_who_approves_claim_by_claim
     assert service.full_guardian_of(child)
     approval = service.request_approval(child, client, {"name": True, "resident_of": True, "age_over_65": False})
     assert service.request_approval(child, client, {"name": True}).pk == approval.pk  # one pending per service
-    stranger = resident("stranger")
+    stranger = resident("stranger", BasicFourInfo.plain("鎌倉　一郎", datetime.date(1970, 1, 1), Gender.MALE, "鎌倉市"))
     with pytest.raises(service.GuardianRefused):
         service.decide(stranger, approval.pk, approve=True, claims=set())
     approval = service.request_approval(child, client, {"name": True, "resident_of": True, "age_over_65": False})
