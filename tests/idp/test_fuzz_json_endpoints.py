@@ -122,7 +122,8 @@ NOT_JSON = {
     "/me/notices/email/confirm/<str:token>/", "/me/refresh-consent/", "/me/refresh-consent/withdraw/", "/me/moving/",
     "/", "/me/sign/<str:public_id>/prepared/", "/me/children/", "/me/children/add/", "/me/children/add/guardian/",
     "/me/children/approvals/<int:approval_id>/", "/me/children/<str:child_id>/stop/",
-    "/me/children/<str:child_id>/setup-link/", "/children/setup/<str:token>/", r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
+    "/me/children/<str:child_id>/setup-link/", "/children/setup/<str:token>/",
+    r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
 }  # fmt: skip
 ROUTE_OF = {
     f"/me/sign/{SIGNING_ID}/finish/": "/me/sign/<str:public_id>/finish/",
