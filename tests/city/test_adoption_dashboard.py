@@ -93,7 +93,10 @@ def test_it_shows_adoption_as_a_share_week_by_week_and_where_to_act() -> None:
     assert actions[0].share.upper_bound_pct == min(s.upper_bound_pct for s in latest.values())
 
     staff = staff_client(areas=("reports",))
-    page = staff.get("/staff/adoption/").content.decode()
+    japanese = staff.get("/staff/adoption/").content.decode()
+    assert "普及状況ダッシュボード" in japanese
+    assert "重点的に取り組む対象" in japanese
+    page = staff.get("/staff/adoption/", headers={"Accept-Language": "en"}).content.decode()
     assert 'id="obs-youth"' in page
     assert "42.3" in page
     assert "47.4" in page

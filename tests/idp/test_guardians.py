@@ -97,6 +97,7 @@ def test_it_sends_the_childs_consent_to_the_guardian_who_approves_claim_by_claim
     page = logged_in(guardian).get("/me/children/")
     assert page.status_code == 200
     assert "鎌倉　つむぎ" in page.content.decode()
+    assert "子どものアカウント" in page.content.decode()  # Japanese first
 
 
 def test_it_lets_the_guardian_stop_the_account_and_ends_the_guardianship_at_18(provider: None) -> None:
