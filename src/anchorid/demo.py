@@ -30,6 +30,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.city.adoption import demo as adoption_demo
+from anchorid.idp.guardians import demo as guardians_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.providersim import demo as providersim_demo
@@ -488,6 +490,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             env={**os.environ, **idp.env},
         )
         city_lines = _seed_city(city)
+        family = guardians_demo.set_up(data, jlis.data, jlis_env=jlis.env)
+        adoption_demo.set_up(data, city.data)
         _start(city)
         _wait_until_answering(city)
         _start(providers)
@@ -495,7 +499,14 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         connected = providersim_demo.connect(providers.data, city.data)
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
-        print(_guide(data, by_name, index, city_lines, connected, env_file), flush=True)
+        guide = _guide(data, by_name, index, city_lines, connected, env_file)
+        guardian_lines = guardians_demo.guide_lines(
+            command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin, data=data.resolve(),
+            idp_data=idp.data.resolve(), jlis_data=jlis.data.resolve(), city_data=city.data.resolve(),
+        )  # fmt: skip
+        stop_line = "Stop with Ctrl-C (every party's processes end with the demo)."
+        guide = guide.replace(stop_line, "\n".join([*guardian_lines, "", stop_line]))
+        print(guide, flush=True)
         if once:
             return 0
         while all(party.process is not None and party.process.poll() is None for party in parties):

@@ -26,7 +26,12 @@ def issuance_chart(bands: list[Band], title: str, average: float) -> dict[str, A
     lines = base.mark_line(point=True).encode(
         x=alt.X("band:N", sort=alt.EncodingSortField("order"), title="age / 年齢"),
         y=alt.Y("rate:Q", title="issued % / 交付率 (%)", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("sex:N", title=None, scale=alt.Scale(range=["#0017c1", "#d32f2f"])),
+        color=alt.Color(
+            "sex:N",
+            title=None,
+            legend=alt.Legend(orient="bottom"),
+            scale=alt.Scale(domain=["male / 男", "female / 女"], range=["#0017c1", "#d32f2f"]),
+        ),
         strokeDash=alt.StrokeDash("sex:N", legend=None),
     )
     rule = alt.Chart({"values": [{"average": round(average, 1)}]}).mark_rule(color="#666").encode(y="average:Q")
@@ -47,7 +52,7 @@ def adoption_chart(shares: list[Share], title: str) -> dict[str, Any]:
         .encode(
             x=alt.X("week:T", title="week / 週"),
             y=alt.Y("share:Q", title="onboarded % of population / 登録率 (%)"),
-            color=alt.Color("cell:N", title=None),
+            color=alt.Color("cell:N", title=None, legend=alt.Legend(orient="bottom", columns=3)),
         )
         .properties(title=title, width=WIDTH, height=260)
     )

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from anchorid.city.adoption.tables import REQUIRED, national
 
@@ -27,3 +31,16 @@ def synthetic_city_csv() -> str:
         issued_female = min(female, max(0, round(female * (band.issued_female / band.population_female + offset))))
         writer.writerow([band.age_band, male, female, issued_male, issued_female])
     return buffer.getvalue()
+
+
+def set_up(data: Path, city_data: Path) -> Path:
+    """Every demo run: write the synthetic table to DATA and load it into the city (replacing the previous one)."""
+    table = data / "city-card-issuance-demo.csv"
+    table.write_text(synthetic_city_csv())
+    env = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-m", "anchorid.cli", "city", "adoption", "load-table", "--data",
+                           str(city_data), "--as-of", "demo", str(table)], capture_output=True, text=True, env=env,
+                          check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"anchorid city adoption load-table failed:\n{done.stderr.strip()}")
+    return table
