@@ -135,14 +135,13 @@ class Parties:
             server.stop()
 
 
-def start_parties(root: Path, *, residents: int = 16, idp_extra: dict[str, str] | None = None) -> Parties:
+def start_parties(root: Path, *, residents: int = 16) -> Parties:
     """jlis, idp and city as real processes, set up and registered as ``anchorid demo`` would."""
     env = base_env()
     jlis = Server("jlis", f"http://127.0.0.1:{free_port()}", root / "jlis", dict(env))
     idp_url = f"http://localhost:{free_port()}"
     idp_env = dict(env, ANCHORID_KEYSTORE_PASSPHRASE=KEYSTORE_PASSPHRASE, ANCHORID_JLIS_URL=jlis.url,
-                   ANCHORID_IDP_ORIGIN=idp_url, ANCHORID_RATE_LIMITS='{"login-ip": [10000, 60]}',
-                   **(idp_extra or {}))  # fmt: skip
+                   ANCHORID_IDP_ORIGIN=idp_url, ANCHORID_RATE_LIMITS='{"login-ip": [10000, 60]}')  # fmt: skip
     idp = Server("idp", idp_url, root / "idp", idp_env)
     city_url = f"http://127.0.0.1:{free_port()}"
     city = Server("city", city_url, root / "city", dict(env, ANCHORID_CITY_ORIGIN=city_url))

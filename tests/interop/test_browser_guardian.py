@@ -22,10 +22,11 @@ from typing import Any
 import pytest
 
 from anchorid.cardhelper.helper import CardHelperServer
+from anchorid.common import config
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.transport import EmulatorTransport
 
-from .harness import Browser, Parties, free_port, run, start_parties
+from .harness import Browser, Parties, run
 from .test_authlib_city import city_claims
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -58,16 +59,15 @@ class Helper:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Parties, Helper, Path]]:
-    root = tmp_path_factory.mktemp("guardians")
-    port = free_port()
-    parties = start_parties(root, residents=2, idp_extra={"ANCHORID_CARD_HELPER_PORT": str(port)})
-    helper = Helper(port, parties.idp.url)
+def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Parties, Helper, Path]]:
+    """The interop suite's parties (started once per session) and the card helper on the port the idp's pages
+    call (the default, as a resident runs it)."""
+    helper = Helper(config.CARD_HELPER_PORT.default, parties.idp.url)
     try:
-        yield parties, helper, root
+        yield parties, helper, tmp_path_factory.mktemp("guardians")
     finally:
         helper.server.shutdown()
-        parties.stop()
+        helper.server.server_close()
 
 
 def _browser_context(playwright: Any, browser: Any, *, passkeys: bool) -> tuple[Any, Any]:
@@ -166,6 +166,12 @@ def test_it_walks_the_guardian_flow_from_the_childs_card_to_the_15th_and_18th_bi
             assert parent.locator("#stop-1").count() == 0  # narrowed: no stop, no activity, no approvals
             kid.goto(f"{idp}/me/activity/")
             assert kid.url.startswith(f"{idp}/me/activity/")  # the same account, its history kept
+
+            # The city reads the adoption counts with its own client (k-anonymous: the two new accounts, the
+            # guardian's and the child's, are under 10 in their cells and come back suppressed).
+            fetched = json.loads(run("city", "adoption", "fetch", "--data", str(parties.city.data),
+                                     env=parties.city.env))  # fmt: skip
+            assert fetched["cells"] >= 18  # 9 bands x 2 sexes per published week
 
             # 6. At 18 the guardianship ends.
             eighteen = turns_15.replace(year=turns_15.year + 3)
