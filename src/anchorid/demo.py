@@ -30,7 +30,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.city.adoption import demo as adoption_demo
 from anchorid.currency import demo as currency_demo
+from anchorid.idp.guardians import demo as guardians_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
 from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.library import demo as library_demo
@@ -507,6 +509,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             env={**os.environ, **idp.env},
         )
         city_lines = _seed_city(city)
+        family = guardians_demo.set_up(data, jlis.data, jlis_env=jlis.env)
+        adoption_demo.set_up(data, city.data)
         _start(city)
         _wait_until_answering(city)
         _start(providers)
@@ -536,6 +540,12 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             ),
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
+            "",
+            *guardians_demo.guide_lines(
+                command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,
+                data=data.resolve(), idp_data=idp.data.resolve(), jlis_data=jlis.data.resolve(),
+                city_data=city.data.resolve(),
+            ),
         ]  # fmt: skip
         print(_guide(data, by_name, index, city_lines, connected, env_file, services), flush=True)
         if once:

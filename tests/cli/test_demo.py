@@ -45,5 +45,9 @@ def test_it_starts_every_party_seeded_and_prints_what_to_try(tmp_path: Path) -> 
     assert "/me/moving/" in result.stdout
     assert "idp sweep" in result.stdout
     index = json.loads((tmp_path / "cards" / "INDEX.json").read_text())
-    assert len(index["cards"]) == 3
+    assert len(index["cards"]) == 3 + 2  # the residents asked for, and the household of the guardian tour
+    assert "idp guardians transitions" in result.stdout
+    assert "/staff/adoption/" in result.stdout
+    child = next(card for card in index["cards"] if card.get("role") == "child")
+    assert child["has_signature_certificate"] is False
     assert all(Path(card["card_file"]).exists() for card in index["cards"])

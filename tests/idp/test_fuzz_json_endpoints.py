@@ -101,6 +101,10 @@ JSON_ENDPOINTS = [
     Endpoint("/ssf/subjects:remove", ("POST",), SSF, ("anonymous", "client")),
     Endpoint("/ssf/verify", ("POST",), SSF, ("anonymous", "client")),
     Endpoint("/ssf/poll", ("POST",), SSF, ("anonymous", "client")),
+    Endpoint("/adoption/v1/counts", ("GET", "POST"), (), ("anonymous", "client")),
+    Endpoint("/me/children/add/card/", ("POST",), CARD, ("anonymous", "resident")),
+    Endpoint("/me/children/add/guardian/complete/", ("POST",), ("document", "certificate", "signature"), ("resident",)),
+    Endpoint("/children/setup/<token>/complete/", ("POST",), CARD),
 ]
 # Routes that take no JSON and answer none: HTML pages and their form posts, DER/CRL/OCSP/TSA (binary protocols,
 # fuzzed by their own tests), Django's admin and language switch.
@@ -116,12 +120,16 @@ NOT_JSON = {
     "/me/services/<str:client_id>/withdraw/", "/tsa", "/verify/",
     "/me/sign/", "/me/sign/<str:public_id>/download/", "/me/notices/<int:notice_id>/read/", "/me/notices/email/",
     "/me/notices/email/confirm/<str:token>/", "/me/refresh-consent/", "/me/refresh-consent/withdraw/", "/me/moving/",
-    "/", "/me/sign/<str:public_id>/prepared/", r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
+    "/", "/me/sign/<str:public_id>/prepared/", "/me/children/", "/me/children/add/", "/me/children/add/guardian/",
+    "/me/children/approvals/<int:approval_id>/", "/me/children/<str:child_id>/stop/",
+    "/me/children/<str:child_id>/setup-link/", "/children/setup/<str:token>/",
+    r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
 }  # fmt: skip
 ROUTE_OF = {
     f"/me/sign/{SIGNING_ID}/finish/": "/me/sign/<str:public_id>/finish/",
     "/signing/approve/<code>": "/signing/approve/<str:code>",
     "/onboarding/device/<code>/": "/onboarding/device/<str:code>/",
+    "/children/setup/<token>/complete/": "/children/setup/<str:token>/complete/",
 }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import KEYSTORE_PASSPHRASE, Browser, Server, base_env, free_port, run
+from .harness import Browser, Parties, Server, base_env, free_port, run
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -28,37 +28,20 @@ KAMAKURA, YOKOHAMA = "142042", "141003"
 
 
 class World:
-    def __init__(self, root: Path) -> None:
-        env = base_env()
-        self.jlis = Server("jlis", f"http://127.0.0.1:{free_port()}", root / "jlis", dict(env))
-        idp_url = f"http://localhost:{free_port()}"
-        self.idp = Server("idp", idp_url, root / "idp", dict(
-            env, ANCHORID_KEYSTORE_PASSPHRASE=KEYSTORE_PASSPHRASE, ANCHORID_JLIS_URL=self.jlis.url,
-            ANCHORID_IDP_ORIGIN=idp_url, ANCHORID_RATE_LIMITS='{"login-ip": [10000, 60]}'))  # fmt: skip
+    """The run's jlis and idp (the session's ``parties``), and the e-library registered at that idp now."""
+
+    def __init__(self, parties: Parties, root: Path) -> None:
+        self.jlis, self.idp = parties.jlis, parties.idp
         library_url = f"http://127.0.0.1:{free_port()}"
-        self.library_env = dict(env, ANCHORID_LIBRARY_ORIGIN=library_url, ANCHORID_LIBRARY_CIRCULATION_SECONDS="0")
+        self.library_env = dict(base_env(), ANCHORID_LIBRARY_ORIGIN=library_url,
+                                ANCHORID_LIBRARY_CIRCULATION_SECONDS="0")  # fmt: skip
         self.library = Server("library", library_url, root / "library", dict(self.library_env))
-        self.root = root
-        self.cards: list[dict[str, object]] = []
+        self.cards = [parties.adult_card()]
 
     def start(self) -> None:
-        import json
-
-        run("jlis", "seed", "--data", str(self.jlis.data), "--residents", "4", "--cards-dir",
-            str(self.root / "cards"), "--seed", "16", env=self.jlis.env)  # fmt: skip
-        self.cards = [c for c in json.loads((self.root / "cards" / "INDEX.json").read_text())["cards"]
-                      if c["has_signature_certificate"]]  # fmt: skip
-        self.jlis.start("/ca/sign.cer")
-        self.idp.data.mkdir(parents=True)
-        jwk = self.idp.data / "jlis-operator.jwk.json"
-        run("idp", "jlis-setup", "--data", str(self.idp.data), "--jlis", self.jlis.url, "--jwk-out", str(jwk),
-            env=self.idp.env)  # fmt: skip
-        run("jlis", "operator", "add", "--data", str(self.jlis.data), "--name", "anchorid-idp", "--jwk", str(jwk),
-            env=self.jlis.env)  # fmt: skip
         run("library", "setup", "--data", str(self.library.data), "--idp", self.idp.url, "--origin",
             self.library.url, "--idp-data", str(self.idp.data), env=self.idp.env)  # fmt: skip
         run("library", "seed", "--data", str(self.library.data), env=self.library.env)
-        self.idp.start("/.well-known/openid-configuration")
         self.serve_library_for(YOKOHAMA)
 
     def serve_library_for(self, city_code: str) -> None:
@@ -67,13 +50,12 @@ class World:
         self.library.start("/healthz")
 
     def stop(self) -> None:
-        for server in (self.library, self.idp, self.jlis):
-            server.stop()
+        self.library.stop()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    started = World(tmp_path_factory.mktemp("library-journey"))
+def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    started = World(parties, tmp_path_factory.mktemp("library-journey"))
     try:
         started.start()
         yield started

@@ -29,6 +29,7 @@ FIELDS = ("document", "signature", "certificate")
 BOTH = ("anonymous", "operator")
 JSON_ENDPOINTS = [
     Endpoint("/api/operator/v1/consents", ("POST",), FIELDS, BOTH, SIGNED_WRITES),
+    Endpoint("/api/operator/v1/guardianships", ("POST",), FIELDS, BOTH, SIGNED_WRITES),
     Endpoint("/api/operator/v1/consents/1", ("DELETE",), FIELDS, BOTH, SIGNED_WRITES),
     Endpoint("/api/operator/v1/certificates/signature/1/attributes", ("GET",), FIELDS, BOTH, SIGNED_WRITES),
     Endpoint("/api/operator/v1/certificates/authentication/1/links", ("GET",), FIELDS, BOTH, SIGNED_WRITES),

@@ -49,8 +49,10 @@ from anchorid.cardhelper.prompts import (
     challenge_prompt,
     consent_prompt,
     document_prompt,
+    guardian_prompt,
 )
 from anchorid.common import untrusted_json
+from anchorid.jpki.cardfile import KeySlot
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.errors import CardError, CardNotPresent, InvalidPinFormat, PinBlocked, WrongPin
 
@@ -163,7 +165,10 @@ def challenge_action(challenge: str) -> str:
 def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str, origin: str) -> SignedChallenge:
     """Read the signature certificate and sign ``challenge`` with the card, after a prompt naming the action its
     prefix names; the PIN goes to the card only."""
-    prompt = challenge_prompt(challenge_action(challenge), origin)
+    action = challenge_action(challenge)
+    prompt = challenge_prompt(action, origin)
+    if action == "child_card":
+        return _sign_with_authentication_key(open_card, pin_source, challenge, prompt)
     with card_refusals(), open_card() as card:
         if not card.status().has_signature_certificate:
             raise HelperError(
@@ -175,6 +180,19 @@ def sign_challenge(open_card: CardOpener, pin_source: PinSource, challenge: str,
         pin = _signature_pin(pin_source, prompt)
         certificate = card.read_signature_certificate(pin)
         signature = card.sign(challenge.encode("utf-8"), pin=pin)
+    return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
+
+
+def _sign_with_authentication_key(open_card: CardOpener, pin_source: PinSource, challenge: str, prompt: str
+                                  ) -> SignedChallenge:  # fmt: skip
+    """A child's card (no signature certificate under 15): the user-authentication key signs, after the 4-digit
+    PIN; the certificate is read without a PIN, as the card allows."""
+    with card_refusals(), open_card() as card:
+        pin = pin_source(prompt)
+        if not pin:
+            raise HelperError(HTTPStatus.BAD_REQUEST, "cancelled", "cancelled: no PIN given")
+        certificate = card.read_auth_certificate()
+        signature = card.sign(challenge.encode("utf-8"), pin=pin, key=KeySlot.AUTHENTICATION)
     return SignedChallenge(certificate.public_bytes(serialization.Encoding.DER), signature)
 
 
@@ -311,6 +329,9 @@ def sign_document(
 #: The consent documents this helper agrees to sign (jlis's attribute consent, docs/lifecycle.md).
 CONSENT_DOCUMENT_TYPE = "anchorid.jlis.attribute-consent/1"
 CONSENT_FIELDS = frozenset({"type", "operator", "purpose", "signed_at", "platform", "nonce"})
+#: A guardian's request to J-LIS (issue #18 §1): the same shape plus the child's authentication certificate serial.
+GUARDIAN_DOCUMENT_TYPE = "anchorid.jlis.guardian-request/1"
+GUARDIAN_FIELDS = CONSENT_FIELDS | {"child_certificate_serial"}
 
 
 def check_consent_request(body: dict[str, Any], origin: str) -> tuple[str, dict[str, str]]:
@@ -323,10 +344,11 @@ def check_consent_request(body: dict[str, Any], origin: str) -> tuple[str, dict[
         parsed = untrusted_json.loads(document)
     except ValueError:
         raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "the consent document is not JSON") from None
+    fields = GUARDIAN_FIELDS if isinstance(parsed, dict) and parsed.get("type") == GUARDIAN_DOCUMENT_TYPE else None
     if (
         not isinstance(parsed, dict)
-        or parsed.get("type") != CONSENT_DOCUMENT_TYPE
-        or set(parsed) != CONSENT_FIELDS
+        or parsed.get("type") not in (CONSENT_DOCUMENT_TYPE, GUARDIAN_DOCUMENT_TYPE)
+        or set(parsed) != (fields or CONSENT_FIELDS)
         or not all(isinstance(value, str) and value.isprintable() for value in parsed.values())
     ):
         raise HelperError(HTTPStatus.BAD_REQUEST, "bad_request", "this is not an AnchorID attribute consent")
@@ -339,7 +361,10 @@ def sign_consent(
     open_card: CardOpener, pin_source: PinSource, origin: str, document: str, parsed: dict[str, str]
 ) -> SignedChallenge:
     """Sign the consent document's exact bytes with the card, after a prompt naming the operator and purpose."""
-    prompt = consent_prompt(origin, parsed["operator"], parsed["purpose"])
+    if parsed["type"] == GUARDIAN_DOCUMENT_TYPE:
+        prompt = guardian_prompt(origin, parsed["operator"], parsed["child_certificate_serial"])
+    else:
+        prompt = consent_prompt(origin, parsed["operator"], parsed["purpose"])
     with card_refusals(), open_card() as card:
         if not card.status().has_signature_certificate:
             raise HelperError(HTTPStatus.CONFLICT, "no_signature_certificate", "this card has no signature certificate")

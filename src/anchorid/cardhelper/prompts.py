@@ -17,6 +17,7 @@ CHALLENGE_ACTIONS = {
     "anchorid-card-login/1": "card_login",
     "anchorid-card-stop/1": "card_stop",
     "anchorid-card-resume/1": "card_resume",
+    "anchorid-child-card/1": "child_card",
 }
 
 _CHALLENGE_PROMPTS = {
@@ -35,6 +36,12 @@ _CHALLENGE_PROMPTS = {
     "card_resume": (
         "{origin} で、停止中のアカウントをこのカードで再開することを求められています。",
         "{origin} asks you to RESUME your stopped account with this card.",
+    ),
+    "child_card": (
+        "{origin} が、お子さまのカード（利用者証明用電子証明書）で、保護者とともにアカウントを作ることを求めています。"
+        "お子さまの4桁の暗証番号を入力してください。",
+        "{origin} asks to open a CHILD's account with this card (user authentication certificate), with a guardian. "
+        "Enter the child's 4-digit PIN.",
     ),
 }
 
@@ -69,6 +76,16 @@ def document_prompt(origin: str, facts: DocumentFacts) -> str:
         "(check that it is your file's)\n"
         f"  Added by the site (signature field, stamp): {facts.added_bytes} bytes\n"
         f"  SHA-256 of everything signed: {facts.signed_digest}"
+    )
+
+
+def guardian_prompt(origin: str, operator: str, child_serial: str) -> str:
+    """The prompt for signing a guardian request to J-LIS (docs/guardians.md)."""
+    return (
+        f"{origin} が、{operator!r} を通じて J-LIS に、あなたがお子さま（カードの証明書 {child_serial}）の"
+        f"保護者であることの確認を求めています。\n"
+        f"{origin} asks you to let {operator!r} CONFIRM AT J-LIS that you are the GUARDIAN of the child whose card "
+        f"certificate is {child_serial}."
     )
 
 

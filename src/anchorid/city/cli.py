@@ -70,6 +70,9 @@ def add_city_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     from anchorid.city.departments.cli import add_department_commands
 
     add_department_commands(verbs)
+    from anchorid.city.adoption.cli import add_adoption_commands
+
+    add_adoption_commands(verbs)
     from anchorid.city.demo_seed import add_demo_seed_command
 
     add_demo_seed_command(verbs, DEFAULT_ORIGIN)

@@ -22,6 +22,7 @@ from anchorid.common.shared_cache import cache_settings
 
 INSTALLED_APPS = [*BASE_APPS, "anchorid.city", "anchorid.city.booking", "anchorid.city.lottery", "anchorid.city.staff"]
 INSTALLED_APPS += ["anchorid.ssf_receiver", "anchorid.city.departments"]
+INSTALLED_APPS += ["anchorid.city.adoption"]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.city.urls"
 WSGI_APPLICATION = "anchorid.city.wsgi.application"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.home, name="city_home"),
     path("booking/", include("anchorid.city.booking.urls")),
     path("lottery/", include("anchorid.city.lottery.urls")),
+    path("staff/adoption/", include("anchorid.city.adoption.urls")),
     path("staff/", include("anchorid.city.staff.urls")),
     path("counter/", include("anchorid.city.staff.resident_urls")),
     path("login/", views.login, name="city_login"),

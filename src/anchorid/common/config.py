@@ -761,6 +761,13 @@ SSF_DEAD_LETTER_AFTER = Setting(
     IDP,
     "Seconds after which an undelivered SET is dead-lettered.",
 )
+IDP_ADOPTION_CLIENTS = Setting(
+    "ANCHORID_IDP_ADOPTION_CLIENTS",
+    LIST,
+    ["city"],
+    IDP,
+    "Client ids that may read the k-anonymous adoption counts (client_credentials, scope adoption.read).",
+)
 SSF_RETRY_BASE = Setting("ANCHORID_SSF_RETRY_BASE", SECONDS, 2.0, IDP, "First retry delay of a SET, doubling.")
 SSF_RETRY_MAX = Setting("ANCHORID_SSF_RETRY_MAX", SECONDS, 600.0, IDP, "Longest retry delay of a SET.")
 SSF_PUSH_TIMEOUT = Setting("ANCHORID_SSF_PUSH_TIMEOUT", SECONDS, 10.0, IDP, "Seconds per push delivery.")

@@ -294,3 +294,6 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.lifecycle.cli import add_lifecycle_commands
 
     add_lifecycle_commands(idp_commands)
+    from anchorid.idp.guardians.cli import add_guardian_commands
+
+    add_guardian_commands(idp_commands)

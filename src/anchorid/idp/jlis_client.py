@@ -327,3 +327,29 @@ def lodge_consent(document: bytes, signature: bytes, certificate_der: bytes) -> 
 def withdraw_consent(consent_id: int) -> LodgedConsent:
     """Withdraw a lodged consent at jlis (``DELETE /consents/<id>``); idempotent there."""
     return _lodged(_operator_request("DELETE", f"/consents/{int(consent_id)}"))
+
+
+# --- guardians (issue #18 §1, docs/guardians.md) ----------------------------------------------------------------
+
+
+def guardianship(document: bytes, signature: bytes, certificate_der: bytes) -> dict[str, Any]:
+    """Ask jlis whether the signer of ``document`` (a guardian request) is the child's guardian in the register;
+    its answer (relation, household, the child's register attributes, what was checked), or JlisRefused."""
+    body = json.dumps(
+        {"document": _b64url(document), "signature": _b64url(signature), "certificate": _b64url(certificate_der)},
+        separators=(",", ":"),
+    ).encode()
+    return _operator_request("POST", "/guardianships", body)
+
+
+def paired_signature_certificate(authentication_serial: int) -> bytes | None:
+    """The signature certificate in force on the same card as this authentication certificate (DER), if any."""
+    answer = _operator_request(
+        "GET", f"/certificates/{KIND_PATH[CertKind.AUTHENTICATION]}/{authentication_serial}/links"
+    )
+    for item in answer.get("paired") or []:
+        if isinstance(item, dict) and item.get("kind") == "sign" and item.get("status") == "good":
+            encoded = item.get("certificate")
+            if isinstance(encoded, str):
+                return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    return None

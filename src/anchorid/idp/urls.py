@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("anchorid.idp.signing.urls")),
     path("", include("anchorid.idp.lifecycle.urls")),
     path("", include("anchorid.idp.ssf.urls")),
+    path("", include("anchorid.idp.adoption.urls")),
+    path("", include("anchorid.idp.guardians.urls")),
 ]

@@ -7,6 +7,7 @@ prints one JSON object. PINs are printed only where the counter hands them to th
 from __future__ import annotations
 
 import argparse
+import datetime
 import getpass
 import json
 import random
@@ -125,9 +126,20 @@ def _reissue(args: argparse.Namespace) -> dict[str, Any]:
     from anchorid.jlis.lifeevents import reissue_signature_certificate
     from anchorid.jlis.seed import update_index
 
-    new = reissue_signature_certificate(_resident(args.resident))
+    at = datetime.datetime.fromisoformat(args.at) if getattr(args, "at", None) else None
+    if at is not None and at.tzinfo is None:
+        raise ValueError("--at needs a time zone, e.g. 2027-01-01T10:00:00+09:00")
+    new = reissue_signature_certificate(_resident(args.resident), now=at)
     update_index(Path(new.card.card_file).parent, [{"resident_id": args.resident, "signature_serial": str(new.serial)}])
     return {"event": "signature_reissued", "resident": args.resident, "serial": str(new.serial)}
+
+
+def _family(args: argparse.Namespace) -> dict[str, Any]:
+    from anchorid.jlis.family import register_family
+
+    cards_dir = Path(args.cards_dir)
+    turns_15 = datetime.date.fromisoformat(args.child_turns_15_on)
+    return register_family(cards_dir, child_turns_15_on=turns_15, rng=random.Random(args.seed) if args.seed else None)
 
 
 def _hold(args: argparse.Namespace) -> dict[str, Any]:
@@ -324,7 +336,14 @@ def add_jlis_commands(commands: Any) -> None:
     rename.add_argument("--family-name-kana")
     rename.add_argument("--given-name-kana")
 
-    resident_verb("reissue-signature", "new signature key and certificate at the counter", _reissue)
+    reissue = resident_verb("reissue-signature", "new signature key and certificate at the counter", _reissue)
+    reissue.add_argument(
+        "--at", help="the counter's clock (ISO 8601 with zone; simulated J-LIS only), e.g. a 15th birthday"
+    )
+    family = verb("family", "register a parent and a child under 15 in one household, with their cards", _family)
+    family.add_argument("--cards-dir", required=True, help="folder for the card files and INDEX.json (PINs)")
+    family.add_argument("--child-turns-15-on", required=True, help="the child's 15th birthday (YYYY-MM-DD, future)")
+    family.add_argument("--seed", type=int, help="random seed for reproducible residents")
     resident_verb("hold", "24/7 hotline, lost card: certificateHold on both certificates", _hold)
     resident_verb("death", "record a death: both certificates revoked, card invalidated", _death)
 

@@ -249,3 +249,50 @@ class LifeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of resident #{self.resident_id}"
+
+
+class Household(models.Model):
+    """A household (世帯) of the resident register; members are residents, one of them its head."""
+
+    code = models.CharField(max_length=16, unique=True, help_text="the register's household number (synthetic)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"household #{self.pk}"
+
+
+class HouseholdMember(models.Model):
+    class Relation(models.TextChoices):
+        HEAD = "head", "世帯主"
+        SPOUSE = "spouse", "妻・夫"
+        CHILD = "child", "子"
+        OTHER = "other", "その他"
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
+    resident = models.OneToOneField(Resident, on_delete=models.PROTECT, related_name="household_membership")
+    relation = models.CharField(max_length=8, choices=Relation.choices)
+
+    def __str__(self) -> str:
+        return f"member of household #{self.household_id}"
+
+
+class GuardianRelation(models.Model):
+    """Who holds parental authority (親権) or guardianship (未成年後見) over a minor, as the register records it."""
+
+    class Kind(models.TextChoices):
+        PARENT = "parent", "親権者"
+        GUARDIAN = "guardian", "未成年後見人"
+
+    child = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="guardians")
+    guardian = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="wards")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PARENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["child", "guardian"], name="jlis_guardian_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"guardian relation #{self.pk}"

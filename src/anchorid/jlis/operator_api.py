@@ -212,16 +212,8 @@ def _rsa_key(der: bytes) -> rsa.RSAPublicKey:
     return key
 
 
-def lodge_consent(
-    operator: PlatformOperator,
-    *,
-    document: bytes,
-    signature: bytes,
-    certificate_der: bytes,
-    now: datetime.datetime | None = None,
-) -> AttributeConsent:
-    """Check the resident's signed consent against the signature certificate jlis issued, then keep it."""
-    now = now or timezone.now()
+def _signed_by_issued_certificate(document: bytes, signature: bytes, certificate_der: bytes) -> Certificate:
+    """The signature certificate J-LIS issued whose key signed ``document``; OperatorApiError (400) otherwise."""
     try:
         presented = x509.load_der_x509_certificate(certificate_der)
     except ValueError:
@@ -234,8 +226,22 @@ def lodge_consent(
         _rsa_key(bytes(issued.der)).verify(signature, document, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         raise OperatorApiError(
-            400, E_CONSENT_SIGNATURE_INVALID, "the consent was not signed by this certificate's key"
+            400, E_CONSENT_SIGNATURE_INVALID, "the document was not signed by this certificate's key"
         ) from None
+    return issued
+
+
+def lodge_consent(
+    operator: PlatformOperator,
+    *,
+    document: bytes,
+    signature: bytes,
+    certificate_der: bytes,
+    now: datetime.datetime | None = None,
+) -> AttributeConsent:
+    """Check the resident's signed consent against the signature certificate jlis issued, then keep it."""
+    now = now or timezone.now()
+    issued = _signed_by_issued_certificate(document, signature, certificate_der)
     consent = parse_consent_document(document)
     if consent.operator != operator.name:
         raise OperatorApiError(400, E_CONSENT_OPERATOR_MISMATCH, "the consent names another operator")
@@ -368,5 +374,9 @@ def certificate_links(kind: str, serial: str) -> dict[str, Any]:
         "certificate": _summary(certificate),
         "chain": [_summary(c) for c in chain],
         "latest": _summary(chain[-1]),
-        "paired": [_summary(c) for c in sorted(paired, key=lambda c: c.pk)],
+        # The paired certificates themselves (DER, base64url): a child's account re-anchors on the signature
+        # certificate paired with its card's authentication one at 15 (issue #18 §1). Certificates are public.
+        "paired": [
+            {**_summary(c), "certificate": b64url_encode(bytes(c.der))} for c in sorted(paired, key=lambda c: c.pk)
+        ],
     }

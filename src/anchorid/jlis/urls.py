@@ -20,6 +20,7 @@ urlpatterns = [
     path("ca/<str:kind>-ocsp.cer", views.responder_certificate_view, name="responder-certificate"),
     path("ca/<str:kind>.cer", views.ca_certificate_view, name="ca-certificate"),
     path("api/operator/v1/consents", views.lodge_consent_view, name="lodge-consent"),
+    path("api/operator/v1/guardianships", views.guardianship_view, name="guardianship"),
     path("api/operator/v1/consents/<int:consent_id>", views.withdraw_consent_view, name="withdraw-consent"),
     path(
         "api/operator/v1/certificates/<str:kind>/<str:serial>/attributes",

@@ -132,3 +132,17 @@ def attributes_view(request: HttpRequest, operator: PlatformOperator, kind: str,
 @operator_endpoint
 def links_view(request: HttpRequest, operator: PlatformOperator, kind: str, serial: str) -> dict[str, Any]:
     return operator_api.certificate_links(kind, serial)
+
+
+@require_POST
+@operator_endpoint
+def guardianship_view(request: HttpRequest, operator: PlatformOperator) -> dict[str, Any]:
+    from anchorid.jlis.guardianship import check_guardian
+
+    data = _json_body(request)
+    return check_guardian(
+        operator,
+        document=_b64_field(data, "document"),
+        signature=_b64_field(data, "signature"),
+        certificate_der=_b64_field(data, "certificate"),
+    )

@@ -29,6 +29,7 @@ class EventType(StrEnum):
     DELETION = "deletion"
     PLATFORM_KEY_CREATED = "platform_key_created"
     DOCUMENT_SIGNED = "document_signed"
+    GUARDIANSHIP = "guardianship"
 
 
 class ForbiddenDetail(ValueError):
@@ -120,7 +121,7 @@ ALLOWED_DETAILS: Mapping[EventType, Mapping[str, Validator]] = {
     EventType.SUSPENSION: {
         "scope": _one_of("account", "credential"),
         "credential_id": _opaque_id,
-        "channel": _one_of("session", "card", "staff", "jlis"),
+        "channel": _one_of("session", "card", "staff", "jlis", "guardian"),
         "reason": _code,
     },
     EventType.RESUMPTION: {
@@ -133,6 +134,15 @@ ALLOWED_DETAILS: Mapping[EventType, Mapping[str, Validator]] = {
         "key_name": _code,
         "key_id": _fingerprint,
         "algorithm": _one_of("EC-P256", "RSA-2048"),
+    },
+    # A child's account and its guardian (docs/guardians.md): opaque ids and codes, never the register's answer.
+    EventType.GUARDIANSHIP: {
+        "action": _one_of("established", "approved", "refused", "stopped", "reanchored", "narrowed", "ended"),
+        "guardian": _opaque_id,
+        "confirmed_by": _one_of("register", "counter"),
+        "client_id": _opaque_id,
+        "claims": _codes,
+        "certificate_fingerprint": _fingerprint,
     },
     # A resident signed a document: its hash and opaque ids only, never its content or the signer's attributes.
     EventType.DOCUMENT_SIGNED: {

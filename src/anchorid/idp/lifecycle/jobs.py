@@ -171,9 +171,12 @@ def _heartbeat(name: str, owner: str, stop: threading.Event) -> None:
 
 def sweep_work(trigger: str) -> Callable[[], Any]:
     def work() -> Any:
+        from anchorid.idp.guardians import transitions
         from anchorid.idp.lifecycle.sweep import run_sweep
 
-        return run_sweep(trigger=trigger)
+        result = run_sweep(trigger=trigger)
+        transitions.run()  # children: re-anchored at 15, guardianship ended at 18 (docs/guardians.md)
+        return result
 
     return work
 

@@ -20,12 +20,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from anchorid.common import config as app_config
 from anchorid.idp.oidc import config, jwks
 from anchorid.idp.oidc.dpop import DPoPProof
 from anchorid.idp.oidc.errors import INVALID_SCOPE, UNAUTHORIZED_CLIENT, OAuthError
 from anchorid.idp.oidc.models import Client
 
 SSF_SCOPES = ("ssf.manage", "ssf.read")
+#: The city's read of the k-anonymous adoption counts (anchorid.idp.adoption); only for the clients named in
+#: ANCHORID_IDP_ADOPTION_CLIENTS, alone in its token, whose audience is the adoption resource.
+ADOPTION_SCOPE = "adoption.read"
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a media type)
 
 
@@ -33,18 +37,29 @@ def ssf_audience() -> str:
     return config.endpoint("/ssf")
 
 
+def adoption_audience() -> str:
+    return config.endpoint("/adoption")
+
+
 def issue(client: Client, form: Mapping[str, str], proof: DPoPProof | None) -> dict[str, Any]:
     if client.auth_method == Client.AuthMethod.NONE:
         raise OAuthError(UNAUTHORIZED_CLIENT, "client_credentials is for confidential clients only")
     scopes = form.get("scope", "").split() or list(SSF_SCOPES)
-    if any(scope not in SSF_SCOPES for scope in scopes):
+    audience = ssf_audience()
+    if ADOPTION_SCOPE in scopes:
+        if scopes != [ADOPTION_SCOPE]:
+            raise OAuthError(INVALID_SCOPE, f"{ADOPTION_SCOPE} is asked for alone")
+        if client.client_id not in app_config.IDP_ADOPTION_CLIENTS.configured():
+            raise OAuthError(INVALID_SCOPE, f"this client may not read {ADOPTION_SCOPE}")
+        audience = adoption_audience()
+    elif any(scope not in SSF_SCOPES for scope in scopes):
         raise OAuthError(INVALID_SCOPE, f"client_credentials grants only {' and '.join(SSF_SCOPES)}")
     scope = " ".join(dict.fromkeys(scopes))
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": config.issuer(),
         "exp": now + config.ACCESS_TOKEN_LIFETIME,
-        "aud": ssf_audience(),
+        "aud": audience,
         "sub": client.client_id,
         "client_id": client.client_id,
         "iat": now,

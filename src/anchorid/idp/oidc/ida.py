@@ -38,7 +38,15 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone().isoformat(timespec="seconds") if value else None
 
 
-def verification(verified_at: datetime | None, stale_since: datetime | None, stale_reason: str) -> dict[str, Any]:
+#: A child's attributes (docs/guardians.md): from the resident register through the guardian, not from a card.
+VIA_GUARDIAN = {"jlis-register-via-guardian": "register", "city-counter-via-guardian": "counter"}
+VIA_GUARDIAN_MEMBER = "anchorid_via_guardian"
+REGISTER_RECORD_TYPE = "jp_resident_register"
+
+
+def verification(
+    verified_at: datetime | None, stale_since: datetime | None, stale_reason: str, verified_how: str = ""
+) -> dict[str, Any]:
     when = _time(verified_at)
     evidence: dict[str, Any] = {
         "type": EVIDENCE_TYPE,
@@ -49,6 +57,16 @@ def verification(verified_at: datetime | None, stale_since: datetime | None, sta
         "record": {"type": RECORD_TYPE, "source": {"name": "J-LIS", "country_code": "JPN"}},
     }
     result: dict[str, Any] = {"trust_framework": TRUST_FRAMEWORK, "evidence": [evidence]}
+    if verified_how in VIA_GUARDIAN:
+        # The register's attributes, asked for by the guardian with their card (or checked at the city counter):
+        # the child's card carries none. Said in the evidence and in an extension member RPs can test.
+        source = {
+            "name": "J-LIS" if VIA_GUARDIAN[verified_how] == "register" else "municipality",
+            "country_code": "JPN",
+        }
+        evidence["record"] = {"type": REGISTER_RECORD_TYPE, "source": source}
+        evidence["check_details"] = [{"check_method": "data", "organization": source["name"]}]
+        result[VIA_GUARDIAN_MEMBER] = {"confirmed_by": VIA_GUARDIAN[verified_how]}
     if when:
         result["time"] = when
         evidence["time"] = when
@@ -64,9 +82,10 @@ def verified_claims(
     verified_at: datetime | None,
     stale_since: datetime | None = None,
     stale_reason: str = "",
+    verified_how: str = "",
 ) -> dict[str, Any] | None:
     """The ``verified_claims`` object for the granted ``names`` (None when none of them is granted)."""
     values = claim_values(info, names)
     if not values:
         return None
-    return {"verification": verification(verified_at, stale_since, stale_reason), "claims": values}
+    return {"verification": verification(verified_at, stale_since, stale_reason, verified_how), "claims": values}

@@ -101,6 +101,7 @@ def released_claims(grant: Grant, names: list[str], verified: list[str] | None) 
             verified_at=account.attributes_verified_at,
             stale_since=account.attributes_stale_since,
             stale_reason=account.attributes_stale_reason,
+            verified_how=account.attributes_verified_how,
         )
         if document is not None:
             values["verified_claims"] = document

@@ -24,6 +24,7 @@ from anchorid.common import untrusted_json
 from anchorid.common.csp import allow_form_targets
 from anchorid.idp import ratelimit
 from anchorid.idp.assurance import Level
+from anchorid.idp.guardians.consent import guardian_consent
 from anchorid.idp.oidc import (
     authorize,
     client_auth,
@@ -363,6 +364,9 @@ def _proceed(
     if consent.needs_prompt(parsed.requested, known, forced="consent" in parsed.prompt):
         if "none" in parsed.prompt:
             return _redirect(authorize.refuse(parsed, stored, CONSENT_REQUIRED, "the resident must consent"))
+        waiting = guardian_consent(request, current.account, client, parsed.requested)
+        if waiting is not None:  # a child's consent screen goes to the guardian (docs/guardians.md)
+            return waiting
         consent_page = render(
             request,
             "oidc/consent.html",
@@ -399,6 +403,9 @@ def consent_view(request: HttpRequest) -> HttpResponse:
     assert current is not None
     if request.POST.get("decision") != "allow":
         return _redirect(authorize.refuse(parsed, stored, ACCESS_DENIED, "the resident declined"))
+    waiting = guardian_consent(request, current.account, client, parsed.requested)
+    if waiting is not None:  # a child cannot give consent: the guardian approves
+        return waiting
     optional = {claim for claim, essential in parsed.requested.essential.items() if not essential}
     chosen = set(request.POST.getlist("claim")) & optional
     granted = consent.record(current.account, client, parsed.requested, chosen)

@@ -33,6 +33,7 @@ PREFIXES = {
     "card_login": "anchorid-card-login/1",
     "card_stop": "anchorid-card-stop/1",
     "card_resume": "anchorid-card-resume/1",
+    "child_card": "anchorid-child-card/1",  # a child's card, signed with its user-authentication key (guardians)
 }
 CHALLENGE_BYTES = 32  # 256 bits
 CHALLENGE_LIFETIME = datetime.timedelta(minutes=5)

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from anchorid.idp import jlis_client
 from anchorid.idp.accounts import attribute_crypto
 from anchorid.idp.accounts.models import Account, AnchorCertificate
+from anchorid.idp.adoption.counting import record_onboarding
 from anchorid.idp.assurance import Level
 from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.events import EventType
@@ -168,6 +169,8 @@ def _create(verified: VerifiedCard, method: Method) -> Enrollment:
     account.set_attributes(verified.parsed.info, verified_how=VERIFIED_HOW, verified_at=verified.checked_at)
     account.save(force_insert=True)
     _new_anchor(account, verified)
+    info = verified.parsed.info
+    record_onboarding(info.birth_date, info.gender.value, verified.checked_at)  # band and sex only, not the date
     subject = audit_subject(account)
     append(EventType.ONBOARDING, subject, subject, _onboarding_details(verified, method, recovered=False))
     return Enrollment(Outcome.CREATED, account)

@@ -47,7 +47,8 @@ def _unauthorized(description: str, error: str = "invalid_token") -> ApiError:
     return ApiError(401, error, description, {"WWW-Authenticate": challenge})
 
 
-def authenticate(request: HttpRequest, path: str, scope: str) -> Caller:
+def authenticate(request: HttpRequest, path: str, scope: str, *, audience: str | None = None) -> Caller:
+    """The calling client; ``audience`` is the resource the token must be for (default: the SSF API)."""
     authorization = request.headers.get("Authorization", "")
     scheme, _, token = authorization.partition(" ")
     scheme, token = scheme.lower(), token.strip()
@@ -60,9 +61,9 @@ def authenticate(request: HttpRequest, path: str, scope: str) -> Caller:
     if (
         header.get("typ") != ACCESS_TOKEN_TYP
         or claims.get("iss") != config.issuer()
-        or claims.get("aud") != ssf_audience()
+        or claims.get("aud") != (audience or ssf_audience())
     ):
-        raise _unauthorized("not an access token for the Shared Signals API")
+        raise _unauthorized("not an access token for this API")
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= time.time():
         raise _unauthorized("the access token has expired")
