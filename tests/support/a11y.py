@@ -1,0 +1,175 @@
+"""Accessibility checks a browser test runs over a table of page states (WCAG 2.2 AA, measured).
+
+- :func:`axe_violations`: axe-core (tests/support/axe, installed by ``scripts/bootstrap --test`` with ``npm ci``: the
+  version and sha512 of tests/support/axe/package-lock.json) injected into the page by Playwright; the serious and
+  critical violations of the WCAG 2.0/2.1/2.2 A and AA rules.
+- :func:`sideways_scroll`: WCAG 1.4.10 reflow — at 320 CSS px (1280 px at 400 %, or a phone at 200 % zoom) the page
+  must not scroll sideways; returns the widest elements that stick out, to say which one.
+- :func:`unnamed_repeats`: repeated controls (buttons, links) that share one accessible name but go to different
+  places or do different things.
+- :func:`walk`: every :class:`PageState` in both languages at the given widths; one page load per state and
+  language, the viewport changed in place. A new party adds its rows to its own table and calls :func:`walk`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+AXE_SCRIPT = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+BLOCKING = ("serious", "critical")
+PHONE, DESKTOP, REFLOW = 390, 1280, 320
+LANGUAGES = ("ja", "en")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@dataclass(frozen=True)
+class PageState:
+    """One page as a user finds it: ``who`` names the browser context (e.g. "anonymous", "resident", "staff") that
+    the test logged in; ``ready`` is a selector that must be present once the page has settled."""
+
+    name: str
+    url: str
+    who: str = "anonymous"
+    ready: str = "main"
+
+
+@dataclass
+class Finding:
+    state: str
+    language: str
+    width: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.state} [{self.language}, {self.width}px]: {self.what}"
+
+
+@dataclass
+class Walked:
+    findings: list[Finding] = field(default_factory=list)
+    checked: int = 0
+
+    def problems(self, kind: str | None = None) -> list[str]:
+        return [str(f) for f in self.findings if kind is None or f.what.startswith(kind)]
+
+
+def axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        raise AssertionError(f"{AXE_SCRIPT} is missing: run scripts/bootstrap --test (npm ci in tests/support/axe)")
+    return AXE_SCRIPT.read_text()
+
+
+def axe_violations(page: Any, source: str) -> list[str]:
+    """axe-core's serious and critical WCAG A/AA violations on the page as it is now (rule: first targets)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(content=source)
+    result = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact,
+                                           targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }""",
+        WCAG_AA,
+    )
+    return [f"axe {v['id']} ({v['impact']}): {', '.join(v['targets'])}" for v in result if v["impact"] in BLOCKING]
+
+
+SIDEWAYS = """() => {
+    const root = document.documentElement, width = root.clientWidth;
+    if (root.scrollWidth <= width + 1) return [];
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        const box = el.getBoundingClientRect();
+        if (box.right > width + 1 && box.width > 0) {
+            const label = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+            wide.push(label + ' (' + Math.round(box.right) + 'px)');
+        }
+    }
+    return [root.scrollWidth + 'px wide', ...wide.slice(-4)];
+}"""
+
+
+def sideways_scroll(page: Any) -> list[str]:
+    """Empty when the page fits its viewport's width; else its width and the elements that stick out."""
+    found: list[str] = page.evaluate(SIDEWAYS)
+    return found
+
+
+REPEATS = """() => {
+    const seen = new Map();
+    for (const el of document.querySelectorAll('main button, main a[href], main input[type=submit]')) {
+        if (el.closest('[hidden]') || el.getClientRects().length === 0) continue;
+        const name = (el.getAttribute('aria-label') || el.innerText || el.value || '').trim().replace(/\\s+/g, ' ');
+        const form = el.closest('form');
+        const target = el.href || ((form && form.action) || '') + '|' + (el.name || '') + '=' + (el.value || '') +
+            '|' + (form ? new URLSearchParams(new FormData(form)).toString() : '');
+        if (!seen.has(name)) seen.set(name, new Set());
+        seen.get(name).add(target);
+    }
+    return [...seen].filter(([name, targets]) => targets.size > 1).map(([name, t]) => name + ' x' + t.size);
+}"""
+
+
+def unnamed_repeats(page: Any) -> list[str]:
+    """Controls in <main> that share one accessible name but lead to different places (WCAG 2.4.4/2.4.6)."""
+    found: list[str] = page.evaluate(REPEATS)
+    return found
+
+
+def set_language(context: Any, urls: Iterable[str], language: str) -> None:
+    context.add_cookies([{"name": "django_language", "value": language, "url": url} for url in urls])
+
+
+def walk(
+    contexts: dict[str, Any],
+    states: Sequence[PageState],
+    origins: Iterable[str],
+    *,
+    languages: Sequence[str] = LANGUAGES,
+    on_page: Callable[[Any, PageState, str], None] | None = None,
+) -> Walked:
+    """Load every state in every language once; at 320 px check reflow and repeated names, at 390 and 1280 px run
+    axe. ``contexts`` maps ``PageState.who`` to a Playwright browser context; ``on_page`` (e.g. a screenshot) runs
+    at each load."""
+    source = axe_source()
+    walked = Walked()
+    origins = list(origins)
+    pages = {who: context.new_page() for who, context in contexts.items()}
+    for language in languages:
+        for context in contexts.values():
+            set_language(context, origins, language)
+        for state in states:
+            page = pages[state.who]
+            page.set_viewport_size({"width": REFLOW, "height": 800})
+            try:
+                response = page.goto(state.url, wait_until="load")
+                status = response.status if response is not None else 0
+            except Exception as error:  # a page that does not load is a finding like any other
+                status, response = 0, str(error).splitlines()[0]
+            if status == 0 or status >= 400:
+                walked.findings.append(Finding(state.name, language, REFLOW, f"not loaded: {status} {response}"))
+                continue
+            page.wait_for_selector(state.ready, state="attached", timeout=10_000)
+            walked.checked += 1
+            found = [("reflow " + ", ".join(sideways_scroll(page))) if sideways_scroll(page) else ""]
+            found += [f"same name {repeat}" for repeat in unnamed_repeats(page)]
+            walked.findings += [Finding(state.name, language, REFLOW, what) for what in found if what]
+            for width in (PHONE, DESKTOP):
+                page.set_viewport_size({"width": width, "height": 900})
+                walked.findings += [Finding(state.name, language, width, v) for v in axe_violations(page, source)]
+                if on_page is not None:
+                    on_page(page, state, f"{language}-{width}")
+    for page in pages.values():
+        page.close()
+    return walked
+
+
+def report(walked: Walked) -> str:
+    return json.dumps([str(f) for f in walked.findings], ensure_ascii=False, indent=1)
