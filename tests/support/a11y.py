@@ -37,6 +37,11 @@ class PageState:
     url: str
     who: str = "anonymous"
     ready: str = "main"
+    #: False for the stock Django admin: its filter links (Yes / No under each filter's heading) and sort toggles
+    #: take their purpose from their context (WCAG 2.4.4); axe and reflow still run there.
+    repeats: bool = True
+    #: in the screenshot set (tests/support/a11y.py: :func:`screenshot_index`)
+    shot: bool = False
 
 
 @dataclass
@@ -87,8 +92,8 @@ SIDEWAYS = """() => {
     for (const el of document.body.querySelectorAll('*')) {
         const box = el.getBoundingClientRect();
         if (box.right > width + 1 && box.width > 0) {
-            const label = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-                (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+            const classes = typeof el.className === 'string' ? el.className.trim().split(/\\s+/).join('.') : '';
+            const label = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (classes ? '.' + classes : '');
             wide.push(label + ' (' + Math.round(box.right) + 'px)');
         }
     }
@@ -106,7 +111,10 @@ REPEATS = """() => {
     const seen = new Map();
     for (const el of document.querySelectorAll('main button, main a[href], main input[type=submit]')) {
         if (el.closest('[hidden]') || el.getClientRects().length === 0) continue;
-        const name = (el.getAttribute('aria-label') || el.innerText || el.value || '').trim().replace(/\\s+/g, ' ');
+        const described = (el.getAttribute('aria-describedby') || '').split(' ').map(id => document.getElementById(id))
+            .filter(Boolean).map(d => d.textContent).join(' ');
+        const name = ((el.getAttribute('aria-label') || el.innerText || el.value || '') + ' ' + described)
+            .trim().replace(/\\s+/g, ' ');
         const form = el.closest('form');
         const target = el.href || ((form && form.action) || '') + '|' + (el.name || '') + '=' + (el.value || '') +
             '|' + (form ? new URLSearchParams(new FormData(form)).toString() : '');
@@ -159,7 +167,8 @@ def walk(
             page.wait_for_selector(state.ready, state="attached", timeout=10_000)
             walked.checked += 1
             found = [("reflow " + ", ".join(sideways_scroll(page))) if sideways_scroll(page) else ""]
-            found += [f"same name {repeat}" for repeat in unnamed_repeats(page)]
+            if state.repeats:
+                found += [f"same name {repeat}" for repeat in unnamed_repeats(page)]
             walked.findings += [Finding(state.name, language, REFLOW, what) for what in found if what]
             for width in (PHONE, DESKTOP):
                 page.set_viewport_size({"width": width, "height": 900})
@@ -173,3 +182,49 @@ def walk(
 
 def report(walked: Walked) -> str:
     return json.dumps([str(f) for f in walked.findings], ensure_ascii=False, indent=1)
+
+
+KEYBOARD_FOCUS = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const style = getComputedStyle(el);
+    const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+    const visible = outlined || style.boxShadow !== 'none';
+    const text = (el.innerText || el.value || '').trim().slice(0, 40);
+    return {id: el.id, tag: el.tagName.toLowerCase(), text, visible};
+}"""
+
+
+def tab_to(page: Any, selector: str, *, limit: int = 80) -> None:
+    """Press Tab (as a keyboard user does) until ``selector`` has the focus; every focus on the way must be visible
+    (WCAG 2.4.7: an outline of 2 px or more, or a box shadow)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(KEYBOARD_FOCUS)
+        if focus is None:
+            continue
+        assert focus["visible"], f"focus not visible on {focus} at {page.url}"
+        if page.evaluate("(selector) => document.activeElement.matches(selector)", selector):
+            return
+    raise AssertionError(f"{selector} was not reached with Tab in {limit} presses at {page.url}")
+
+
+def screenshot_index(folder: Path, shots: list[tuple[str, str, str]]) -> Path:
+    """An index.html next to the screenshots: one row per page state, its four variants (language × width) side
+    by side, so a reviewer pages through them in a browser."""
+    rows = []
+    for name in dict.fromkeys(shot[0] for shot in shots):
+        cells = "".join(
+            f'<td><a href="{file}"><img src="{file}" alt="{name} {variant}" width="240"></a><br>{variant}</td>'
+            for state, variant, file in shots
+            if state == name
+        )
+        rows.append(f"<tr><th scope=row>{name}</th>{cells}</tr>")
+    index = folder / "index.html"
+    index.write_text(
+        "<!doctype html><meta charset=utf-8><title>AnchorID screens</title>"
+        "<table><thead><tr><th>page</th><th colspan=4>variants</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+    return index
