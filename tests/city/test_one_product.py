@@ -154,3 +154,17 @@ def test_it_uses_one_word_for_the_payment_method() -> None:
     catalogues = "".join(path.read_text() for path in SRC.glob("city/**/locale/ja/LC_MESSAGES/django.po"))
     assert "支払方法" not in catalogues
     assert "支払い方法" in catalogues
+
+
+def test_it_ties_staff_form_errors_and_help_to_their_fields_and_announces_them() -> None:
+    page = staff_client().post("/staff/facilities/new/", {"name_ja": "", "capacity": "-1"}).content.decode()
+    described = dict(re.findall(r'id="(id_\w+)"[^>]*aria-describedby="([^"]+)"', page))
+    described.update({i: d for d, i in re.findall(r'aria-describedby="([^"]+)"[^>]*id="(id_\w+)"', page)})
+    assert described, page
+    for field, ids in described.items():
+        for target in ids.split():
+            assert f'id="{target}"' in page, (field, target)  # no reference to a missing element
+    errors = re.findall(r'<p class="error" role="alert" id="(id_\w+)_error">', page)
+    assert errors
+    for field in errors:
+        assert f"{field}_error" in described.get(field, ""), field
