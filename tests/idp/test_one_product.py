@@ -9,10 +9,8 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
-from pytest_django.fixtures import Settings
 
 from anchorid.common import display
 from anchorid.idp.accounts.models import Account
@@ -21,27 +19,17 @@ from anchorid.idp.audit.chain import append
 from anchorid.idp.audit.events import EventType
 from anchorid.idp.oidc import clients
 from anchorid.idp.selfservice.presentation import describe_entry
-from anchorid.jpki.attributes import BasicFourInfo, Gender
 
-from .idp_helpers import ORIGIN, login_client
+from .idp_helpers import login_client
+from .test_selfservice import _idp, account  # noqa: F401 (fixtures: the idp origin, a resident with attributes)
 
 pytestmark = pytest.mark.django_db
 SRC = Path(__file__).resolve().parents[2] / "src" / "anchorid"
-INFO = BasicFourInfo.plain("鎌倉　花子", datetime.date(1990, 4, 1), Gender.FEMALE, "神奈川県鎌倉市御成町１８番１０号")
-
-
-@pytest.fixture(autouse=True)
-def _idp(settings: Settings) -> None:
-    settings.ANCHORID_IDP_ORIGIN = ORIGIN
-    cache.clear()
 
 
 @pytest.fixture
-def resident(client: Client) -> Client:
-    account = Account.objects.create_user("resident-1")
-    account.set_attributes(INFO, verified_how="jpki-signature-certificate")
-    account.save()
-    login_client(client, account, CARD_LOGIN)
+def resident(client: Client, request: pytest.FixtureRequest) -> Client:
+    login_client(client, request.getfixturevalue("account"), CARD_LOGIN)
     return client
 
 
@@ -57,12 +45,12 @@ def test_it_shows_neither_the_acr_urn_nor_a_nameless_wallet_to_the_resident(resi
 
 
 def test_it_names_every_activity_and_the_service_a_consent_went_to(resident: Client) -> None:
-    account = Account.objects.get()
+    holder = Account.objects.get()
     clients.register(client_id="city-portal", name="鎌倉市ポータル", redirect_uris=["https://city.example/cb"],
                      scopes=["openid"], auth_method="none", profile="simple", fetch_sector=False)  # fmt: skip
     with transaction.atomic():
-        append(EventType.CONSENT_GIVEN, str(account.pk), str(account.pk), {"client_id": "city-portal", "claims": []})
-        append(EventType.DOCUMENT_SIGNED, str(account.pk), str(account.pk), {"method": "card"})
+        append(EventType.CONSENT_GIVEN, str(holder.pk), str(holder.pk), {"client_id": "city-portal", "claims": []})
+        append(EventType.DOCUMENT_SIGNED, str(holder.pk), str(holder.pk), {"method": "card"})
     page = text(resident.get("/me/activity/").content.decode())
     for event in EventType:
         assert event.value not in page
