@@ -12,7 +12,6 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from anchorid.common import display
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
 from anchorid.idp.audit.chain import append
@@ -62,6 +61,8 @@ def test_it_names_every_activity_and_the_service_a_consent_went_to(resident: Cli
 
 
 def test_it_titles_every_page_with_a_separator(client: Client) -> None:
+    from anchorid.common import display  # new in issue 18: imported here so the other tests fail on their own
+
     for path in ("/login/", "/onboarding/", "/verify/"):
         title = re.search(r"<title>(.*?)</title>", client.get(path).content.decode(), re.S)
         assert title
@@ -95,6 +96,8 @@ def test_it_calls_the_signature_password_by_one_name() -> None:
 
 def test_it_formats_amounts_lists_and_dates_one_way_per_language() -> None:
     from django.utils import translation
+
+    from anchorid.common import display
 
     with translation.override("ja"):
         assert display.yen(42000) == "42,000円"
