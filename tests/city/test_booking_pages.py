@@ -78,7 +78,7 @@ def test_it_books_pays_and_shows_the_receipt_and_home(client: Client) -> None:
     receipt = Receipt.objects.get(booking=booking)
     page = client.get(f"/booking/receipts/{receipt.number}/", headers=EN).content.decode()
     assert receipt.number in page
-    assert "6000 yen" in page
+    assert "¥6,000" in page
     home = client.get("/", headers=EN).content.decode()
     assert f'data-booking="{booking.reference}" data-status="confirmed"' in home
 

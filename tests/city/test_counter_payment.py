@@ -102,7 +102,7 @@ def test_it_records_a_payment_confirms_the_booking_and_prints_a_numbered_receipt
     client = browser(cashier())
     resident_page = client.get(f"/staff/counter/{booking.user_id}/", headers=EN).content.decode()
     assert f'id="pay-{booking.reference}"' in resident_page
-    assert "The fee is 1500 yen" in resident_page
+    assert "The fee is ¥1,500" in resident_page
     issued = re.search(r'name="key" value="([^"]+)"', resident_page)
     assert issued is not None
     response = client.post(pay_url(booking), form(FEE, "card", issued.group(1)))
@@ -126,7 +126,7 @@ def test_it_records_a_payment_confirms_the_booking_and_prints_a_numbered_receipt
     text = printable.content.decode()
     assert printable.status_code == 200
     assert receipt.number in text
-    assert "1500 yen" in text
+    assert "¥1,500" in text
     assert "Counter, card" in text
     assert "staff member cashier" in text
     assert "print" in text
@@ -193,8 +193,8 @@ def test_it_refuses_a_used_form_for_another_booking() -> None:
 @pytest.mark.parametrize(
     ("amount", "status", "message"),
     [
-        (FEE - 1, 400, "exactly the fee: 1,500 yen"),
-        (FEE + 500, 400, "exactly the fee: 1,500 yen"),
+        (FEE - 1, 400, "exactly the fee: ¥1,500"),
+        (FEE + 500, 400, "exactly the fee: ¥1,500"),
         (0, 400, "exactly the fee"),
         (-FEE, 400, "exactly the fee"),
         ("1500.5", 400, "Enter a whole number"),

@@ -48,9 +48,9 @@ def test_it_shows_exactly_the_claims_received(client: Client) -> None:
     assert 'id="logout"' in body
 
 
-def test_it_shows_a_boolean_claim_as_json(client: Client) -> None:
+def test_it_shows_a_boolean_claim_as_yes_or_no(client: Client) -> None:
     body = logged_in_client(client, {"sub": "s", "age_over_18": True}).get("/").content.decode()
-    assert '<dd data-claim="age_over_18">true</dd>' in body
+    assert '<dd data-claim="age_over_18">はい</dd>' in body
 
 
 def test_it_shows_structured_claims_as_json(client: Client) -> None:

@@ -92,10 +92,10 @@ def test_it_books_and_pays_through_anchorid_and_refuses_the_slot_to_a_second_res
             first.click("#book-facility")
             first.click(f"text={FACILITY}")
             facility_url = first.url
-            row = first.locator('tr[data-state="free"]').first
+            row = first.locator('td[data-state="free"]').first
             slot = row.get_attribute("data-slot")
             second.goto(facility_url)
-            assert second.locator(f'tr[data-slot="{slot}"]').get_attribute("data-state") == "free"
+            assert second.locator(f'td[data-slot="{slot}"]').get_attribute("data-state") == "free"
 
             # The first resident books it and pays with the simulated provider.
             row.locator("button").click()
@@ -117,13 +117,13 @@ def test_it_books_and_pays_through_anchorid_and_refuses_the_slot_to_a_second_res
 
             # The second resident presses "book" on the page still open: already taken.
             with second.expect_response(lambda response: response.url.endswith("/booking/book/")) as answer:
-                second.locator(f'tr[data-slot="{slot}"] button').click()
+                second.locator(f'td[data-slot="{slot}"] button').click()
             assert answer.value.status == 409
             error = second.locator("#booking-error")
             assert error.get_attribute("data-code") == "slot_taken"
             assert "既に予約されています" in error.inner_text()
             second.goto(facility_url)
-            assert second.locator(f'tr[data-slot="{slot}"]').get_attribute("data-state") == "taken"
+            assert second.locator(f'td[data-slot="{slot}"]').get_attribute("data-state") == "taken"
             second.goto(f"{city}/")
             assert second.locator("#my-bookings li").count() == 0
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -25,7 +26,7 @@ from anchorid.common.settings_base import DATA_DIR
 
 log = logging.getLogger(__name__)
 
-#: How the home page names the claims it received (the claim's own name is shown beside it).
+#: How the home page names the claims it received (residents never see the claim's own name).
 CLAIM_LABELS = {
     "sub": gettext_lazy("Your identifier at the city"),
     "name": gettext_lazy("Name"),
@@ -34,7 +35,7 @@ CLAIM_LABELS = {
     "address": gettext_lazy("Address"),
     "age_over_18": gettext_lazy("18 or older"),
     "age_over_65": gettext_lazy("65 or older"),
-    "resident_of": gettext_lazy("Municipality of residence (code)"),
+    "resident_of": gettext_lazy("Municipality of residence (local government code)"),
     "verified_claims": gettext_lazy("Verified attributes"),
 }
 
@@ -44,17 +45,29 @@ CLAIM_LABELS = {
 def home(request: HttpRequest) -> HttpResponse:
     current = anchorid_login.logged_in(request.session)
     claims = sorted((current or {}).get("claims", {}).items())
-    shown = [(name, CLAIM_LABELS.get(name, name), _as_text(value)) for name, value in claims]
+    shown = [(name, CLAIM_LABELS.get(name, _("Other information")), _as_text(value)) for name, value in claims]
     context = {"current": current, "claims": shown, "anchorid_site_name": _("Kamakura City")}
     issuer = configured_issuer(DATA_DIR)
     # "I moved" lives at AnchorID: it holds which services have the address and what was delivered to each.
     context["moving_url"] = f"{issuer.rstrip('/')}/me/moving/" if issuer else None
-    context.update(booking_home.home_context((current or {}).get("claims")), language=get_language())
+    booking_context = booking_home.home_context((current or {}).get("claims"))
+    booking_context["eligibility"] = [  # the claim each rests on, by its label
+        dataclasses.replace(item, because=str(CLAIM_LABELS.get(item.because, _("Other information"))))
+        for item in booking_context.get("eligibility", [])
+    ]
+    context.update(booking_context, language=get_language())
     return render(request, "city/home.html", context)
 
 
 def _as_text(value: object) -> str:
-    """A claim as received: strings as they are, anything else (booleans, structured claims) as JSON."""
+    """A claim as a resident reads it: strings as they are, yes/no for booleans, for verified claims which
+    attributes were checked against the card (by their labels); anything else as JSON."""
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, dict) and isinstance(value.get("claims"), dict):
+        names = "、" if get_language() == "ja" else ", "
+        checked = names.join(str(CLAIM_LABELS.get(name, _("Other information"))) for name in value["claims"])
+        return str(_("Checked against the My Number Card: %(claims)s") % {"claims": checked})
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 

@@ -90,6 +90,7 @@ ALLOWED_HOSTS = config.ALLOWED_HOSTS.value()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "Asia/Tokyo"
+FORMAT_MODULE_PATH = ["anchorid.common.formats"]  # one date format per language (anchorid.common.display)
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
 USE_I18N = True
@@ -147,7 +148,7 @@ ANCHORID_METRICS_COLLECTORS: list[str] = []
 TEMPLATE_DEFAULTS: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [str(Path(__file__).resolve().parent / "admin_templates")],  # the admin's base_site.html (a11y CSS)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

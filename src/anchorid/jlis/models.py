@@ -105,6 +105,10 @@ class CertificateAuthority(models.Model):
     crl_next_update = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = "certificate authority"
+        verbose_name_plural = "certificate authorities"  # the admin's own plural read "Certificate authoritys"
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} CA"
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anchorid.city.booking.models import Facility, Notice, Slot
-from anchorid.city.booking.rules import JST
+from anchorid.city.booking.rules import JST, closed_on
 
 FACILITIES = (
     # name_ja, name_en, kind, capacity, lottery, periods (start hour, end hour, fee yen)
@@ -105,6 +105,8 @@ def seed_facilities(weeks: int = 6, today: datetime.date | None = None) -> list[
             rows = []
             for offset in range(1, weeks * 7 + 1):
                 day = today + datetime.timedelta(days=offset)
+                if closed_on(day):
+                    continue
                 for start, end, fee in periods:
                     rows.append(
                         Slot(

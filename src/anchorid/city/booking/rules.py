@@ -106,3 +106,9 @@ def refund_yen(paid_yen: int, days_before: int) -> int:
 
 def late_cancellation_points(days_before: int) -> int:
     return LATE_CANCELLATION_POINTS if days_before < LATE_CANCELLATION_DAYS else 0
+
+
+def closed_on(day: datetime.date) -> bool:
+    """The city's facilities close over the New Year, 29 December to 3 January (the notice residents see): no slot
+    is offered, booked or drawn by lottery on these days."""
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)

@@ -30,6 +30,7 @@ from anchorid.city.booking import rules, service
 from anchorid.city.booking.errors import BookingError, InvalidCallback, NotGroupMember
 from anchorid.city.booking.models import Booking, CityUser, Facility, Group, Receipt, SimulatedCharge, Slot
 from anchorid.city.booking.payments import SimulatedProvider, decode_payload, provider
+from anchorid.common.display import yen
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +88,37 @@ def own_booking(request: HttpRequest, reference: str) -> Booking:
 
 @require_GET
 def facilities(request: HttpRequest) -> HttpResponse:
+    """Facilities by kind, capacity and the date wanted; each with its next free slot from that date on."""
     kind = request.GET.get("kind", "")
     listed = Facility.objects.filter(is_active=True).order_by("kind", "name_ja")
     if kind in Facility.Kind.values:
         listed = listed.filter(kind=kind)
-    context = {"facilities": listed, "kinds": Facility.Kind.choices, "kind": kind, "user": current_user(request)}
+    capacity = request.GET.get("capacity", "")
+    if capacity.isdigit() and 0 < int(capacity) < 100_000:
+        listed = listed.filter(capacity__gte=int(capacity))
+    else:
+        capacity = ""
+    today = timezone.now().astimezone(rules.JST).date()
+    try:
+        wanted = datetime.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else None
+    except ValueError:
+        wanted = None
+    user = current_user(request)
+    found = [(item, next_free_slot(item, user, wanted or today)) for item in listed]
+    context = {"facilities": found, "kinds": Facility.Kind.choices, "kind": kind, "capacity": capacity,
+               "date": wanted.isoformat() if wanted else "", "today": today.isoformat(), "user": user}  # fmt: skip
     return render(request, "booking/facilities.html", site(context))
+
+
+def next_free_slot(chosen: Facility, user: CityUser | None, day: datetime.date) -> Slot | None:
+    """The first slot from ``day`` on that this resident could book now (free, not held for the lottery, open)."""
+    now = timezone.now()
+    start = max(datetime.datetime.combine(day, datetime.time(), rules.JST), now)
+    window = service.window_for(user, chosen) if user else chosen.non_resident_window_days
+    for slot in service.free_slots(chosen, start, now + datetime.timedelta(days=window + 1))[:200]:
+        if not slot.held_for_lottery and rules.in_window(slot.starts_at, now, window):
+            return slot
+    return None
 
 
 @require_GET
@@ -123,10 +149,15 @@ def facility(request: HttpRequest, facility_id: int) -> HttpResponse:
             state = "free"
         fee = service.fee_for(user, slot).total_yen if user else slot.fee_yen
         days[slot.starts_at.astimezone(rules.JST).date()].append({"slot": slot, "state": state, "fee": fee})
+    week = [first + datetime.timedelta(days=n) for n in range(7)]
     context = {
         "facility": chosen,
         "name": chosen.name(get_language()),
         "days": sorted(days.items()),
+        "week": week,
+        "last": week[-1],
+        "grid": availability_grid(week, days),
+        "next_free": next_free_slot(chosen, user, first),
         "user": user,
         "window": window,
         "groups": _groups_of(user) if user else [],
@@ -135,6 +166,23 @@ def facility(request: HttpRequest, facility_id: int) -> HttpResponse:
         "first": first,
     }
     return render(request, "booking/facility.html", site(context))
+
+
+def availability_grid(
+    week: list[datetime.date], days: dict[datetime.date, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Rows of time slots (start–end) × the week's days, as municipal booking sites show: each cell the slot's
+    item (state free ○, lottery △, taken or not open ×) or None when the facility has no slot then."""
+    times = sorted({(item["slot"].starts_at.astimezone(rules.JST).time(), item["slot"].ends_at.astimezone(rules.JST)
+                     .time()) for items in days.values() for item in items})  # fmt: skip
+    rows = []
+    for start, end in times:
+        cells = []
+        for day in week:
+            match = [i for i in days.get(day, []) if i["slot"].starts_at.astimezone(rules.JST).time() == start]
+            cells.append({"day": day, "item": match[0] if match else None})
+        rows.append({"start": start, "end": end, "cells": cells})
+    return rows
 
 
 def _groups_of(user: CityUser) -> list[Group]:
@@ -283,7 +331,7 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
     except BookingError as error:
         return error_page(request, error, reverse("booking_detail", args=[booking.reference]))
     if refund is not None and refund.amount_yen:
-        messages.success(request, _("Cancelled. %(yen)s yen will be refunded.") % {"yen": f"{refund.amount_yen:,}"})
+        messages.success(request, _("Cancelled. %(yen)s will be refunded.") % {"yen": yen(refund.amount_yen)})
     else:
         messages.success(request, _("Cancelled."))
     return redirect("booking_detail", reference=booking.reference)
@@ -309,9 +357,16 @@ def simulated_provider_page(request: HttpRequest, provider_ref: str) -> HttpResp
     if request.method == "POST":
         answer = request.POST.get("answer")
         if answer not in ("pay", "decline") or charge.status != SimulatedCharge.Status.CREATED:
-            return render(request, "booking/simulated_provider.html", {"charge": charge, "done": True}, status=400)
+            return render(
+                request, "booking/simulated_provider.html", payment_site({"charge": charge, "done": True}), status=400
+            )
         return_url, payload, signature = SimulatedProvider().decide(provider_ref, pay=answer == "pay")
         separator = "&" if "?" in return_url else "?"
         return HttpResponseRedirect(f"{return_url}{separator}payload={payload}&signature={signature}")
     done = charge.status != SimulatedCharge.Status.CREATED
-    return render(request, "booking/simulated_provider.html", {"charge": charge, "done": done})
+    return render(request, "booking/simulated_provider.html", payment_site({"charge": charge, "done": done}))
+
+
+def payment_site(context: dict[str, Any]) -> dict[str, Any]:
+    """The simulated provider's page is the provider's, not the city's or AnchorID's: its own name in the header."""
+    return {**context, SITE_NAME: _("Payment service (simulated)"), "anchorid_party": ""}

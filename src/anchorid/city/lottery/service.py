@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from anchorid.city.booking import service as booking_service
 from anchorid.city.booking.errors import BookingError
 from anchorid.city.booking.models import Booking, CityUser, Slot
+from anchorid.city.booking.rules import JST, closed_on
 from anchorid.city.lottery import audit
 from anchorid.city.lottery.draw import ALGORITHM, SEED_BYTES, EntryInput, draw
 from anchorid.city.lottery.models import Choice, Entry, LotteryRound, RoundSlot
@@ -58,6 +59,8 @@ def add_slots(round_: LotteryRound, slots: Sequence[Slot]) -> int:
         ):
             if not slot.facility.lottery:
                 raise LotteryError(_("%(facility)s is not a lottery facility.") % {"facility": slot.facility})
+            if closed_on(slot.starts_at.astimezone(JST).date()):
+                raise LotteryError(_("A slot on a day the facilities are closed cannot be in a round."))
             if slot.starts_at <= round_.confirm_by:
                 raise LotteryError(_("A slot in a round must start after the winners' confirmation deadline."))
             if RoundSlot.objects.filter(slot=slot).exists():

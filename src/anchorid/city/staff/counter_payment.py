@@ -35,6 +35,7 @@ from anchorid.city.booking.errors import InvalidCallback, PaymentFailed
 from anchorid.city.booking.models import Booking, CityUser, Payment, Receipt, Refund
 from anchorid.city.booking.payments import CreatedPayment, PaymentEvent
 from anchorid.city.staff.models import CounterCharge, CounterPayout, ProxyAction
+from anchorid.common.display import yen
 
 NAME = "counter"
 #: Counter charges are opened only for the staff counter pages (a return URL under this path).
@@ -217,9 +218,7 @@ def _take_payment(
     if booking.status != Status.TENTATIVE or booking.slot.starts_at <= at:
         raise CounterPaymentError(_("This booking cannot be paid in its current state."), status=409)
     if amount_yen != booking.fee_yen:
-        raise CounterPaymentError(
-            _("The amount must be exactly the fee: %(fee)s yen.") % {"fee": f"{booking.fee_yen:,}"}
-        )
+        raise CounterPaymentError(_("The amount must be exactly the fee: %(fee)s.") % {"fee": yen(booking.fee_yen)})
     # A payment the resident had started online is released: the counter payment takes its place.
     for pending in booking.payments.filter(status=Payment.Status.PENDING):
         payments.provider(pending.provider).cancel(pending.provider_ref)

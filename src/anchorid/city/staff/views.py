@@ -297,7 +297,8 @@ def booking_mark(request: HttpRequest, reference: str, outcome: str) -> HttpResp
 @staff_required("reports")
 def report(request: HttpRequest) -> HttpResponse:
     today = timezone.now().astimezone(rules.JST).date()
-    data = request.GET or {"date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}
+    monday = today - dt.timedelta(days=today.weekday())  # this week (Monday to Sunday): today's bookings show
+    data = request.GET or {"date_from": monday.isoformat(), "date_to": (monday + dt.timedelta(days=6)).isoformat()}
     form = forms.ReportForm(data)
     if not form.is_valid():
         return page(request, "staff/reports.html", {"form": form}, status=400)

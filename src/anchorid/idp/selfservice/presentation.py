@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +36,8 @@ def _labels() -> dict[str, str]:
         "suspension": _("Stopped (emergency stop)"),
         "resumption": _("Resumed"),
         "deletion": _("Account deleted"),
+        "platform_key_created": _("Platform key created"),
+        "document_signed": _("Document signed"),
     }
 
 
@@ -52,7 +55,17 @@ def _methods() -> dict[str, str]:
     }
 
 
-def describe_entry(entry: AuditEntry) -> ActivityLine:
+def service_names() -> dict[str, str]:
+    """Every registered service's name by the client id its audit entries carry."""
+    from anchorid.idp.oidc.consent import _audit_id
+    from anchorid.idp.oidc.models import Client
+
+    return {_audit_id(client_id): name for client_id, name in Client.objects.values_list("client_id", "name")}
+
+
+def describe_entry(entry: AuditEntry, services: Mapping[str, str] | None = None) -> ActivityLine:
+    """One line of the history: a translated label (never the event code), with the service's name for consent
+    entries (``services``: client id → the name the consent screen showed)."""
     details = entry.details if isinstance(entry.details, dict) else {}
     methods = _methods()
     parts = []
@@ -63,7 +76,13 @@ def describe_entry(entry: AuditEntry) -> ActivityLine:
     if details.get("step_up"):
         parts.append(_("step-up"))
     failed = details.get("outcome") == "failure"
-    what = _labels().get(entry.event_type, entry.event_type)
+    what = _labels().get(entry.event_type, _("Other activity"))
+    client = details.get("client_id")
+    if services is not None and isinstance(client, str) and client in services:
+        if entry.event_type == "consent_given":
+            what = _("Consent given to %(service)s") % {"service": services[client]}
+        elif entry.event_type == "consent_withdrawn":
+            what = _("Consent withdrawn from %(service)s") % {"service": services[client]}
     if failed:
         what = _("Login refused")
     return ActivityLine(time=entry.time, what=what, how=", ".join(parts), failed=failed, seq=entry.seq)

@@ -13,7 +13,7 @@ from anchorid.idp.assurance import Level
 from anchorid.idp.oidc.consent import connected_services
 from anchorid.idp.selfservice import actions
 from anchorid.idp.selfservice.actions import ActionRefused
-from anchorid.idp.selfservice.presentation import attribute_rows, describe_entry
+from anchorid.idp.selfservice.presentation import attribute_rows, describe_entry, service_names
 from anchorid.idp.sessions import FRESH, CurrentAuthentication, current_authentication, log_out, requires_level
 
 
@@ -43,6 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     current = _current(request)
     account = current.account
+    services = service_names()
     return render(
         request,
         "selfservice/overview.html",
@@ -51,7 +52,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "account": account,
             "attributes": attribute_rows(account.attributes()),
             "credentials": actions.credentials(account),
-            "activity": [describe_entry(e) for e in actions.activity(account, limit=10)],
+            "activity": [describe_entry(e, services) for e in actions.activity(account, limit=10)],
             "services": connected_services(account),
         },
     )
@@ -61,7 +62,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @requires_level(Level.DERIVED)
 def activity(request: HttpRequest) -> HttpResponse:
     account = _current(request).account
-    entries = [describe_entry(e) for e in actions.activity(account, limit=500)]
+    services = service_names()
+    entries = [describe_entry(e, services) for e in actions.activity(account, limit=500)]
     return render(request, "selfservice/activity.html", {"activity": entries})
 
 

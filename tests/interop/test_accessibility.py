@@ -1,0 +1,318 @@
+"""Accessibility, measured in a real browser (Playwright on Debian's Chromium) over every page of every party:
+jlis's staff pages, the idp, the city (resident and staff pages) and the sample providers — logged out and logged
+in, Japanese and English, 320 px (reflow), 390 px and 1280 px (axe-core, WCAG 2.2 AA, no serious or critical
+violation). The parties are the interop fixture's real processes (``world``: jlis, idp, city, providers), started
+once for the run; one browser walks a table of page states (tests/support/a11y.py), so a new party adds its rows.
+
+Also here: the keyboard-only journey (card onboarding → passkey → city login → booking without a mouse, focus
+visible, 200 % zoom) and the screenshot set a reviewer pages through (docs/screens.md says where it goes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support import a11y
+from support.a11y import PageState
+
+from .harness import Browser, run
+from .lifecycle_harness import World
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.skipif(not Path(a11y.CHROMIUM).exists(), reason="needs Debian's chromium")
+JLIS_STAFF_PASSWORD = "a11y jlis staff password"
+FACILITY = "由比ガ浜公民館 ホール"  # a hall of the demo seed that is not held for the lottery
+
+
+def cli_lines(server: Any, *args: str) -> str:
+    env = dict(server.env, ANCHORID_DATA_DIR=str(server.data))
+    done = subprocess.run([sys.executable, "-m", "anchorid.cli", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def seeded(world: World) -> dict[str, str]:
+    """The demo's city seed (facilities, lottery rounds, a counter booking, the staff account) and a jlis staff
+    account; returns the staff passwords."""
+    lines = cli_lines(world.city, "city", "demo-seed", "--data", str(world.city.data), "--origin", world.city.url)
+    staff_password = re.search(r"user staff\s+password (\S+)", lines)
+    assert staff_password, lines
+    run(
+        "jlis",
+        "createstaff",
+        "--data",
+        str(world.jlis.data),
+        "--username",
+        "a11y",
+        "--password-stdin",
+        env=world.jlis.env,
+        stdin=JLIS_STAFF_PASSWORD + "\n",
+    )
+    return {"city": staff_password.group(1), "jlis": JLIS_STAFF_PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=a11y.CHROMIUM, args=a11y.CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def virtual_authenticator(page: Any) -> None:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+
+
+def resident_context(chromium: Any, world: World) -> Any:
+    """A resident onboarded with the card (scripted), the idp session taken into a browser context, logged in at
+    the city (consent given) and signed up at one sample provider."""
+    scripted = Browser(world.idp.url)
+    scripted.onboard(world.parties.adult_card())
+    context = chromium.new_context(viewport={"width": a11y.PHONE, "height": 844}, locale="ja-JP", bypass_csp=True)
+    context.add_cookies([{"name": c.name, "value": c.value or "", "url": world.idp.url} for c in scripted.http.cookies])
+    page = context.new_page()
+    page.goto(f"{world.city.url}/")
+    page.click("#login-anchorid")
+    page.wait_for_selector("form.consent", timeout=30_000)
+    page.click('button[name="decision"][value="allow"]')
+    page.wait_for_url(f"{world.city.url}/", timeout=30_000)
+    page.close()
+    return context
+
+
+def staff_context(chromium: Any, url: str, username: str, password: str) -> Any:
+    context = chromium.new_context(viewport={"width": a11y.DESKTOP, "height": 900}, locale="ja-JP", bypass_csp=True)
+    page = context.new_page()
+    page.goto(url)
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.press("#id_password", "Enter")
+    page.wait_for_load_state("load")
+    page.close()
+    return context
+
+
+def links(context: Any, url: str, pattern: str) -> list[str]:
+    """The distinct hrefs on a page that match a regular expression (absolute)."""
+    page = context.new_page()
+    page.goto(url)
+    found: list[str] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    page.close()
+    return list(dict.fromkeys(href for href in found if re.search(pattern, href)))
+
+
+def page_states(world: World, contexts: dict[str, Any], journey: dict[str, str]) -> list[PageState]:
+    """Every page of every existing party, as the table the walk goes through (a new party appends its rows)."""
+    jlis, idp, city, providers = world.jlis.url, world.idp.url, world.city.url, world.providers.url
+    resident, staff, jlis_staff = contexts["resident"], contexts["staff"], contexts["jlis-staff"]
+    states = [
+        PageState("jlis admin login", f"{jlis}/admin/login/"),
+        PageState("jlis admin", f"{jlis}/admin/", "jlis-staff"),
+        *[
+            PageState(f"jlis {href.split('/admin/')[1]}", href, "jlis-staff", repeats=False)
+            for href in links(jlis_staff, f"{jlis}/admin/", r"/admin/\w+/\w+/$")
+        ],
+        PageState("idp home", f"{idp}/", shot=True),
+        PageState("idp login", f"{idp}/login/"),
+        PageState("idp card login", f"{idp}/login/card/"),
+        PageState("idp passkey login", f"{idp}/login/passkey/"),
+        PageState("idp onboarding", f"{idp}/onboarding/", shot=True),
+        PageState("idp verify", f"{idp}/verify/"),
+        PageState("idp emergency stop", f"{idp}/stop/"),
+        PageState("idp stop with card", f"{idp}/stop/card/"),
+        PageState("idp resume with card", f"{idp}/resume/card/"),
+        PageState("idp me", f"{idp}/me/", "resident", shot=True),
+        PageState("idp activity", f"{idp}/me/activity/", "resident", shot=True),
+        PageState("idp sign", f"{idp}/me/sign/", "resident", shot=True),
+        PageState("idp moving", f"{idp}/me/moving/", "resident"),
+        PageState("idp refresh consent", f"{idp}/me/refresh-consent/", "resident"),
+        PageState("idp passkey register", f"{idp}/passkeys/register/", "resident"),
+        PageState("idp delete", f"{idp}/me/delete/", "resident"),
+        PageState("city home", f"{city}/"),
+        PageState("city logged out", f"{city}/logged-out/"),
+        PageState("city resident home", f"{city}/", "resident", shot=True),
+        PageState("city facilities", f"{city}/booking/", "resident", shot=True),
+        *[
+            PageState(f"city facility {n}", href, "resident", shot=n == 0)
+            for n, href in enumerate(links(resident, f"{city}/booking/", r"/booking/facilities/\d+/$")[:2])
+        ],
+        PageState("city booking", journey["booking"], "keyboard", shot=True),
+        PageState("city receipt", journey["receipt"], "keyboard", shot=True),
+        PageState("city payment page", journey["payment"], "keyboard"),
+        PageState("city groups", f"{city}/booking/groups/", "resident"),
+        PageState("city lottery", f"{city}/lottery/", "resident", shot=True),
+        *[
+            PageState(f"city lottery round {n}", href, "resident")
+            for n, href in enumerate(links(resident, f"{city}/lottery/", r"/lottery/\d+/$"))
+        ],
+        PageState("city departments", f"{city}/departments/", "resident"),
+        PageState("city staff login", f"{city}/staff/login/"),
+        *[
+            PageState(f"city staff {href.split('/staff/')[1] or 'home'}", href, "staff")
+            for href in links(staff, f"{city}/staff/", r"/staff/(\w+/)?$")
+            if "logout" not in href
+        ],
+        *[
+            PageState(f"city staff {href.split('/staff/')[1]}", href, "staff")
+            for href in links(staff, f"{city}/staff/facilities/", r"/staff/facilities/(\d+|new)/(slots/)?$")[:3]
+        ],
+        *[
+            PageState(f"city staff {href.split('/staff/')[1]}", href, "staff")
+            for href in links(staff, f"{city}/staff/lottery/", r"/staff/lottery/(\d+|new)/$")[:2]
+        ],
+        *[
+            PageState(f"city staff {href.split('/staff/')[1]}", href, "staff")
+            for href in links(staff, f"{city}/staff/counter/", r"/staff/counter/\d+/$")[:1]
+        ],
+        PageState("providers index", f"{providers}/", shot=True),
+        *[
+            PageState(f"provider {href.rstrip('/').rsplit('/', 1)[1]}", href)
+            for href in links(resident, f"{providers}/", r"/[\w-]+/$")
+        ],
+    ]
+    return states
+
+
+ZOOMED = {"width": 640, "height": 400}  # a 1280 × 800 screen at 200 % zoom
+
+
+@pytest.fixture(scope="module")
+def journey(chromium: Any, world: World, seeded: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The keyboard-only journey at 200 % zoom: after the card step (the card helper signs, scripted as in the
+    other browser tests), register a passkey, log out, log in at the city with the passkey through AnchorID, give
+    consent, find a free slot in the availability grid, book it and pay — Tab, Enter and typing only, every focus
+    visible, no page scrolling sideways. Yields the context (logged in) and the pages it reached."""
+    scripted = Browser(world.idp.url)
+    scripted.onboard(world.parties.adult_card())
+    context = chromium.new_context(viewport=ZOOMED, device_scale_factor=2, locale="ja-JP", bypass_csp=True)
+    context.add_cookies([{"name": c.name, "value": c.value or "", "url": world.idp.url} for c in scripted.http.cookies])
+    page = context.new_page()
+    virtual_authenticator(page)
+    idp, city = world.idp.url, world.city.url
+    reached: dict[str, Any] = {"context": context, "sideways": []}
+
+    def settle(url: str) -> None:
+        page.wait_for_url(url, timeout=30_000)
+        page.wait_for_load_state("load")
+        if wide := a11y.sideways_scroll(page):
+            reached["sideways"].append(f"{page.url}: {wide}")
+
+    page.goto(f"{idp}/passkeys/register/")
+    a11y.tab_to(page, "#passkey-name")
+    page.keyboard.type("キーボードの端末")
+    a11y.tab_to(page, "#register-passkey")
+    page.keyboard.press("Enter")
+    settle(f"{idp}/me/")
+    a11y.tab_to(page, "#logout")
+    page.keyboard.press("Enter")
+    settle(f"{idp}/login/")
+
+    page.goto(f"{city}/")
+    a11y.tab_to(page, "#login-anchorid")
+    page.keyboard.press("Enter")
+    settle(f"{idp}/login/?**")
+    a11y.tab_to(page, "#choose-passkey")
+    page.keyboard.press("Enter")
+    settle(f"{idp}/login/passkey/**")
+    a11y.tab_to(page, "#login-passkey")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("form.consent", timeout=30_000)
+    a11y.tab_to(page, 'button[name="decision"][value="allow"]')
+    page.keyboard.press("Enter")
+    settle(f"{city}/")
+
+    a11y.tab_to(page, "#book-facility")
+    page.keyboard.press("Enter")
+    settle(f"{city}/booking/")
+    hall = page.locator("#facilities a", has_text=FACILITY).first.get_attribute("href")
+    a11y.tab_to(page, f'#facilities a[href="{hall}"]')
+    page.keyboard.press("Enter")
+    settle(f"{city}/booking/facilities/**")
+    a11y.tab_to(page, 'td[data-state="free"] button', limit=200)
+    reached["slot_name"] = page.evaluate("() => document.activeElement.innerText")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#status[data-status="tentative"]', timeout=30_000)
+    reached["booking"] = page.url
+    a11y.tab_to(page, "#pay")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#simulated-pay", timeout=30_000)
+    reached["payment"] = page.url
+    a11y.tab_to(page, "#simulated-pay")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#status[data-status="confirmed"]', timeout=30_000)
+    a11y.tab_to(page, "#receipt-link")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#receipt", timeout=30_000)
+    reached["receipt"] = page.url
+    page.close()
+    yield reached
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def contexts(chromium: Any, world: World, seeded: dict[str, str], journey: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "anonymous": chromium.new_context(locale="ja-JP", bypass_csp=True),
+        "resident": resident_context(chromium, world),
+        "keyboard": journey["context"],
+        "staff": staff_context(chromium, f"{world.city.url}/staff/login/", "staff", seeded["city"]),
+        "jlis-staff": staff_context(chromium, f"{world.jlis.url}/admin/login/", "a11y", seeded["jlis"]),
+    }
+
+
+def test_it_books_and_pays_with_the_keyboard_alone_at_200_percent_zoom(journey: dict[str, Any]) -> None:
+    assert "/booking/bookings/" in journey["booking"]
+    assert "/booking/receipts/" in journey["receipt"]
+    assert re.search(r"\d{1,2}:\d{2}", journey["slot_name"]), journey["slot_name"]  # the button names its time
+    assert not journey["sideways"], journey["sideways"]
+
+
+def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_names_on_any_page(
+    world: World, contexts: dict[str, Any], journey: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    states = page_states(world, contexts, journey)
+    origins = [world.jlis.url, world.idp.url, world.city.url, world.providers.url]
+    screens = Path(os.environ.get("ANCHORID_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
+    screens.mkdir(parents=True, exist_ok=True)
+    shots: list[tuple[str, str, str]] = []
+
+    def shoot(page: Any, state: PageState, variant: str) -> None:
+        if state.shot:
+            name = re.sub(r"[^\w]+", "-", state.name).strip("-")
+            page.screenshot(path=str(screens / f"{name}.{variant}.png"), full_page=True)
+            shots.append((state.name, variant, f"{name}.{variant}.png"))
+
+    started = time.monotonic()
+    walked = a11y.walk(contexts, states, origins, on_page=shoot)
+    index = a11y.screenshot_index(screens, shots)
+    print(f"walked {len(states)} page states x 2 languages in {time.monotonic() - started:.0f} s; screens: {index}")
+    assert len(shots) == 4 * sum(state.shot for state in states)
+    assert walked.checked == 2 * len(states), a11y.report(walked)
+    assert not walked.findings, a11y.report(walked)
