@@ -1,10 +1,12 @@
 """An independent checker: the e-library's sample collection is valid EPUB 3 by Debian's ``epubcheck`` (the
-package's jar, run with Java's quick compiler, two at a time on the two cores), and the vertical ones declare
-vertical writing and right-to-left page progression. No database: it runs once per CI run, with the interop suite."""
+package's jar, run with Java's quick compiler, two at a time on the two cores), the vertical ones declare
+vertical writing and right-to-left page progression, and the picture book is fixed layout with a viewport per page.
+No database: it runs once per CI run, with the interop suite."""
 
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -45,3 +47,17 @@ def test_it_writes_vertical_books_right_to_left() -> None:
             assert archive.namelist()[0] == "mimetype"
             assert 'page-progression-direction="rtl"' in archive.read("OEBPS/content.opf").decode()
             assert "writing-mode: vertical-rl" in archive.read("OEBPS/style.css").decode()
+
+
+def test_it_writes_the_picture_book_as_fixed_layout_pages() -> None:
+    fixed = [book for book in BOOKS if book.fixed_layout]
+    assert len(fixed) == 1
+    with zipfile.ZipFile(io.BytesIO(build(fixed[0]))) as archive:
+        opf = archive.read("OEBPS/content.opf").decode()
+        assert '<meta property="rendition:layout">pre-paginated</meta>' in opf
+        spine = re.findall(r'<itemref idref="(c\d+)"/>', opf)
+        assert len(spine) == len(fixed[0].pages) == 6
+        for number in range(1, len(spine) + 1):
+            page = archive.read(f"OEBPS/page{number}.xhtml").decode()
+            assert '<meta name="viewport" content="width=600, height=800"/>' in page
+            assert '<svg xmlns="http://www.w3.org/2000/svg"' in page

@@ -42,9 +42,9 @@ def endpoints(loan: int) -> tuple[list[Endpoint], dict[str, str]]:
 NOT_JSON = {
     "/healthz", "/readyz", "/", "/login/", "/callback/", "/register/code/", "/logout/", "/logged-out/",
     "/me/card/", "/me/email/", "/search/", "/browse/<str:ndc>/", "/titles/<int:title_id>/",
-    "/titles/<int:title_id>/borrow/", "/titles/<int:title_id>/hold/", "/holds/<int:hold_id>/cancel/",
-    "/loans/<int:loan_id>/return/", "/loans/<int:loan_id>/renew/", "/loans/<int:loan_id>/read/",
-    "/staff/login/", "/staff/", "/staff/licences/", "/staff/stats/", "/staff/support/",
+    "/titles/<int:title_id>/cover", "/titles/<int:title_id>/borrow/", "/titles/<int:title_id>/hold/",
+    "/holds/<int:hold_id>/cancel/", "/loans/<int:loan_id>/return/", "/loans/<int:loan_id>/renew/",
+    "/loans/<int:loan_id>/read/", "/staff/login/", "/staff/", "/staff/licences/", "/staff/stats/", "/staff/support/",
 }  # fmt: skip
 
 

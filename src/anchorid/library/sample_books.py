@@ -1,11 +1,67 @@
 """The demo's sample books: short synthetic texts written for AnchorID (no copyrighted text; every person, place
-and event in them is invented). Four are vertical (縦書き, right-to-left), two horizontal. Plain data (no Django):
-``samples.seed`` puts them in the catalogue, tests/interop/test_epubcheck_samples.py checks their EPUB files."""
+and event in them is invented). Four are vertical (縦書き, right-to-left), two horizontal, and one is a fixed-layout
+picture book (pages drawn in SVG here). Plain data (no Django): ``samples.seed`` puts them in the catalogue,
+tests/interop/test_epubcheck_samples.py checks their EPUB files."""
 
 from __future__ import annotations
 
 from anchorid.library.epub import Book
 from anchorid.library.isbn import with_isbn_check_digit
+
+# -- the picture book's drawings (SVG elements in a 600 × 600 box) ----------------------------------------------------
+
+
+def _sky(colour: str) -> str:
+    return f'<rect width="600" height="600" fill="{colour}"/>'
+
+
+def _balloon(x: int, y: int) -> str:
+    return (
+        f'<path d="M{x} {y + 70} q-15 40 0 80 t0 80" stroke="#555" stroke-width="3" fill="none"/>'
+        f'<ellipse cx="{x}" cy="{y}" rx="55" ry="70" fill="#2b6cd4"/>'
+        f'<ellipse cx="{x - 20}" cy="{y - 25}" rx="12" ry="20" fill="#9cc3ff"/>'
+    )
+
+
+_SUN = '<circle cx="500" cy="100" r="50" fill="#f7c948"/>'
+_WINDOW = (
+    '<rect x="40" y="40" width="520" height="520" fill="none" stroke="#8d6e63" stroke-width="24"/>'
+    '<line x1="300" y1="40" x2="300" y2="560" stroke="#8d6e63" stroke-width="12"/>'
+)
+_ROOFS = "".join(
+    f'<rect x="{x}" y="{y}" width="110" height="{600 - y}" fill="{wall}"/>'
+    f'<polygon points="{x - 10},{y} {x + 55},{y - 60} {x + 120},{y}" fill="{roof}"/>'
+    for x, y, wall, roof in ((20, 430, "#f5e6c8", "#b23a2e"), (170, 470, "#e8d5b0", "#37474f"),
+                             (320, 420, "#f5e6c8", "#6d4c41"), (470, 460, "#e8d5b0", "#b23a2e"))
+)  # fmt: skip
+_SEA = (
+    '<rect y="420" width="600" height="180" fill="#1e88e5"/>'
+    '<path d="M0 440 q50 -30 100 0 t100 0 t100 0 t100 0 t100 0 t100 0" stroke="#ffffff" stroke-width="6" fill="none"/>'
+)
+_GULL = '<path d="M120 220 q25 -25 50 0 q25 -25 50 0" stroke="#333333" stroke-width="5" fill="none"/>'
+_MOUNTAIN = (
+    '<polygon points="0,600 300,230 600,600" fill="#6d8b3a"/><polygon points="252,289 300,230 348,289" fill="#ffffff"/>'
+)
+_NIGHT = '<circle cx="460" cy="130" r="60" fill="#fff59d"/>' + "".join(
+    f'<circle cx="{x}" cy="{y}" r="4" fill="#ffffff"/>'
+    for x, y in ((80, 90), (180, 60), (300, 120), (120, 260), (540, 300))
+)
+
+#: The fixed-layout picture book: (the page's text, its picture).
+PICTURE_BOOK_PAGES = [
+    (
+        "あさ、まどの そとに あおい ふうせんが ひとつ ういていました。",
+        _sky("#cfe8ff") + _SUN + _balloon(300, 260) + _WINDOW,
+    ),
+    ("ふうせんは かぜに のって、まちの やねを こえて いきます。", _sky("#cfe8ff") + _ROOFS + _balloon(420, 180)),
+    ("うみの うえで、かもめが「こんにちは」と いいました。", _sky("#d7f0ff") + _SEA + _GULL + _balloon(400, 230)),
+    ("やまの てっぺんで、ふうせんは ひとやすみ。", _sky("#e3f2d9") + _MOUNTAIN + _balloon(300, 130)),
+    ("よるに なると、おつきさまが みちを てらして くれました。", _sky("#1a237e") + _NIGHT + _balloon(220, 330)),
+    (
+        "つぎの あさ、ふうせんは また まどの そとへ。おかえりなさい。",
+        _sky("#fff3d6") + _SUN + _balloon(300, 280) + _WINDOW,
+    ),
+]
 
 BOOKS = [
     Book(
@@ -164,5 +220,19 @@ BOOKS = [
                 ["Crabs, anemones and the occasional patient goby, all of them invented for this page."],
             ),
         ],
+    ),
+    Book(
+        identifier="urn:uuid:6c1b7d4e-0b7a-4a57-9d2e-16a000000007",
+        title="青い風船のさんぽ",
+        title_yomi="あおいふうせんのさんぽ",
+        author="空野 ふわり",
+        author_yomi="そらの ふわり",
+        language="ja",
+        vertical=False,
+        isbn=with_isbn_check_digit("978499000007"),
+        ndc="726.6",
+        subjects="絵本 風船 空 固定レイアウト",
+        chapters=[],
+        pages=PICTURE_BOOK_PAGES,
     ),
 ]

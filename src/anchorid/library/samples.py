@@ -23,6 +23,7 @@ LICENCES = [
     (Licence.Model.SIMULTANEOUS, {"cost_yen": 12000}),
     (Licence.Model.PAY_PER_USE, {"cost_yen": 180}),
     (Licence.Model.ONE_COPY, {"cost_yen": 2500}),
+    (Licence.Model.SIMULTANEOUS, {"cost_yen": 6600}),  # the fixed-layout picture book
 ]
 
 
@@ -42,6 +43,7 @@ def seed(books_dir: Path) -> list[Title]:
             title=book.title, title_yomi=book.title_yomi, authors=book.author, authors_yomi=book.author_yomi,
             publisher=book.publisher, isbn=book.isbn, ndc=book.ndc, language=book.language,
             subjects=book.subjects, vertical=book.vertical, epub_file=name,
+            format=Title.Format.FIXED if book.fixed_layout else Title.Format.REFLOWABLE,
         )  # fmt: skip
         index(title)
         add_licence(title, model, **terms)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ urlpatterns = [
     path("search/", views.search, name="library_search"),
     path("browse/<str:ndc>/", views.browse, name="library_browse"),
     path("titles/<int:title_id>/", views.title_detail, name="library_title"),
+    path("titles/<int:title_id>/cover", views.cover, name="library_cover"),
     path("titles/<int:title_id>/borrow/", views.borrow, name="library_borrow"),
     path("titles/<int:title_id>/hold/", views.hold, name="library_hold"),
     path("holds/<int:hold_id>/cancel/", views.cancel_hold, name="library_cancel_hold"),

@@ -13,7 +13,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +33,7 @@ from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError, PendingLogin
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.library import catalogue, circulation, content, rp
+from anchorid.library import catalogue, circulation, content, covers, rp
 from anchorid.library.models import Hold, Loan, Notice, Patron, ReadingState, Title
 
 log = logging.getLogger(__name__)
@@ -275,6 +282,31 @@ def title_detail(request: HttpRequest, title_id: int) -> HttpResponse:
             patron=patron, title=title, status__in=[Hold.Status.WAITING, Hold.Status.READY]
         ).first()
     return _page(request, "library/title.html", context)
+
+
+#: A cover may be kept by browsers and shared caches for a day (covers are public: anchorid.library.covers).
+COVER_CACHE = "public, max-age=86400"
+#: Opened on its own, an SVG cover runs nothing and loads nothing; inside <img> an SVG never runs scripts anyway.
+COVER_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+@require_GET
+def cover(request: HttpRequest, title_id: int) -> HttpResponse:
+    """The title's cover image: public (no login, no loan), cacheable, revalidated by its EPUB's content hash."""
+    title = _title(title_id)
+    etag = f'"{title.epub_file.removesuffix(".epub")}"'
+    if title.epub_file and request.headers.get("If-None-Match") == etag:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        found = covers.cover(title)
+        if found is None:
+            raise Http404("no cover")
+        response = HttpResponse(found.data, content_type=found.media_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = COVER_POLICY
+    response["Cache-Control"] = COVER_CACHE
+    response["ETag"] = etag
+    return response
 
 
 @require_POST

@@ -78,6 +78,9 @@ async function main() {
     await view.init({ lastLocation: grant.position || undefined, showTextStart: false })
     if (!grant.position) await view.goTo(book.sections.findIndex(section => section.linear !== 'no') || 0)
     root.dataset.dir = book.dir || 'ltr'
+    // a fixed-layout book (a picture book) is drawn at its own page size and scaled to fit: no text size to change
+    root.dataset.layout = view.isFixedLayout ? 'pre-paginated' : 'reflowable'
+    if (view.isFixedLayout) for (const id of ['font-smaller', 'font-larger']) document.getElementById(id).hidden = true
     document.getElementById('page-left').onclick = () => view.goLeft()
     document.getElementById('page-right').onclick = () => view.goRight()
     const resize = step => {
