@@ -63,6 +63,7 @@ def guide_lines(
         "     registered in one step (the library receives only resident_of; the card number shows at once).",
         "  2. search うみべ (a reading in hiragana) → 海辺の図書室; 借りる; the reader shows it in vertical writing,",
         "     pages right to left (◀ is the next page); font size, bookmarks; 返却 on the home page.",
+        "     Each title shows its cover; ふうせん → 青い風船のさんぽ, a fixed-layout picture book (SVG pages).",
         "  3. hold a title that is out (another patron borrowed it): when it comes back the notice shows in-app",
         f"     and, with an e-mail address given on the home page, as an e-mail file in {mail.resolve()}",
         "  4. someone who lives elsewhere is refused with a message; a commuter registers with a counter code:",
