@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+import anchorid.library
 from anchorid.library import circulation
 from anchorid.library.models import Title
 from anchorid.library.samples import seed
@@ -21,6 +22,12 @@ from .conftest import logged_in, make_patron, make_title
 
 pytestmark = pytest.mark.django_db
 PICTURE_BOOK = "青い風船のさんぽ"
+STATIC = Path(anchorid.library.__file__).parent / "static" / "library"
+#: Static imports and re-exports (``import x from '…'``, ``import '…'``, ``export … from '…'``) and ``import('…')``.
+IMPORT = re.compile(
+    r"""^\s*(?:import|export)\s+(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)""",
+    re.MULTILINE,
+)
 
 
 @pytest.fixture
@@ -113,3 +120,16 @@ def test_it_opens_the_fixed_layout_picture_book_in_the_reader(titles: list[Title
     circulation.return_loan(patron, loan.pk)
     assert client.get(f"{grant['base']}{pages[0]}").status_code == 403  # a cover is public; the pages are not
     assert Client().get(f"/titles/{book.pk}/cover").status_code == 200
+
+
+def test_it_resolves_every_module_the_reader_imports_without_a_bundler() -> None:
+    """The browser loads the reader's ES modules as files: a bare npm name (as foliate-js's fixed-layout.js had for
+    its style-sheet polyfill) would stop a fixed-layout book from opening, so every import is a path to a file here."""
+    seen = 0
+    for module in [STATIC / "reader.js", *sorted((STATIC / "foliate").rglob("*.js"))]:
+        for specifier in (static or dynamic for static, dynamic in IMPORT.findall(module.read_text())):
+            assert specifier.startswith(("./", "../")), f"{module.name}: {specifier}"
+            assert (module.parent / specifier).resolve().is_file(), f"{module.name}: {specifier}"
+            seen += 1
+    assert seen >= 10
+    assert "./vendor/construct-style-sheets-polyfill.js" in (STATIC / "foliate" / "fixed-layout.js").read_text()

@@ -1,4 +1,4 @@
-import 'construct-style-sheets-polyfill'
+import './vendor/construct-style-sheets-polyfill.js' // AnchorID: the npm specifier, as a relative path (README.md)
 
 const parseViewport = str => str
     ?.split(/[,;\s]/) // NOTE: technically, only the comma is valid
