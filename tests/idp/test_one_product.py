@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils.translation import gettext_lazy
 
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN
@@ -69,6 +70,8 @@ def test_it_titles_every_page_with_a_separator(client: Client) -> None:
         assert title.group(1).endswith(" | AnchorID"), title.group(1)
     assert display.page_title("サンプル事業者", "サンプル事業者") == "サンプル事業者"
     assert display.page_title("", "AnchorID") == "AnchorID"
+    # a site name that is a lazy translation comes back as text (a proxy made the currency's pages fail with 500)
+    assert type(display.page_title("", gettext_lazy("AnchorID"))) is str
 
 
 def test_it_writes_english_times_without_a_doubled_full_stop(resident: Client) -> None:

@@ -45,7 +45,7 @@ def day(value: datetime.date | None) -> str:
 
 
 def page_title(title: str, site: str) -> str:
-    title = " ".join(str(title).split())
+    title, site = " ".join(str(title).split()), str(site)  # a lazy translation would render as a proxy
     return site if not title or title == site else f"{title}{SEPARATOR}{site}"
 
 

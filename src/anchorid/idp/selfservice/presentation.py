@@ -38,6 +38,20 @@ def _labels() -> dict[str, str]:
         "deletion": _("Account deleted"),
         "platform_key_created": _("Platform key created"),
         "document_signed": _("Document signed"),
+        "guardianship": _("Guardianship"),
+    }
+
+
+def _guardianship_actions() -> dict[str, str]:
+    """What a guardian or the watcher did to a child's account (``details["action"]`` of a guardianship entry)."""
+    return {
+        "established": _("Account opened with a guardian"),
+        "approved": _("A guardian approved a service"),
+        "refused": _("A guardian refused a service"),
+        "stopped": _("Stopped by a guardian"),
+        "reanchored": _("Account moved to the card's signature certificate (15th birthday)"),
+        "narrowed": _("The guardian's role narrowed"),
+        "ended": _("Guardianship ended (18th birthday)"),
     }
 
 
@@ -77,6 +91,8 @@ def describe_entry(entry: AuditEntry, services: Mapping[str, str] | None = None)
         parts.append(_("step-up"))
     failed = details.get("outcome") == "failure"
     what = _labels().get(entry.event_type, _("Other activity"))
+    if entry.event_type == "guardianship" and isinstance(entry.details, dict):
+        what = _guardianship_actions().get(str(entry.details.get("action", "")), what)
     client = details.get("client_id")
     if services is not None and isinstance(client, str) and client in services:
         if entry.event_type == "consent_given":
