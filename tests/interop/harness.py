@@ -135,7 +135,7 @@ class Parties:
             server.stop()
 
 
-def start_parties(root: Path, *, residents: int = 16) -> Parties:
+def start_parties(root: Path, *, residents: int = 24) -> Parties:
     """jlis, idp and city as real processes, set up and registered as ``anchorid demo`` would."""
     env = base_env()
     jlis = Server("jlis", f"http://127.0.0.1:{free_port()}", root / "jlis", dict(env))
