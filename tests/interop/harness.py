@@ -86,6 +86,7 @@ class Server:
             except requests.ConnectionError:
                 pass
             time.sleep(0.2)
+        self.stop()  # a server that answers wrongly (a 500) is still running: no test leaves it behind
         raise RuntimeError(f"{self.name} did not start; see {self.data.parent / (self.name + '.log')}")
 
     def stop(self) -> None:
