@@ -14,17 +14,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.common.serve import PARTIES
+
 GUIDE_END = "Stop with Ctrl-C"
-PARTY_COUNT = 4
+PARTY_COUNT = len(PARTIES)  # the demo serves each party on its own port, in a row from the first
 
 
 def free_base_port() -> int:
-    """A first port with the three following ones free too (the demo's parties use four in a row)."""
+    """A first port with the following ones free too (the demo's parties use one port each, in a row)."""
     for _ in range(200):
         base = random.randint(20000, 60000)
         if all(not answers(port) for port in range(base, base + PARTY_COUNT)):
             return base
-    raise RuntimeError("no four free ports in a row")
+    raise RuntimeError(f"no {PARTY_COUNT} free ports in a row")
 
 
 def answers(port: int) -> bool:
