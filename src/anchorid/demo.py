@@ -543,6 +543,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
             "",
+            *links_demo.guide_lines(command=_command_name(), idp_origin=idp.origin, idp_data=idp.data.resolve()),
+            "",
             *guardians_demo.guide_lines(
                 command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,
                 data=data.resolve(), idp_data=idp.data.resolve(), jlis_data=jlis.data.resolve(),
