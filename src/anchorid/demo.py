@@ -355,7 +355,7 @@ def _guide(
         "",
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
         f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
-        f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post: SSF receivers; health points)",
+        f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post; health)",
         *([f"  E-library           {parties['library'].origin}/   (電子図書館)"] if "library" in parties else []),
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data}   (logs: *.log there)",

@@ -148,7 +148,7 @@ def health_guide_lines(
         "",
         f"Health points → local currency (issue #17, a link the resident consents to): {providers_origin}/health/",
         f"  1. Open your Kamakura Coin wallet once (log in with AnchorID): {currency_origin}/",
-        f"  2. At かまくら健康ポイント log in with AnchorID (nothing but the login is shared): {providers_origin}/health/",
+        f"  2. At かまくら健康ポイント log in with AnchorID (only the login is shared): {providers_origin}/health/",
         "     and record a walk (1 point per 1,000 steps).",
         "  3. 「Kamakura Coinと連携」: AnchorID's consent page says who → whom, what, why, until when and the",
         f"     cap ({HEALTH_CAP_YEN} yen a month); allow it. Neither service learns your ID at the other.",
