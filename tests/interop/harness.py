@@ -106,7 +106,8 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL the server and its children at once (a crash: nothing of theirs runs after it)."""
-        assert self.process is not None and self.own_group, "kill needs a server started in its own process group"
+        assert self.process is not None, "the server is not running"
+        assert self.own_group, "kill needs a server started in its own process group"
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.process = None

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import sqlite3
@@ -118,8 +119,9 @@ class Resident:
     def log_in_at_currency(self) -> None:
         currency = self.world.currency.url
         self.http.get(f"{currency}/", timeout=10)
+        token = self.http.cookies.get("currency_csrftoken", "")
         start = self.http.post(f"{currency}/login/", allow_redirects=False, timeout=10,
-                               data={"csrfmiddlewaretoken": self.http.cookies.get("currency_csrftoken", "")})  # fmt: skip
+                               data={"csrfmiddlewaretoken": token})  # fmt: skip
         assert start.is_redirect, start.text[:300]
         back = self.browser.authorize(start.headers["Location"], f"{currency}/callback/")
         assert self.http.get(back, timeout=30).status_code == 200
@@ -159,7 +161,8 @@ class Resident:
         page = self.http.get(f"{idp}/me/links/", timeout=10)
         assert page.status_code == 200, page.text[:300]
         form = next(form for form in forms(page.text) if "withdraw" in form["action"])
-        answer = self.http.post(urljoin(page.url, form["action"]), data=form_data(form, button=("decision", "withdraw")),
+        data = form_data(form, button=("decision", "withdraw"))
+        answer = self.http.post(urljoin(page.url, form["action"]), data=data,
                                 headers={"Origin": idp, "Referer": page.url}, timeout=10)  # fmt: skip
         assert answer.status_code == 200, answer.text[:300]
 
@@ -269,7 +272,5 @@ def _today(resident: Resident) -> str:
 
 
 def _swallow(call: Any) -> None:
-    try:
+    with contextlib.suppress(requests.RequestException):  # the server was killed while the browser waited
         call()
-    except requests.RequestException:
-        pass  # the server was killed while the browser waited
