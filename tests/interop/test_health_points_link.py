@@ -97,7 +97,7 @@ class Resident:
     def _health(self, method: str, path: str, data: dict[str, str] | None = None) -> requests.Response:
         url = self.world.providers.url + path
         if method == "POST":
-            data = {**(data or {}), "csrfmiddlewaretoken": self.http.cookies.get("providers_csrftoken", "")}
+            data = {**(data or {}), "csrfmiddlewaretoken": self.http.cookies.get("providers_csrftoken") or ""}
         response = self.http.request(method, url, data=data, allow_redirects=False, timeout=60)
         body = response.request.body or b""
         self.world.sent_to_health.append((method, url, body if isinstance(body, bytes) else body.encode()))
