@@ -32,6 +32,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from anchorid.common.rp import setup as rp_setup
+from anchorid.common.rp.client import AnchorIDClient
 from anchorid.currency import demo as currency_demo
 from anchorid.providersim import demo as providersim_demo
 
@@ -274,3 +276,76 @@ def _today(resident: Resident) -> str:
 def _swallow(call: Any) -> None:
     with contextlib.suppress(requests.RequestException):  # the server was killed while the browser waited
         call()
+
+
+def _login_as(client: AnchorIDClient, browser: Browser) -> dict[str, Any]:
+    """The test itself acts as a registered relying party (its keys from its data folder) for this resident."""
+    url, pending = client.start_login()
+    back = browser.authorize(url, client.config.redirect_uri)
+    return client.finish_login(back, pending).token
+
+
+def _consent(resident: Resident, offer: str, return_to: str) -> None:
+    page = resident.http.get(f"{resident.world.parties.idp.url}/links/consent/",
+                             params={"offer": offer, "return_to": return_to}, timeout=10)  # fmt: skip
+    assert page.status_code == 200, page.text[:300]
+    form = next((form for form in forms(page.text) if "links" in form["action"]), None)
+    if form is None:  # a live consent already: the page offers to go back
+        return
+    allow = next(field for field in form["fields"] if field.get("name") == "decision"
+                 and field.get("value") in ("allow", "approve"))  # fmt: skip
+    answer = resident.http.post(urljoin(page.url, form["action"]), allow_redirects=False, timeout=10,
+                                data=form_data(form, button=("decision", allow["value"])),
+                                headers={"Origin": resident.world.parties.idp.url, "Referer": page.url})  # fmt: skip
+    assert "link=approved" in answer.headers.get("Location", ""), answer.text[:300]
+
+
+def _post(url: str, token: str, proof: str | None, body: object, *, scheme: str = "DPoP") -> requests.Response:
+    headers = {"Authorization": f"{scheme} {token}", "Content-Type": "application/json"}
+    if proof is not None:
+        headers["DPoP"] = proof
+    return requests.post(url, data=json.dumps(body), headers=headers, timeout=30)
+
+
+def test_it_refuses_bad_credits_and_tokens_at_the_currency_api_writing_nothing(world: LinkWorld) -> None:
+    idp = world.parties.idp
+    resident = Resident(world)
+    resident.log_in_at_currency()
+    health = AnchorIDClient(rp_setup.load_config(world.providers.data / "health"))
+    own = _login_as(health, resident.browser)
+    _consent(resident, providersim_demo.HEALTH_OFFER, health.config.redirect_uri)
+    credits_url = f"{world.currency.url}/api/v1/credits"
+    wallet_url = f"{world.currency.url}/api/v1/wallet"
+    # The resident consented to 500 yen a month; the service may ask for less (RFC 9396 subset): 10 yen.
+    capped = [{"type": "anchorid_currency_credit", "max_yen_per_month": 10}]
+    token = health.exchange_token(subject_token=own["access_token"], audience="currency", scope="currency:credit",
+                                  authorization_details=capped)["access_token"]  # fmt: skip
+    before = _credits(world)
+
+    def proof(url: str = credits_url, method: str = "POST", access_token: str = token) -> str:
+        return health.dpop.proof(method, url, access_token=access_token)
+
+    good = {"transfer_id": "api-test-0001", "amount": 5, "memo": "test"}
+    for body in ({**good, "amount": -5}, {**good, "amount": 0}, {**good, "amount": 1.5}, {**good, "amount": "5"},
+                 {**good, "amount": 10**12}, {**good, "amount": True}, {**good, "transfer_id": "x"}, [good], "{",
+                 {"amount": 5}):  # fmt: skip
+        answer = _post(credits_url, token, proof(), body)
+        assert answer.status_code == 400, (body, answer.status_code, answer.text)
+        assert answer.json()["error"].startswith("invalid_")
+    assert _post(credits_url, token, proof(), {**good, "amount": 11}).json()["error"] == "monthly_cap_exceeded"
+    assert _post(credits_url, token, None, good).status_code == 401  # no DPoP proof
+    assert _post(credits_url, token, proof(), good, scheme="Bearer").status_code == 401  # not as a bearer token
+    assert _post(credits_url, own["access_token"], proof(access_token=own["access_token"]), good).status_code == 401
+    wallet = requests.get(wallet_url, headers={"Authorization": f"DPoP {token}", "DPoP": proof(wallet_url, "GET")},
+                          timeout=30)  # fmt: skip
+    assert (wallet.status_code, wallet.json()["error"]) == (403, "insufficient_scope")
+    assert _credits(world) == before  # nothing written by any refusal
+
+    once = proof()
+    assert _post(credits_url, token, once, good).status_code == 201
+    replayed = _post(credits_url, token, once, {**good, "transfer_id": "api-test-0002"})
+    assert replayed.status_code == 401  # the same proof again
+    assert "invalid_dpop_proof" in replayed.headers.get("WWW-Authenticate", "")
+    assert _post(credits_url, token, proof(), good).json()["status"] == "exists"
+    assert len(_credits(world)) == len(before) + 1
+    assert resident.wallet_balance() == 5
