@@ -308,7 +308,6 @@ def _post(url: str, token: str, proof: str | None, body: object, *, scheme: str 
 
 
 def test_it_refuses_bad_credits_and_tokens_at_the_currency_api_writing_nothing(world: LinkWorld) -> None:
-    idp = world.parties.idp
     resident = Resident(world)
     resident.log_in_at_currency()
     health = AnchorIDClient(rp_setup.load_config(world.providers.data / "health"))
