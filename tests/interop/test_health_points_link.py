@@ -74,7 +74,8 @@ def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     run("providers", "setup", "--data", str(providers.data), "--idp", parties.idp.url, "--origin", providers_url,
         "--idp-data", str(parties.idp.data), "--only", "health", env=parties.idp.env)  # fmt: skip
     # The link scope, the offer health → currency (cap 500 yen a month) and the partner's prepaid account.
-    providersim_demo.set_up_health(providers.data, currency.data, idp_data=parties.idp.data,
+    providersim_demo.set_up_health(providers.data, currency.data, idp_origin=parties.idp.url,
+                                   idp_data=parties.idp.data, providers_origin=providers_url,
                                    idp_env=parties.idp.env, currency_env=currency.env)  # fmt: skip
     currency.start("/")
     try:

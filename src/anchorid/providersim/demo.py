@@ -116,14 +116,25 @@ HEALTH_PREPAID_YEN = 100_000
 
 
 def set_up_health(
-    providers_data: Path, currency_data: Path, *, idp_data: Path, idp_env: dict[str, str], currency_env: dict[str, str]
+    providers_data: Path,
+    currency_data: Path,
+    *,
+    idp_origin: str,
+    idp_data: Path,
+    providers_origin: str,
+    idp_env: dict[str, str],
+    currency_env: dict[str, str],
 ) -> bool:
-    """First run, after the currency's set-up: the link scope ``currency:credit`` and the offer health → currency at
-    the idp (H1's CLI; an offer already there is kept), and the health app as a partner of the currency with a
-    prepaid balance. False when already done."""
+    """First run, after the currency's set-up: the health app registered at the idp (a demo folder made before it
+    existed has the others only), the link scope ``currency:credit`` and the offer health → currency at the idp (an
+    offer already there is kept), and the health app as a partner of the currency with a prepaid balance. False when
+    already done."""
     marker = providers_data / HEALTH_MARKER
     if marker.exists():
         return False
+    if not (providers_data / "health" / "anchorid-client.json").exists():
+        _run("providers", "setup", "--data", str(providers_data), "--idp", idp_origin, "--origin", providers_origin,
+             "--idp-data", str(idp_data), "--only", "health", env=idp_env)  # fmt: skip
     _run("idp", "links", "scope", "add", "--data", str(idp_data), "--client", "currency", "--scope", "currency:credit",
          "--label-ja", "地域通貨をウォレットに入金する", "--label-en", "Credit local currency to your wallet",
          env=idp_env)  # fmt: skip
