@@ -42,6 +42,7 @@ from .recording_proxy import RecordingProxy
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*")
 HEALTH_CLIENT = "providersim-health"
+CITY_OFFER = "interop-city-to-currency-wallet"
 
 
 @dataclass
@@ -308,7 +309,8 @@ def _post(url: str, token: str, proof: str | None, body: object, *, scheme: str 
     return requests.post(url, data=json.dumps(body), headers=headers, timeout=30)
 
 
-def test_it_refuses_bad_credits_and_tokens_at_the_currency_api_writing_nothing(world: LinkWorld) -> None:
+def test_it_refuses_bad_credits_and_tokens_and_shows_the_wallet_to_a_linked_city(world: LinkWorld) -> None:
+    idp = world.parties.idp
     resident = Resident(world)
     resident.log_in_at_currency()
     health = AnchorIDClient(rp_setup.load_config(world.providers.data / "health"))
@@ -349,3 +351,24 @@ def test_it_refuses_bad_credits_and_tokens_at_the_currency_api_writing_nothing(w
     assert _post(credits_url, token, proof(), good).json()["status"] == "exists"
     assert len(_credits(world)) == len(before) + 1
     assert resident.wallet_balance() == 5
+
+    # The city reads the wallet under its own link (currency:balance): the balance, the points' expiry far off,
+    # the open benefit not claimed yet; the same token cannot credit.
+    run("idp", "links", "scope", "add", "--data", str(idp.data), "--client", "currency", "--scope", "currency:balance",
+        "--label-ja", "地域通貨の残高と受け取れる給付", "--label-en", "Your local currency balance and benefits",
+        env=idp.env)  # fmt: skip
+    if CITY_OFFER not in run("idp", "links", "offer", "list", "--data", str(idp.data), env=idp.env):
+        run("idp", "links", "offer", "add", "--data", str(idp.data), "--id", CITY_OFFER, "--source", "city",
+            "--target", "currency", "--scope", "currency:balance", "--purpose-ja", "ホーム画面に残高を表示するため",
+            "--purpose-en", "To show your balance on your home page", "--days", "30", env=idp.env)  # fmt: skip
+    city = AnchorIDClient(rp_setup.load_config(world.parties.city.data))
+    city_token = _login_as(city, resident.browser)
+    _consent(resident, CITY_OFFER, city.config.redirect_uri)
+    balance_token = city.exchange_token(subject_token=city_token["access_token"], audience="currency",
+                                        scope="currency:balance")  # fmt: skip
+    wallet = city.linked_request("GET", wallet_url, balance_token).json()
+    assert (wallet["balance"], wallet["expiring_soon"]) == (5, [])
+    assert [benefit["amount"] for benefit in wallet["unclaimed_benefits"]] == [3_000]
+    refused = city.linked_request("POST", credits_url, balance_token, json={**good, "transfer_id": "api-test-0003"})
+    assert (refused.status_code, refused.json()["error"]) == (403, "insufficient_scope")
+    assert len(_credits(world)) == len(before) + 1
