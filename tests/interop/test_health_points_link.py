@@ -226,13 +226,20 @@ def test_it_links_credits_survives_a_crash_and_stops_at_withdrawal_without_the_h
     assert _credits(world) == [(_awards(world)[-1][0], 3)]
     assert resident.wallet_balance() == 3
 
+    # SIGKILL of the health app after it stored the award, while it refreshes the resident's token (nothing sent to
+    # the currency yet); restart; the retry sends it: one credit.
+    _crash_while(world, resident, 2, lambda method, url: method == "POST" and url.endswith("/oidc/token"))
+    award_id, points, state, _ = _awards(world)[-1]
+    assert (points, state) == (2, "pending")
+    assert len(_credits(world)) == 1
+    world.providers.start("/health/")
+    out = run("providers", "health", "award-pending", "--data", str(world.providers.data), env=world.providers.env)
+    assert "1 done" in out
+    assert _awards(world)[-1][2:] == ("done", "created")
+    assert _credits(world)[-1] == (award_id, 2)
+
     # SIGKILL of the health app after the currency wrote the credit, before the app recorded the answer.
-    crashed = threading.Thread(target=lambda: _swallow(lambda: resident.award(4)), daemon=True)
-    with world.proxy.holding(lambda method, url: method == "POST" and url.endswith("/api/v1/credits")):
-        crashed.start()
-        assert world.proxy.held.wait(timeout=60), "the credit never reached the currency"
-        world.providers.kill()
-    crashed.join(timeout=30)
+    _crash_while(world, resident, 4, lambda method, url: method == "POST" and url.endswith("/api/v1/credits"))
     award_id, points, state, _ = _awards(world)[-1]
     assert (points, state) == (4, "pending")
     assert _credits(world)[-1] == (award_id, 4)  # the currency has it; the app does not know yet
@@ -240,16 +247,16 @@ def test_it_links_credits_survives_a_crash_and_stops_at_withdrawal_without_the_h
     out = run("providers", "health", "award-pending", "--data", str(world.providers.data), env=world.providers.env)
     assert "1 done" in out
     assert _awards(world)[-1][2:] == ("done", "exists")
-    assert [amount for _, amount in _credits(world)] == [3, 4]  # exactly one credit for the retried award
-    assert resident.wallet_balance() == 7
+    assert [amount for _, amount in _credits(world)] == [3, 2, 4]  # exactly one credit for each retried award
+    assert resident.wallet_balance() == 9
 
     # Withdrawal at the idp: the next credit fails with an invalid_grant-class error and nothing is paid.
     resident.withdraw_links()
-    page = resident.award(5)
-    assert _awards(world)[-1][1:] == (5, "refused", "invalid_grant")
-    assert len(_credits(world)) == 2
-    assert resident.wallet_balance() == 7
-    assert 'data-points="5"' in page.text  # 12 earned − 7 sent: the refused award's points stay
+    page = resident.award(3)
+    assert _awards(world)[-1][1:] == (3, "refused", "invalid_grant")
+    assert len(_credits(world)) == 3
+    assert resident.wallet_balance() == 9
+    assert 'data-points="3"' in page.text  # 12 earned − 9 sent: the refused awards' points stay
 
     # The health app never saw the currency's sub: not in any answer it received, nor any JWT in one, nor in any
     # request the browser sent it.
@@ -266,6 +273,17 @@ def test_it_links_credits_survives_a_crash_and_stops_at_withdrawal_without_the_h
         assert currency_sub.encode() not in message
         for payload in _jwt_payloads(message):
             assert currency_sub not in payload
+
+
+def _crash_while(world: LinkWorld, resident: Resident, points: int, predicate: Any) -> None:
+    """Award ``points`` from the browser and SIGKILL the providers' server (all its processes) once the request
+    matching ``predicate`` has been answered by its target but before the answer reaches the health app."""
+    crashed = threading.Thread(target=lambda: _swallow(lambda: resident.award(points)), daemon=True)
+    with world.proxy.holding(predicate):
+        crashed.start()
+        assert world.proxy.held.wait(timeout=60), "the awaited request never left the health app"
+        world.providers.kill()
+    crashed.join(timeout=30)
 
 
 def _today(resident: Resident) -> str:
