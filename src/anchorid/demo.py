@@ -34,6 +34,7 @@ from anchorid.city.adoption import demo as adoption_demo
 from anchorid.currency import demo as currency_demo
 from anchorid.idp.guardians import demo as guardians_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
+from anchorid.idp.links import demo as links_demo
 from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.library import demo as library_demo
 from anchorid.participation import demo as participation_demo
@@ -534,6 +535,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         library_demo.set_up(library.data, idp_origin=idp.origin, idp_data=idp.data, library_origin=library.origin,
                             env={**os.environ, **idp.env})  # fmt: skip
         library_staff = library_demo.seed(library.data, library.env)
+        links_demo.set_up(idp.data, env={**os.environ, **idp.env})  # link scopes and offers (token exchange)
         _start(library)
         _wait_until_answering(library)
         _write_sample_pdf(data / "sample.pdf")
@@ -547,6 +549,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
                                                  providers_data=providers.data.resolve()),
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
+            "",
+            *links_demo.guide_lines(command=_command_name(), idp_origin=idp.origin, idp_data=idp.data.resolve()),
             "",
             *guardians_demo.guide_lines(
                 command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,
