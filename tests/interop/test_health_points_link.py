@@ -35,6 +35,7 @@ import requests
 from anchorid.common.rp import setup as rp_setup
 from anchorid.common.rp.client import AnchorIDClient
 from anchorid.currency import demo as currency_demo
+from anchorid.idp.links import demo as links_demo
 from anchorid.providersim import demo as providersim_demo
 
 from .harness import Browser, Parties, Server, form_data, forms, free_port, run
@@ -42,7 +43,7 @@ from .recording_proxy import RecordingProxy
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*")
 HEALTH_CLIENT = "providersim-health"
-CITY_OFFER = "interop-city-to-currency-wallet"
+CITY_OFFER = "city-to-currency"
 
 
 @dataclass
@@ -74,10 +75,12 @@ def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     providers = Server("providers", providers_url, root / "providers", providers_env, own_group=True)
     run("providers", "setup", "--data", str(providers.data), "--idp", parties.idp.url, "--origin", providers_url,
         "--idp-data", str(parties.idp.data), "--only", "health", env=parties.idp.env)  # fmt: skip
-    # The link scope, the offer health → currency (cap 500 yen a month) and the partner's prepaid account.
+    # The partner's prepaid account at the currency, and the demo's link scopes and offers at the idp (among them
+    # health → currency, capped at 500 yen a month, and city → currency for the balance).
     providersim_demo.set_up_health(providers.data, currency.data, idp_origin=parties.idp.url,
                                    idp_data=parties.idp.data, providers_origin=providers_url,
                                    idp_env=parties.idp.env, currency_env=currency.env)  # fmt: skip
+    links_demo.set_up(parties.idp.data, env=parties.idp.env)
     currency.start("/")
     try:
         providers.start("/health/")
@@ -328,7 +331,6 @@ def _post(url: str, token: str, proof: str | None, body: object, *, scheme: str 
 
 
 def test_it_refuses_bad_credits_and_tokens_and_shows_the_wallet_to_a_linked_city(world: LinkWorld) -> None:
-    idp = world.parties.idp
     resident = Resident(world)
     resident.log_in_at_currency()
     health = AnchorIDClient(rp_setup.load_config(world.providers.data / "health"))
@@ -372,13 +374,6 @@ def test_it_refuses_bad_credits_and_tokens_and_shows_the_wallet_to_a_linked_city
 
     # The city reads the wallet under its own link (currency:balance): the balance, the points' expiry far off,
     # the open benefit not claimed yet; the same token cannot credit.
-    run("idp", "links", "scope", "add", "--data", str(idp.data), "--client", "currency", "--scope", "currency:balance",
-        "--label-ja", "地域通貨の残高と受け取れる給付", "--label-en", "Your local currency balance and benefits",
-        env=idp.env)  # fmt: skip
-    if CITY_OFFER not in run("idp", "links", "offer", "list", "--data", str(idp.data), env=idp.env):
-        run("idp", "links", "offer", "add", "--data", str(idp.data), "--id", CITY_OFFER, "--source", "city",
-            "--target", "currency", "--scope", "currency:balance", "--purpose-ja", "ホーム画面に残高を表示するため",
-            "--purpose-en", "To show your balance on your home page", "--days", "30", env=idp.env)  # fmt: skip
     city = AnchorIDClient(rp_setup.load_config(world.parties.city.data))
     city_token = _login_as(city, resident.browser)
     _consent(resident, CITY_OFFER, city.config.redirect_uri)
