@@ -104,3 +104,58 @@ def guide_lines(
         f"     The postal provider polls (RFC 8936): {command} providers poll --data {providers_data}",
         f"     Delivery per service on the I moved page; the outbox: {command} idp ssf status --data {idp_data}",
     ]
+
+
+# -- the health points app (docs/health-points.md) ------------------------------------------------------------------
+
+HEALTH_MARKER = ".demo-health-done"
+#: The link offer health → currency and its cap, registered with the others by ``anchorid.idp.links.demo``.
+HEALTH_OFFER = "health-to-currency"
+HEALTH_CAP_YEN = 500
+HEALTH_PREPAID_YEN = 100_000
+
+
+def set_up_health(
+    providers_data: Path,
+    currency_data: Path,
+    *,
+    idp_origin: str,
+    idp_data: Path,
+    providers_origin: str,
+    idp_env: dict[str, str],
+    currency_env: dict[str, str],
+) -> bool:
+    """First run, after the currency's set-up: the health app registered at the idp (a demo folder made before it
+    existed has the address providers only) and made a partner of the currency with a prepaid balance (``anchorid
+    currency partner add``). The link offer itself is the idp's (``anchorid.idp.links.demo``). False when already
+    done."""
+    marker = providers_data / HEALTH_MARKER
+    if marker.exists():
+        return False
+    if not (providers_data / "health" / "anchorid-client.json").exists():
+        _run("providers", "setup", "--data", str(providers_data), "--idp", idp_origin, "--origin", providers_origin,
+             "--idp-data", str(idp_data), "--only", "health", env=idp_env)  # fmt: skip
+    _run("currency", "partner", "add", "--data", str(currency_data), "--client-id", "providersim-health",
+         "--name", "かまくら健康ポイント（サンプル）", "--fund", str(HEALTH_PREPAID_YEN), env=currency_env)  # fmt: skip
+    marker.write_text("ok\n")
+    return True
+
+
+def health_guide_lines(
+    *, command: str, providers_origin: str, currency_origin: str, idp_origin: str, providers_data: Path
+) -> list[str]:
+    return [
+        "",
+        f"Health points → local currency (issue #17, a link the resident consents to): {providers_origin}/health/",
+        f"  1. Open your Kamakura Coin wallet once (log in with AnchorID): {currency_origin}/",
+        f"  2. At かまくら健康ポイント log in with AnchorID (only the login is shared): {providers_origin}/health/",
+        "     and record a walk (1 point per 1,000 steps).",
+        "  3. 「Kamakura Coinと連携」: AnchorID's consent page says who → whom, what, why, until when and the",
+        f"     cap ({HEALTH_CAP_YEN} yen a month); allow it. Neither service learns your ID at the other.",
+        "  4. Send points to the wallet: the health app exchanges its token at AnchorID for one to the currency",
+        "     (RFC 8693) and credits once per award; the wallet shows them as points from a partner service.",
+        f"  5. Your links, their log and the consent receipt; withdraw there and the next send is refused: "
+        f"{idp_origin}/me/links/",
+        f"  6. Awards that got no answer are sent again (the same transfer id: paid once): {command} providers health "
+        f"award-pending --data {providers_data}",
+    ]

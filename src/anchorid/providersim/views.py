@@ -20,7 +20,7 @@ from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
 from anchorid.providersim import customers
-from anchorid.providersim.providers import PROVIDERS, Provider
+from anchorid.providersim.providers import PROVIDERS, SERVICES, Provider
 from anchorid.ssf_receiver.push import handle_push
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _provider(slug: str) -> Provider:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    context = {"providers": PROVIDERS.values(), "anchorid_site_name": _("Sample providers")}
+    context = {"providers": SERVICES.values(), "anchorid_site_name": _("Sample providers")}
     return render(request, "providersim/index.html", context)
 
 
@@ -98,4 +98,6 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def jwks(request: HttpRequest, slug: str) -> HttpResponse:
-    return rp_views.jwks_response(_provider(slug).data_dir(DATA_DIR) / JWKS_FILE)
+    if slug not in SERVICES:
+        raise Http404("no such provider")
+    return rp_views.jwks_response(SERVICES[slug].data_dir(DATA_DIR) / JWKS_FILE)
