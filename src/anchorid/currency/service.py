@@ -186,6 +186,8 @@ def approve_merchant(merchant: Merchant) -> None:
 def spend_tags(merchant: Merchant) -> frozenset[str]:
     """Which coins can pay this merchant: purchased and premium coins anywhere; a benefit's coins only at local
     merchants when the programme says so."""
+    if merchant.local:  # every programme's coins count at a local merchant
+        return frozenset({ledger.ANY_TAG})
     tags = {PURCHASED, PREMIUM}
     for programme in Programme.objects.all():
         if merchant.local or not programme.local_only:
@@ -239,33 +241,34 @@ def void(payment: Payment) -> Payment:
 
 def pay(member: Member, merchant: Merchant, amount: int, payment_id: str, method: str = "static") -> Payment:
     """Authorise and capture at once (the resident confirmed on their phone): the pending transfer and its post as
-    one linked chain, and the payment row, in one database transaction."""
+    one linked chain, and the payment row, in one database transaction. The ledger answers a retry first (the
+    payment's id is the pending transfer's id), so a new payment reads nothing before it writes."""
     _check_amount(amount)
     if merchant.status != Merchant.APPROVED:
         raise Refused("merchant_not_approved")
-    existing = Payment.objects.filter(pk=payment_id).first()
-    if existing is not None:
-        if (existing.member_id, existing.merchant_id, existing.amount) != (member.pk, merchant.pk, amount):
-            raise Refused("exists_with_different_fields")
-        return capture(existing) if existing.state == Payment.AUTHORISED else existing
+    specs = [
+        TransferSpec(
+            id=payment_id, debit_account=member.account_id, credit_account=merchant.account_id, amount=amount,
+            kind="pending", timeout=PAYMENT_TIMEOUT, code=3, spend_tags=spend_tags(merchant), memo="payment",
+            linked=True,
+        ),
+        TransferSpec(id=f"{payment_id}.c"[:64], kind="post", pending_id=payment_id),
+    ]  # fmt: skip
     with transaction.atomic():
-        specs = [
-            TransferSpec(
-                id=payment_id, debit_account=member.account_id, credit_account=merchant.account_id, amount=amount,
-                kind="pending", timeout=PAYMENT_TIMEOUT, code=3, spend_tags=spend_tags(merchant), memo="payment",
-                linked=True,
-            ),
-            TransferSpec(id=f"{payment_id}.c"[:64], kind="post", pending_id=payment_id),
-        ]  # fmt: skip
-        results = ledger.create_transfers(specs)
-        failed = next((result for result in results if not result.ok and result.status != "linked_event_failed"), None)
-        if failed is not None:
-            transaction.set_rollback(True)
-            raise Refused(failed.status)
-        payment = Payment.objects.create(
-            pk=payment_id, member=member, merchant=merchant, amount=amount, method=method, state=Payment.CAPTURED
-        )
-    return payment
+        results = ledger.create_transfers(specs, savepoint=False)
+        if all(result.ok for result in results) and results[0].status == ledger.CREATED:
+            return Payment.objects.create(
+                pk=payment_id, member=member, merchant=merchant, amount=amount, method=method, state=Payment.CAPTURED
+            )
+    failed = next((result for result in results if not result.ok and result.status != "linked_event_failed"), None)
+    existing = Payment.objects.filter(pk=payment_id).first()  # a retry (or another request reusing the id)
+    if existing is None:
+        raise Refused(failed.status if failed else "exists_with_different_fields")
+    if (existing.member_id, existing.merchant_id, existing.amount) != (member.pk, merchant.pk, amount):
+        raise Refused("exists_with_different_fields")
+    if existing.state == Payment.AUTHORISED:
+        return capture(existing)
+    return existing
 
 
 def refund(payment: Payment, amount: int, refund_id: str) -> Payment:
