@@ -311,11 +311,21 @@ def _refund_lots(payment_id: str, amount: int) -> list[LotSpec]:
     return lots
 
 
+#: The most one transfer between people may move, per tier of the sender (visitors may not send at all).
+P2P_LIMIT = {Member.RESIDENT: 50_000, Member.VISITOR: 0}
+
+
 def send(member: Member, to: Member, amount: int, transfer_id: str) -> None:
-    """A transfer between two residents (visitors may not send); the coins keep their expiry."""
+    """A transfer between two residents (visitors may neither send nor receive); only purchased coins move (premium
+    and benefit coins are for spending at shops), and they keep their expiry; at most ``P2P_LIMIT`` at a time, and
+    the recipient's wallet ceiling holds."""
     _check_amount(amount)
     if member.tier != Member.RESIDENT or to.tier != Member.RESIDENT:
         raise Refused("tier_forbids")
+    if member.pk == to.pk:
+        raise Refused("self_transfer")
+    if amount > P2P_LIMIT[member.tier]:
+        raise Refused("exceeds_p2p_limit")
     _done(
         ledger.create_transfer(
             TransferSpec(

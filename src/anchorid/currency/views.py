@@ -16,6 +16,7 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core import signing
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,7 +32,7 @@ from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.currency import analytics, service
+from anchorid.currency import analytics, service, vendored
 from anchorid.currency import login as anchorid_login
 from anchorid.currency.ledger.models import Transfer
 from anchorid.currency.models import Member, Merchant, Notice, Payment, PaymentToken, Programme
@@ -58,6 +59,11 @@ REASONS = {
     "token_unknown": gettext_lazy("This is not a valid payment code."),
     "exists_with_different_fields": gettext_lazy("This request was already used for something else."),
     "pending_transfer_expired": gettext_lazy("The payment took too long and was cancelled."),
+    "self_transfer": gettext_lazy("You cannot send coins to yourself."),
+    "exceeds_p2p_limit": gettext_lazy("This is more than one transfer between people may move."),
+    "receive_code_invalid": gettext_lazy("This is not a valid receive code."),
+    "receive_code_expired": gettext_lazy("This receive code has expired. Ask for a new one."),
+    "invalid_request": gettext_lazy("The request could not be read. Please try again."),
 }
 
 
@@ -301,13 +307,15 @@ def settings_step_up() -> int:
 def _step_up(request: HttpRequest, intent: dict[str, Any]) -> HttpResponse:
     try:
         return HttpResponseRedirect(anchorid_login.begin_step_up(request.session, intent))
-    except LoginError:
+    except (LoginError, FileNotFoundError):  # AnchorID unreachable, or this currency not set up with it yet
         messages.error(request, _("AnchorID could not be reached. Please try again later."))
         return redirect("currency_home")
 
 
 def _confirmed(request: HttpRequest, member: Member, intent: dict[str, Any]) -> HttpResponse:
     """Carry out what the resident confirmed (after the step-up when the amount needed one)."""
+    if intent["what"] == "send":
+        return _send_confirmed(request, member, intent)
     try:
         if intent["what"] == "static":
             merchant = intent.get("merchant_row") or Merchant.objects.get(pk=intent["merchant"])
@@ -371,6 +379,87 @@ def payment_code_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if found.payment.amount > settings_step_up():
         return _step_up(request, intent)
     return _confirmed(request, member, intent)
+
+
+# -- transfers between residents ----------------------------------------------------------------------------------
+
+RECEIVE_SALT = "anchorid.currency.receive"
+RECEIVE_PREFIX = "KMR1:"
+RECEIVE_SECONDS = 600
+
+
+@require_GET
+@member_required
+def receive(request: HttpRequest) -> HttpResponse:
+    """The code a resident shows to be sent coins: signed, valid ten minutes, naming the wallet by the member's row
+    (never the pairwise ``sub``)."""
+    member: Member = request.member  # type: ignore[attr-defined]
+    if member.tier != Member.RESIDENT:
+        return render(request, "currency/error.html", _context(request, text=reason("tier_forbids")), status=403)
+    payload = RECEIVE_PREFIX + signing.TimestampSigner(salt=RECEIVE_SALT).sign(str(member.pk))
+    return render(request, "currency/receive.html", _context(request, qr=_svg(payload), payload=payload))
+
+
+def _recipient(code: str) -> Member:
+    if not code.startswith(RECEIVE_PREFIX) or len(code) > 120:
+        raise Refused("receive_code_invalid")
+    try:
+        value = signing.TimestampSigner(salt=RECEIVE_SALT).unsign(code[len(RECEIVE_PREFIX) :], max_age=RECEIVE_SECONDS)
+    except signing.SignatureExpired:
+        raise Refused("receive_code_expired") from None
+    except signing.BadSignature:
+        raise Refused("receive_code_invalid") from None
+    found = Member.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    if found is None:
+        raise Refused("receive_code_invalid")
+    return found
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def send(request: HttpRequest) -> HttpResponse:
+    """Send purchased coins to another resident, who is named by the receive code they show (scanned or typed)."""
+    member: Member = request.member  # type: ignore[attr-defined]
+    context = _context(
+        request, transfer_id=service.new_id("send"), step_up=settings_step_up(), limit=service.P2P_LIMIT[member.tier]
+    )
+    if member.tier != Member.RESIDENT:
+        return render(request, "currency/error.html", _context(request, text=reason("tier_forbids")), status=403)
+    if request.method == "GET":
+        return render(request, "currency/send.html", context)
+    try:
+        to = _recipient(request.POST.get("code", "").strip())
+        amount = service.parse_amount(request.POST.get("amount", ""))
+        transfer_id = _client_id(request.POST.get("transfer_id", ""))
+        if to.pk == member.pk:
+            raise Refused("self_transfer")
+        if to.tier != Member.RESIDENT:
+            raise Refused("tier_forbids")
+        if amount > service.P2P_LIMIT[member.tier]:
+            raise Refused("exceeds_p2p_limit")
+    except Refused as refused:
+        context["error"] = reason(refused.code)
+        return render(request, "currency/send.html", context, status=400)
+    intent = {"what": "send", "to": to.pk, "amount": amount, "transfer_id": transfer_id}
+    if amount > settings_step_up():
+        return _step_up(request, intent)
+    return _send_confirmed(request, member, intent)
+
+
+def _send_confirmed(request: HttpRequest, member: Member, intent: dict[str, Any]) -> HttpResponse:
+    try:
+        to = Member.objects.get(pk=intent["to"])
+        service.send(member, to, int(intent["amount"]), intent["transfer_id"])
+    except Refused as refused:
+        text = (
+            _("Only purchased coins can be sent to another person, and you do not have enough.")
+            if refused.code == "exceeds_spendable_lots"
+            else reason(refused.code)
+        )
+        messages.error(request, text)
+        return redirect("currency_home")
+    messages.success(request, _("Sent %(amount)s yen.") % {"amount": f"{int(intent['amount']):,}"})
+    return redirect("currency_home")
 
 
 # -- benefits -------------------------------------------------------------------------------------------------------
@@ -452,9 +541,10 @@ def merchant_page(request: HttpRequest, merchant_id: int) -> HttpResponse:
 @member_required
 def merchant_terminal(request: HttpRequest, merchant_id: int) -> HttpResponse:
     merchant = _own_merchant(request, merchant_id)
-    return render(
-        request, "currency/terminal.html", _context(request, merchant=merchant, payment_id=service.new_id("pay"))
+    context = _context(
+        request, merchant=merchant, payment_id=service.new_id("pay"), jsqr_integrity=vendored.JSQR_INTEGRITY
     )
+    return render(request, "currency/terminal.html", context)
 
 
 @require_POST
