@@ -78,13 +78,33 @@ def uptake(k: int = K) -> list[Cell]:
 
 
 def circulation(k: int = K) -> list[Cell]:
-    """Money that stayed (paid to local merchants) vs left (paid to merchants outside the city)."""
+    """Where the coins residents and visitors paid went next: spent at local merchants, at merchants outside the city,
+    passed on from merchant to merchant inside the city (circulated locally), or redeemed to a bank (left the
+    currency). People are the distinct payers of each flow (members, or merchants for merchant-to-merchant flows
+    and redemptions); a flow of fewer than ``k`` is suppressed like any other cell."""
+    from anchorid.currency.ledger.models import Transfer
+    from anchorid.currency.models import Merchant
+    from anchorid.currency.service import MERCHANT_PAYMENT_CODE, SETTLEMENT_CODES
+
     groups: dict[str, tuple[set[int], int]] = defaultdict(lambda: (set(), 0))
     for payment in Payment.objects.filter(state=Payment.CAPTURED).select_related("merchant"):
-        label = "local" if payment.merchant.local else "outside"
+        label = "spent at local merchants" if payment.merchant.local else "spent outside the city"
         people, amount = groups[label]
         people.add(payment.member_id)
         groups[label] = (people, amount + payment.amount - payment.refunded)
+    merchants = {m.account_id: m for m in Merchant.objects.all()}
+    flows = Transfer.objects.filter(code__in=(MERCHANT_PAYMENT_CODE, *SETTLEMENT_CODES)).values_list(
+        "code", "debit_account_id", "credit_account_id", "amount"
+    )
+    for code, debit, credit, amount in flows:
+        if code == MERCHANT_PAYMENT_CODE:
+            payee = merchants.get(credit)
+            label = "circulated locally (merchant to merchant)" if payee and payee.local else "spent outside the city"
+        else:
+            label = "left (redeemed to banks)"
+        people, total = groups[label]
+        people.add(-debit)  # merchants counted apart from members (negative keys never meet a member's id)
+        groups[label] = (people, total + amount)
     return _cells(groups, k)
 
 

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from anchorid.currency.ledger import service as ledger
@@ -193,6 +193,29 @@ def spend_tags(merchant: Merchant) -> frozenset[str]:
         if merchant.local or not programme.local_only:
             tags.add(programme.tag)
     return frozenset(tags)
+
+
+#: Ledger transfer codes the analytics read: a merchant paying another merchant (circulation), settlement out.
+MERCHANT_PAYMENT_CODE = 12
+SETTLEMENT_CODES = (10, 11)
+
+
+def pay_merchant(payer: Merchant, payee: Merchant, amount: int, transfer_id: str) -> None:
+    """A merchant pays another (a supplier, a neighbour) from its coin balance, so the coins circulate in the city
+    instead of being redeemed: one guarded transfer between the two merchant accounts. Both must be approved."""
+    _check_amount(amount)
+    if payer.status != Merchant.APPROVED or payee.status != Merchant.APPROVED:
+        raise Refused("merchant_not_approved")
+    if payer.pk == payee.pk:
+        raise Refused("self_transfer")
+    _done(
+        ledger.create_transfer(
+            TransferSpec(
+                id=transfer_id, debit_account=payer.account_id, credit_account=payee.account_id, amount=amount,
+                code=MERCHANT_PAYMENT_CODE, memo="merchant payment",
+            )
+        )
+    )  # fmt: skip
 
 
 # -- payments -----------------------------------------------------------------------------------------------------
@@ -463,6 +486,13 @@ def statement_rows(merchant: Merchant) -> list[list[str]]:
         rows.append([day, "payment", str(payment.amount), str(payment.refunded), payment.state])
     for settlement in merchant.settlements.order_by("day"):
         rows.append([settlement.day.isoformat(), "settlement", str(-settlement.net), "", f"fee {settlement.fee}"])
+    account = merchant.account_id
+    shops = Transfer.objects.filter(code=MERCHANT_PAYMENT_CODE).filter(
+        models.Q(debit_account_id=account) | models.Q(credit_account_id=account)
+    )
+    for transfer in shops.order_by("created_at"):
+        amount = transfer.amount if transfer.credit_account_id == account else -transfer.amount
+        rows.append([transfer.created_at.date().isoformat(), "shop payment", str(amount), "", ""])
     return rows
 
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("merchant/<int:merchant_id>/payments.json", views.merchant_payments, name="currency_terminal_payments"),
     path("merchant/<int:merchant_id>/refund/<str:payment_id>/", views.merchant_refund, name="currency_refund"),
     path("merchant/<int:merchant_id>/statement.csv", views.merchant_statement, name="currency_statement"),
+    path("merchant/<int:merchant_id>/pay/", views.merchant_pay, name="currency_merchant_pay"),
     path("issuer/", views.issuer, name="currency_issuer"),
     path("issuer/analytics/", views.analytics_page, name="currency_analytics"),
     path("issuer/analytics/<str:name>.csv", views.analytics_csv, name="currency_analytics_csv"),

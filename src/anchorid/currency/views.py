@@ -34,7 +34,7 @@ from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
 from anchorid.currency import analytics, service, vendored
 from anchorid.currency import login as anchorid_login
-from anchorid.currency.ledger.models import Transfer
+from anchorid.currency.ledger.models import Account, Transfer
 from anchorid.currency.models import Member, Merchant, Notice, Payment, PaymentToken, Programme
 from anchorid.currency.service import Refused
 
@@ -64,6 +64,7 @@ REASONS = {
     "receive_code_invalid": gettext_lazy("This is not a valid receive code."),
     "receive_code_expired": gettext_lazy("This receive code has expired. Ask for a new one."),
     "invalid_request": gettext_lazy("The request could not be read. Please try again."),
+    "shop_unknown": gettext_lazy("No shop has this QR code."),
 }
 
 
@@ -532,6 +533,8 @@ def merchant_page(request: HttpRequest, merchant_id: int) -> HttpResponse:
         qr=_svg(pay_url) if merchant.status == Merchant.APPROVED else "",
         payments=merchant.payments.order_by("-created_at")[:50],
         refund_id=service.new_id("refund"),
+        transfer_id=service.new_id("m2m"),
+        balance=Account.objects.get(pk=merchant.account_id).balance,
         category=CATEGORY_LABELS.get(merchant.category, ""),
     )
     return render(request, "currency/merchant.html", context)
@@ -617,6 +620,26 @@ def merchant_refund(request: HttpRequest, merchant_id: int, payment_id: str) -> 
         messages.error(request, reason(refused.code))
     else:
         messages.success(request, _("Refunded %(amount)s yen.") % {"amount": f"{amount:,}"})
+    return redirect("currency_merchant", merchant_id=merchant.pk)
+
+
+@require_POST
+@member_required
+def merchant_pay(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    """The shop pays another shop (named by its static QR, the link or the code in it) from its coin balance."""
+    merchant = _own_merchant(request, merchant_id)
+    try:
+        raw = request.POST.get("shop", "").strip().rstrip("/")
+        token = raw.rsplit("/pay/", 1)[-1] if "/pay/" in raw else raw
+        payee = Merchant.objects.filter(qr_token=token).first() if 0 < len(token) <= 32 else None
+        if payee is None:
+            raise Refused("shop_unknown")
+        amount = service.parse_amount(request.POST.get("amount", ""))
+        service.pay_merchant(merchant, payee, amount, _client_id(request.POST.get("transfer_id", "")))
+    except Refused as refused:
+        messages.error(request, reason(refused.code))
+        return redirect("currency_merchant", merchant_id=merchant.pk)
+    messages.success(request, _("Paid %(amount)s yen to %(shop)s.") % {"amount": f"{amount:,}", "shop": payee.name})
     return redirect("currency_merchant", merchant_id=merchant.pk)
 
 
