@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from anchorid.currency.models import Claim, Member, Payment, Programme
 
 K = 10
@@ -109,12 +111,26 @@ def circulation(k: int = K) -> list[Cell]:
 
 
 CHARTS = {
-    "tier": "Spending by residents and visitors",
-    "category": "Spending by merchant category",
-    "week": "Spending by week",
-    "age_band": "Spending by age band",
-    "uptake": "Benefit uptake",
-    "circulation": "Spent locally vs outside",
+    "tier": gettext_noop("Spending by residents and visitors"),
+    "category": gettext_noop("Spending by merchant category"),
+    "week": gettext_noop("Spending by week"),
+    "age_band": gettext_noop("Spending by age band"),
+    "uptake": gettext_noop("Benefit uptake"),
+    "circulation": gettext_noop("Where the coins went"),
+}
+#: The page's words for the groups the cells name (the CSV keeps the names themselves).
+GROUP_LABELS = {
+    "resident": gettext_noop("Residents"),
+    "visitor": gettext_noop("Visitors"),
+    "unknown": gettext_noop("Not released"),
+    "food": gettext_noop("Food and drink"),
+    "retail": gettext_noop("Shops"),
+    "services": gettext_noop("Services"),
+    "tourism": gettext_noop("Tourism"),
+    "spent at local merchants": gettext_noop("Spent at local merchants"),
+    "spent outside the city": gettext_noop("Spent outside the city"),
+    "circulated locally (merchant to merchant)": gettext_noop("Passed on between local merchants"),
+    "left (redeemed to banks)": gettext_noop("Redeemed to banks (left the currency)"),
 }
 
 

@@ -5,6 +5,7 @@ settlement, the prepaid report, analytics). Bad input answers 4xx and writes not
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import functools
 import io
@@ -694,8 +695,13 @@ def _int(raw: str) -> int:
 def analytics_page(request: HttpRequest) -> HttpResponse:
     charts = []
     for name, title in analytics.CHARTS.items():
-        cells = analytics.chart_cells(name)
-        charts.append({"name": name, "title": title, "cells": cells})
+        cells = [
+            dataclasses.replace(cell, label=_(analytics.GROUP_LABELS[cell.label]))
+            if cell.label in analytics.GROUP_LABELS
+            else cell
+            for cell in analytics.chart_cells(name)
+        ]
+        charts.append({"name": name, "title": _(title), "cells": cells})
     return render(request, "currency/analytics.html", _context(request, charts=charts, k=analytics.K))
 
 
