@@ -18,35 +18,12 @@ DEFAULT_ORIGIN = "http://localhost:8002"
 CITY_NAME = "鎌倉市 住民サービス"
 
 
-def registration_command(
-    data_dir: Path, config: dict[str, object], *, name: str, idp_data: str, sector_identifier_uri: str = ""
-) -> list[str]:
-    """``anchorid idp client add`` for this city: its JWKS inline, exact URIs, the scope and claims it asks for. A
-    ``sector_identifier_uri`` gives the client a pairwise sector of its own when it shares a host with another
-    relying party (every party of the demo is on localhost); the operator vouches for it (no fetch)."""
-    claims = setup.requested_claim_names(config.get("claims"))  # type: ignore[arg-type]
-    sector = ["--sector-identifier-uri", sector_identifier_uri, "--no-fetch-sector"] if sector_identifier_uri else []
-    return [
-        "anchorid", "idp", "client", "add",
-        "--data", idp_data,
-        "--client-id", str(config["client_id"]),
-        "--name", name,
-        "--jwks", str((data_dir / setup.JWKS_FILE).resolve()),
-        "--redirect-uri", str(config["redirect_uri"]),
-        "--post-logout-redirect-uri", str(config["post_logout_redirect_uri"]),
-        "--backchannel-logout-uri", str(config["backchannel_logout_uri"]),
-        "--scopes", str(config["scope"]),
-        "--claims", " ".join(claims),
-        *sector,
-    ]  # fmt: skip
-
-
 def _setup(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     setup.ensure_keys(data_dir)
     config = setup.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id)
-    command = registration_command(data_dir, config, name=args.name, idp_data=args.idp_data or "IDP_DATA_DIR")
+    command = setup.client_add_command(data_dir, config, name=args.name, idp_data=args.idp_data or "IDP_DATA_DIR")
     print(f"city keys and configuration in {data_dir.resolve()}")
     return setup.register_or_print(command, who="the city", idp_data=args.idp_data)
 

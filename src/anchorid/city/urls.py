@@ -3,8 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from anchorid.city import login as anchorid_login
 from anchorid.city import views
 from anchorid.common import health
+from anchorid.common.rp import views as rp_views
 
 urlpatterns = [
     *health.urls("city"),
@@ -20,7 +22,11 @@ urlpatterns = [
     path("callback/", views.callback, name="city_callback"),
     path("logout/", views.logout, name="city_logout"),
     path("logged-out/", views.logged_out, name="city_logged_out"),
-    path("backchannel-logout/", views.backchannel_logout, name="city_backchannel_logout"),
-    path(".well-known/jwks.json", views.jwks, name="city_jwks"),
+    path(
+        "backchannel-logout/",
+        rp_views.backchannel_logout(anchorid_login.backchannel_logout),
+        name="city_backchannel_logout",
+    ),
+    path(".well-known/jwks.json", rp_views.jwks, name="city_jwks"),
     path("departments/", include("anchorid.city.departments.urls")),
 ]

@@ -7,18 +7,17 @@ import json
 import logging
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.city import login as anchorid_login
 from anchorid.city.booking import home as booking_home
 from anchorid.city.booking import service as booking_service
-from anchorid.city.rp.setup import JWKS_FILE, configured_issuer
+from anchorid.city.rp.setup import configured_issuer
 from anchorid.common import anonymous_rows
 from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
@@ -118,25 +117,3 @@ def logged_out(request: HttpRequest) -> HttpResponse:
     if anchorid_login.confirm_logout(request.session, request.GET.get("state", "")):
         messages.success(request, _("You have logged out of the city and of AnchorID."))
     return redirect("city_home")
-
-
-@csrf_exempt  # server to server: the idp posts a signed logout token, no cookie
-@require_POST
-@never_cache
-def backchannel_logout(request: HttpRequest) -> HttpResponse:
-    token = request.POST.get("logout_token", "")
-    if not token:
-        return JsonResponse({"error": "invalid_request"}, status=400)
-    try:
-        anchorid_login.backchannel_logout(token)
-    except LoginError as error:
-        return JsonResponse({"error": error.code}, status=400)
-    return HttpResponse(status=200)
-
-
-@require_GET
-def jwks(request: HttpRequest) -> HttpResponse:
-    path = DATA_DIR / JWKS_FILE
-    if not path.exists():
-        return HttpResponseBadRequest("not set up")
-    return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")

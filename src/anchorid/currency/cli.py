@@ -26,7 +26,6 @@ def _django(data: str) -> None:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from anchorid.city.cli import registration_command
     from anchorid.common.rp import setup as common_setup
     from anchorid.currency import rp
 
@@ -34,7 +33,7 @@ def _setup(args: argparse.Namespace) -> int:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     common_setup.ensure_keys(data_dir)
     config = rp.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id)
-    command = registration_command(data_dir, config, name=NAME, idp_data=args.idp_data or "IDP_DATA_DIR",
+    command = common_setup.client_add_command(data_dir, config, name=NAME, idp_data=args.idp_data or "IDP_DATA_DIR",
                                    sector_identifier_uri=args.sector_identifier_uri)  # fmt: skip
     print(f"currency keys and configuration in {data_dir.resolve()}")
     return common_setup.register_or_print(command, who="the currency", idp_data=args.idp_data)

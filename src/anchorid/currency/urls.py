@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from anchorid.common import health
+from anchorid.common.rp import views as rp_views
+from anchorid.currency import login as anchorid_login
 from anchorid.currency import views
 
 urlpatterns = [
@@ -15,8 +17,12 @@ urlpatterns = [
     path("callback/", views.callback, name="currency_callback"),
     path("logout/", views.logout, name="currency_logout"),
     path("logged-out/", views.logged_out, name="currency_logged_out"),
-    path("backchannel-logout/", views.backchannel_logout, name="currency_backchannel_logout"),
-    path(".well-known/jwks.json", views.jwks, name="currency_jwks"),
+    path(
+        "backchannel-logout/",
+        rp_views.backchannel_logout(lambda token: anchorid_login.client().verify_logout_token(token)),
+        name="currency_backchannel_logout",
+    ),
+    path(".well-known/jwks.json", rp_views.jwks, name="currency_jwks"),
     path("charge/", views.charge, name="currency_charge"),
     path("pay/<str:qr_token>/", views.pay_static, name="currency_pay"),
     path("code/", views.payment_code, name="currency_payment_code"),

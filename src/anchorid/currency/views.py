@@ -25,14 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
-from anchorid.common.rp.setup import JWKS_FILE
-from anchorid.common.settings_base import DATA_DIR
 from anchorid.currency import analytics, service, vendored
 from anchorid.currency import login as anchorid_login
 from anchorid.currency.ledger.models import Account, Transfer
@@ -212,31 +209,6 @@ def logout(request: HttpRequest) -> HttpResponse:
 def logged_out(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("You have logged out."))
     return redirect("currency_home")
-
-
-@csrf_exempt
-@require_POST
-def backchannel_logout(request: HttpRequest) -> HttpResponse:
-    """Back-Channel Logout: the token is verified and acknowledged. (The currency keeps no map from the idp's
-    sessions to its own: a wallet session ends at logout here or when it expires.)"""
-    token = request.POST.get("logout_token", "")
-    if not token:
-        return JsonResponse({"error": "invalid_request"}, status=400)
-    try:
-        anchorid_login.client().verify_logout_token(token)
-    except LoginError as error:
-        return JsonResponse({"error": error.code}, status=400)
-    except FileNotFoundError:  # not set up yet (anchorid currency setup)
-        return JsonResponse({"error": "invalid_request"}, status=400)
-    return HttpResponse(status=200)
-
-
-@require_GET
-def jwks(request: HttpRequest) -> HttpResponse:
-    path = DATA_DIR / JWKS_FILE
-    if not path.exists():
-        raise Http404("not set up")
-    return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")
 
 
 # -- wallet ---------------------------------------------------------------------------------------------------------

@@ -23,30 +23,13 @@ DEFAULT_ORIGIN = "http://localhost:8006"
 NAME = "鎌倉市電子図書館"
 
 
-def registration_command(data_dir: Path, config: dict[str, object], idp_data: str) -> list[str]:
-    """``anchorid idp client add`` for the library: its JWKS, exact URIs, the one claim, its own sector."""
-    return [
-        "anchorid", "idp", "client", "add",
-        "--data", idp_data,
-        "--client-id", rp.CLIENT_ID,
-        "--name", NAME,
-        "--jwks", str((data_dir / rp_setup.JWKS_FILE).resolve()),
-        "--redirect-uri", str(config["redirect_uri"]),
-        "--post-logout-redirect-uri", str(config["post_logout_redirect_uri"]),
-        "--backchannel-logout-uri", str(config["backchannel_logout_uri"]),
-        "--scopes", rp.SCOPE,
-        "--claims", " ".join(rp_setup.requested_claim_names(rp.CLAIMS)),
-        "--sector-identifier-uri", rp.SECTOR_IDENTIFIER_URI,
-        "--no-fetch-sector",
-    ]  # fmt: skip
-
-
 def _setup(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     rp_setup.ensure_keys(data_dir)
     config = rp.write_config(data_dir, issuer=args.idp, origin=args.origin)
-    command = registration_command(data_dir, config, args.idp_data or "IDP_DATA_DIR")
+    command = rp_setup.client_add_command(data_dir, config, name=NAME, idp_data=args.idp_data or "IDP_DATA_DIR",
+                                          sector_identifier_uri=rp.SECTOR_IDENTIFIER_URI)  # fmt: skip
     print(f"library keys and configuration in {data_dir.resolve()}")
     if not args.idp_data:
         print("register the library at the idp (on the idp's machine):")

@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 
 from anchorid.common import health
-from anchorid.library import staff, views
+from anchorid.common.rp import views as rp_views
+from anchorid.library import rp, staff, views
 
 
 class SignatureConverter:
@@ -29,8 +30,12 @@ urlpatterns = [
     path("register/code/", views.register_with_code, name="library_register_code"),
     path("logout/", views.logout, name="library_logout"),
     path("logged-out/", views.logged_out, name="library_logged_out"),
-    path("backchannel-logout/", views.backchannel_logout, name="library_backchannel_logout"),
-    path(".well-known/jwks.json", views.jwks, name="library_jwks"),
+    path(
+        "backchannel-logout/",
+        rp_views.backchannel_logout(lambda token: rp.client().verify_logout_token(token)),
+        name="library_backchannel_logout",
+    ),
+    path(".well-known/jwks.json", rp_views.jwks, name="library_jwks"),
     path("me/card/", views.link_card, name="library_link_card"),
     path("me/email/", views.set_email, name="library_set_email"),
     path("search/", views.search, name="library_search"),

@@ -25,14 +25,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError, PendingLogin
-from anchorid.common.rp.setup import JWKS_FILE
-from anchorid.common.settings_base import DATA_DIR
 from anchorid.library import catalogue, circulation, content, covers, rp
 from anchorid.library.models import Hold, Loan, Notice, Patron, ReadingState, Title
 
@@ -183,30 +180,6 @@ def logout(request: HttpRequest) -> HttpResponse:
 def logged_out(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("You have logged out."))
     return redirect("library_home")
-
-
-@csrf_exempt  # server to server: the idp posts a signed logout token, no cookie
-@require_POST
-@never_cache
-def backchannel_logout(request: HttpRequest) -> HttpResponse:
-    token = request.POST.get("logout_token", "")
-    if not token:
-        return JsonResponse({"error": "invalid_request"}, status=400)
-    try:
-        rp.client().verify_logout_token(token)
-    except LoginError as error:
-        return JsonResponse({"error": error.code}, status=400)
-    except FileNotFoundError:  # not set up (anchorid serve refuses to start so): nothing can be verified
-        return JsonResponse({"error": "invalid_request"}, status=400)
-    return HttpResponse(status=200)  # sessions here are short; the session cookie's own lifetime ends them
-
-
-@require_GET
-def jwks(request: HttpRequest) -> HttpResponse:
-    path = DATA_DIR / JWKS_FILE
-    if not path.exists():
-        raise Http404("not set up")
-    return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")
 
 
 # -- my account ------------------------------------------------------------------------------------------------

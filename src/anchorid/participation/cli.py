@@ -29,17 +29,6 @@ FETCH_TIMEOUT_SECONDS = 15
 DOCUMENT_MAX_BYTES = 512 * 1024 * 1024
 
 
-def _registration(data_dir: Path, config: dict[str, Any], idp_data: str) -> list[str]:
-    claims = common_setup.requested_claim_names(config.get("claims"))
-    return [
-        "anchorid", "idp", "client", "add", "--data", idp_data, "--client-id", str(config["client_id"]),
-        "--name", NAME, "--jwks", str((data_dir / common_setup.JWKS_FILE).resolve()),
-        "--redirect-uri", str(config["redirect_uri"]),
-        "--post-logout-redirect-uri", str(config["post_logout_redirect_uri"]),
-        "--scopes", str(config["scope"]), "--claims", " ".join(claims),
-    ]  # fmt: skip
-
-
 def _setup(args: argparse.Namespace) -> int:
     from anchorid.participation.login import CLAIMS
 
@@ -48,7 +37,8 @@ def _setup(args: argparse.Namespace) -> int:
     common_setup.ensure_keys(data_dir)
     config = common_setup.write_config(data_dir, issuer=args.idp, origin=args.origin, client_id=args.client_id,
                                        scope="openid", claims=CLAIMS)  # fmt: skip
-    command = _registration(data_dir, config, args.idp_data or "IDP_DATA_DIR")
+    command = common_setup.client_add_command(data_dir, config, name=NAME, idp_data=args.idp_data or "IDP_DATA_DIR",
+                                              backchannel_logout=False)  # fmt: skip
     print(f"participation keys and configuration in {data_dir.resolve()}")
     return common_setup.register_or_print(command, who="the platform", idp_data=args.idp_data)
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from anchorid.common import health
+from anchorid.common.rp import views as rp_views
 from anchorid.participation import staff, views
 
 urlpatterns = [
@@ -34,5 +35,5 @@ urlpatterns = [
     path("callback/", views.callback, name="participation_callback"),
     path("logout/", views.logout, name="participation_logout"),
     path("logged-out/", views.logged_out, name="participation_logged_out"),
-    path(".well-known/jwks.json", views.jwks, name="participation_jwks"),
+    path(".well-known/jwks.json", rp_views.jwks, name="participation_jwks"),
 ]

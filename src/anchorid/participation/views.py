@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from anchorid.common import anonymous_rows
 from anchorid.common.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.common.rp.client import LoginError
-from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
 from anchorid.participation import identity, permissions, service
 from anchorid.participation import login as anchorid_login
@@ -382,11 +381,3 @@ def logout(request: HttpRequest) -> HttpResponse:
 @require_GET
 def logged_out(request: HttpRequest) -> HttpResponse:
     return redirect("/")
-
-
-@require_GET
-def jwks(request: HttpRequest) -> HttpResponse:
-    path = DATA_DIR / JWKS_FILE
-    if not path.exists():
-        raise Http404("not set up")
-    return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.common import anonymous_rows
 from anchorid.common.ratelimit import RateLimited
+from anchorid.common.rp import views as rp_views
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
@@ -97,7 +98,4 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def jwks(request: HttpRequest, slug: str) -> HttpResponse:
-    path = _provider(slug).data_dir(DATA_DIR) / JWKS_FILE
-    if not path.exists():
-        raise Http404("not set up")
-    return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")
+    return rp_views.jwks_response(_provider(slug).data_dir(DATA_DIR) / JWKS_FILE)

@@ -23,12 +23,16 @@ DEFAULT_ORIGIN = "http://localhost:8002"
 
 def _setup(args: argparse.Namespace) -> int:
     from anchorid.city.departments import setup
+    from anchorid.common.rp import setup as rp_setup
     from anchorid.ssf_receiver.setup import ensure_receiver_file
 
     city_data = Path(args.data)
     config = setup.write(city_data, issuer=args.idp, city_origin=args.origin)
     ensure_receiver_file(setup.folder(city_data), endpoint_url=f"{setup.origin(args.origin)}/ssf/events")
-    command = setup.registration_command(city_data, config, args.idp_data or "IDP_DATA_DIR")
+    command = rp_setup.client_add_command(
+        setup.folder(city_data), config, name=setup.NAME, idp_data=args.idp_data or "IDP_DATA_DIR",
+        post_logout=False, backchannel_logout=False,
+    )  # fmt: skip
     print(f"departments' keys and configuration in {setup.folder(city_data).resolve()}")
     if not args.idp_data:
         print("register the departments at the idp (on the idp's machine):\n  " + shlex.join(command))

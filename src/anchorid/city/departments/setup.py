@@ -40,16 +40,3 @@ def write(city_data: Path, *, issuer: str, city_origin: str) -> dict[str, Any]:
 
 def load(city_data: Path) -> ClientConfig:
     return rp_setup.load_config(folder(city_data), setup_command=SETUP_COMMAND)
-
-
-def registration_command(city_data: Path, config: dict[str, Any], idp_data: str) -> list[str]:
-    return [
-        "anchorid", "idp", "client", "add",
-        "--data", idp_data,
-        "--client-id", CLIENT_ID,
-        "--name", NAME,
-        "--jwks", str((folder(city_data) / rp_setup.JWKS_FILE).resolve()),
-        "--redirect-uri", str(config["redirect_uri"]),
-        "--scopes", SCOPE,
-        "--claims", " ".join(rp_setup.requested_claim_names(CLAIMS)),
-    ]  # fmt: skip

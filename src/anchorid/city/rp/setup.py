@@ -11,6 +11,7 @@ from anchorid.common.rp.client import ClientConfig
 from anchorid.common.rp.setup import (
     CONFIG_FILE,
     JWKS_FILE,
+    client_add_command,
     configured_issuer,
     ensure_keys,
     redirect_uris,
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_SCOPE",
     "JWKS_FILE",
+    "client_add_command",
     "configured_issuer",
     "ensure_keys",
     "load_config",

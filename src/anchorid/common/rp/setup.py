@@ -136,6 +136,41 @@ def requested_claim_names(claims: dict[str, Any] | None) -> list[str]:
     return names
 
 
+def client_add_command(
+    data_dir: Path,
+    config: dict[str, Any],
+    *,
+    name: str,
+    idp_data: str,
+    sector_identifier_uri: str = "",
+    post_logout: bool = True,
+    backchannel_logout: bool = True,
+) -> list[str]:
+    """``anchorid idp client add`` for a relying party set up in ``data_dir``: its JWKS inline, exact URIs, and the
+    scope and claims of its configuration. A ``sector_identifier_uri`` gives the client a pairwise sector of its own
+    when it shares a host with another relying party (every party of the demo is on localhost); the operator vouches
+    for it (no fetch). ``post_logout``/``backchannel_logout``: register those logout URIs (a party without the page
+    says False)."""
+    claims = requested_claim_names(config.get("claims"))
+    logout_uris = [
+        *(["--post-logout-redirect-uri", str(config["post_logout_redirect_uri"])] if post_logout else []),
+        *(["--backchannel-logout-uri", str(config["backchannel_logout_uri"])] if backchannel_logout else []),
+    ]
+    sector = ["--sector-identifier-uri", sector_identifier_uri, "--no-fetch-sector"] if sector_identifier_uri else []
+    return [
+        "anchorid", "idp", "client", "add",
+        "--data", idp_data,
+        "--client-id", str(config["client_id"]),
+        "--name", name,
+        "--jwks", str((data_dir / JWKS_FILE).resolve()),
+        "--redirect-uri", str(config["redirect_uri"]),
+        *logout_uris,
+        "--scopes", str(config["scope"]),
+        "--claims", " ".join(claims),
+        *sector,
+    ]  # fmt: skip
+
+
 def register_or_print(command: list[str], *, who: str, idp_data: str | None) -> int:
     """A setup command's last step: with the idp's data folder (same machine), run ``anchorid idp client add ...``
     there now; without it, print the command to run on the idp's machine. The exit code for the setup command."""
