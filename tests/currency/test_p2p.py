@@ -46,6 +46,8 @@ def test_it_sends_purchased_coins_to_the_resident_whose_code_was_shown(
     code = receive_code(recipient)
     assert "bob-sub" not in code
     assert "alice-sub" not in sender.get("/send/").content.decode()
+    opened = sender.get("/send/", {"code": code}).content.decode()  # what the QR's address opens
+    assert f'value="{code}"' in opened
     for _ in range(2):  # a double submit of one form moves the coins once
         answer = sender.post("/send/", {"code": code, "amount": "2,500", "transfer_id": "send-1"})
         assert answer.status_code == 302

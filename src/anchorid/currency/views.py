@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -371,7 +372,9 @@ def receive(request: HttpRequest) -> HttpResponse:
     if member.tier != Member.RESIDENT:
         return render(request, "currency/error.html", _context(request, text=reason("tier_forbids")), status=403)
     payload = RECEIVE_PREFIX + signing.TimestampSigner(salt=RECEIVE_SALT).sign(str(member.pk))
-    return render(request, "currency/receive.html", _context(request, qr=_svg(payload), payload=payload))
+    # The QR holds the send page's address with the code: the sender's phone camera opens it ready to fill in.
+    send_url = request.build_absolute_uri("/send/?" + urlencode({"code": payload}))
+    return render(request, "currency/receive.html", _context(request, qr=_svg(send_url), payload=payload))
 
 
 def _recipient(code: str) -> Member:
@@ -400,6 +403,7 @@ def send(request: HttpRequest) -> HttpResponse:
     if member.tier != Member.RESIDENT:
         return render(request, "currency/error.html", _context(request, text=reason("tier_forbids")), status=403)
     if request.method == "GET":
+        context["code"] = request.GET.get("code", "")[:120]  # from the recipient's QR (the form checks it)
         return render(request, "currency/send.html", context)
     try:
         to = _recipient(request.POST.get("code", "").strip())
@@ -413,6 +417,7 @@ def send(request: HttpRequest) -> HttpResponse:
             raise Refused("exceeds_p2p_limit")
     except Refused as refused:
         context["error"] = reason(refused.code)
+        context["code"] = request.POST.get("code", "")[:120]
         return render(request, "currency/send.html", context, status=400)
     intent = {"what": "send", "to": to.pk, "amount": amount, "transfer_id": transfer_id}
     if amount > settings_step_up():
