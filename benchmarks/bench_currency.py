@@ -17,6 +17,18 @@
    its post as one linked chain, and the payment row, in one transaction); payments/s. Skipped with ``--skip-http``.
 
 The machine's cores are shared by server and clients: figures are floors.
+
+Rerunning the published figures (docs/performance.md) on a quiet machine, both databases, 2 server workers and
+enough clients to saturate them (the PostgreSQL database must exist and be empty):
+
+    .venv/bin/python benchmarks/bench_currency.py --transfers 5000 --repeats 3 --payments 6000 --clients 16 --workers 2
+    createdb -h 127.0.0.1 -U postgres bench_currency
+    .venv/bin/python benchmarks/bench_currency.py --transfers 5000 --repeats 3 --payments 6000 --clients 16 \
+        --workers 2 --database-url postgres://postgres@127.0.0.1:5432/bench_currency
+
+A quick check that the script works: ``--transfers 200 --repeats 1 --payments 40 --clients 2``. What one
+operation costs in SQL statements is pinned by tests/currency/test_statements.py (a transfer: 2 statements beside
+the raw limit's 3; a QR payment over HTTP: 11 besides transaction control).
 """
 
 from __future__ import annotations
@@ -190,6 +202,28 @@ def client(args: tuple[str, str, str, int, Any]) -> Counter[int]:
     return seen
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its descendants (Linux ``/proc``): the server's
+    cost per payment, which a machine shared with the clients (or other work) does not distort as it does rates."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = int(fields[11]) + int(fields[12])
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return sum(times.get(member, 0) for member in tree) / os.sysconf("SC_CLK_TCK")
+
+
 def http_rate(url: str, cookies: list[str], token: str, payments: int) -> float:
     manager = multiprocessing.Manager()
     start = manager.Event()
@@ -261,12 +295,18 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ANCHORID_CURRENCY_ORIGIN": url}
     command = [PYTHON, "-m", "anchorid.cli", "serve", "currency", "--port", str(port), "--data", str(data)]
-    http_rates = []
-    with server([*command, "--workers", str(args.workers)], port, env=env):
+    http_rates, cpu_ms = [], []
+    with server([*command, "--workers", str(args.workers)], port, env=env) as process:
         for _ in range(args.repeats):
+            before = tree_cpu_seconds(process.pid)
             http_rates.append(http_rate(url, cookies, token, args.payments))
-    print(f"QR payments over HTTP, {args.workers} workers, {args.clients} clients: "
-          f"{statistics.median(http_rates):.0f} /s (runs: {', '.join(f'{v:.0f}' for v in http_rates)})")  # fmt: skip
+            paid = args.payments // len(cookies) * len(cookies)
+            cpu_ms.append((tree_cpu_seconds(process.pid) - before) * 1000 / paid)
+    rate, cpu = statistics.median(http_rates), statistics.median(cpu_ms)
+    runs = ", ".join(f"{v:.0f}" for v in http_rates)
+    print(f"QR payments over HTTP, {args.workers} workers, {args.clients} clients: {rate:.0f} /s (runs: {runs}); "
+          f"server CPU {cpu:.1f} ms per payment (at most {1000 * args.workers / cpu:.0f}/s on {args.workers} "
+          f"free cores)")  # fmt: skip
     return 0
 
 

@@ -144,6 +144,22 @@ class Parties:
         self.next_card += 1
         return card
 
+    def other_municipality_card(self, folder: Path) -> dict[str, Any]:
+        """An adult who lives in Fujisawa (142051), not Kamakura (a visitor to Kamakura's services): seeded apart
+        from ``cards`` (no other test draws it), moved, and issued a new card (the signature certificate carries
+        the new address, from which the idp derives ``resident_of``)."""
+        run("jlis", "seed", "--data", str(self.jlis.data), "--residents", "4", "--cards-dir", str(folder / "seeded"),
+            "--seed", "29", env=self.jlis.env)  # fmt: skip
+        seeded = json.loads((folder / "seeded" / "INDEX.json").read_text())["cards"]
+        adult = next(card for card in seeded if card["has_signature_certificate"])
+        resident = str(adult["resident_id"])
+        run("jlis", "move", "--data", str(self.jlis.data), "--resident", resident, "--address",
+            "神奈川県藤沢市朝日町１丁目１番地", "--municipality-code", "142051", env=self.jlis.env)  # fmt: skip
+        issued = run("jlis", "issue-card", "--data", str(self.jlis.data), "--resident", resident, "--cards-dir",
+                     str(folder / "moved"), env=self.jlis.env)  # fmt: skip
+        card: dict[str, Any] = json.loads(issued)
+        return card
+
     def stop(self) -> None:
         for server in (self.city, self.idp, self.jlis):
             server.stop()

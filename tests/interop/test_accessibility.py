@@ -316,3 +316,103 @@ def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_na
     assert len(shots) == 4 * sum(state.shot for state in states)
     assert walked.checked == 2 * len(states), a11y.report(walked)
     assert not walked.findings, a11y.report(walked)
+
+
+# -- The local currency (issue #14): its own server beside the world's idp, walked on its own -----------------------
+
+
+@pytest.fixture(scope="module")
+def currency_server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``anchorid serve currency`` registered with the world's idp, seeded as the demo seeds it (merchants, a
+    campaign, an open benefit, the issuer's staff login)."""
+    from anchorid.currency import demo as currency_demo
+
+    from .harness import Server, free_port
+
+    root = tmp_path_factory.mktemp("a11y-currency")
+    url = f"http://127.0.0.1:{free_port()}"
+    env = dict(world.city.env, ANCHORID_CURRENCY_ORIGIN=url)
+    env.pop("ANCHORID_CITY_ORIGIN", None)
+    server = Server("currency", url, root / "currency", env)
+    run("currency", "setup", "--data", str(server.data), "--idp", world.idp.url, "--origin", url,
+        "--idp-data", str(world.idp.data), "--sector-identifier-uri", currency_demo.SECTOR,
+        env=world.idp.env)  # fmt: skip
+    seeded = run("currency", "seed-demo", "--data", str(server.data), env=env)
+    server.start("/")
+    server.seeded = seeded  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def currency_walk(chromium: Any, world: World, currency_server: Any) -> dict[str, Any]:
+    """A resident signed up at the currency (consent given), with coins, a shop of their own and a payment code
+    shown; the issuer's staff logged in. Returns the contexts and the URLs only a session reaches."""
+    from anchorid.currency import demo as currency_demo
+
+    shop_url = currency_server.url
+    scripted = Browser(world.idp.url)
+    scripted.onboard(world.parties.adult_card())
+    resident = chromium.new_context(viewport={"width": a11y.PHONE, "height": 844}, locale="ja-JP", bypass_csp=True)
+    resident.add_cookies(
+        [{"name": c.name, "value": c.value or "", "url": world.idp.url} for c in scripted.http.cookies]
+    )
+    page = resident.new_page()
+    page.goto(f"{shop_url}/")
+    page.click("#login-anchorid")
+    page.wait_for_selector("form.consent", timeout=30_000)
+    page.click('button[name="decision"][value="allow"]')
+    page.wait_for_url(f"{shop_url}/", timeout=30_000)
+    page.fill("#charge-amount", "3000")
+    page.click("#charge")
+    page.wait_for_selector(".notice--success")
+    page.click("#register-shop")
+    page.fill("#shop-name", "アクセシビリティ商店")
+    page.click("#register")
+    page.wait_for_selector("#merchant-status")
+    merchant = page.url
+    page.goto(f"{shop_url}/")
+    page.click("#show-code")
+    page.wait_for_selector("#code-payload")
+    code = page.url
+    page.close()
+    pay = re.search(r"(/pay/[\w-]+/)", currency_server.seeded)
+    assert pay, currency_server.seeded
+    staff = staff_context(
+        chromium, f"{shop_url}/admin/login/?next=/issuer/", currency_demo.STAFF_USER, currency_demo.STAFF_PASSWORD
+    )
+    return {
+        "contexts": {"anonymous": chromium.new_context(locale="ja-JP", bypass_csp=True), "currency-resident": resident,
+                     "currency-staff": staff},
+        "merchant": merchant, "code": code, "pay": f"{shop_url}{pay.group(1)}",
+    }  # fmt: skip
+
+
+def currency_states(url: str, walk: dict[str, Any]) -> list[PageState]:
+    """Every page of the currency: the welcome page, the resident's wallet (charge, pay, benefits, history), paying a
+    shop, the payment code, sending and receiving, shop registration, the shop's page and terminal, the issuer's
+    staff pages and the analytics dashboard."""
+    return [
+        PageState("currency welcome", f"{url}/"),
+        PageState("currency wallet", f"{url}/", "currency-resident"),
+        PageState("currency pay", walk["pay"], "currency-resident"),
+        PageState("currency payment code", walk["code"], "currency-resident"),
+        PageState("currency send", f"{url}/send/", "currency-resident"),
+        PageState("currency receive", f"{url}/receive/", "currency-resident"),
+        PageState("currency shop registration", f"{url}/merchant/register/", "currency-resident"),
+        PageState("currency shop", walk["merchant"], "currency-resident"),
+        PageState("currency terminal", f"{walk['merchant']}terminal/", "currency-resident"),
+        PageState("currency issuer", f"{url}/issuer/", "currency-staff"),
+        PageState("currency analytics", f"{url}/issuer/analytics/", "currency-staff"),
+    ]
+
+
+def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_names_on_the_currency(
+    currency_server: Any, currency_walk: dict[str, Any]
+) -> None:
+    states = currency_states(currency_server.url, currency_walk)
+    walked = a11y.walk(currency_walk["contexts"], states, [currency_server.url])
+    assert walked.checked == 2 * len(states), a11y.report(walked)
+    assert not walked.findings, a11y.report(walked)

@@ -5,17 +5,21 @@ shop's terminal reads, confirmed with a passkey step-up (the amount is above the
 payments live; a refund returns to the wallet; the resident claims the open benefit once, and a second attempt in
 another browser gets the existing payment.
 
-The currency runs as its own process (``anchorid serve currency``) beside the interop fixture's jlis and idp.
-(A visitor's refusal needs a person whose ``resident_of`` is another municipality; the seeded cards are all
-Kamakura's, so that case is shown by tests/currency/test_pages.py with the same pages.)"""
+The terminal reads the payment QR with the device camera through the vendored jsQR: Chromium's fake capture device
+plays a video made from the QR the resident's page shows. A visitor (a card of a Fujisawa resident) signs up too, as
+a visitor, and cannot claim the resident benefit.
+
+The currency runs as its own process (``anchorid serve currency``) beside the interop fixture's jlis and idp."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import segno
 
 from anchorid.currency import demo as currency_demo
 
@@ -53,6 +57,30 @@ def currency(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.stop()
 
 
+def camera_video(payload: str, path: Path, width: int = 640, height: int = 480) -> None:
+    """A YUV4MPEG2 video (what Chromium's fake capture device plays) of the QR code of ``payload``, dark on light,
+    as a phone held up to the terminal's camera would show it."""
+    matrix = [list(row) for row in segno.make(payload, error="m").matrix_iter(scale=8, border=4)]
+    left, top = (width - len(matrix)) // 2, (height - len(matrix)) // 2
+    luma = bytearray([235]) * (width * height)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                luma[(top + y) * width + left + x] = 16
+    chroma = bytes([128]) * (width // 2 * height // 2)
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + (b"FRAME\n" + bytes(luma) + chroma + chroma) * 2)
+
+
+def _launch(playwright: object, camera: Path) -> object:
+    camera_video("KMC1:nothing-yet", camera)  # replaced by the real code before the terminal opens the camera
+    return playwright.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
+              "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"],
+    )  # fmt: skip
+
+
 def _balance(page: object) -> int:
     text = page.locator("#balance").inner_text()  # type: ignore[attr-defined]
     return int(text.replace(",", ""))
@@ -64,14 +92,13 @@ def _passkey_login(page: object, idp: str) -> None:
     page.click("#login-passkey")  # type: ignore[attr-defined]
 
 
-def test_it_walks_the_residents_and_merchants_journey(parties: Parties, currency: Server) -> None:
+def test_it_walks_the_residents_and_merchants_journey(parties: Parties, currency: Server, tmp_path: Path) -> None:
     scripted = Browser(parties.idp.url)
     scripted.onboard(parties.adult_card())
     idp, shop_url = parties.idp.url, currency.url
+    camera = tmp_path / "camera.y4m"
     with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+        browser: Any = _launch(playwright, camera)
         try:
             context = browser.new_context(viewport=PHONE, locale="ja-JP")
             context.add_cookies([{"name": c.name, "value": c.value or "", "url": idp} for c in scripted.http.cookies])  # type: ignore[list-item]
@@ -135,11 +162,14 @@ def test_it_walks_the_residents_and_merchants_journey(parties: Parties, currency
             terminal.goto(f"{shop_url}{merchant_path}terminal/")
             terminal.wait_for_selector('#terminal-payments tr[data-state="captured"]')
 
-            # A one-time payment QR read by the terminal, 6,000 yen: above the step-up, confirmed with the passkey.
+            # A one-time payment QR read by the terminal's camera (jsQR), 6,000 yen: above the step-up, confirmed
+            # with the passkey.
             page.click("#show-code")
             payload = page.locator("#code-payload").inner_text()
+            camera_video(payload, camera)  # the customer's phone, held up to the terminal's camera
             terminal.fill("#terminal-amount", "6000")
-            terminal.fill("#terminal-code", payload)
+            terminal.click("#terminal-camera")
+            playwright_sync.expect(terminal.locator("#terminal-code")).to_have_value(payload, timeout=20_000)
             terminal.click("#terminal-submit")
             terminal.wait_for_selector('#terminal-payments tr[data-state="authorised"]')
             page.wait_for_selector("#confirm-payment", state="visible", timeout=15_000)
@@ -173,5 +203,35 @@ def test_it_walks_the_residents_and_merchants_journey(parties: Parties, currency
             second.evaluate(CLAIM_AGAIN, "/benefits/1/claim/")  # ...and a claim posted anyway gets the first one
             second.wait_for_selector(".notice--info")
             assert _balance(second) == 7_300
+        finally:
+            browser.close()
+
+
+def test_it_refuses_the_resident_benefit_to_a_visitor(parties: Parties, currency: Server, tmp_path: Path) -> None:
+    """A Fujisawa resident signs up (consenting to ``resident_of``): a visitor's wallet, no campaign premium, and
+    the Kamakura residents' benefit refused in words, with nothing paid."""
+    scripted = Browser(parties.idp.url)
+    scripted.onboard(parties.other_municipality_card(tmp_path / "visitor"))
+    idp, shop_url = parties.idp.url, currency.url
+    with playwright_sync.sync_playwright() as playwright:
+        browser: Any = _launch(playwright, tmp_path / "camera.y4m")
+        try:
+            context = browser.new_context(viewport=PHONE, locale="ja-JP")
+            context.add_cookies([{"name": c.name, "value": c.value or "", "url": idp} for c in scripted.http.cookies])  # type: ignore[list-item]
+            page = context.new_page()
+            page.goto(f"{shop_url}/")
+            page.click("#login-anchorid")
+            page.wait_for_selector("form.consent", timeout=30_000)
+            page.click('button[name="decision"][value="allow"]')
+            page.wait_for_url(f"{shop_url}/", timeout=30_000)
+            assert page.locator("#tier").get_attribute("data-tier") == "visitor"
+            page.fill("#charge-amount", "1000")
+            page.click("#charge")
+            page.wait_for_selector(".notice--success")
+            assert _balance(page) == 1_000  # the residents' premium is for residents
+            page.click(".programme .claim")
+            page.wait_for_selector(".notice--error")
+            assert page.locator(".notice--error").inner_text() == "この給付の対象ではないため、受け取れません。"
+            assert _balance(page) == 1_000
         finally:
             browser.close()

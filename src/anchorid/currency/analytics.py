@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from anchorid.currency.models import Claim, Member, Payment, Programme
 
 K = 10
@@ -78,23 +80,57 @@ def uptake(k: int = K) -> list[Cell]:
 
 
 def circulation(k: int = K) -> list[Cell]:
-    """Money that stayed (paid to local merchants) vs left (paid to merchants outside the city)."""
+    """Where the coins residents and visitors paid went next: spent at local merchants, at merchants outside the city,
+    passed on from merchant to merchant inside the city (circulated locally), or redeemed to a bank (left the
+    currency). People are the distinct payers of each flow (members, or merchants for merchant-to-merchant flows
+    and redemptions); a flow of fewer than ``k`` is suppressed like any other cell."""
+    from anchorid.currency.ledger.models import Transfer
+    from anchorid.currency.models import Merchant
+    from anchorid.currency.service import MERCHANT_PAYMENT_CODE, SETTLEMENT_CODES
+
     groups: dict[str, tuple[set[int], int]] = defaultdict(lambda: (set(), 0))
     for payment in Payment.objects.filter(state=Payment.CAPTURED).select_related("merchant"):
-        label = "local" if payment.merchant.local else "outside"
+        label = "spent at local merchants" if payment.merchant.local else "spent outside the city"
         people, amount = groups[label]
         people.add(payment.member_id)
         groups[label] = (people, amount + payment.amount - payment.refunded)
+    merchants = {m.account_id: m for m in Merchant.objects.all()}
+    flows = Transfer.objects.filter(code__in=(MERCHANT_PAYMENT_CODE, *SETTLEMENT_CODES)).values_list(
+        "code", "debit_account_id", "credit_account_id", "amount"
+    )
+    for code, debit, credit, amount in flows:
+        if code == MERCHANT_PAYMENT_CODE:
+            payee = merchants.get(credit)
+            label = "circulated locally (merchant to merchant)" if payee and payee.local else "spent outside the city"
+        else:
+            label = "left (redeemed to banks)"
+        people, total = groups[label]
+        people.add(-debit)  # merchants counted apart from members (negative keys never meet a member's id)
+        groups[label] = (people, total + amount)
     return _cells(groups, k)
 
 
 CHARTS = {
-    "tier": "Spending by residents and visitors",
-    "category": "Spending by merchant category",
-    "week": "Spending by week",
-    "age_band": "Spending by age band",
-    "uptake": "Benefit uptake",
-    "circulation": "Spent locally vs outside",
+    "tier": gettext_noop("Spending by residents and visitors"),
+    "category": gettext_noop("Spending by merchant category"),
+    "week": gettext_noop("Spending by week"),
+    "age_band": gettext_noop("Spending by age band"),
+    "uptake": gettext_noop("Benefit uptake"),
+    "circulation": gettext_noop("Where the coins went"),
+}
+#: The page's words for the groups the cells name (the CSV keeps the names themselves).
+GROUP_LABELS = {
+    "resident": gettext_noop("Residents"),
+    "visitor": gettext_noop("Visitors"),
+    "unknown": gettext_noop("Not released"),
+    "food": gettext_noop("Food and drink"),
+    "retail": gettext_noop("Shops"),
+    "services": gettext_noop("Services"),
+    "tourism": gettext_noop("Tourism"),
+    "spent at local merchants": gettext_noop("Spent at local merchants"),
+    "spent outside the city": gettext_noop("Spent outside the city"),
+    "circulated locally (merchant to merchant)": gettext_noop("Passed on between local merchants"),
+    "left (redeemed to banks)": gettext_noop("Redeemed to banks (left the currency)"),
 }
 
 

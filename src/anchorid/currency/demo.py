@@ -92,7 +92,9 @@ def guide_lines(*, command: str, origin: str, data: Path, seeded: list[str]) -> 
         "  4. Register your own shop (wallet page, For shops), approve it as the issuer's staff"
         f" ({STAFF_USER} / {STAFF_PASSWORD}) at",
         f"     {origin}/admin/login/?next=/issuer/",
-        "     then open its terminal, show a payment code on your phone (wallet page) and read it there.",
+        "     then open its terminal, show a payment code on your phone (wallet page) and read it there",
+        "     with the camera (or type it); your shop can pay another shop from its page (circulation).",
+        f"  4b. Send coins to another resident: they show {origin}/receive/ and you enter it at {origin}/send/",
         "  5. Expiry of lots and unconfirmed payments, with notices (what the worker does every minute):",
         f"{command} currency run-jobs --data {data}",
         "  6. Daily settlement (fee 1.5 %), the prepaid-instrument report, the ledger's invariants:",

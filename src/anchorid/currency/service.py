@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from anchorid.currency.ledger import service as ledger
@@ -188,11 +188,36 @@ def approve_merchant(merchant: Merchant) -> None:
 def spend_tags(merchant: Merchant) -> frozenset[str]:
     """Which coins can pay this merchant: purchased and premium coins anywhere; a benefit's coins only at local
     merchants when the programme says so."""
+    if merchant.local:  # every programme's coins count at a local merchant
+        return frozenset({ledger.ANY_TAG})
     tags = {PURCHASED, PREMIUM, PARTNER_POINTS}
     for programme in Programme.objects.all():
         if merchant.local or not programme.local_only:
             tags.add(programme.tag)
     return frozenset(tags)
+
+
+#: Ledger transfer codes the analytics read: a merchant paying another merchant (circulation), settlement out.
+MERCHANT_PAYMENT_CODE = 12
+SETTLEMENT_CODES = (10, 11)
+
+
+def pay_merchant(payer: Merchant, payee: Merchant, amount: int, transfer_id: str) -> None:
+    """A merchant pays another (a supplier, a neighbour) from its coin balance, so the coins circulate in the city
+    instead of being redeemed: one guarded transfer between the two merchant accounts. Both must be approved."""
+    _check_amount(amount)
+    if payer.status != Merchant.APPROVED or payee.status != Merchant.APPROVED:
+        raise Refused("merchant_not_approved")
+    if payer.pk == payee.pk:
+        raise Refused("self_transfer")
+    _done(
+        ledger.create_transfer(
+            TransferSpec(
+                id=transfer_id, debit_account=payer.account_id, credit_account=payee.account_id, amount=amount,
+                code=MERCHANT_PAYMENT_CODE, memo="merchant payment",
+            )
+        )
+    )  # fmt: skip
 
 
 # -- payments -----------------------------------------------------------------------------------------------------
@@ -241,33 +266,34 @@ def void(payment: Payment) -> Payment:
 
 def pay(member: Member, merchant: Merchant, amount: int, payment_id: str, method: str = "static") -> Payment:
     """Authorise and capture at once (the resident confirmed on their phone): the pending transfer and its post as
-    one linked chain, and the payment row, in one database transaction."""
+    one linked chain, and the payment row, in one database transaction. The ledger answers a retry first (the
+    payment's id is the pending transfer's id), so a new payment reads nothing before it writes."""
     _check_amount(amount)
     if merchant.status != Merchant.APPROVED:
         raise Refused("merchant_not_approved")
-    existing = Payment.objects.filter(pk=payment_id).first()
-    if existing is not None:
-        if (existing.member_id, existing.merchant_id, existing.amount) != (member.pk, merchant.pk, amount):
-            raise Refused("exists_with_different_fields")
-        return capture(existing) if existing.state == Payment.AUTHORISED else existing
+    specs = [
+        TransferSpec(
+            id=payment_id, debit_account=member.account_id, credit_account=merchant.account_id, amount=amount,
+            kind="pending", timeout=PAYMENT_TIMEOUT, code=3, spend_tags=spend_tags(merchant), memo="payment",
+            linked=True,
+        ),
+        TransferSpec(id=f"{payment_id}.c"[:64], kind="post", pending_id=payment_id),
+    ]  # fmt: skip
     with transaction.atomic():
-        specs = [
-            TransferSpec(
-                id=payment_id, debit_account=member.account_id, credit_account=merchant.account_id, amount=amount,
-                kind="pending", timeout=PAYMENT_TIMEOUT, code=3, spend_tags=spend_tags(merchant), memo="payment",
-                linked=True,
-            ),
-            TransferSpec(id=f"{payment_id}.c"[:64], kind="post", pending_id=payment_id),
-        ]  # fmt: skip
-        results = ledger.create_transfers(specs)
-        failed = next((result for result in results if not result.ok and result.status != "linked_event_failed"), None)
-        if failed is not None:
-            transaction.set_rollback(True)
-            raise Refused(failed.status)
-        payment = Payment.objects.create(
-            pk=payment_id, member=member, merchant=merchant, amount=amount, method=method, state=Payment.CAPTURED
-        )
-    return payment
+        results = ledger.create_transfers(specs, savepoint=False)
+        if all(result.ok for result in results) and results[0].status == ledger.CREATED:
+            return Payment.objects.create(
+                pk=payment_id, member=member, merchant=merchant, amount=amount, method=method, state=Payment.CAPTURED
+            )
+    failed = next((result for result in results if not result.ok and result.status != "linked_event_failed"), None)
+    existing = Payment.objects.filter(pk=payment_id).first()  # a retry (or another request reusing the id)
+    if existing is None:
+        raise Refused(failed.status if failed else "exists_with_different_fields")
+    if (existing.member_id, existing.merchant_id, existing.amount) != (member.pk, merchant.pk, amount):
+        raise Refused("exists_with_different_fields")
+    if existing.state == Payment.AUTHORISED:
+        return capture(existing)
+    return existing
 
 
 def refund(payment: Payment, amount: int, refund_id: str) -> Payment:
@@ -310,11 +336,21 @@ def _refund_lots(payment_id: str, amount: int) -> list[LotSpec]:
     return lots
 
 
+#: The most one transfer between people may move, per tier of the sender (visitors may not send at all).
+P2P_LIMIT = {Member.RESIDENT: 50_000, Member.VISITOR: 0}
+
+
 def send(member: Member, to: Member, amount: int, transfer_id: str) -> None:
-    """A transfer between two residents (visitors may not send); the coins keep their expiry."""
+    """A transfer between two residents (visitors may neither send nor receive); only purchased coins move (premium
+    and benefit coins are for spending at shops), and they keep their expiry; at most ``P2P_LIMIT`` at a time, and
+    the recipient's wallet ceiling holds."""
     _check_amount(amount)
     if member.tier != Member.RESIDENT or to.tier != Member.RESIDENT:
         raise Refused("tier_forbids")
+    if member.pk == to.pk:
+        raise Refused("self_transfer")
+    if amount > P2P_LIMIT[member.tier]:
+        raise Refused("exceeds_p2p_limit")
     _done(
         ledger.create_transfer(
             TransferSpec(
@@ -452,6 +488,13 @@ def statement_rows(merchant: Merchant) -> list[list[str]]:
         rows.append([day, "payment", str(payment.amount), str(payment.refunded), payment.state])
     for settlement in merchant.settlements.order_by("day"):
         rows.append([settlement.day.isoformat(), "settlement", str(-settlement.net), "", f"fee {settlement.fee}"])
+    account = merchant.account_id
+    shops = Transfer.objects.filter(code=MERCHANT_PAYMENT_CODE).filter(
+        models.Q(debit_account_id=account) | models.Q(credit_account_id=account)
+    )
+    for transfer in shops.order_by("created_at"):
+        amount = transfer.amount if transfer.credit_account_id == account else -transfer.amount
+        rows.append([transfer.created_at.date().isoformat(), "shop payment", str(amount), "", ""])
     return rows
 
 

@@ -24,6 +24,12 @@ ROOT_URLCONF = "anchorid.currency.urls"
 WSGI_APPLICATION = "anchorid.currency.wsgi.application"
 TEMPLATES = TEMPLATE_DEFAULTS
 DATABASES = databases(DATA_DIR, "currency")
+# Keep the embedded SQLite connection for the thread's next request (Django's default, 0, reopens it and re-runs the
+# PRAGMAs per request: a payment's largest single cost after the ledger's own statements). PostgreSQL keeps the
+# URL's setting.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 300
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CACHES = cache_settings("currency")
 
 SESSION_COOKIE_NAME = "currency_sessionid"

@@ -5,6 +5,7 @@ settlement, the prepaid report, analytics). Bad input answers 4xx and writes not
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import functools
 import io
@@ -12,10 +13,12 @@ import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core import signing
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,9 +31,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from anchorid.common import anonymous_rows, untrusted_json
 from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
-from anchorid.currency import analytics, service
+from anchorid.currency import analytics, service, vendored
 from anchorid.currency import login as anchorid_login
-from anchorid.currency.ledger.models import Transfer
+from anchorid.currency.ledger.models import Account, Transfer
 from anchorid.currency.models import Member, Merchant, Notice, Payment, PaymentToken, Programme
 from anchorid.currency.service import Refused
 
@@ -55,6 +58,12 @@ REASONS = {
     "token_unknown": gettext_lazy("This is not a valid payment code."),
     "exists_with_different_fields": gettext_lazy("This request was already used for something else."),
     "pending_transfer_expired": gettext_lazy("The payment took too long and was cancelled."),
+    "self_transfer": gettext_lazy("You cannot send coins to yourself."),
+    "exceeds_p2p_limit": gettext_lazy("This is more than one transfer between people may move."),
+    "receive_code_invalid": gettext_lazy("This is not a valid receive code."),
+    "receive_code_expired": gettext_lazy("This receive code has expired. Ask for a new one."),
+    "invalid_request": gettext_lazy("The request could not be read. Please try again."),
+    "shop_unknown": gettext_lazy("No shop has this QR code."),
 }
 
 
@@ -273,13 +282,15 @@ def settings_step_up() -> int:
 def _step_up(request: HttpRequest, intent: dict[str, Any]) -> HttpResponse:
     try:
         return HttpResponseRedirect(anchorid_login.begin_step_up(request.session, intent))
-    except LoginError:
+    except (LoginError, FileNotFoundError):  # AnchorID unreachable, or this currency not set up with it yet
         messages.error(request, _("AnchorID could not be reached. Please try again later."))
         return redirect("currency_home")
 
 
 def _confirmed(request: HttpRequest, member: Member, intent: dict[str, Any]) -> HttpResponse:
     """Carry out what the resident confirmed (after the step-up when the amount needed one)."""
+    if intent["what"] == "send":
+        return _send_confirmed(request, member, intent)
     try:
         if intent["what"] == "static":
             merchant = intent.get("merchant_row") or Merchant.objects.get(pk=intent["merchant"])
@@ -343,6 +354,91 @@ def payment_code_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if found.payment.amount > settings_step_up():
         return _step_up(request, intent)
     return _confirmed(request, member, intent)
+
+
+# -- transfers between residents ----------------------------------------------------------------------------------
+
+RECEIVE_SALT = "anchorid.currency.receive"
+RECEIVE_PREFIX = "KMR1:"
+RECEIVE_SECONDS = 600
+
+
+@require_GET
+@member_required
+def receive(request: HttpRequest) -> HttpResponse:
+    """The code a resident shows to be sent coins: signed, valid ten minutes, naming the wallet by the member's row
+    (never the pairwise ``sub``)."""
+    member: Member = request.member  # type: ignore[attr-defined]
+    if member.tier != Member.RESIDENT:
+        return render(request, "currency/error.html", _context(request, text=reason("tier_forbids")), status=403)
+    payload = RECEIVE_PREFIX + signing.TimestampSigner(salt=RECEIVE_SALT).sign(str(member.pk))
+    # The QR holds the send page's address with the code: the sender's phone camera opens it ready to fill in.
+    send_url = request.build_absolute_uri("/send/?" + urlencode({"code": payload}))
+    return render(request, "currency/receive.html", _context(request, qr=_svg(send_url), payload=payload))
+
+
+def _recipient(code: str) -> Member:
+    if not code.startswith(RECEIVE_PREFIX) or len(code) > 120:
+        raise Refused("receive_code_invalid")
+    try:
+        value = signing.TimestampSigner(salt=RECEIVE_SALT).unsign(code[len(RECEIVE_PREFIX) :], max_age=RECEIVE_SECONDS)
+    except signing.SignatureExpired:
+        raise Refused("receive_code_expired") from None
+    except signing.BadSignature:
+        raise Refused("receive_code_invalid") from None
+    found = Member.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    if found is None:
+        raise Refused("receive_code_invalid")
+    return found
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def send(request: HttpRequest) -> HttpResponse:
+    """Send purchased coins to another resident, who is named by the receive code they show (scanned or typed)."""
+    member: Member = request.member  # type: ignore[attr-defined]
+    context = _context(
+        request, transfer_id=service.new_id("send"), step_up=settings_step_up(), limit=service.P2P_LIMIT[member.tier]
+    )
+    if member.tier != Member.RESIDENT:
+        return render(request, "currency/error.html", _context(request, text=reason("tier_forbids")), status=403)
+    if request.method == "GET":
+        context["code"] = request.GET.get("code", "")[:120]  # from the recipient's QR (the form checks it)
+        return render(request, "currency/send.html", context)
+    try:
+        to = _recipient(request.POST.get("code", "").strip())
+        amount = service.parse_amount(request.POST.get("amount", ""))
+        transfer_id = _client_id(request.POST.get("transfer_id", ""))
+        if to.pk == member.pk:
+            raise Refused("self_transfer")
+        if to.tier != Member.RESIDENT:
+            raise Refused("tier_forbids")
+        if amount > service.P2P_LIMIT[member.tier]:
+            raise Refused("exceeds_p2p_limit")
+    except Refused as refused:
+        context["error"] = reason(refused.code)
+        context["code"] = request.POST.get("code", "")[:120]
+        return render(request, "currency/send.html", context, status=400)
+    intent = {"what": "send", "to": to.pk, "amount": amount, "transfer_id": transfer_id}
+    if amount > settings_step_up():
+        return _step_up(request, intent)
+    return _send_confirmed(request, member, intent)
+
+
+def _send_confirmed(request: HttpRequest, member: Member, intent: dict[str, Any]) -> HttpResponse:
+    try:
+        to = Member.objects.get(pk=intent["to"])
+        service.send(member, to, int(intent["amount"]), intent["transfer_id"])
+    except Refused as refused:
+        text = (
+            _("Only purchased coins can be sent to another person, and you do not have enough.")
+            if refused.code == "exceeds_spendable_lots"
+            else reason(refused.code)
+        )
+        messages.error(request, text)
+        return redirect("currency_home")
+    messages.success(request, _("Sent %(amount)s yen.") % {"amount": f"{int(intent['amount']):,}"})
+    return redirect("currency_home")
 
 
 # -- benefits -------------------------------------------------------------------------------------------------------
@@ -415,6 +511,8 @@ def merchant_page(request: HttpRequest, merchant_id: int) -> HttpResponse:
         qr=_svg(pay_url) if merchant.status == Merchant.APPROVED else "",
         payments=merchant.payments.order_by("-created_at")[:50],
         refund_id=service.new_id("refund"),
+        transfer_id=service.new_id("m2m"),
+        balance=Account.objects.get(pk=merchant.account_id).balance,
         category=CATEGORY_LABELS.get(merchant.category, ""),
     )
     return render(request, "currency/merchant.html", context)
@@ -424,9 +522,10 @@ def merchant_page(request: HttpRequest, merchant_id: int) -> HttpResponse:
 @member_required
 def merchant_terminal(request: HttpRequest, merchant_id: int) -> HttpResponse:
     merchant = _own_merchant(request, merchant_id)
-    return render(
-        request, "currency/terminal.html", _context(request, merchant=merchant, payment_id=service.new_id("pay"))
+    context = _context(
+        request, merchant=merchant, payment_id=service.new_id("pay"), jsqr_integrity=vendored.JSQR_INTEGRITY
     )
+    return render(request, "currency/terminal.html", context)
 
 
 @require_POST
@@ -502,6 +601,26 @@ def merchant_refund(request: HttpRequest, merchant_id: int, payment_id: str) -> 
     return redirect("currency_merchant", merchant_id=merchant.pk)
 
 
+@require_POST
+@member_required
+def merchant_pay(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    """The shop pays another shop (named by its static QR, the link or the code in it) from its coin balance."""
+    merchant = _own_merchant(request, merchant_id)
+    try:
+        raw = request.POST.get("shop", "").strip().rstrip("/")
+        token = raw.rsplit("/pay/", 1)[-1] if "/pay/" in raw else raw
+        payee = Merchant.objects.filter(qr_token=token).first() if 0 < len(token) <= 32 else None
+        if payee is None:
+            raise Refused("shop_unknown")
+        amount = service.parse_amount(request.POST.get("amount", ""))
+        service.pay_merchant(merchant, payee, amount, _client_id(request.POST.get("transfer_id", "")))
+    except Refused as refused:
+        messages.error(request, reason(refused.code))
+        return redirect("currency_merchant", merchant_id=merchant.pk)
+    messages.success(request, _("Paid %(amount)s yen to %(shop)s.") % {"amount": f"{amount:,}", "shop": payee.name})
+    return redirect("currency_merchant", merchant_id=merchant.pk)
+
+
 @require_GET
 @member_required
 def merchant_statement(request: HttpRequest, merchant_id: int) -> HttpResponse:
@@ -553,8 +672,13 @@ def _int(raw: str) -> int:
 def analytics_page(request: HttpRequest) -> HttpResponse:
     charts = []
     for name, title in analytics.CHARTS.items():
-        cells = analytics.chart_cells(name)
-        charts.append({"name": name, "title": title, "cells": cells})
+        cells = [
+            dataclasses.replace(cell, label=_(analytics.GROUP_LABELS[cell.label]))
+            if cell.label in analytics.GROUP_LABELS
+            else cell
+            for cell in analytics.chart_cells(name)
+        ]
+        charts.append({"name": name, "title": _(title), "cells": cells})
     return render(request, "currency/analytics.html", _context(request, charts=charts, k=analytics.K))
 
 

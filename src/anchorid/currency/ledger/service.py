@@ -34,14 +34,18 @@ from django.utils import timezone
 from anchorid.currency.ledger.models import Account, Lot, LotUse, Transfer
 
 MAX_AMOUNT = 10**12  # one trillion yen: far above any real transfer; bigger is a mistake
+#: In ``spend_tags``: lots of any tag may be spent (e.g. at a local merchant, where every programme's coins count).
+ANY_TAG = "*"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 KINDS = ("single", "pending", "post", "void")
 
 CREATED = "created"
 EXISTS = "exists"
 OK = (CREATED, EXISTS)
-#: A batch runs as transactions of at most this many chains (PostgreSQL slows down past 64 savepoints in one).
-CHAINS_PER_TRANSACTION = 32
+#: A batch runs as transactions of at most this many chains: 64, PostgreSQL's cache of subtransactions per
+#: backend, so the savepoints of the retry path (one per chain) never overflow it; a batch of 100 transfers linked
+#: in pairs commits once, as the raw-SQL limit's batch does.
+CHAINS_PER_TRANSACTION = 64
 DEADLOCK_RETRIES = 3
 
 
@@ -136,10 +140,16 @@ def validate(spec: TransferSpec) -> str | None:
     return None
 
 
-def create_transfers(specs: Sequence[TransferSpec], *, now: datetime.datetime | None = None) -> list[Result]:
+def create_transfers(
+    specs: Sequence[TransferSpec], *, now: datetime.datetime | None = None, savepoint: bool = True
+) -> list[Result]:
     """Apply ``specs`` in order; one result per spec. Each chain (linked transfers and the one after them) is all or
     nothing; a failure in one chain leaves the others standing. Up to ``CHAINS_PER_TRANSACTION`` chains share a
-    database transaction (a savepoint each); a deadlock victim is retried whole (its ids make that safe)."""
+    database transaction (a savepoint each); a deadlock victim is retried whole (its ids make that safe).
+
+    Called inside the caller's transaction, the batch runs in a savepoint; ``savepoint=False`` (one chain only)
+    spares those two statements: a failure then marks the caller's whole transaction for rollback, so the caller
+    must write nothing more in it (e.g. :func:`anchorid.currency.service.pay`)."""
     now = now or timezone.now()
     results: list[Result | None] = [None] * len(specs)
     chains: list[list[int]] = []
@@ -164,7 +174,7 @@ def create_transfers(specs: Sequence[TransferSpec], *, now: datetime.datetime | 
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
                 try:
-                    _run_chains(specs, part, results, now, savepoints=False)
+                    _run_chains(specs, part, results, now, savepoints=False, outer=savepoint)
                 except _Retry:
                     _reset(part, results)
                     _run_chains(specs, part, results, now, savepoints=True)
@@ -189,14 +199,15 @@ def _run_chains(
     now: datetime.datetime,
     *,
     savepoints: bool,
+    outer: bool = True,
 ) -> None:
     """One database transaction for these chains. Several chains run first without savepoints (two statements
     fewer per chain); if one fails, the whole transaction is undone (``_Retry``) and run again with a savepoint per
     chain, so the failed chain alone is left out."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=outer or len(chains) > 1):
         tables = _Tables()
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and sum(len(chain) for chain in chains) > 1:
+            if tables.postgresql and sum(len(chain) for chain in chains) > 1:
                 _lock_accounts(cursor, tables, [specs[index] for chain in chains for index in chain])
             if len(chains) == 1:  # no savepoint: a failure rolls the whole transaction back
                 chain = chains[0]
@@ -222,6 +233,7 @@ def _run_chains(
                         for index in chain:
                             results[index] = _apply(cursor, tables, specs[index], now)
                 except _Failed as failed:
+                    tables.created.clear()  # what the failed chain created was rolled back with its savepoint
                     failed_index = next((i for i in chain if results[i] is None), chain[-1])
                     for index in chain:
                         results[index] = None
@@ -232,7 +244,8 @@ def _lock_accounts(cursor: Any, tables: _Tables, specs: list[TransferSpec]) -> N
     """PostgreSQL: lock every account the batch touches, in id order, before any update (a batch updating
     accounts in another order than a concurrent batch would otherwise deadlock)."""
     accounts = {spec.debit_account for spec in specs} | {spec.credit_account for spec in specs}
-    pending_ids = [spec.pending_id for spec in specs if spec.pending_id]
+    batch_ids = {spec.id for spec in specs}
+    pending_ids = [spec.pending_id for spec in specs if spec.pending_id and spec.pending_id not in batch_ids]
     if pending_ids:
         cursor.execute(
             f"SELECT debit_account_id, credit_account_id FROM {tables.transfer} WHERE id = ANY(%s)", [pending_ids]
@@ -240,6 +253,8 @@ def _lock_accounts(cursor: Any, tables: _Tables, specs: list[TransferSpec]) -> N
         for debit, credit in cursor.fetchall():
             accounts.update((debit, credit))
     ids = sorted(account for account in accounts if isinstance(account, int) and account > 0)
+    if len(ids) <= 2:  # e.g. a payment's pending transfer and its post: each UPDATE locks the pair in id order
+        return
     cursor.execute(f"SELECT id FROM {tables.account} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
     cursor.fetchall()
 
@@ -262,10 +277,17 @@ def _fail_chain(
 
 
 class _Tables:
+    """The table names, and the pending transfers this transaction created (as :func:`_stored` reads them), so a
+    post or void later in the same batch need not read back what it just wrote."""
+
     account = Account._meta.db_table
     transfer = Transfer._meta.db_table
     lot = Lot._meta.db_table
     lot_use = LotUse._meta.db_table
+
+    def __init__(self) -> None:
+        self.created: dict[str, tuple[Any, ...]] = {}
+        self.postgresql = connection.vendor == "postgresql"
 
 
 def _stored(cursor: Any, tables: _Tables, transfer_id: str) -> tuple[Any, ...] | None:
@@ -289,7 +311,7 @@ def _apply(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datet
     digest = spec.digest()
     pending: tuple[Any, ...] | None = None
     if spec.kind in ("post", "void"):
-        pending = _stored(cursor, tables, spec.pending_id)
+        pending = tables.created.get(spec.pending_id) or _stored(cursor, tables, spec.pending_id)
         if pending is None or pending[4] != "pending":
             existing = _stored(cursor, tables, spec.id)  # a retry of a post whose pending id is wrong stays wrong
             if existing is not None:
@@ -317,7 +339,11 @@ def _apply(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datet
     if pending is not None:
         _resolve(cursor, tables, spec, pending, amount, now, expiring=False)
     else:
-        _move(cursor, tables, spec, debit, credit, amount, now)
+        lots_json = _move(cursor, tables, spec, debit, credit, amount, now)
+        if spec.kind == "pending":
+            tables.created[spec.id] = (
+                spec.id, debit, credit, amount, "pending", "", "pending", timeout_at, lots_json, digest
+            )  # fmt: skip
     return Result(spec.id, CREATED, {
         "id": spec.id, "debit_account": debit, "credit_account": credit, "amount": amount, "kind": spec.kind,
         "pending_id": spec.pending_id, "state": state,
@@ -340,31 +366,26 @@ def _lots_json(spec: TransferSpec, amount: int) -> str:
 
 def _move(
     cursor: Any, tables: _Tables, spec: TransferSpec, debit: int, credit: int, amount: int, now: datetime.datetime
-) -> None:
+) -> str:
+    """Both balances in one guarded ``UPDATE`` (two rows), then the lots; the lots the transfer carries, as JSON."""
     column = "pending" if spec.kind == "pending" else "posted"
-    debit_lots = credit_lots = False
-    for account in sorted((debit, credit)):
-        if account == debit:
-            cursor.execute(
-                f"UPDATE {tables.account} SET debits_{column} = debits_{column} + %s WHERE id = %s AND "
-                f"(NOT guard_debits OR credits_posted - debits_posted - debits_pending >= %s) RETURNING uses_lots",
-                [amount, debit, amount],
-            )
-            row = cursor.fetchone()
-            if row is None:
-                raise _Failed("exceeds_credits" if _exists(cursor, tables, debit) else "debit_account_not_found")
-            debit_lots = bool(row[0])
-        else:
-            cursor.execute(
-                f"UPDATE {tables.account} SET credits_{column} = credits_{column} + %s WHERE id = %s AND "
-                f"(max_balance IS NULL OR credits_posted + credits_pending - debits_posted + %s <= max_balance) "
-                f"RETURNING uses_lots",
-                [amount, credit, amount],
-            )
-            row = cursor.fetchone()
-            if row is None:
-                raise _Failed("exceeds_limit" if _exists(cursor, tables, credit) else "credit_account_not_found")
-            credit_lots = bool(row[0])
+    flags = _update_pair(
+        cursor,
+        tables,
+        f"debits_{column} = debits_{column} + CASE WHEN id = %s THEN %s ELSE 0 END, "
+        f"credits_{column} = credits_{column} + CASE WHEN id = %s THEN %s ELSE 0 END",
+        [debit, amount, credit, amount],
+        debit,
+        credit,
+        " AND CASE WHEN id = %s THEN (NOT guard_debits OR credits_posted - debits_posted - debits_pending >= %s) "
+        "ELSE (max_balance IS NULL OR credits_posted + credits_pending - debits_posted + %s <= max_balance) END",
+        [debit, amount, amount],
+    )
+    if debit not in flags:
+        raise _Failed("exceeds_credits" if _exists(cursor, tables, debit) else "debit_account_not_found")
+    if credit not in flags:
+        raise _Failed("exceeds_limit" if _exists(cursor, tables, credit) else "credit_account_not_found")
+    debit_lots, credit_lots = flags[debit], flags[credit]
     carried: list[list[Any]] = []
     if debit_lots:
         carried = _spend(cursor, tables, spec, debit, amount, now)
@@ -379,6 +400,39 @@ def _move(
         lots_json = _lots_json(spec, amount)
     if credit_lots and spec.kind == "single":
         _add_lots(cursor, tables, spec.id, credit, amount, lots_json)
+    return lots_json
+
+
+_PAIR_SQL: dict[tuple[bool, str, str], str] = {}
+
+
+def _update_pair(
+    cursor: Any,
+    tables: _Tables,
+    sets: str,
+    set_params: list[Any],
+    debit: int,
+    credit: int,
+    guard: str,
+    guard_params: list[Any],
+) -> dict[int, bool]:
+    """One ``UPDATE`` of the two accounts of a transfer; which rows it changed (id → uses_lots). On PostgreSQL the
+    two rows are locked in id order first, inside the same statement (a sub-select ``ORDER BY id FOR UPDATE``), so
+    two transfers between the same accounts in opposite directions never deadlock; SQLite's write transaction is
+    ``IMMEDIATE`` (one writer)."""
+    key = (tables.postgresql, sets, guard)
+    sql = _PAIR_SQL.get(key)
+    if sql is None:
+        if tables.postgresql:
+            sql = (
+                f"UPDATE {tables.account} SET {sets} FROM (SELECT id AS locked FROM {tables.account} WHERE id IN "
+                f"(%s, %s) ORDER BY id FOR UPDATE) AS l WHERE id = l.locked{guard} RETURNING id, uses_lots"
+            )
+        else:
+            sql = f"UPDATE {tables.account} SET {sets} WHERE id IN (%s, %s){guard} RETURNING id, uses_lots"
+        _PAIR_SQL[key] = sql
+    cursor.execute(sql, [*set_params, debit, credit, *guard_params])
+    return {row[0]: bool(row[1]) for row in cursor.fetchall()}
 
 
 def _exists(cursor: Any, tables: _Tables, account: int) -> bool:
@@ -397,12 +451,30 @@ def _spend(
         )
         rows = [row for row in cursor.fetchall() if row[1] >= amount]
     else:
+        any_tag = ANY_TAG in spec.spend_tags
+        tags = sorted(spec.spend_tags)
+        eligible = "" if any_tag else f" AND tag IN ({', '.join(['%s'] * len(tags))})"
+        # The earliest eligible lot usually covers the amount: one statement takes it (the account's row is locked
+        # by this transaction's balance update, so its lots cannot change under us).
+        cursor.execute(
+            f"UPDATE {tables.lot} SET remaining = remaining - %s WHERE id = (SELECT id FROM {tables.lot} WHERE "
+            f"account_id = %s AND remaining > 0 AND expires_at > %s{eligible} ORDER BY expires_at, id LIMIT 1) "
+            f"AND remaining >= %s RETURNING id, tag, expires_at",
+            [amount, account, now, *([] if any_tag else tags), amount],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            cursor.execute(
+                f"INSERT INTO {tables.lot_use} (transfer_id, lot_id, amount, released) VALUES (%s, %s, %s, 0)",
+                [spec.id, row[0], amount],
+            )
+            return [[amount, _iso(row[2]), row[1]]]
         cursor.execute(
             f"SELECT id, remaining, tag, expires_at FROM {tables.lot} WHERE account_id = %s AND remaining > 0 "
             f"AND expires_at > %s ORDER BY expires_at, id",
             [account, now],
         )
-        rows = [row for row in cursor.fetchall() if row[2] in spec.spend_tags]
+        rows = [row for row in cursor.fetchall() if any_tag or row[2] in spec.spend_tags]
     left = amount
     taken: list[tuple[int, int, str, Any]] = []
     for lot_id, remaining, tag, expires_at in rows:
@@ -474,20 +546,22 @@ def _resolve(
         cursor.execute(f"SELECT state FROM {tables.transfer} WHERE id = %s", [pending_id])
         row = cursor.fetchone()
         raise _Failed(f"pending_transfer_already_{row[0] if row else 'resolved'}")
+    tables.created.pop(pending_id, None)
     posted = amount if spec.kind == "post" else 0
-    debit_lots = credit_lots = False
-    for account in sorted((debit, credit)):
-        side = "debits" if account == debit else "credits"
-        cursor.execute(
-            f"UPDATE {tables.account} SET {side}_pending = {side}_pending - %s, {side}_posted = {side}_posted + %s "
-            f"WHERE id = %s RETURNING uses_lots",
-            [pending_amount, posted, account],
-        )
-        row = cursor.fetchone()
-        if side == "debits":
-            debit_lots = bool(row[0])
-        else:
-            credit_lots = bool(row[0])
+    flags = _update_pair(
+        cursor,
+        tables,
+        "debits_pending = debits_pending - CASE WHEN id = %s THEN %s ELSE 0 END, "
+        "debits_posted = debits_posted + CASE WHEN id = %s THEN %s ELSE 0 END, "
+        "credits_pending = credits_pending - CASE WHEN id = %s THEN %s ELSE 0 END, "
+        "credits_posted = credits_posted + CASE WHEN id = %s THEN %s ELSE 0 END",
+        [debit, pending_amount, debit, posted, credit, pending_amount, credit, posted],
+        debit,
+        credit,
+        "",
+        [],
+    )
+    debit_lots, credit_lots = flags[debit], flags[credit]
     if debit_lots and posted < pending_amount:
         _release(cursor, tables, pending_id, pending_amount - posted)
     if credit_lots and posted:

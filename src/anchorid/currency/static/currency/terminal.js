@@ -1,5 +1,5 @@
-// The merchant's terminal: read a customer's payment code (a keyboard-wedge scanner types it into the field; with the
-// browser's BarcodeDetector the camera reads it), ask for the amount, and show the shop's payments live.
+// The merchant's terminal: read a customer's payment code (the device camera through jsQR, vendor/jsQR.js; or a
+// keyboard-wedge scanner, or typing, into the field), ask for the amount, and show the shop's payments live.
 (function () {
   "use strict";
   var form = document.getElementById("terminal-form");
@@ -44,24 +44,41 @@
   }
   refresh();
   setInterval(refresh, 2000);
-  if ("BarcodeDetector" in window && navigator.mediaDevices) {
-    var button = document.getElementById("terminal-camera");
+  // The camera: frames drawn to a canvas and decoded by jsQR until a payment code appears.
+  var button = document.getElementById("terminal-camera");
+  if (window.jsQR && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     button.hidden = false;
     button.addEventListener("click", function () {
       var video = document.getElementById("terminal-video");
-      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      var canvas = document.createElement("canvas");
+      var context = canvas.getContext("2d", { willReadFrequently: true });
+      button.disabled = true;
       navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
         video.srcObject = stream; video.hidden = false; video.play();
+        var stop = function () {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          video.hidden = true; button.disabled = false;
+        };
         var scan = function () {
-          detector.detect(video).then(function (codes) {
-            if (codes.length) {
-              document.getElementById("terminal-code").value = codes[0].rawValue;
-              stream.getTracks().forEach(function (t) { t.stop(); });
-              video.hidden = true;
-            } else { requestAnimationFrame(scan); }
-          });
+          if (video.readyState >= 2 && video.videoWidth) {
+            canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+            context.drawImage(video, 0, 0, canvas.width, canvas.height);
+            var image = context.getImageData(0, 0, canvas.width, canvas.height);
+            var code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
+            if (code && code.data.indexOf("KMC1:") === 0) {
+              document.getElementById("terminal-code").value = code.data;
+              result.textContent = labels.getAttribute("data-read");
+              stop();
+              document.getElementById("terminal-amount").focus();
+              return;
+            }
+          }
+          requestAnimationFrame(scan);
         };
         scan();
+      }, function () {
+        result.textContent = labels.getAttribute("data-no-camera");
+        button.disabled = false;
       });
     });
   }
