@@ -7,9 +7,10 @@ pseudonym kept in their session. No name, no address, no ``sub`` is stored in an
 Ballot secrecy (docs/participation.md "Ballot secrecy"): ``VoterParticipation`` records that a participant voted in a
 process (one row per participant and process: a unique constraint), and ``Ballot`` holds what was voted, under a
 random id, with no column, foreign key or timestamp that names or orders the voter. The only bridge between them is
-``VoterParticipation.sealed_ballot``: the ballot id encrypted under a key derived from the server's secret key *and*
-the voter's ``sub`` (which no table holds), so that the voter — and only a request carrying their login — can replace
-their ballot before the vote closes.
+``Ballot.replace_tag``: an HMAC of the voter's ``sub`` under a key derived from the server's secret key (another
+derivation than the voter key's, so no value repeats across the tables). Only a request carrying the voter's login
+can compute it, so that the voter — and nobody holding the database alone — can replace their ballot before the vote
+closes, in the same statement that casts it (``service.cast``).
 """
 
 from __future__ import annotations
@@ -74,15 +75,21 @@ class Process(models.Model):
 
     #: What cannot change once voting opened (the admin and every other path go through ``save``).
     FROZEN_FIELDS = ("weights", "vote_kind", "max_choices", "budget_total", "budget_min_percent", "municipality_code")
+    #: Who may vote, and in which phase voting is open, cannot change either (the vote view checks them from a
+    #: per-worker snapshot of the process, ``service.vote_snapshot``).
+    FROZEN_KEYS = (("permissions", "vote"), ("phase_actions", "vote"))
 
     def __str__(self) -> str:
         return self.title
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            stored = Process.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS, "voting_opened_at").first()
+            stored = Process.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS, "voting_opened_at",
+                                                               "permissions", "phase_actions").first()  # fmt: skip
             if stored and stored["voting_opened_at"] is not None:
                 changed = [name for name in self.FROZEN_FIELDS if stored[name] != getattr(self, name)]
+                changed += [f"{field}[{key}]" for field, key in self.FROZEN_KEYS
+                            if (stored[field] or {}).get(key) != (getattr(self, field) or {}).get(key)]  # fmt: skip
                 if changed:
                     raise ValueError(f"voting has opened: {', '.join(changed)} can no longer change")
         super().save(*args, **kwargs)
@@ -191,8 +198,6 @@ class VoterParticipation(models.Model):
 
     process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
     voter_key = models.CharField(max_length=64)
-    #: The voter's ballot id, AES-GCM-sealed under a key from the secret key and the voter's sub (not stored).
-    sealed_ballot = models.CharField(max_length=200)
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=["process", "voter_key"], name="one_ballot_per_voter"),)
@@ -203,12 +208,19 @@ class VoterParticipation(models.Model):
 
 class Ballot(models.Model):
     """What was voted: a random id (the voter's receipt), the assurance it counts under, the choices (option ids).
-    No voter, no time, no sequence: the primary key is the random id."""
+    No voter, no time, no sequence: the primary key is the random id. ``replace_tag`` (``Participant.replace_tag``)
+    is unique per process: a second vote of the same person replaces this row (a new ballot id, new choices), so the
+    database keeps one ballot per person even if the voter table were bypassed. Never published."""
 
     ballot_id = models.CharField(max_length=32, primary_key=True)
     process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
+    #: Null only on ballots cast before the tag existed (migration 0002 refuses while such a vote is open).
+    replace_tag = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULLs stay out of the unique)
     assurance = models.CharField(max_length=10, choices=ASSURANCES)
     choices = models.JSONField()
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["process", "replace_tag"], name="one_ballot_per_tag"),)
 
     def __str__(self) -> str:
         return f"ballot {self.ballot_id}"

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -202,46 +203,91 @@ def ballot_options(process: Process) -> list[tally.Option]:
     return found
 
 
-def _lock_voter_row(process_id: int, voter_key: str) -> tuple[int, str]:
-    """The voter's row, inserted if missing and locked for the transaction, in one statement: ``INSERT ... ON
-    CONFLICT DO UPDATE ... RETURNING`` (PostgreSQL takes the row lock of the conflicting row; SQLite's ``BEGIN
-    IMMEDIATE`` already holds the database's write lock). Returns (row id, sealed pointer; empty when new)."""
-    table = connection.ops.quote_name(VoterParticipation._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (process_id, voter_key, sealed_ballot) VALUES (%s, %s, '') "  # noqa: S608 (our table)
-            "ON CONFLICT (process_id, voter_key) DO UPDATE SET voter_key = EXCLUDED.voter_key "
-            "RETURNING id, sealed_ballot",
-            [process_id, voter_key],
+#: Per-worker snapshots of processes whose vote is open: slug → (read at, process). Once voting opened, nothing the
+#: vote view checks can change (``Process.FROZEN_FIELDS``/``FROZEN_KEYS``) except the phase, and the phase is checked
+#: again by the statement that records the vote, so a snapshot is never wrong in what it lets through.
+_VOTE_SNAPSHOTS: dict[str, tuple[float, Process]] = {}
+SNAPSHOT_SECONDS = 30.0
+
+
+def vote_snapshot(slug: str) -> Process | None:
+    """The process ``slug`` while its vote is open, from this worker's snapshot (read at most every
+    ``SNAPSHOT_SECONDS``); None when there is no such process. A process not in the vote phase is read every time."""
+    now = time.monotonic()
+    found = _VOTE_SNAPSHOTS.get(slug)
+    if found is not None and now - found[0] < SNAPSHOT_SECONDS:
+        return found[1]
+    process = Process.objects.defer("published_document", "published_result", "description").filter(slug=slug).first()
+    if process is not None and process.phase == "vote" and process.voting_opened_at is not None:
+        _VOTE_SNAPSHOTS[slug] = (now, process)
+    else:
+        _VOTE_SNAPSHOTS.pop(slug, None)
+    return process
+
+
+def _record_sql() -> str:
+    """The statement(s) that record a vote, guarded by the process being in the vote phase *now* (the snapshot may
+    be older). PostgreSQL: one statement — the voter row (``ON CONFLICT DO NOTHING``) and the ballot (``ON CONFLICT
+    (process, replace_tag) DO UPDATE``: a re-vote replaces the id and the choices) in data-modifying CTEs, the
+    process row share-locked so a phase change waits for votes in flight and votes after it find no row. SQLite has
+    no data-modifying CTEs: the same two inserts in one ``BEGIN IMMEDIATE`` transaction (the write lock orders them
+    after any phase change)."""
+    quote = connection.ops.quote_name
+    process, voter, ballot = (quote(m._meta.db_table) for m in (Process, VoterParticipation, Ballot))
+    upsert = ("ON CONFLICT (process_id, replace_tag) DO UPDATE SET ballot_id = EXCLUDED.ballot_id, "
+              "assurance = EXCLUDED.assurance, choices = EXCLUDED.choices RETURNING ballot_id")  # fmt: skip
+    if connection.vendor == "postgresql":
+        return (
+            f"WITH open AS (SELECT id FROM {process} WHERE id = %(process)s AND phase = 'vote' FOR SHARE), "  # noqa: S608
+            f"voter AS (INSERT INTO {voter} (process_id, voter_key) SELECT id, %(voter)s FROM open "
+            f"ON CONFLICT (process_id, voter_key) DO NOTHING) "
+            f"INSERT INTO {ballot} (ballot_id, process_id, replace_tag, assurance, choices) "
+            f"SELECT %(ballot)s, id, %(tag)s, %(assurance)s, CAST(%(choices)s AS jsonb) FROM open {upsert}"
         )
-        row = cursor.fetchone()
-    return int(row[0]), str(row[1])
+    return (
+        f"INSERT INTO {voter} (process_id, voter_key) SELECT id, %(voter)s FROM {process} "  # noqa: S608
+        f"WHERE id = %(process)s AND phase = 'vote' ON CONFLICT (process_id, voter_key) DO NOTHING;"
+        f"INSERT INTO {ballot} (ballot_id, process_id, replace_tag, assurance, choices) "
+        f"SELECT %(ballot)s, id, %(tag)s, %(assurance)s, %(choices)s FROM {process} "
+        f"WHERE id = %(process)s AND phase = 'vote' {upsert}"
+    )
 
 
-def cast(process_id: int, participant: Participant, choices: list[int]) -> str:
+def cast(process_id: int, participant: Participant, choices: list[int], *, process: Process | None = None) -> str:
     """Cast (or replace) this participant's ballot; returns the new ballot id (the receipt).
 
-    One person, one ballot: the voter row is unique per (process, voter key), inserted or found and locked by one
-    statement (``_lock_voter_row``) for the transaction, so concurrent votes of one person queue, and each one after
-    the first replaces the ballot the sealed pointer names."""
-    with transaction.atomic():
+    Everything that can be decided before touching the database is: the permission and the phase from ``process``
+    (the vote view passes its snapshot; otherwise the process is read), the basket against the frozen options, the
+    keys. Then the vote is recorded by ``_record_sql`` — one statement on PostgreSQL, two in one transaction on
+    SQLite. One person, one ballot: the ballot row is unique per (process, replace tag), so 200 concurrent votes
+    of one person leave one ballot (the last to commit), and the voter row is unique per (process, voter key)."""
+    if process is None:
         process = Process.objects.defer("published_document", "published_result").get(pk=process_id)
-        permissions.check(process, "vote", participant)
-        try:
-            basket = tally.validate_choices(rules(process), ballot_options(process), choices)
-        except tally.BallotRejected as rejected:
-            raise Invalid(_ballot_message(rejected)) from None
-        row_id, sealed = _lock_voter_row(process.pk, participant.voter_key(process.pk))
-        earlier = participant.unseal_ballot(process.pk, sealed) if sealed else None
-        if earlier:
-            Ballot.objects.filter(pk=earlier, process=process).delete()
-        ballot_id = secrets.token_hex(16)
-        Ballot.objects.create(ballot_id=ballot_id, process=process, choices=basket,
-                              assurance=participant.assurance(process.municipality_code))  # fmt: skip
-        VoterParticipation.objects.filter(pk=row_id).update(
-            sealed_ballot=participant.seal_ballot(process.pk, ballot_id)
-        )
-    return ballot_id
+    permissions.check(process, "vote", participant)
+    try:
+        basket = tally.validate_choices(rules(process), ballot_options(process), choices)
+    except tally.BallotRejected as rejected:
+        raise Invalid(_ballot_message(rejected)) from None
+    ballot_id = secrets.token_hex(16)
+    params: dict[str, str | int] = {
+        "process": process.pk, "voter": participant.voter_key(process.pk), "ballot": ballot_id,
+        "tag": participant.replace_tag(process.pk), "assurance": participant.assurance(process.municipality_code),
+        "choices": json.dumps(basket),
+    }  # fmt: skip
+    statements = _record_sql().split(";")
+    if len(statements) == 1:  # PostgreSQL: one statement, its own transaction (autocommit)
+        with connection.cursor() as cursor:
+            cursor.execute(statements[0], params)
+            row = cursor.fetchone()
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statements[0], params)
+            cursor.execute(statements[1], params)
+            row = cursor.fetchone()
+    if row is None:  # the phase changed since the snapshot: nothing was written
+        _VOTE_SNAPSHOTS.pop(process.slug, None)
+        raise permissions.NotAllowed(_("This is not open in the current phase of the process."))
+    return str(row[0])
 
 
 def _ballot_message(rejected: tally.BallotRejected) -> str:

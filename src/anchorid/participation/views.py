@@ -236,7 +236,12 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @never_cache
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
-    process = _process(slug)
+    """The vote page and the vote button. The POST is the platform's hot path: the process comes from this worker's
+    snapshot (``service.vote_snapshot``), the session is read (never written, for a login), and the vote is one
+    statement on PostgreSQL (``service.cast``); tests/participation/test_vote_statements.py pins the count."""
+    process = service.vote_snapshot(slug)
+    if process is None:
+        raise Http404("no such process")
     participant = identity.current(request.session)
     back = f"/processes/{slug}/vote/"
     try:
@@ -249,7 +254,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             choices = service.parse_choices(request.POST.getlist("option"))
-            ballot_id = service.cast(process.pk, _actor(request, process, "vote"), choices)
+            ballot_id = service.cast(process.pk, _actor(request, process, "vote"), choices, process=process)
         except permissions.NotAllowed as refused:
             return _refused(request, refused.message, back=back)
         except service.Invalid as invalid:
@@ -258,7 +263,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             return anonymous_rows.limited_page(request, limited, back=back)
         # POST, redirect, GET: a reload of the receipt never votes again. The receipt travels in a signed cookie to
         # this browser only (never stored on the server beside the session that names the voter).
-        response = redirect(f"/processes/{slug}/receipt/")
+        response = HttpResponseRedirect(f"/processes/{slug}/receipt/")
         response.set_signed_cookie(RECEIPT_COOKIE, ballot_id, salt=RECEIPT_SALT, max_age=600, httponly=True,
                                    samesite="Lax", secure=request.is_secure(), path=f"/processes/{slug}/")  # fmt: skip
         return response
