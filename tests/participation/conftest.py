@@ -30,6 +30,16 @@ def _english_messages() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_vote_snapshots() -> Iterator[None]:
+    """Each test's processes are its own: no worker snapshot of an earlier test's process of the same slug."""
+    from anchorid.participation import service
+
+    service._VOTE_SNAPSHOTS.clear()
+    yield
+    service._VOTE_SNAPSHOTS.clear()
+
+
 @pytest.fixture
 def make_process(db: None) -> Callable[..., tuple[Process, list[Proposal]]]:
     """A budget process with four projects on the ballot, in the phase asked for (default: vote)."""

@@ -52,6 +52,12 @@ class Participant:
     def age_over_18(self) -> bool:
         return self.claims.get("age_over_18") is True
 
+    def age_over(self, years: int) -> bool:
+        """``age_over_15``/``age_over_18`` as released by the idp; someone over 18 is over 15 too."""
+        if years == 15:
+            return self.claims.get("age_over_15") is True or self.age_over_18()
+        return years == 18 and self.age_over_18()
+
     @property
     def key(self) -> str:
         """The key of supports, comments, follows and notifications."""

@@ -295,3 +295,80 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"notification {self.pk}"
+
+
+class Survey(models.Model):
+    """A survey of a process (Decidim's survey component): questions answered once per person — per pairwise
+    ``sub`` for a login, per pseudonymous session for an anonymous visitor, as the process's ``survey`` permission
+    allows — with aggregated results and moderated free text (``surveys``)."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="surveys")
+    title = models.CharField(max_length=150)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SurveyQuestion(models.Model):
+    KINDS = (("single", "Single choice"), ("multiple", "Multiple choice"), ("text", "Free text"))
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=KINDS, default="single")
+    text = models.CharField(max_length=300)
+    #: The choices' labels (single and multiple choice); answers store their indexes.
+    options = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return self.text
+
+    def clean(self) -> None:
+        """A choice question has 2 to 20 labelled choices; a free-text question none (the admin form calls this)."""
+        from django.core.exceptions import ValidationError
+
+        options = self.options
+        if self.kind == "text":
+            if options:
+                raise ValidationError({"options": "A free-text question has no choices."})
+            return
+        if (not isinstance(options, list) or not 2 <= len(options) <= 20
+                or not all(isinstance(o, str) and 0 < len(o.strip()) <= 150 for o in options)):  # fmt: skip
+            raise ValidationError({"options": 'Give 2 to 20 choices as a JSON list of texts, e.g. ["Yes", "No"].'})
+
+
+class SurveyResponse(models.Model):
+    """That someone answered a survey: one row per respondent key (an HMAC per survey, ``surveys.respondent_key``)."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    respondent_key = models.CharField(max_length=64)
+    assurance = models.CharField(max_length=10, choices=ASSURANCES)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["survey", "respondent_key"], name="one_response_each"),)
+
+    def __str__(self) -> str:
+        return f"response {self.pk}"
+
+
+class SurveyAnswer(models.Model):
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(SurveyQuestion, on_delete=models.CASCADE, related_name="answers")
+    choices = models.JSONField(default=list, blank=True)
+    text = models.TextField(max_length=2000, blank=True)
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = (models.UniqueConstraint(fields=["response", "question"], name="one_answer_per_question"),)
+
+    def __str__(self) -> str:
+        return f"answer {self.pk}"

@@ -77,11 +77,16 @@ def propose(process: Process, participant: Participant, title: str, body: str, *
 
 
 def edit(proposal: Proposal, participant: Participant, title: str, body: str) -> None:
+    """The author edits an open proposal until someone supports it (as Decidim): a support was given to this text."""
     if proposal.author_key != participant.key or proposal.status != "open":
         raise Invalid(_("Only the author may edit an open proposal."))
     permissions.check(proposal.process, "propose", participant)
-    proposal.title, proposal.body = _text(title, TITLE_MAX, _("The title")), _text(body, BODY_MAX, _("The text"))
-    proposal.save(update_fields=["title", "body", "updated_at"])
+    title, body = _text(title, TITLE_MAX, _("The title")), _text(body, BODY_MAX, _("The text"))
+    with transaction.atomic():
+        if Support.objects.filter(proposal=proposal).exists():
+            raise Invalid(_("This proposal has supports: it can no longer be edited."))
+        proposal.title, proposal.body = title, body
+        proposal.save(update_fields=["title", "body", "updated_at"])
 
 
 def withdraw(proposal: Proposal, participant: Participant) -> None:
@@ -207,7 +212,7 @@ def ballot_options(process: Process) -> list[tally.Option]:
 #: vote view checks can change (``Process.FROZEN_FIELDS``/``FROZEN_KEYS``) except the phase, and the phase is checked
 #: again by the statement that records the vote, so a snapshot is never wrong in what it lets through.
 _VOTE_SNAPSHOTS: dict[str, tuple[float, Process]] = {}
-SNAPSHOT_SECONDS = 30.0
+SNAPSHOT_SECONDS = 5.0
 
 
 def vote_snapshot(slug: str) -> Process | None:
@@ -238,7 +243,8 @@ def _record_sql() -> str:
               "assurance = EXCLUDED.assurance, choices = EXCLUDED.choices RETURNING ballot_id")  # fmt: skip
     if connection.vendor == "postgresql":
         return (
-            f"WITH open AS (SELECT id FROM {process} WHERE id = %(process)s AND phase = 'vote' FOR SHARE), "  # noqa: S608
+            f"WITH open AS (SELECT id FROM {process} WHERE id = %(process)s AND phase = 'vote' "  # noqa: S608
+            f"AND voting_opened_at = %(opened)s FOR SHARE), "
             f"voter AS (INSERT INTO {voter} (process_id, voter_key) SELECT id, %(voter)s FROM open "
             f"ON CONFLICT (process_id, voter_key) DO NOTHING) "
             f"INSERT INTO {ballot} (ballot_id, process_id, replace_tag, assurance, choices) "
@@ -246,10 +252,11 @@ def _record_sql() -> str:
         )
     return (
         f"INSERT INTO {voter} (process_id, voter_key) SELECT id, %(voter)s FROM {process} "  # noqa: S608
-        f"WHERE id = %(process)s AND phase = 'vote' ON CONFLICT (process_id, voter_key) DO NOTHING;"
+        f"WHERE id = %(process)s AND phase = 'vote' AND voting_opened_at = %(opened)s "
+        f"ON CONFLICT (process_id, voter_key) DO NOTHING;"
         f"INSERT INTO {ballot} (ballot_id, process_id, replace_tag, assurance, choices) "
         f"SELECT %(ballot)s, id, %(tag)s, %(assurance)s, %(choices)s FROM {process} "
-        f"WHERE id = %(process)s AND phase = 'vote' {upsert}"
+        f"WHERE id = %(process)s AND phase = 'vote' AND voting_opened_at = %(opened)s {upsert}"
     )
 
 
@@ -269,10 +276,12 @@ def cast(process_id: int, participant: Participant, choices: list[int], *, proce
     except tally.BallotRejected as rejected:
         raise Invalid(_ballot_message(rejected)) from None
     ballot_id = secrets.token_hex(16)
-    params: dict[str, str | int] = {
+    params: dict[str, Any] = {
         "process": process.pk, "voter": participant.voter_key(process.pk), "ballot": ballot_id,
         "tag": participant.replace_tag(process.pk), "assurance": participant.assurance(process.municipality_code),
         "choices": json.dumps(basket),
+        # the process the snapshot is of (an id alone could name a process made anew), its rules frozen since then
+        "opened": connection.ops.adapt_datetimefield_value(process.voting_opened_at),
     }  # fmt: skip
     statements = _record_sql().split(";")
     if len(statements) == 1:  # PostgreSQL: one statement, its own transaction (autocommit)
@@ -331,6 +340,7 @@ def set_phase(process: Process, phase: str, moderator: str) -> None:
             fields.append("voting_opened_at")
         locked.save(update_fields=fields)
         ModerationAction.objects.create(process=locked, moderator=moderator, action="phase", target=phase)
+    _VOTE_SNAPSHOTS.pop(process.slug, None)  # this worker's; the others' expire (and the vote statement re-checks)
     process.refresh_from_db()
     if (
         phase in ("results", "followup")
@@ -428,13 +438,36 @@ def report(participant: Participant, reason: str, *, proposal: Proposal | None =
                                  reason=_text(reason, REASON_MAX, _("The reason")))  # fmt: skip
 
 
-def merge(source: Proposal, into: Proposal, moderator: str) -> None:
+def merge(source: Proposal, into: Proposal, moderator: str) -> int:
+    """Merge ``source`` into ``into`` (moderators): the source is marked merged and points at the target; its
+    supports and followers move to the target, a person who supported both counted once (the unique support per
+    person and proposal decides); both authors and the followers are told. Returns the supports carried over."""
     if source.process_id != into.process_id or source.pk == into.pk:
         raise Invalid(_("Proposals are merged within one process."))
-    source.status, source.merged_into = "merged", into
-    source.save(update_fields=["status", "merged_into", "updated_at"])
-    ModerationAction.objects.create(process=source.process, moderator=moderator, action="merge",
-                                    target=f"proposal {source.pk} -> {into.pk}")  # fmt: skip
+    if source.status not in ("open",) or into.status not in ("open", "selected") or into.hidden:
+        raise Invalid(_("Only an open proposal can be merged, into an open one."))
+    with transaction.atomic():
+        before = Support.objects.filter(proposal=into).count()
+        Support.objects.bulk_create(
+            [Support(proposal=into, participant_key=key, assurance=assurance)
+             for key, assurance in source.supports.values_list("participant_key", "assurance")],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        carried = Support.objects.filter(proposal=into).count() - before
+        followers = set(source.followers.values_list("participant_key", flat=True))
+        Follow.objects.bulk_create([Follow(proposal=into, participant_key=key) for key in followers],
+                                   ignore_conflicts=True)  # fmt: skip
+        source.status, source.merged_into = "merged", into
+        source.save(update_fields=["status", "merged_into", "updated_at"])
+        ModerationAction.objects.create(process=source.process, moderator=moderator, action="merge",
+                                        target=f"proposal {source.pk} -> {into.pk}",
+                                        reason=f"{carried} supports carried over")  # fmt: skip
+    notify(
+        followers | {source.author_key, into.author_key},
+        _("“%(a)s” was merged into “%(b)s”.") % {"a": source.title, "b": into.title},
+        f"/proposals/{into.pk}/",
+    )
+    return carried
 
 
 def record_progress(proposal: Proposal, moderator: str, status: str, percent: int) -> None:

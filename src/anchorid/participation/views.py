@@ -18,10 +18,10 @@ from anchorid.common.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.participation import identity, permissions, service
+from anchorid.participation import identity, permissions, service, surveys
 from anchorid.participation import login as anchorid_login
 from anchorid.participation.identity import Participant
-from anchorid.participation.models import Comment, Debate, Notification, Process, Proposal
+from anchorid.participation.models import Comment, Debate, Notification, Process, Proposal, Survey
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,12 @@ def process_page(request: HttpRequest, slug: str) -> HttpResponse:
     participant = identity.current(request.session)
     proposals = [(p, service.supports_by_assurance(p)) for p in process.proposals.filter(hidden=False)
                  .exclude(status__in=("withdrawn", "merged"))]  # fmt: skip
-    rules = [(action, permissions.describe(process, action)) for action in permissions.ACTIONS]
+    rules = [(action, permissions.action_label(action), permissions.describe(process, action))
+             for action in permissions.ACTIONS]  # fmt: skip
     context = _context(request, process=process, proposals=proposals, rules=rules,
                        open_actions=permissions.actions_in_phase(process), weights=permissions.weights(process),
                        phases=Process._meta.get_field("phase").choices, debates=process.debates.all(),
+                       surveys=process.surveys.all(),
                        voted=service.has_voted(process, participant))  # fmt: skip
     return render(request, "participation/process.html", context)
 
@@ -143,7 +145,8 @@ def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = _context(request, proposal=proposal, process=proposal.process, comments=_comments(proposal=proposal),
                        supports=service.supports_by_assurance(proposal),
                        open_actions=permissions.actions_in_phase(proposal.process),
-                       mine=participant is not None and participant.key == proposal.author_key)  # fmt: skip
+                       mine=participant is not None and participant.key == proposal.author_key,
+                       merged_into=proposal.merged_into if proposal.status == "merged" else None)  # fmt: skip
     return render(request, "participation/proposal.html", context)
 
 
@@ -204,6 +207,16 @@ def vote_comment(request: HttpRequest, pk: int) -> HttpResponse:
     process = found.proposal.process if found.proposal else found.debate.process  # type: ignore[union-attr]
     value = {"up": 1, "down": -1}.get(request.POST.get("value", ""), 0)
     return _act(request, back, lambda: service.vote_comment(found, _actor(request, process, "comment"), value))
+
+
+@require_POST
+def edit_proposal(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal(pk)
+    participant = identity.current(request.session)
+    if participant is None:
+        return _refused(request, _("Only the author may edit an open proposal."), back=f"/proposals/{pk}/")
+    return _act(request, f"/proposals/{pk}/", lambda: service.edit(
+        proposal, participant, request.POST.get("title", ""), request.POST.get("body", "")))  # fmt: skip
 
 
 @require_POST
@@ -326,6 +339,33 @@ def open_data(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 @require_GET
 def tally_keys(request: HttpRequest) -> HttpResponse:
     return JsonResponse(service.tally_public_jwks(DATA_DIR))
+
+
+@require_http_methods(["GET", "POST"])
+def survey_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = get_object_or_404(Survey.objects.select_related("process"), pk=pk)
+    back = f"/surveys/{pk}/"
+    if request.method == "POST":
+
+        def do() -> None:
+            surveys.respond(survey, _actor(request, survey.process, "survey"), request.POST)
+            messages.success(request, _("Thank you. Your answers are recorded."))
+
+        response = _act(request, back, do)
+        return redirect(f"/surveys/{pk}/results/") if response.status_code == 302 else response
+    participant = identity.current(request.session)
+    context = _context(request, survey=survey, process=survey.process, questions=survey.questions.all(),
+                       open_actions=permissions.actions_in_phase(survey.process),
+                       who=permissions.describe(survey.process, "survey"),
+                       answered=surveys.has_responded(survey, participant))  # fmt: skip
+    return render(request, "participation/survey.html", context)
+
+
+@require_GET
+def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = get_object_or_404(Survey.objects.select_related("process"), pk=pk)
+    context = _context(request, survey=survey, process=survey.process, results=surveys.results(survey))
+    return render(request, "participation/survey_results.html", context)
 
 
 @require_GET
