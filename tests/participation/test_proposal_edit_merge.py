@@ -95,3 +95,23 @@ def test_it_opens_a_youth_process_to_people_aged_15_and_over() -> None:
     with pytest.raises(permissions.NotAllowed, match="log in"):
         permissions.check(process, "propose", anonymous)
     assert "aged 15 or over" in permissions.describe(process, "propose")
+
+
+def test_it_draws_a_proposals_place_on_the_citys_schematic_and_refuses_bad_places() -> None:
+    _process()
+    visitor = Client(HTTP_ACCEPT_LANGUAGE="en")
+    placed = {"title": "Benches", "body": "By the station", "latitude": "35.3190", "longitude": "139.5504"}
+    assert visitor.post("/processes/ideas/propose/", placed).status_code == 302
+    proposal = Proposal.objects.get()
+    page = visitor.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert 'id="proposal-map"' in page
+    assert "latitude 35.3190, longitude 139.5504" in page
+    assert '<circle cx="193.3" cy="147.2" r="7"' in page  # the point, projected onto the 320 × 240 drawing
+    for bad in (("35.3190", ""), ("abc", "139.55"), ("NaN", "139.55"), ("Infinity", "139.55"), ("35.68", "139.76"),
+                ("1e999999999", "139.55")):  # fmt: skip
+        data = {**placed, "latitude": bad[0], "longitude": bad[1]}
+        assert visitor.post("/processes/ideas/propose/", data).status_code == 400, bad
+    assert Proposal.objects.count() == 1
+    unplaced = {"title": "Trees", "body": "More trees"}
+    assert visitor.post("/processes/ideas/propose/", unplaced).status_code == 302
+    assert 'id="proposal-map"' not in visitor.get(f"/proposals/{Proposal.objects.last().pk}/").content.decode()  # type: ignore[union-attr]

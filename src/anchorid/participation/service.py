@@ -8,6 +8,7 @@ import io
 import json
 import secrets
 import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from joserfc.jwk import ECKey
 
 from anchorid.common.rp.setup import write_atomically
-from anchorid.participation import permissions, tally
+from anchorid.participation import city_map, permissions, tally
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import (
     Ballot,
@@ -65,12 +66,30 @@ def notify(keys: set[str], text: str, link: str, *, skip: str = "") -> None:
 # -- proposals, supports, comments, debates -------------------------------------------------------------------
 
 
-def propose(process: Process, participant: Participant, title: str, body: str, *, cost: int = 0) -> Proposal:
+def _location(raw: tuple[str, str]) -> tuple[Decimal | None, Decimal | None]:
+    """An optional place: both coordinates or neither, decimal degrees within the city (``city_map``)."""
+    latitude, longitude = (value.strip() for value in raw)
+    if not latitude and not longitude:
+        return None, None
+    try:
+        point = Decimal(latitude).quantize(Decimal("0.000001")), Decimal(longitude).quantize(Decimal("0.000001"))
+    except (InvalidOperation, ValueError):
+        raise Invalid(
+            _("The place is given as latitude and longitude in degrees, e.g. 35.3190 and 139.5504.")
+        ) from None
+    if not point[0].is_finite() or not point[1].is_finite() or not city_map.within(*point):
+        raise Invalid(_("The place is outside the city."))
+    return point
+
+
+def propose(process: Process, participant: Participant, title: str, body: str, *, cost: int = 0,
+            location: tuple[str, str] = ("", "")) -> Proposal:  # fmt: skip
     permissions.check(process, "propose", participant)
+    latitude, longitude = _location(location)
     proposal = Proposal.objects.create(
         process=process, title=_text(title, TITLE_MAX, _("The title")), body=_text(body, BODY_MAX, _("The text")),
         author_key=participant.key, author_assurance=participant.assurance(process.municipality_code),
-        author_label=participant.label, cost=max(0, int(cost)),
+        author_label=participant.label, cost=max(0, int(cost)), latitude=latitude, longitude=longitude,
     )  # fmt: skip
     Follow.objects.create(proposal=proposal, participant_key=participant.key)
     return proposal

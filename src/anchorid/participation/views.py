@@ -18,7 +18,7 @@ from anchorid.common.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.participation import identity, permissions, service, surveys
+from anchorid.participation import city_map, identity, permissions, service, surveys
 from anchorid.participation import login as anchorid_login
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Comment, Debate, Notification, Process, Proposal, Survey
@@ -101,7 +101,11 @@ def propose(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         back,
         lambda: service.propose(
-            process, _actor(request, process, "propose"), request.POST.get("title", ""), request.POST.get("body", "")
+            process,
+            _actor(request, process, "propose"),
+            request.POST.get("title", ""),
+            request.POST.get("body", ""),
+            location=(request.POST.get("latitude", ""), request.POST.get("longitude", "")),
         ),
     )
 
@@ -146,7 +150,9 @@ def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
                        supports=service.supports_by_assurance(proposal),
                        open_actions=permissions.actions_in_phase(proposal.process),
                        mine=participant is not None and participant.key == proposal.author_key,
-                       merged_into=proposal.merged_into if proposal.status == "merged" else None)  # fmt: skip
+                       merged_into=proposal.merged_into if proposal.status == "merged" else None,
+                       map=city_map.drawing(proposal.latitude, proposal.longitude)
+                       if proposal.latitude is not None and proposal.longitude is not None else None)  # fmt: skip
     return render(request, "participation/proposal.html", context)
 
 
