@@ -372,3 +372,18 @@ class SurveyAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"answer {self.pk}"
+
+
+class EmailAddress(models.Model):
+    """An e-mail address a participant chose to give for notifications (opt-in, never required), by participant key.
+    Used only once verified (the link sent to it was opened); the verification token is stored hashed. Never
+    exported, never shown to anyone but its owner."""
+
+    participant_key = models.CharField(max_length=64, unique=True)
+    address = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, blank=True)
+    token_expires = models.DateTimeField(null=True, blank=True)
+    verified = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"e-mail address {self.pk}"

@@ -58,9 +58,14 @@ def _text(value: str, limit: int, what: str) -> str:
 
 
 def notify(keys: set[str], text: str, link: str, *, skip: str = "") -> None:
+    """In-app, and by e-mail to those who gave and verified an address (``email_notices``)."""
+    from anchorid.participation import email_notices
+
+    keys = {key for key in keys if key != skip}
     Notification.objects.bulk_create(
-        [Notification(participant_key=key, text=text[:300], link=link) for key in sorted(keys) if key != skip]
+        [Notification(participant_key=key, text=text[:300], link=link) for key in sorted(keys)]
     )
+    email_notices.send(keys, text, link)
 
 
 # -- proposals, supports, comments, debates -------------------------------------------------------------------

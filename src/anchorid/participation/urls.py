@@ -31,6 +31,8 @@ urlpatterns = [
     path("surveys/<int:pk>/results/", views.survey_results, name="participation_survey_results"),
     path("search/", views.search, name="participation_search"),
     path("notifications/", views.notifications, name="participation_notifications"),
+    path("notifications/email/", views.email_address, name="participation_email"),
+    path("notifications/email/verify/<str:token>/", views.email_verify, name="participation_email_verify"),
     path("tally-keys.json", views.tally_keys, name="participation_tally_keys"),
     path("staff/", include(staff.urlpatterns)),
     path("login/", views.login, name="participation_login"),

@@ -18,7 +18,7 @@ from anchorid.common.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.participation import city_map, identity, permissions, service, surveys
+from anchorid.participation import city_map, email_notices, identity, permissions, service, surveys
 from anchorid.participation import login as anchorid_login
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Comment, Debate, Notification, Process, Proposal, Survey
@@ -386,10 +386,42 @@ def search(request: HttpRequest) -> HttpResponse:
 def notifications(request: HttpRequest) -> HttpResponse:
     participant = identity.current(request.session)
     rows = list(Notification.objects.filter(participant_key=participant.key)[:50]) if participant else []
-    response = render(request, "participation/notifications.html", _context(request, rows=rows))
+    response = render(request, "participation/notifications.html",
+                      _context(request, rows=rows, email=email_notices.mine(participant)))  # fmt: skip
     if participant:
         Notification.objects.filter(participant_key=participant.key, read=False).update(read=True)
     return response
+
+
+@require_POST
+def email_address(request: HttpRequest) -> HttpResponse:
+    """Give (``address``) or remove (``remove``) the address for e-mail notifications: opt-in, for whoever has
+    notifications (a login, or an anonymous session that posted)."""
+    participant = identity.current(request.session)
+    if participant is None:
+        return _refused(request, _("Take part first: notifications are about your posts and what you follow."),
+                        back="/notifications/")  # fmt: skip
+
+    def do() -> None:
+        if request.POST.get("remove"):
+            email_notices.remove(participant)
+            messages.success(request, _("Your e-mail address is removed. No more e-mails are sent."))
+            return
+        if not participant.logged_in:
+            hit(ANONYMOUS_PER_SESSION, participant.key)
+        email_notices.give(participant, request.POST.get("address", ""))
+        messages.success(request, _("We sent a link to this address. Open it to start receiving e-mails."))
+
+    return _act(request, "/notifications/", do)
+
+
+@require_GET
+def email_verify(request: HttpRequest, token: str) -> HttpResponse:
+    if email_notices.verify(token):
+        messages.success(request, _("Your e-mail address is confirmed."))
+        return redirect("/notifications/")
+    return _refused(request, _("This link is not valid (used already, or older than a day). Give your address "
+                               "again to get a new one."), status=400, back="/notifications/")  # fmt: skip
 
 
 @require_POST
