@@ -10,9 +10,10 @@ transaction — the framework's ceiling, measured in the same run, alternating w
 
 1. Votes: ``--votes`` residents, each with a logged-in session (made here, as the login callback leaves it) and a
    CSRF cookie, split between ``--clients`` client processes; each request is the vote button's POST
-   ``/processes/bench/vote/`` with a valid participatory-budget basket: the permission and phase checks, the
-   knapsack rules, the voter row (unique, locked) and the ballot row in one transaction, then the redirect to the
-   receipt page (its GET is a page view like the results page, measured in 3). Votes/s.
+   ``/processes/bench/vote/`` with a valid participatory-budget basket: the permission and phase checks (from the
+   worker's snapshot of the process), the knapsack rules, the voter row and the ballot row (upserted by its replace
+   tag) in one statement on PostgreSQL, then the redirect to the receipt page (its GET is a page view like the
+   results page, measured in 3). Votes/s.
 2. Ceiling: the same number of POSTs to ``/bench/one-insert/``. Requests/s.
 3. Results page: a process with ``--ballots`` ballots, closed (the published document and its result computed once,
    timed too), then ``GET /processes/big/results/`` rendered from the published result; pages/s.
