@@ -367,6 +367,10 @@ def participation_states(base: str, contexts: dict[str, Any]) -> list[PageState]
             for href in links(anonymous, f"{base}/processes/{SLUGS['debate']}/", r"/debates/\d+/$")[:1]
         ],
         *[
+            PageState(f"participation meeting {n}", href, "participation-anonymous")
+            for n, href in enumerate(links(anonymous, f"{base}/processes/{SLUGS['followup']}/", r"/meetings/\d+/$")[:1])
+        ],
+        *[
             PageState(f"participation survey{' results' if 'results' in href else ''}", href, "participation-anonymous")
             for href in links(anonymous, ideas, r"/surveys/\d+/(results/)?$")[:2]
         ],
@@ -420,7 +424,7 @@ def test_it_walks_the_participation_pages_without_findings(
         "participation-staff": staff_context(chromium, f"{base}/admin/login/?next=/staff/", STAFF_USER, STAFF_PASSWORD),
     }
     states = participation_states(base, contexts)
-    assert len(states) >= 20, [s.name for s in states]  # every kind of page found its link
+    assert len(states) >= 21, [s.name for s in states]  # every kind of page found its link
     walked = a11y.walk(contexts, states, [base])
     for context in contexts.values():
         context.close()

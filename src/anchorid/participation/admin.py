@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from anchorid.participation.models import ModerationAction, Moderator, Process, Survey, SurveyQuestion
+from anchorid.participation.models import Meeting, ModerationAction, Moderator, Process, Survey, SurveyQuestion
 
 
 @admin.register(Process)
@@ -36,3 +36,10 @@ class SurveyQuestionInline(admin.TabularInline):  # type: ignore[type-arg]
 class SurveyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("title", "process")
     inlines = (SurveyQuestionInline,)
+
+
+@admin.register(Meeting)
+class MeetingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A meeting's set-up (date, place, seats) and, afterwards, its minutes."""
+
+    list_display = ("title", "process", "starts_at", "place", "capacity")

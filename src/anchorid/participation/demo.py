@@ -95,6 +95,8 @@ def seed() -> list[str]:
             continue
         service.set_phase(process, "debate", STAFF_USER)
         service.start_debate(process, _participant(1, "resident"), "どこから始める? / Where to start?", "Discuss.")
+        if phase in ("debate", "followup"):
+            _seed_meeting(process, done=phase == "followup")
         if phase == "debate":
             continue
         for proposal in made:
@@ -114,6 +116,22 @@ def seed() -> list[str]:
         service.record_progress(made[0], STAFF_USER, "設計中 / being designed", 30)
         service.decide(process, STAFF_USER, "continue", "住民の支持が多いため継続します / Continued: strong support.")
     return [f"participation demo: {len(SLUGS)} processes, staff login {STAFF_USER}"]
+
+
+def _seed_meeting(process: Any, *, done: bool) -> None:
+    """A meeting of the process: ahead (registration open) or held (with its minutes)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from anchorid.participation.models import Meeting
+
+    noon = timezone.localtime().replace(hour=14, minute=0, second=0, microsecond=0)
+    minutes = "合意: 利用の多い路線から着手 / Agreed: start with the busiest streets." if done else ""
+    Meeting.objects.create(
+        process=process, title="意見交換会 (Open meeting)", starts_at=noon + timedelta(days=-20 if done else 20),
+        place="鎌倉市役所 本庁舎 2階", capacity=30, description="どなたでも / Everyone welcome.", minutes=minutes,
+    )  # fmt: skip
 
 
 def _seed_survey(process: Any) -> None:
@@ -155,6 +173,8 @@ def guide_lines(*, command: str, origin: str, data: Path) -> list[str]:
         f"  6. staff (phases, weights, moderation, audit trail): {origin}/staff/ — {STAFF_USER} / {STAFF_PASSWORD}",
         f"  7. a survey, once per person (the ideas process's page links it; results by assurance):"
         f" {origin}/processes/{s['ideas']}/#surveys",
+        f"  8. meetings: register for the debate's open meeting (AnchorID login); the follow-up's has its minutes:"
+        f" {origin}/processes/{s['debate']}/#meetings",
         f"     open data: {origin}/processes/{s['followup']}/open-data.csv",
     ]
 

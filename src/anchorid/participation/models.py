@@ -387,3 +387,35 @@ class EmailAddress(models.Model):
 
     def __str__(self) -> str:
         return f"e-mail address {self.pk}"
+
+
+class Meeting(models.Model):
+    """An in-person meeting of a process (Decidim's meetings): when, where, how many seats; registration once per
+    person; the minutes published afterwards (set up and minutes in the admin)."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="meetings")
+    title = models.CharField(max_length=150)
+    starts_at = models.DateTimeField()
+    place = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    #: Seats; 0: no limit.
+    capacity = models.PositiveIntegerField(default=0)
+    minutes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("starts_at", "id")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MeetingRegistration(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="registrations")
+    participant_key = models.CharField(max_length=64)
+    assurance = models.CharField(max_length=10, choices=ASSURANCES)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["meeting", "participant_key"], name="one_seat_each"),)
+
+    def __str__(self) -> str:
+        return f"registration {self.pk}"

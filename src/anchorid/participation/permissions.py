@@ -18,14 +18,14 @@ from django.utils.translation import gettext as _
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Process
 
-ACTIONS = ("propose", "comment", "support", "vote", "debate", "survey")
+ACTIONS = ("propose", "comment", "support", "vote", "debate", "survey", "attend")
 LEVELS = ("anonymous", "anchorid", "resident")
 DEFAULT_PHASE_ACTIONS: dict[str, list[str]] = {
-    "ideas": ["propose", "comment", "support", "survey"],
-    "debate": ["comment", "debate", "survey"],
-    "vote": ["vote", "comment"],
-    "results": [],
-    "followup": ["comment", "survey"],
+    "ideas": ["propose", "comment", "support", "survey", "attend"],
+    "debate": ["comment", "debate", "survey", "attend"],
+    "vote": ["vote", "comment", "attend"],
+    "results": ["attend"],
+    "followup": ["comment", "survey", "attend"],
 }
 DEFAULT_PERMISSIONS: dict[str, dict[str, str]] = {
     "propose": {"level": "anonymous", "age": ""},
@@ -34,6 +34,7 @@ DEFAULT_PERMISSIONS: dict[str, dict[str, str]] = {
     "debate": {"level": "anonymous", "age": ""},
     "vote": {"level": "resident", "age": ""},
     "survey": {"level": "anonymous", "age": ""},
+    "attend": {"level": "anchorid", "age": ""},
 }
 #: The age conditions a process may set (a youth process: 15), each answered by the idp's age claims.
 AGES = ("15", "18")
@@ -42,7 +43,8 @@ AGES = ("15", "18")
 #: The actions in words, for residents (the process page never shows the internal names).
 def action_label(action: str) -> str:
     return {"propose": _("Propose ideas"), "comment": _("Comment"), "support": _("Support ideas"), "vote": _("Vote"),
-            "debate": _("Start debates"), "survey": _("Answer surveys")}.get(action, action)  # fmt: skip
+            "debate": _("Start debates"), "survey": _("Answer surveys"),
+            "attend": _("Register for meetings")}.get(action, action)  # fmt: skip
 
 
 DEFAULT_WEIGHTS = {"resident": 1.0, "anchorid": 0.5, "anonymous": 0.0}

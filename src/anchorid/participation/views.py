@@ -18,10 +18,10 @@ from anchorid.common.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.participation import city_map, email_notices, identity, permissions, service, surveys
+from anchorid.participation import city_map, email_notices, identity, meetings, permissions, service, surveys
 from anchorid.participation import login as anchorid_login
 from anchorid.participation.identity import Participant
-from anchorid.participation.models import Comment, Debate, Notification, Process, Proposal, Survey
+from anchorid.participation.models import Comment, Debate, Meeting, Notification, Process, Proposal, Survey
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def process_page(request: HttpRequest, slug: str) -> HttpResponse:
     context = _context(request, process=process, proposals=proposals, rules=rules,
                        open_actions=permissions.actions_in_phase(process), weights=permissions.weights(process),
                        phases=Process._meta.get_field("phase").choices, debates=process.debates.all(),
-                       surveys=process.surveys.all(),
+                       surveys=process.surveys.all(), meetings=process.meetings.all(),
                        voted=service.has_voted(process, participant))  # fmt: skip
     return render(request, "participation/process.html", context)
 
@@ -365,6 +365,29 @@ def survey_page(request: HttpRequest, pk: int) -> HttpResponse:
                        who=permissions.describe(survey.process, "survey"),
                        answered=surveys.has_responded(survey, participant))  # fmt: skip
     return render(request, "participation/survey.html", context)
+
+
+@require_GET
+def meeting_page(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = get_object_or_404(Meeting.objects.select_related("process"), pk=pk)
+    participant = identity.current(request.session)
+    context = _context(request, meeting=meeting, process=meeting.process, taken=meeting.registrations.count(),
+                       registered=meetings.is_registered(meeting, participant),
+                       open_actions=permissions.actions_in_phase(meeting.process),
+                       who=permissions.describe(meeting.process, "attend"))  # fmt: skip
+    return render(request, "participation/meeting.html", context)
+
+
+@require_POST
+def meeting_register(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = get_object_or_404(Meeting.objects.select_related("process"), pk=pk)
+    participant = identity.current(request.session)
+    back = f"/meetings/{pk}/"
+    if request.POST.get("cancel"):
+        if participant is None:
+            return _refused(request, _("You are not registered for this meeting."), status=400, back=back)
+        return _act(request, back, lambda: meetings.cancel(meeting, participant))
+    return _act(request, back, lambda: meetings.register(meeting, _actor(request, meeting.process, "attend")))
 
 
 @require_GET
