@@ -10,14 +10,30 @@ transaction — the framework's ceiling, measured in the same run, alternating w
 
 1. Votes: ``--votes`` residents, each with a logged-in session (made here, as the login callback leaves it) and a
    CSRF cookie, split between ``--clients`` client processes; each request is the vote button's POST
-   ``/processes/bench/vote/`` with a valid participatory-budget basket: the permission and phase checks, the
-   knapsack rules, the voter row (unique, locked) and the ballot row in one transaction, then the redirect to the
-   receipt page (its GET is a page view like the results page, measured in 3). Votes/s.
+   ``/processes/bench/vote/`` with a valid participatory-budget basket: the permission and phase checks (from the
+   worker's snapshot of the process), the knapsack rules, the voter row and the ballot row (upserted by its replace
+   tag) in one statement on PostgreSQL, then the redirect to the receipt page (its GET is a page view like the
+   results page, measured in 3). Votes/s.
 2. Ceiling: the same number of POSTs to ``/bench/one-insert/``. Requests/s.
 3. Results page: a process with ``--ballots`` ballots, closed (the published document and its result computed once,
    timed too), then ``GET /processes/big/results/`` rendered from the published result; pages/s.
 
+Beside each rate, the server's CPU-seconds per request (its worker processes' user + system time, from /proc, over
+the requests of that step): unlike the rates, this stays meaningful on a busy machine. The vote's statements are
+pinned by tests/participation/test_vote_statements.py (the session's read, then one statement on PostgreSQL; BEGIN,
+two INSERTs, COMMIT on SQLite; the ceiling: BEGIN, INSERT, COMMIT).
+
 Servers and clients share the machine's cores: figures are floors. Medians of the repeats.
+
+On a quiet machine (nothing else running; the figures in docs/performance.md), SQLite then PostgreSQL:
+
+    .venv/bin/python benchmarks/bench_participation.py
+    createdb -h 127.0.0.1 -U postgres bench_participation
+    .venv/bin/python benchmarks/bench_participation.py --database-url postgres://postgres@127.0.0.1:5432/bench_participation
+
+A smoke run (seconds; proves the script works, its figures mean nothing):
+
+    .venv/bin/python benchmarks/bench_participation.py --votes 40 --clients 2 --repeats 1 --ballots 2000 --pages 20
 """
 
 from __future__ import annotations
@@ -121,6 +137,28 @@ def run_clients(url: str, path: str, plans: list[list[tuple[str, str]]]) -> tupl
     return elapsed, total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and every process under it (the server's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
+
+
 def big_vote(ballots: int) -> float:
     """A closed process with ``ballots`` ballots (written directly); seconds to publish (count, sign, store)."""
     from anchorid.participation import service
@@ -143,13 +181,13 @@ def big_vote(ballots: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--votes", type=int, default=1600)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--ballots", type=int, default=100_000)
-    parser.add_argument("--pages", type=int, default=400)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--clients", type=int, default=8, help="client processes sending requests (default 8)")
+    parser.add_argument("--votes", type=int, default=1600, help="residents voting per repeat (default 1600)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats; medians are printed (default 3)")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
+    parser.add_argument("--ballots", type=int, default=100_000, help="ballots of the results-page vote (100,000)")
+    parser.add_argument("--pages", type=int, default=400, help="results-page requests per repeat (default 400)")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL (an empty database); default SQLite")
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="bench-participation-")) / "participation"
@@ -167,26 +205,41 @@ def main() -> int:
     command = [PYTHON, "-m", "granian", "--interface", "wsgi", "--workers", str(args.workers), "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "anchorid.participation.wsgi:application"]  # fmt: skip
     votes, ceiling, pages = [], [], []
-    with server(command, port, env=env):
+    cpu: dict[str, list[float]] = {"votes": [], "ceiling": [], "pages": []}
+    with server(command, port, env=env) as proc:
+        # Warm-up (not timed): each worker's first requests import modules, load the URLs and the catalogues.
+        warm = sessions(args.clients * 10, "warm")
+        connections.close_all()
+        warm_body = urlencode({"csrfmiddlewaretoken": CSRF})
+        run_clients(url, "/bench/one-insert/", [[(c, warm_body) for c in warm[i :: args.clients]]
+                                                for i in range(args.clients)])  # fmt: skip
+        run_clients(url, "/processes/big/results/", [[(warm[0], "")] * 10 for _ in range(args.clients)])
+
+        def timed(name: str, count: int, path: str, plans: list[list[tuple[str, str]]]) -> tuple[float, Counter[int]]:
+            before = cpu_seconds(proc.pid)
+            seconds, codes = run_clients(url, path, plans)
+            cpu[name].append((cpu_seconds(proc.pid) - before) / count)
+            return seconds, codes
+
         for repeat in range(args.repeats):
             process_id, options = make_process(f"bench-{repeat}")
             cookies = sessions(args.votes, f"r{repeat}")
             connections.close_all()
             body = urlencode([("option", options[0]), ("option", options[1]), ("csrfmiddlewaretoken", CSRF)])
             plans = [[(cookie, body) for cookie in cookies[i :: args.clients]] for i in range(args.clients)]
-            seconds, codes = run_clients(url, f"/processes/bench-{repeat}/vote/", plans)
+            seconds, codes = timed("votes", args.votes, f"/processes/bench-{repeat}/vote/", plans)
             assert codes == Counter({302: args.votes}), codes  # to the receipt page (POST, redirect, GET)
             assert Ballot.objects.filter(process_id=process_id).count() == args.votes
             votes.append(args.votes / seconds)
 
             ceiling_body = urlencode({"csrfmiddlewaretoken": CSRF})
             plans = [[(cookie, ceiling_body) for cookie in cookies[i :: args.clients]] for i in range(args.clients)]
-            seconds, codes = run_clients(url, "/bench/one-insert/", plans)
+            seconds, codes = timed("ceiling", args.votes, "/bench/one-insert/", plans)
             assert codes == Counter({200: args.votes}), codes
             ceiling.append(args.votes / seconds)
 
             plans = [[(cookies[0], "")] * (args.pages // args.clients) for _ in range(args.clients)]
-            seconds, codes = run_clients(url, "/processes/big/results/", plans)
+            seconds, codes = timed("pages", args.pages // args.clients * args.clients, "/processes/big/results/", plans)
             assert codes == Counter({200: args.pages // args.clients * args.clients}), codes
             pages.append(args.pages // args.clients * args.clients / seconds)
             connections.close_all()
@@ -201,11 +254,16 @@ def main() -> int:
     print(f"# bench_participation: {today()}; {machine()}; load average at the end {load}")
     print(f"# {database}; Granian with {args.workers} workers; {args.clients} client processes; "
           f"{args.repeats} repeats (median)")  # fmt: skip
-    print(f"votes: {statistics.median(votes):.0f} votes/s over HTTP ({args.votes} residents, one ballot each)")
-    print(f"ceiling (same middleware, one INSERT in a transaction): {statistics.median(ceiling):.0f} requests/s")
+    ms = {name: statistics.median(values) * 1000 for name, values in cpu.items()}
+    print(f"votes: {statistics.median(votes):.0f} votes/s over HTTP ({args.votes} residents, one ballot each); "
+          f"server CPU {ms['votes']:.2f} ms per vote")  # fmt: skip
+    print(f"ceiling (same middleware, one INSERT in a transaction): {statistics.median(ceiling):.0f} requests/s; "
+          f"server CPU {ms['ceiling']:.2f} ms per request "
+          f"(vote / ceiling CPU: {ms['votes'] / ms['ceiling']:.2f})")  # fmt: skip
     print(f"votes / ceiling: {statistics.median(ratios):.0%} (per repeat: "
           f"{', '.join(f'{r:.0%}' for r in ratios)})")  # fmt: skip
-    print(f"results page, {args.ballots:,} ballots, from the published result: {statistics.median(pages):.0f} pages/s; "
+    print(f"results page, {args.ballots:,} ballots, from the published result: {statistics.median(pages):.0f} pages/s "
+          f"(server CPU {ms['pages']:.2f} ms per page); "
           f"publishing (count, sign, store) took {publish_seconds:.1f} s once")  # fmt: skip
     return 0
 

@@ -485,7 +485,10 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
                      "ANCHORID_HEALTH_CURRENCY_URL": f"http://localhost:{base_port + 5}"}  # fmt: skip
     participation = Party("participation", base_port + 4, data / "participation", "/healthz")
     # On 127.0.0.1, not localhost: its own host, so its own pairwise sector at the idp (the city's is localhost).
-    participation.env = {"ANCHORID_PARTICIPATION_ORIGIN": f"http://127.0.0.1:{base_port + 4}"}
+    participation.env = {
+        "ANCHORID_PARTICIPATION_ORIGIN": f"http://127.0.0.1:{base_port + 4}",
+        "ANCHORID_EMAIL_FILE_PATH": str((data / "mail").resolve()),
+    }  # e-mail notifications, as files
     currency = Party("currency", base_port + 5, data / "currency", "/")
     currency.env = {"ANCHORID_CURRENCY_ORIGIN": currency.origin}
     library = Party("library", base_port + 6, data / "library", "/")

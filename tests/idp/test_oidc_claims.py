@@ -211,3 +211,14 @@ def test_it_the_consent_screen_speaks_japanese_first(provider: None) -> None:
     assert "同意して続ける" in text
     assert 'name="claim" value="address"' in text
     assert 'value="name"' not in text  # an essential claim has no box to untick
+
+
+def test_it_computes_age_over_15_from_the_birth_date_on_the_day() -> None:
+    born = datetime.date(2011, 4, 2)
+    info = BasicFourInfo.plain("山田　花子", born, Gender.FEMALE, "神奈川県鎌倉市")
+    on_the_eve = claims.claim_values(info, ["age_over_15", "age_over_18"], today=datetime.date(2026, 4, 1))
+    on_the_birthday = claims.claim_values(info, ["age_over_15", "age_over_18"], today=datetime.date(2026, 4, 2))
+    assert on_the_eve == {"age_over_15": False, "age_over_18": False}
+    assert on_the_birthday == {"age_over_15": True, "age_over_18": False}
+    assert "age_over_15" in claims.KNOWN_CLAIMS
+    assert "age_over_15" not in claims.SCOPE_CLAIMS["anchorid:age"]  # asked for by name only (the claims parameter)

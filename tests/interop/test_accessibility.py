@@ -416,3 +416,104 @@ def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_na
     walked = a11y.walk(currency_walk["contexts"], states, [currency_server.url])
     assert walked.checked == 2 * len(states), a11y.report(walked)
     assert not walked.findings, a11y.report(walked)
+
+
+# -- The participation platform (issue #15): its own server beside the world's idp, walked on its own --------------
+
+
+@pytest.fixture(scope="module")
+def participation_server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``anchorid serve participation`` registered with the world's idp (on 127.0.0.1: a sector of its own), seeded
+    as the demo seeds it: one process in each phase, a debate, a survey, a placed proposal, the staff login."""
+    from .harness import Server, base_env, free_port
+
+    root = tmp_path_factory.mktemp("a11y-participation")
+    url = f"http://127.0.0.1:{free_port()}"
+    server = Server("participation", url, root / "participation", dict(base_env(), ANCHORID_PARTICIPATION_ORIGIN=url))
+    run("participation", "setup", "--data", str(server.data), "--idp", world.idp.url, "--origin", url,
+        "--idp-data", str(world.idp.data), env=world.idp.env)  # fmt: skip
+    server.start("/healthz")
+    run("participation", "demo", "--data", str(server.data), env=server.env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def participation_states(base: str, contexts: dict[str, Any]) -> list[PageState]:
+    """The platform's pages: the process list, each process in its phase, a proposal (with its place), a debate, the
+    vote page (a resident), results, a meeting, a survey and its results, search, notifications, and the staff pages."""
+    from anchorid.participation.demo import SLUGS
+
+    anonymous = contexts["participation-anonymous"]
+    ideas = f"{base}/processes/{SLUGS['ideas']}/"
+    return [
+        PageState("participation home", f"{base}/", "participation-anonymous"),
+        *[
+            PageState(f"participation process {phase}", f"{base}/processes/{slug}/", "participation-anonymous")
+            for phase, slug in SLUGS.items()
+        ],
+        *[
+            PageState(f"participation proposal {n}", href, "participation-anonymous")
+            for n, href in enumerate(links(anonymous, ideas, r"/proposals/\d+/$")[:1])
+        ],
+        *[
+            PageState("participation debate", href, "participation-anonymous")
+            for href in links(anonymous, f"{base}/processes/{SLUGS['debate']}/", r"/debates/\d+/$")[:1]
+        ],
+        *[
+            PageState(f"participation meeting {n}", href, "participation-anonymous")
+            for n, href in enumerate(links(anonymous, f"{base}/processes/{SLUGS['followup']}/", r"/meetings/\d+/$")[:1])
+        ],
+        *[
+            PageState(f"participation survey{' results' if 'results' in href else ''}", href, "participation-anonymous")
+            for href in links(anonymous, ideas, r"/surveys/\d+/(results/)?$")[:2]
+        ],
+        PageState("participation vote (resident)", f"{base}/processes/{SLUGS['vote']}/vote/", "participation-resident"),
+        PageState("participation results", f"{base}/processes/{SLUGS['results']}/results/", "participation-anonymous"),
+        PageState("participation search", f"{base}/search/?q=%E5%85%AC%E5%9C%92", "participation-anonymous"),
+        PageState("participation notifications", f"{base}/notifications/", "participation-resident"),
+        PageState("participation staff login", f"{base}/admin/login/?next=/staff/"),
+        PageState("participation staff", f"{base}/staff/", "participation-staff"),
+        *[
+            PageState(f"participation staff {phase}", f"{base}/staff/{slug}/", "participation-staff")
+            for phase, slug in SLUGS.items()
+            if phase in ("ideas", "vote")  # the survey moderation; the frozen weights
+        ],
+    ]
+
+
+def test_it_walks_the_participation_pages_without_findings(
+    chromium: Any, world: World, participation_server: Any
+) -> None:
+    from anchorid.participation.demo import STAFF_PASSWORD, STAFF_USER
+
+    base = participation_server.url
+    scripted = Browser(world.idp.url)
+    scripted.onboard(world.parties.adult_card())
+    resident = chromium.new_context(viewport={"width": a11y.PHONE, "height": 844}, locale="ja-JP", bypass_csp=True)
+    resident.add_cookies(
+        [{"name": c.name, "value": c.value or "", "url": world.idp.url} for c in scripted.http.cookies]
+    )
+    page = resident.new_page()
+    page.goto(f"{base}/")
+    page.click("#login-anchorid")
+    page.wait_for_selector("form.consent", timeout=30_000)
+    page.click('button[name="decision"][value="allow"]')
+    page.wait_for_url(f"{base}/", timeout=30_000)
+    page.close()
+    contexts = {
+        "anonymous": chromium.new_context(locale="ja-JP", bypass_csp=True),
+        "participation-anonymous": chromium.new_context(locale="ja-JP", bypass_csp=True),
+        "participation-resident": resident,
+        "participation-staff": staff_context(chromium, f"{base}/admin/login/?next=/staff/", STAFF_USER, STAFF_PASSWORD),
+    }
+    states = participation_states(base, contexts)
+    assert len(states) == 19, [s.name for s in states]  # every kind of page found its link
+    started = time.monotonic()
+    walked = a11y.walk(contexts, states, [base])
+    print(f"walked {len(states)} participation page states x 2 languages in {time.monotonic() - started:.0f} s")
+    for context in contexts.values():
+        context.close()
+    assert walked.checked == 2 * len(states), a11y.report(walked)
+    assert not walked.findings, a11y.report(walked)

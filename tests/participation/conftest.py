@@ -3,9 +3,10 @@ login is exercised by the browser journey, test_browser_journey.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.utils import translation
 
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Process, Proposal
@@ -19,6 +20,24 @@ def person(name: str, assurance: str = "resident") -> Participant:
     logged_in = assurance != "anonymous"
     return Participant(subject=f"{'sub' if logged_in else 'anon'}:{name}", logged_in=logged_in,
                        claims=claims if logged_in else {}, label=f"t-{name}")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _english_messages() -> Iterator[None]:
+    """Messages raised outside a request read in English, whichever test ran before (a request activates its
+    language for the thread)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vote_snapshots() -> Iterator[None]:
+    """Each test's processes are its own: no worker snapshot of an earlier test's process of the same slug."""
+    from anchorid.participation import service
+
+    service._VOTE_SNAPSHOTS.clear()
+    yield
+    service._VOTE_SNAPSHOTS.clear()
 
 
 @pytest.fixture

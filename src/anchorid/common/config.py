@@ -652,21 +652,21 @@ EMAIL_BACKEND = Setting(
     "ANCHORID_EMAIL_BACKEND",
     TEXT,
     "django.core.mail.backends.console.EmailBackend",
-    (IDP, LIBRARY),
+    (IDP, PARTICIPATION, LIBRARY),
     "Django e-mail backend for notices.",
 )
 EMAIL_FILE_PATH = Setting(
     "ANCHORID_EMAIL_FILE_PATH",
     PATH,
     None,
-    (IDP, LIBRARY),
+    (IDP, PARTICIPATION, LIBRARY),
     "Write notice e-mails as files into this folder (overrides the backend).",
 )
 EMAIL_FROM = Setting(
     "ANCHORID_EMAIL_FROM",
     TEXT,
     "AnchorID <no-reply@anchorid.localhost>",
-    (IDP, LIBRARY),
+    (IDP, PARTICIPATION, LIBRARY),
     "Sender of the idp's e-mails (Django's DEFAULT_FROM_EMAIL).",
 )
 NOTICE_FROM_EMAIL = Setting(

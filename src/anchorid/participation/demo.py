@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 MARKER = ".demo-setup-done"
 STAFF_USER, STAFF_PASSWORD = "participation-staff", "demo-participation-staff"
@@ -86,10 +88,15 @@ def seed() -> list[str]:
         made = [service.propose(process, _participant(i, "anonymous" if i % 2 else "resident"), t,
                                 f"{t}: synthetic demo idea.", cost=c) for i, (t, c) in enumerate(ideas)]  # fmt: skip
         service.comment(_participant(9, "anonymous"), "いいですね / Good idea", proposal=made[0])
+        made[0].latitude, made[0].longitude = Decimal("35.3190"), Decimal("139.5504")  # by Kamakura station
+        made[0].save(update_fields=["latitude", "longitude"])
         if phase == "ideas":
+            _seed_survey(process)
             continue
         service.set_phase(process, "debate", STAFF_USER)
         service.start_debate(process, _participant(1, "resident"), "どこから始める? / Where to start?", "Discuss.")
+        if phase in ("debate", "followup"):
+            _seed_meeting(process, done=phase == "followup")
         if phase == "debate":
             continue
         for proposal in made:
@@ -111,6 +118,45 @@ def seed() -> list[str]:
     return [f"participation demo: {len(SLUGS)} processes, staff login {STAFF_USER}"]
 
 
+def _seed_meeting(process: Any, *, done: bool) -> None:
+    """A meeting of the process: ahead (registration open) or held (with its minutes)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from anchorid.participation.models import Meeting
+
+    noon = timezone.localtime().replace(hour=14, minute=0, second=0, microsecond=0)
+    minutes = "合意: 利用の多い路線から着手 / Agreed: start with the busiest streets." if done else ""
+    Meeting.objects.create(
+        process=process, title="意見交換会 (Open meeting)", starts_at=noon + timedelta(days=-20 if done else 20),
+        place="鎌倉市役所 本庁舎 2階", capacity=30, description="どなたでも / Everyone welcome.", minutes=minutes,
+    )  # fmt: skip
+
+
+def _seed_survey(process: Any) -> None:
+    """The ideas process's survey (single choice, multiple choice, free text) with a few synthetic responses."""
+    from django.http import QueryDict
+
+    from anchorid.participation import surveys
+    from anchorid.participation.models import Survey, SurveyQuestion
+
+    survey = Survey.objects.create(process=process, title="公園の使い方アンケート (How do you use the parks?)",
+                                   description="1人1回 / once per person")  # fmt: skip
+    often = SurveyQuestion.objects.create(survey=survey, position=1, kind="single", text="どのくらい公園に行きますか?",
+                                          options=["ほぼ毎日", "週に1回", "あまり行かない"])  # fmt: skip
+    uses = SurveyQuestion.objects.create(survey=survey, position=2, kind="multiple", text="何をしに行きますか?",
+                                         options=["散歩", "スポーツ", "子どもと遊ぶ", "休憩"])  # fmt: skip
+    free = SurveyQuestion.objects.create(survey=survey, position=3, kind="text", text="ほかにご意見があれば",
+                                         required=False)  # fmt: skip
+    for n in range(6):
+        form = QueryDict(mutable=True)
+        form[f"q{often.pk}"] = str(n % 3)
+        form.setlist(f"q{uses.pk}", [str(n % 4), str((n + 1) % 4)])
+        form[f"q{free.pk}"] = "日陰がほしい" if n == 0 else ""
+        surveys.respond(survey, _participant(20 + n, ("resident", "anchorid", "anonymous")[n % 3]), form)
+
+
 def guide_lines(*, command: str, origin: str, data: Path) -> list[str]:
     s = SLUGS
     return [
@@ -125,6 +171,10 @@ def guide_lines(*, command: str, origin: str, data: Path) -> list[str]:
         f"{origin}/processes/{s['results']}/ballots.json --key {origin}/tally-keys.json",
         f"  5. follow-up (progress, the city's stop/continue decision): {origin}/processes/{s['followup']}/",
         f"  6. staff (phases, weights, moderation, audit trail): {origin}/staff/ — {STAFF_USER} / {STAFF_PASSWORD}",
+        f"  7. a survey, once per person (the ideas process's page links it; results by assurance):"
+        f" {origin}/processes/{s['ideas']}/#surveys",
+        f"  8. meetings: register for the debate's open meeting (AnchorID login); the follow-up's has its minutes:"
+        f" {origin}/processes/{s['debate']}/#meetings",
         f"     open data: {origin}/processes/{s['followup']}/open-data.csv",
     ]
 

@@ -8,16 +8,13 @@ same person differ, and nothing in the database is the idp's ``sub``.
 
 from __future__ import annotations
 
-import base64
+import functools
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
@@ -26,7 +23,12 @@ PSEUDONYM_KEY = "participation_pseudonym"
 
 
 def _derived(purpose: str) -> bytes:
-    return hmac.new(settings.SECRET_KEY.encode(), f"anchorid.participation:{purpose}".encode(), hashlib.sha256).digest()
+    return _derived_under(settings.SECRET_KEY, purpose)
+
+
+@functools.lru_cache(maxsize=32)
+def _derived_under(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), f"anchorid.participation:{purpose}".encode(), hashlib.sha256).digest()
 
 
 def keyed(purpose: str, value: str) -> str:
@@ -50,6 +52,12 @@ class Participant:
     def age_over_18(self) -> bool:
         return self.claims.get("age_over_18") is True
 
+    def age_over(self, years: int) -> bool:
+        """``age_over_15``/``age_over_18`` as released by the idp; someone over 18 is over 15 too."""
+        if years == 15:
+            return self.claims.get("age_over_15") is True or self.age_over_18()
+        return years == 18 and self.age_over_18()
+
     @property
     def key(self) -> str:
         """The key of supports, comments, follows and notifications."""
@@ -59,20 +67,10 @@ class Participant:
         """The key of the voter table, per process (a voter's rows in two processes do not share it)."""
         return keyed("voter", f"{process_id}:{self.subject}")
 
-    def _ballot_seal_key(self, process_id: int) -> bytes:
-        return hmac.new(_derived("ballot-seal"), f"{process_id}:{self.subject}".encode(), hashlib.sha256).digest()
-
-    def seal_ballot(self, process_id: int, ballot_id: str) -> str:
-        nonce = os.urandom(12)
-        sealed = AESGCM(self._ballot_seal_key(process_id)).encrypt(nonce, ballot_id.encode(), b"ballot")
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
-
-    def unseal_ballot(self, process_id: int, sealed: str) -> str | None:
-        try:
-            raw = base64.urlsafe_b64decode(sealed.encode())
-            return AESGCM(self._ballot_seal_key(process_id)).decrypt(raw[:12], raw[12:], b"ballot").decode()
-        except (InvalidTag, ValueError):
-            return None
+    def replace_tag(self, process_id: int) -> str:
+        """The tag of this voter's ballot in a process (``Ballot.replace_tag``): another derivation than the voter
+        key's, so the two tables share no value; computable only with the secret key and the voter's login."""
+        return keyed("ballot-replace", f"{process_id}:{self.subject}")
 
 
 def current(session: SessionBase) -> Participant | None:

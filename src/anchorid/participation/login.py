@@ -1,7 +1,8 @@
 """Login with AnchorID at the participation platform (the shared client, ``anchorid.common.rp``): the session keeps
-the pairwise ``sub`` and the claims released (``resident_of``, ``age_over_18``); nothing is logged or stored in a
-table. What the platform asks for: ``resident_of`` and ``age_over_18``, both optional — a person may decline to share
-their municipality and then takes part as an AnchorID user without residency."""
+the pairwise ``sub`` and the claims released (``resident_of``, ``age_over_15``, ``age_over_18``); nothing is logged
+or stored in a table. What the platform asks for: ``resident_of``, ``age_over_15`` (youth processes) and
+``age_over_18``, all optional — a person may decline to share their municipality and then takes part as an AnchorID
+user without residency."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from anchorid.participation.identity import LOGIN_KEY, PSEUDONYM_KEY
 
 SETUP_COMMAND = "anchorid participation setup"
 DEFAULT_CLIENT_ID = "participation"
-CLAIMS: dict[str, Any] = {"userinfo": {"resident_of": None, "age_over_18": None}}
+CLAIMS: dict[str, Any] = {"userinfo": {"resident_of": None, "age_over_15": None, "age_over_18": None}}
 PENDING_KEY = "participation_pending"
 LOGOUT_STATE_KEY = "participation_logout_state"
 

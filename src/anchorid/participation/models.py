@@ -7,9 +7,10 @@ pseudonym kept in their session. No name, no address, no ``sub`` is stored in an
 Ballot secrecy (docs/participation.md "Ballot secrecy"): ``VoterParticipation`` records that a participant voted in a
 process (one row per participant and process: a unique constraint), and ``Ballot`` holds what was voted, under a
 random id, with no column, foreign key or timestamp that names or orders the voter. The only bridge between them is
-``VoterParticipation.sealed_ballot``: the ballot id encrypted under a key derived from the server's secret key *and*
-the voter's ``sub`` (which no table holds), so that the voter — and only a request carrying their login — can replace
-their ballot before the vote closes.
+``Ballot.replace_tag``: an HMAC of the voter's ``sub`` under a key derived from the server's secret key (another
+derivation than the voter key's, so no value repeats across the tables). Only a request carrying the voter's login
+can compute it, so that the voter — and nobody holding the database alone — can replace their ballot before the vote
+closes, in the same statement that casts it (``service.cast``).
 """
 
 from __future__ import annotations
@@ -74,15 +75,21 @@ class Process(models.Model):
 
     #: What cannot change once voting opened (the admin and every other path go through ``save``).
     FROZEN_FIELDS = ("weights", "vote_kind", "max_choices", "budget_total", "budget_min_percent", "municipality_code")
+    #: Who may vote, and in which phase voting is open, cannot change either (the vote view checks them from a
+    #: per-worker snapshot of the process, ``service.vote_snapshot``).
+    FROZEN_KEYS = (("permissions", "vote"), ("phase_actions", "vote"))
 
     def __str__(self) -> str:
         return self.title
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            stored = Process.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS, "voting_opened_at").first()
+            stored = Process.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS, "voting_opened_at",
+                                                               "permissions", "phase_actions").first()  # fmt: skip
             if stored and stored["voting_opened_at"] is not None:
                 changed = [name for name in self.FROZEN_FIELDS if stored[name] != getattr(self, name)]
+                changed += [f"{field}[{key}]" for field, key in self.FROZEN_KEYS
+                            if (stored[field] or {}).get(key) != (getattr(self, field) or {}).get(key)]  # fmt: skip
                 if changed:
                     raise ValueError(f"voting has opened: {', '.join(changed)} can no longer change")
         super().save(*args, **kwargs)
@@ -191,8 +198,6 @@ class VoterParticipation(models.Model):
 
     process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
     voter_key = models.CharField(max_length=64)
-    #: The voter's ballot id, AES-GCM-sealed under a key from the secret key and the voter's sub (not stored).
-    sealed_ballot = models.CharField(max_length=200)
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=["process", "voter_key"], name="one_ballot_per_voter"),)
@@ -203,12 +208,19 @@ class VoterParticipation(models.Model):
 
 class Ballot(models.Model):
     """What was voted: a random id (the voter's receipt), the assurance it counts under, the choices (option ids).
-    No voter, no time, no sequence: the primary key is the random id."""
+    No voter, no time, no sequence: the primary key is the random id. ``replace_tag`` (``Participant.replace_tag``)
+    is unique per process: a second vote of the same person replaces this row (a new ballot id, new choices), so the
+    database keeps one ballot per person even if the voter table were bypassed. Never published."""
 
     ballot_id = models.CharField(max_length=32, primary_key=True)
     process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
+    #: Null only on ballots cast before the tag existed (migration 0002 refuses while such a vote is open).
+    replace_tag = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULLs stay out of the unique)
     assurance = models.CharField(max_length=10, choices=ASSURANCES)
     choices = models.JSONField()
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["process", "replace_tag"], name="one_ballot_per_tag"),)
 
     def __str__(self) -> str:
         return f"ballot {self.ballot_id}"
@@ -283,3 +295,127 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"notification {self.pk}"
+
+
+class Survey(models.Model):
+    """A survey of a process (Decidim's survey component): questions answered once per person — per pairwise
+    ``sub`` for a login, per pseudonymous session for an anonymous visitor, as the process's ``survey`` permission
+    allows — with aggregated results and moderated free text (``surveys``)."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="surveys")
+    title = models.CharField(max_length=150)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SurveyQuestion(models.Model):
+    KINDS = (("single", "Single choice"), ("multiple", "Multiple choice"), ("text", "Free text"))
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=KINDS, default="single")
+    text = models.CharField(max_length=300)
+    #: The choices' labels (single and multiple choice); answers store their indexes.
+    options = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return self.text
+
+    def clean(self) -> None:
+        """A choice question has 2 to 20 labelled choices; a free-text question none (the admin form calls this)."""
+        from django.core.exceptions import ValidationError
+
+        options = self.options
+        if self.kind == "text":
+            if options:
+                raise ValidationError({"options": "A free-text question has no choices."})
+            return
+        if (not isinstance(options, list) or not 2 <= len(options) <= 20
+                or not all(isinstance(o, str) and 0 < len(o.strip()) <= 150 for o in options)):  # fmt: skip
+            raise ValidationError({"options": 'Give 2 to 20 choices as a JSON list of texts, e.g. ["Yes", "No"].'})
+
+
+class SurveyResponse(models.Model):
+    """That someone answered a survey: one row per respondent key (an HMAC per survey, ``surveys.respondent_key``)."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    respondent_key = models.CharField(max_length=64)
+    assurance = models.CharField(max_length=10, choices=ASSURANCES)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["survey", "respondent_key"], name="one_response_each"),)
+
+    def __str__(self) -> str:
+        return f"response {self.pk}"
+
+
+class SurveyAnswer(models.Model):
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(SurveyQuestion, on_delete=models.CASCADE, related_name="answers")
+    choices = models.JSONField(default=list, blank=True)
+    text = models.TextField(max_length=2000, blank=True)
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = (models.UniqueConstraint(fields=["response", "question"], name="one_answer_per_question"),)
+
+    def __str__(self) -> str:
+        return f"answer {self.pk}"
+
+
+class EmailAddress(models.Model):
+    """An e-mail address a participant chose to give for notifications (opt-in, never required), by participant key.
+    Used only once verified (the link sent to it was opened); the verification token is stored hashed. Never
+    exported, never shown to anyone but its owner."""
+
+    participant_key = models.CharField(max_length=64, unique=True)
+    address = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, blank=True)
+    token_expires = models.DateTimeField(null=True, blank=True)
+    verified = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"e-mail address {self.pk}"
+
+
+class Meeting(models.Model):
+    """An in-person meeting of a process (Decidim's meetings): when, where, how many seats; registration once per
+    person; the minutes published afterwards (set up and minutes in the admin)."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="meetings")
+    title = models.CharField(max_length=150)
+    starts_at = models.DateTimeField()
+    place = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    #: Seats; 0: no limit.
+    capacity = models.PositiveIntegerField(default=0)
+    minutes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("starts_at", "id")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MeetingRegistration(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="registrations")
+    participant_key = models.CharField(max_length=64)
+    assurance = models.CharField(max_length=10, choices=ASSURANCES)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["meeting", "participant_key"], name="one_seat_each"),)
+
+    def __str__(self) -> str:
+        return f"registration {self.pk}"

@@ -4,7 +4,7 @@
   override any phase's list.
 - ``permissions``: per action, the least assurance allowed — ``anonymous`` (a pseudonymous session), ``anchorid``
   (logged in with AnchorID) or ``resident`` (``resident_of`` is the process's municipality) — and an age condition
-  (``"18"``: the ``age_over_18`` claim must be true).
+  (``"18"``: the ``age_over_18`` claim must be true; ``"15"``, a youth process: ``age_over_15``, or ``age_over_18``).
 
 ``check`` raises ``NotAllowed`` with a message for the person (never a claim name or code).
 """
@@ -18,14 +18,14 @@ from django.utils.translation import gettext as _
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Process
 
-ACTIONS = ("propose", "comment", "support", "vote", "debate")
+ACTIONS = ("propose", "comment", "support", "vote", "debate", "survey", "attend")
 LEVELS = ("anonymous", "anchorid", "resident")
 DEFAULT_PHASE_ACTIONS: dict[str, list[str]] = {
-    "ideas": ["propose", "comment", "support"],
-    "debate": ["comment", "debate"],
-    "vote": ["vote", "comment"],
-    "results": [],
-    "followup": ["comment"],
+    "ideas": ["propose", "comment", "support", "survey", "attend"],
+    "debate": ["comment", "debate", "survey", "attend"],
+    "vote": ["vote", "comment", "attend"],
+    "results": ["attend"],
+    "followup": ["comment", "survey", "attend"],
 }
 DEFAULT_PERMISSIONS: dict[str, dict[str, str]] = {
     "propose": {"level": "anonymous", "age": ""},
@@ -33,7 +33,20 @@ DEFAULT_PERMISSIONS: dict[str, dict[str, str]] = {
     "support": {"level": "anchorid", "age": ""},
     "debate": {"level": "anonymous", "age": ""},
     "vote": {"level": "resident", "age": ""},
+    "survey": {"level": "anonymous", "age": ""},
+    "attend": {"level": "anchorid", "age": ""},
 }
+#: The age conditions a process may set (a youth process: 15), each answered by the idp's age claims.
+AGES = ("15", "18")
+
+
+#: The actions in words, for residents (the process page never shows the internal names).
+def action_label(action: str) -> str:
+    return {"propose": _("Propose ideas"), "comment": _("Comment"), "support": _("Support ideas"), "vote": _("Vote"),
+            "debate": _("Start debates"), "survey": _("Answer surveys"),
+            "attend": _("Register for meetings")}.get(action, action)  # fmt: skip
+
+
 DEFAULT_WEIGHTS = {"resident": 1.0, "anchorid": 0.5, "anonymous": 0.0}
 
 
@@ -79,8 +92,9 @@ def check(process: Process, action: str, participant: Participant | None) -> Non
                 _("Only verified residents of the city may take part here. Your AnchorID login did not show that you "
                   "live in the city (you may log in again and agree to share your municipality).")
             )  # fmt: skip
-    if needed.get("age") == "18" and (participant is None or not participant.age_over_18()):
-        raise NotAllowed(_("Only people aged 18 or over may take part here."), needs_login=True)
+    age = needed.get("age", "")
+    if age in AGES and (participant is None or not participant.age_over(int(age))):
+        raise NotAllowed(_("Only people aged %(age)s or over may take part here.") % {"age": age}, needs_login=True)
 
 
 def describe(process: Process, action: str) -> str:
@@ -91,6 +105,6 @@ def describe(process: Process, action: str) -> str:
         "anchorid": _("anyone logged in with AnchorID"),
         "resident": _("verified residents (AnchorID with the My Number Card)"),
     }[needed.get("level", "anchorid")]
-    if needed.get("age") == "18":
-        words += " " + _("aged 18 or over")
+    if needed.get("age") in AGES:
+        words += " " + _("aged %(age)s or over") % {"age": needed["age"]}
     return words

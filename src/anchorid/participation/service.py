@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import secrets
+import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 from joserfc.jwk import ECKey
 
 from anchorid.common.rp.setup import write_atomically
-from anchorid.participation import permissions, tally
+from anchorid.participation import city_map, permissions, tally
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import (
     Ballot,
@@ -56,31 +58,59 @@ def _text(value: str, limit: int, what: str) -> str:
 
 
 def notify(keys: set[str], text: str, link: str, *, skip: str = "") -> None:
+    """In-app, and by e-mail to those who gave and verified an address (``email_notices``)."""
+    from anchorid.participation import email_notices
+
+    keys = {key for key in keys if key != skip}
     Notification.objects.bulk_create(
-        [Notification(participant_key=key, text=text[:300], link=link) for key in sorted(keys) if key != skip]
+        [Notification(participant_key=key, text=text[:300], link=link) for key in sorted(keys)]
     )
+    email_notices.send(keys, text, link)
 
 
 # -- proposals, supports, comments, debates -------------------------------------------------------------------
 
 
-def propose(process: Process, participant: Participant, title: str, body: str, *, cost: int = 0) -> Proposal:
+def _location(raw: tuple[str, str]) -> tuple[Decimal | None, Decimal | None]:
+    """An optional place: both coordinates or neither, decimal degrees within the city (``city_map``)."""
+    latitude, longitude = (value.strip() for value in raw)
+    if not latitude and not longitude:
+        return None, None
+    try:
+        point = Decimal(latitude).quantize(Decimal("0.000001")), Decimal(longitude).quantize(Decimal("0.000001"))
+    except (InvalidOperation, ValueError):
+        raise Invalid(
+            _("The place is given as latitude and longitude in degrees, e.g. 35.3190 and 139.5504.")
+        ) from None
+    if not point[0].is_finite() or not point[1].is_finite() or not city_map.within(*point):
+        raise Invalid(_("The place is outside the city."))
+    return point
+
+
+def propose(process: Process, participant: Participant, title: str, body: str, *, cost: int = 0,
+            location: tuple[str, str] = ("", "")) -> Proposal:  # fmt: skip
     permissions.check(process, "propose", participant)
+    latitude, longitude = _location(location)
     proposal = Proposal.objects.create(
         process=process, title=_text(title, TITLE_MAX, _("The title")), body=_text(body, BODY_MAX, _("The text")),
         author_key=participant.key, author_assurance=participant.assurance(process.municipality_code),
-        author_label=participant.label, cost=max(0, int(cost)),
+        author_label=participant.label, cost=max(0, int(cost)), latitude=latitude, longitude=longitude,
     )  # fmt: skip
     Follow.objects.create(proposal=proposal, participant_key=participant.key)
     return proposal
 
 
 def edit(proposal: Proposal, participant: Participant, title: str, body: str) -> None:
+    """The author edits an open proposal until someone supports it (as Decidim): a support was given to this text."""
     if proposal.author_key != participant.key or proposal.status != "open":
         raise Invalid(_("Only the author may edit an open proposal."))
     permissions.check(proposal.process, "propose", participant)
-    proposal.title, proposal.body = _text(title, TITLE_MAX, _("The title")), _text(body, BODY_MAX, _("The text"))
-    proposal.save(update_fields=["title", "body", "updated_at"])
+    title, body = _text(title, TITLE_MAX, _("The title")), _text(body, BODY_MAX, _("The text"))
+    with transaction.atomic():
+        if Support.objects.filter(proposal=proposal).exists():
+            raise Invalid(_("This proposal has supports: it can no longer be edited."))
+        proposal.title, proposal.body = title, body
+        proposal.save(update_fields=["title", "body", "updated_at"])
 
 
 def withdraw(proposal: Proposal, participant: Participant) -> None:
@@ -202,46 +232,95 @@ def ballot_options(process: Process) -> list[tally.Option]:
     return found
 
 
-def _lock_voter_row(process_id: int, voter_key: str) -> tuple[int, str]:
-    """The voter's row, inserted if missing and locked for the transaction, in one statement: ``INSERT ... ON
-    CONFLICT DO UPDATE ... RETURNING`` (PostgreSQL takes the row lock of the conflicting row; SQLite's ``BEGIN
-    IMMEDIATE`` already holds the database's write lock). Returns (row id, sealed pointer; empty when new)."""
-    table = connection.ops.quote_name(VoterParticipation._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (process_id, voter_key, sealed_ballot) VALUES (%s, %s, '') "  # noqa: S608 (our table)
-            "ON CONFLICT (process_id, voter_key) DO UPDATE SET voter_key = EXCLUDED.voter_key "
-            "RETURNING id, sealed_ballot",
-            [process_id, voter_key],
+#: Per-worker snapshots of processes whose vote is open: slug → (read at, process). Once voting opened, nothing the
+#: vote view checks can change (``Process.FROZEN_FIELDS``/``FROZEN_KEYS``) except the phase, and the phase is checked
+#: again by the statement that records the vote, so a snapshot is never wrong in what it lets through.
+_VOTE_SNAPSHOTS: dict[str, tuple[float, Process]] = {}
+SNAPSHOT_SECONDS = 5.0
+
+
+def vote_snapshot(slug: str) -> Process | None:
+    """The process ``slug`` while its vote is open, from this worker's snapshot (read at most every
+    ``SNAPSHOT_SECONDS``); None when there is no such process. A process not in the vote phase is read every time."""
+    now = time.monotonic()
+    found = _VOTE_SNAPSHOTS.get(slug)
+    if found is not None and now - found[0] < SNAPSHOT_SECONDS:
+        return found[1]
+    process = Process.objects.defer("published_document", "published_result", "description").filter(slug=slug).first()
+    if process is not None and process.phase == "vote" and process.voting_opened_at is not None:
+        _VOTE_SNAPSHOTS[slug] = (now, process)
+    else:
+        _VOTE_SNAPSHOTS.pop(slug, None)
+    return process
+
+
+def _record_sql() -> str:
+    """The statement(s) that record a vote, guarded by the process being in the vote phase *now* (the snapshot may
+    be older). PostgreSQL: one statement — the voter row (``ON CONFLICT DO NOTHING``) and the ballot (``ON CONFLICT
+    (process, replace_tag) DO UPDATE``: a re-vote replaces the id and the choices) in data-modifying CTEs, the
+    process row share-locked so a phase change waits for votes in flight and votes after it find no row. SQLite has
+    no data-modifying CTEs: the same two inserts in one ``BEGIN IMMEDIATE`` transaction (the write lock orders them
+    after any phase change)."""
+    quote = connection.ops.quote_name
+    process, voter, ballot = (quote(m._meta.db_table) for m in (Process, VoterParticipation, Ballot))
+    upsert = ("ON CONFLICT (process_id, replace_tag) DO UPDATE SET ballot_id = EXCLUDED.ballot_id, "
+              "assurance = EXCLUDED.assurance, choices = EXCLUDED.choices RETURNING ballot_id")  # fmt: skip
+    if connection.vendor == "postgresql":
+        return (
+            f"WITH open AS (SELECT id FROM {process} WHERE id = %(process)s AND phase = 'vote' "  # noqa: S608
+            f"AND voting_opened_at = %(opened)s FOR SHARE), "
+            f"voter AS (INSERT INTO {voter} (process_id, voter_key) SELECT id, %(voter)s FROM open "
+            f"ON CONFLICT (process_id, voter_key) DO NOTHING) "
+            f"INSERT INTO {ballot} (ballot_id, process_id, replace_tag, assurance, choices) "
+            f"SELECT %(ballot)s, id, %(tag)s, %(assurance)s, CAST(%(choices)s AS jsonb) FROM open {upsert}"
         )
-        row = cursor.fetchone()
-    return int(row[0]), str(row[1])
+    return (
+        f"INSERT INTO {voter} (process_id, voter_key) SELECT id, %(voter)s FROM {process} "  # noqa: S608
+        f"WHERE id = %(process)s AND phase = 'vote' AND voting_opened_at = %(opened)s "
+        f"ON CONFLICT (process_id, voter_key) DO NOTHING;"
+        f"INSERT INTO {ballot} (ballot_id, process_id, replace_tag, assurance, choices) "
+        f"SELECT %(ballot)s, id, %(tag)s, %(assurance)s, %(choices)s FROM {process} "
+        f"WHERE id = %(process)s AND phase = 'vote' AND voting_opened_at = %(opened)s {upsert}"
+    )
 
 
-def cast(process_id: int, participant: Participant, choices: list[int]) -> str:
+def cast(process_id: int, participant: Participant, choices: list[int], *, process: Process | None = None) -> str:
     """Cast (or replace) this participant's ballot; returns the new ballot id (the receipt).
 
-    One person, one ballot: the voter row is unique per (process, voter key), inserted or found and locked by one
-    statement (``_lock_voter_row``) for the transaction, so concurrent votes of one person queue, and each one after
-    the first replaces the ballot the sealed pointer names."""
-    with transaction.atomic():
+    Everything that can be decided before touching the database is: the permission and the phase from ``process``
+    (the vote view passes its snapshot; otherwise the process is read), the basket against the frozen options, the
+    keys. Then the vote is recorded by ``_record_sql`` — one statement on PostgreSQL, two in one transaction on
+    SQLite. One person, one ballot: the ballot row is unique per (process, replace tag), so 200 concurrent votes
+    of one person leave one ballot (the last to commit), and the voter row is unique per (process, voter key)."""
+    if process is None:
         process = Process.objects.defer("published_document", "published_result").get(pk=process_id)
-        permissions.check(process, "vote", participant)
-        try:
-            basket = tally.validate_choices(rules(process), ballot_options(process), choices)
-        except tally.BallotRejected as rejected:
-            raise Invalid(_ballot_message(rejected)) from None
-        row_id, sealed = _lock_voter_row(process.pk, participant.voter_key(process.pk))
-        earlier = participant.unseal_ballot(process.pk, sealed) if sealed else None
-        if earlier:
-            Ballot.objects.filter(pk=earlier, process=process).delete()
-        ballot_id = secrets.token_hex(16)
-        Ballot.objects.create(ballot_id=ballot_id, process=process, choices=basket,
-                              assurance=participant.assurance(process.municipality_code))  # fmt: skip
-        VoterParticipation.objects.filter(pk=row_id).update(
-            sealed_ballot=participant.seal_ballot(process.pk, ballot_id)
-        )
-    return ballot_id
+    permissions.check(process, "vote", participant)
+    try:
+        basket = tally.validate_choices(rules(process), ballot_options(process), choices)
+    except tally.BallotRejected as rejected:
+        raise Invalid(_ballot_message(rejected)) from None
+    ballot_id = secrets.token_hex(16)
+    params: dict[str, Any] = {
+        "process": process.pk, "voter": participant.voter_key(process.pk), "ballot": ballot_id,
+        "tag": participant.replace_tag(process.pk), "assurance": participant.assurance(process.municipality_code),
+        "choices": json.dumps(basket),
+        # the process the snapshot is of (an id alone could name a process made anew), its rules frozen since then
+        "opened": connection.ops.adapt_datetimefield_value(process.voting_opened_at),
+    }  # fmt: skip
+    statements = _record_sql().split(";")
+    if len(statements) == 1:  # PostgreSQL: one statement, its own transaction (autocommit)
+        with connection.cursor() as cursor:
+            cursor.execute(statements[0], params)
+            row = cursor.fetchone()
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statements[0], params)
+            cursor.execute(statements[1], params)
+            row = cursor.fetchone()
+    if row is None:  # the phase changed since the snapshot: nothing was written
+        _VOTE_SNAPSHOTS.pop(process.slug, None)
+        raise permissions.NotAllowed(_("This is not open in the current phase of the process."))
+    return str(row[0])
 
 
 def _ballot_message(rejected: tally.BallotRejected) -> str:
@@ -285,6 +364,7 @@ def set_phase(process: Process, phase: str, moderator: str) -> None:
             fields.append("voting_opened_at")
         locked.save(update_fields=fields)
         ModerationAction.objects.create(process=locked, moderator=moderator, action="phase", target=phase)
+    _VOTE_SNAPSHOTS.pop(process.slug, None)  # this worker's; the others' expire (and the vote statement re-checks)
     process.refresh_from_db()
     if (
         phase in ("results", "followup")
@@ -382,13 +462,36 @@ def report(participant: Participant, reason: str, *, proposal: Proposal | None =
                                  reason=_text(reason, REASON_MAX, _("The reason")))  # fmt: skip
 
 
-def merge(source: Proposal, into: Proposal, moderator: str) -> None:
+def merge(source: Proposal, into: Proposal, moderator: str) -> int:
+    """Merge ``source`` into ``into`` (moderators): the source is marked merged and points at the target; its
+    supports and followers move to the target, a person who supported both counted once (the unique support per
+    person and proposal decides); both authors and the followers are told. Returns the supports carried over."""
     if source.process_id != into.process_id or source.pk == into.pk:
         raise Invalid(_("Proposals are merged within one process."))
-    source.status, source.merged_into = "merged", into
-    source.save(update_fields=["status", "merged_into", "updated_at"])
-    ModerationAction.objects.create(process=source.process, moderator=moderator, action="merge",
-                                    target=f"proposal {source.pk} -> {into.pk}")  # fmt: skip
+    if source.status not in ("open",) or into.status not in ("open", "selected") or into.hidden:
+        raise Invalid(_("Only an open proposal can be merged, into an open one."))
+    with transaction.atomic():
+        before = Support.objects.filter(proposal=into).count()
+        Support.objects.bulk_create(
+            [Support(proposal=into, participant_key=key, assurance=assurance)
+             for key, assurance in source.supports.values_list("participant_key", "assurance")],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        carried = Support.objects.filter(proposal=into).count() - before
+        followers = set(source.followers.values_list("participant_key", flat=True))
+        Follow.objects.bulk_create([Follow(proposal=into, participant_key=key) for key in followers],
+                                   ignore_conflicts=True)  # fmt: skip
+        source.status, source.merged_into = "merged", into
+        source.save(update_fields=["status", "merged_into", "updated_at"])
+        ModerationAction.objects.create(process=source.process, moderator=moderator, action="merge",
+                                        target=f"proposal {source.pk} -> {into.pk}",
+                                        reason=f"{carried} supports carried over")  # fmt: skip
+    notify(
+        followers | {source.author_key, into.author_key},
+        _("“%(a)s” was merged into “%(b)s”.") % {"a": source.title, "b": into.title},
+        f"/proposals/{into.pk}/",
+    )
+    return carried
 
 
 def record_progress(proposal: Proposal, moderator: str, status: str, percent: int) -> None:

@@ -36,3 +36,12 @@ SECURE_HSTS_SECONDS = hsts_seconds(ANCHORID_PARTICIPATION_ORIGIN)
 # The login and logout buttons are answered with a redirect to the idp (form-action names its origin).
 ANCHORID_CONTENT_SECURITY_POLICY = STRICT_POLICY
 ANCHORID_CSP_FORM_TARGETS = "anchorid.participation.csp.form_targets"
+# Sessions: the common store (fewer statements to write one) with a lighter read, as every vote reads one.
+SESSION_ENGINE = "anchorid.participation.session_store"
+
+# E-mail notifications to participants who gave (and verified) an address here: the backend, or files in a folder.
+EMAIL_BACKEND = config.EMAIL_BACKEND.value()
+if config.EMAIL_FILE_PATH.is_set():
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(config.EMAIL_FILE_PATH.value())
+DEFAULT_FROM_EMAIL = config.EMAIL_FROM.value()

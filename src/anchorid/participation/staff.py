@@ -8,14 +8,15 @@ import json
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from anchorid.participation import permissions, service
-from anchorid.participation.models import Comment, Moderator, Process, Proposal, Report
+from anchorid.participation import permissions, service, surveys
+from anchorid.participation.models import Comment, Moderator, Process, Proposal, Report, SurveyAnswer
 from anchorid.participation.views import SITE
 
 
@@ -49,6 +50,8 @@ def process_page(request: HttpRequest, slug: str) -> HttpResponse:
         "weights_json": json.dumps(permissions.weights(process)),
         "audit": process.moderation_actions.order_by("-id")[:100],
         "may": _may_moderate(request, process),
+        "surveys": [(survey, surveys.results(survey, with_hidden=True)) for survey in process.surveys.all()],
+        "mergeable": process.proposals.filter(status="open", hidden=False).order_by("id"),
     }
     return render(request, "participation/staff_process.html", context)  # fmt: skip
 
@@ -94,8 +97,12 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
         elif what == "hide-proposal":
             service.hide(proposal(), who, post.get("reason", ""))
         elif what == "hide-comment":
-            found = get_object_or_404(Comment, pk=_int(post.get("comment", "")))
+            found = get_object_or_404(Comment.objects.filter(Q(proposal__process=process) | Q(debate__process=process)),
+                                      pk=_int(post.get("comment", "")))  # fmt: skip
             service.hide(found, who, post.get("reason", ""))
+        elif what == "hide-answer":
+            answer = get_object_or_404(SurveyAnswer, pk=_int(post.get("answer", "")), response__survey__process=process)
+            surveys.hide_answer(answer, who, post.get("reason", ""))
         elif what == "merge":
             into = get_object_or_404(Proposal, pk=_int(post.get("into", "")), process=process)
             service.merge(proposal(), into, who)

@@ -17,10 +17,10 @@ from anchorid.common import anonymous_rows
 from anchorid.common.ratelimit import Limit, RateLimited, client_ip, hit
 from anchorid.common.rp.client import LoginError
 from anchorid.common.settings_base import DATA_DIR
-from anchorid.participation import identity, permissions, service
+from anchorid.participation import city_map, email_notices, identity, meetings, permissions, service, surveys
 from anchorid.participation import login as anchorid_login
 from anchorid.participation.identity import Participant
-from anchorid.participation.models import Comment, Debate, Notification, Process, Proposal
+from anchorid.participation.models import Comment, Debate, Meeting, Notification, Process, Proposal, Survey
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,12 @@ def process_page(request: HttpRequest, slug: str) -> HttpResponse:
     participant = identity.current(request.session)
     proposals = [(p, service.supports_by_assurance(p)) for p in process.proposals.filter(hidden=False)
                  .exclude(status__in=("withdrawn", "merged"))]  # fmt: skip
-    rules = [(action, permissions.describe(process, action)) for action in permissions.ACTIONS]
+    rules = [(action, permissions.action_label(action), permissions.describe(process, action))
+             for action in permissions.ACTIONS]  # fmt: skip
     context = _context(request, process=process, proposals=proposals, rules=rules,
                        open_actions=permissions.actions_in_phase(process), weights=permissions.weights(process),
                        phases=Process._meta.get_field("phase").choices, debates=process.debates.all(),
+                       surveys=process.surveys.all(), meetings=process.meetings.all(),
                        voted=service.has_voted(process, participant))  # fmt: skip
     return render(request, "participation/process.html", context)
 
@@ -98,7 +100,11 @@ def propose(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         back,
         lambda: service.propose(
-            process, _actor(request, process, "propose"), request.POST.get("title", ""), request.POST.get("body", "")
+            process,
+            _actor(request, process, "propose"),
+            request.POST.get("title", ""),
+            request.POST.get("body", ""),
+            location=(request.POST.get("latitude", ""), request.POST.get("longitude", "")),
         ),
     )
 
@@ -142,7 +148,10 @@ def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = _context(request, proposal=proposal, process=proposal.process, comments=_comments(proposal=proposal),
                        supports=service.supports_by_assurance(proposal),
                        open_actions=permissions.actions_in_phase(proposal.process),
-                       mine=participant is not None and participant.key == proposal.author_key)  # fmt: skip
+                       mine=participant is not None and participant.key == proposal.author_key,
+                       merged_into=proposal.merged_into if proposal.status == "merged" else None,
+                       map=city_map.drawing(proposal.latitude, proposal.longitude)
+                       if proposal.latitude is not None and proposal.longitude is not None else None)  # fmt: skip
     return render(request, "participation/proposal.html", context)
 
 
@@ -206,6 +215,16 @@ def vote_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def edit_proposal(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal(pk)
+    participant = identity.current(request.session)
+    if participant is None:
+        return _refused(request, _("Only the author may edit an open proposal."), back=f"/proposals/{pk}/")
+    return _act(request, f"/proposals/{pk}/", lambda: service.edit(
+        proposal, participant, request.POST.get("title", ""), request.POST.get("body", "")))  # fmt: skip
+
+
+@require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _proposal(pk)
     participant = identity.current(request.session)
@@ -235,7 +254,12 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @never_cache
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
-    process = _process(slug)
+    """The vote page and the vote button. The POST is the platform's hot path: the process comes from this worker's
+    snapshot (``service.vote_snapshot``), the session is read (never written, for a login), and the vote is one
+    statement on PostgreSQL (``service.cast``); tests/participation/test_vote_statements.py pins the count."""
+    process = service.vote_snapshot(slug)
+    if process is None:
+        raise Http404("no such process")
     participant = identity.current(request.session)
     back = f"/processes/{slug}/vote/"
     try:
@@ -248,7 +272,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             choices = service.parse_choices(request.POST.getlist("option"))
-            ballot_id = service.cast(process.pk, _actor(request, process, "vote"), choices)
+            ballot_id = service.cast(process.pk, _actor(request, process, "vote"), choices, process=process)
         except permissions.NotAllowed as refused:
             return _refused(request, refused.message, back=back)
         except service.Invalid as invalid:
@@ -257,7 +281,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             return anonymous_rows.limited_page(request, limited, back=back)
         # POST, redirect, GET: a reload of the receipt never votes again. The receipt travels in a signed cookie to
         # this browser only (never stored on the server beside the session that names the voter).
-        response = redirect(f"/processes/{slug}/receipt/")
+        response = HttpResponseRedirect(f"/processes/{slug}/receipt/")
         response.set_signed_cookie(RECEIPT_COOKIE, ballot_id, salt=RECEIPT_SALT, max_age=600, httponly=True,
                                    samesite="Lax", secure=request.is_secure(), path=f"/processes/{slug}/")  # fmt: skip
         return response
@@ -322,6 +346,56 @@ def tally_keys(request: HttpRequest) -> HttpResponse:
     return JsonResponse(service.tally_public_jwks(DATA_DIR))
 
 
+@require_http_methods(["GET", "POST"])
+def survey_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = get_object_or_404(Survey.objects.select_related("process"), pk=pk)
+    back = f"/surveys/{pk}/"
+    if request.method == "POST":
+
+        def do() -> None:
+            surveys.respond(survey, _actor(request, survey.process, "survey"), request.POST)
+            messages.success(request, _("Thank you. Your answers are recorded."))
+
+        response = _act(request, back, do)
+        return redirect(f"/surveys/{pk}/results/") if response.status_code == 302 else response
+    participant = identity.current(request.session)
+    context = _context(request, survey=survey, process=survey.process, questions=survey.questions.all(),
+                       open_actions=permissions.actions_in_phase(survey.process),
+                       who=permissions.describe(survey.process, "survey"),
+                       answered=surveys.has_responded(survey, participant))  # fmt: skip
+    return render(request, "participation/survey.html", context)
+
+
+@require_GET
+def meeting_page(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = get_object_or_404(Meeting.objects.select_related("process"), pk=pk)
+    participant = identity.current(request.session)
+    context = _context(request, meeting=meeting, process=meeting.process, taken=meeting.registrations.count(),
+                       registered=meetings.is_registered(meeting, participant),
+                       open_actions=permissions.actions_in_phase(meeting.process),
+                       who=permissions.describe(meeting.process, "attend"))  # fmt: skip
+    return render(request, "participation/meeting.html", context)
+
+
+@require_POST
+def meeting_register(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = get_object_or_404(Meeting.objects.select_related("process"), pk=pk)
+    participant = identity.current(request.session)
+    back = f"/meetings/{pk}/"
+    if request.POST.get("cancel"):
+        if participant is None:
+            return _refused(request, _("You are not registered for this meeting."), status=400, back=back)
+        return _act(request, back, lambda: meetings.cancel(meeting, participant))
+    return _act(request, back, lambda: meetings.register(meeting, _actor(request, meeting.process, "attend")))
+
+
+@require_GET
+def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = get_object_or_404(Survey.objects.select_related("process"), pk=pk)
+    context = _context(request, survey=survey, process=survey.process, results=surveys.results(survey))
+    return render(request, "participation/survey_results.html", context)
+
+
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
@@ -334,10 +408,42 @@ def search(request: HttpRequest) -> HttpResponse:
 def notifications(request: HttpRequest) -> HttpResponse:
     participant = identity.current(request.session)
     rows = list(Notification.objects.filter(participant_key=participant.key)[:50]) if participant else []
-    response = render(request, "participation/notifications.html", _context(request, rows=rows))
+    response = render(request, "participation/notifications.html",
+                      _context(request, rows=rows, email=email_notices.mine(participant)))  # fmt: skip
     if participant:
         Notification.objects.filter(participant_key=participant.key, read=False).update(read=True)
     return response
+
+
+@require_POST
+def email_address(request: HttpRequest) -> HttpResponse:
+    """Give (``address``) or remove (``remove``) the address for e-mail notifications: opt-in, for whoever has
+    notifications (a login, or an anonymous session that posted)."""
+    participant = identity.current(request.session)
+    if participant is None:
+        return _refused(request, _("Take part first: notifications are about your posts and what you follow."),
+                        back="/notifications/")  # fmt: skip
+
+    def do() -> None:
+        if request.POST.get("remove"):
+            email_notices.remove(participant)
+            messages.success(request, _("Your e-mail address is removed. No more e-mails are sent."))
+            return
+        if not participant.logged_in:
+            hit(ANONYMOUS_PER_SESSION, participant.key)
+        email_notices.give(participant, request.POST.get("address", ""))
+        messages.success(request, _("We sent a link to this address. Open it to start receiving e-mails."))
+
+    return _act(request, "/notifications/", do)
+
+
+@require_GET
+def email_verify(request: HttpRequest, token: str) -> HttpResponse:
+    if email_notices.verify(token):
+        messages.success(request, _("Your e-mail address is confirmed."))
+        return redirect("/notifications/")
+    return _refused(request, _("This link is not valid (used already, or older than a day). Give your address "
+                               "again to get a new one."), status=400, back="/notifications/")  # fmt: skip
 
 
 @require_POST

@@ -52,7 +52,7 @@ CHUNK = 500
 CLAIMS_OF = {
     "name": ["name"],
     "address": ["address", "resident_of"],
-    "birthdate": ["birthdate", "age_over_18", "age_over_65"],
+    "birthdate": ["birthdate", "age_over_15", "age_over_18", "age_over_65"],
     "gender": ["gender"],
 }
 

@@ -7,8 +7,10 @@ attributes wrapped with how they were verified, ``ida``). Claims asked for by sc
 resident may deselect them; claims asked for with ``{"essential": true}`` in the ``claims`` parameter are essential
 (§5.5.1) and can only be accepted or refused as a whole.
 
-Derived claims reveal less than their source: ``age_over_18``/``age_over_65`` are booleans computed from the birth
-date on today's date in Japan, never the date; ``resident_of`` is the municipality's local government code (全国
+``age_over_15`` (youth participation) is in no scope: a client asks for it in the ``claims`` parameter.
+
+Derived claims reveal less than their source: ``age_over_15``/``age_over_18``/``age_over_65`` are booleans from the
+birth date on today's date in Japan, never the date; ``resident_of`` is the municipality's local government code (全国
 地方公共団体コード, 6 digits with check digit), derived from the address's prefecture+municipality by a small table
 (``MUNICIPALITY_CODES``) — the account stores the address only. An address outside the table gives no resident_of.
 """
@@ -40,6 +42,7 @@ KNOWN_CLAIMS = (
     "gender",
     "birthdate",
     "address",
+    "age_over_15",
     "age_over_18",
     "age_over_65",
     "resident_of",
@@ -207,6 +210,8 @@ def claim_values(
             values["birthdate"] = info.birth_date.isoformat()
         elif name == "address":
             values["address"] = structured_address(info.address)
+        elif name == "age_over_15":
+            values["age_over_15"] = age_on(info.birth_date, today) >= 15
         elif name == "age_over_18":
             values["age_over_18"] = age_on(info.birth_date, today) >= 18
         elif name == "age_over_65":

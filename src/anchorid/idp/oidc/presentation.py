@@ -15,6 +15,7 @@ def claim_labels() -> dict[str, str]:
         "gender": _("Gender"),
         "birthdate": _("Date of birth"),
         "address": _("Address"),
+        "age_over_15": _("Whether you are 15 or older (not your date of birth)"),
         "age_over_18": _("Whether you are 18 or older (not your date of birth)"),
         "age_over_65": _("Whether you are 65 or older (not your date of birth)"),
         "resident_of": _("The municipality you live in (its code)"),
