@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from anchorid.common import display
 from anchorid.idp.audit.models import AuditEntry
-from anchorid.jpki.attributes import BasicFourInfo, Gender
+from anchorid.jpki.attributes import BasicFourInfo
 
 
 @dataclass(frozen=True, slots=True)
