@@ -93,6 +93,12 @@ def virtual_authenticator(page: Any) -> None:
     )
 
 
+#: The consent page's 必須/任意 badges as the resident saw them (filled in by :func:`resident_context`).
+CONSENT_BADGES: list[dict[str, str]] = []
+BADGE_STYLE = """els => els.map(e => { const s = getComputedStyle(e);
+    return {text: e.innerText, background: s.backgroundColor, border: s.borderTopStyle}; })"""
+
+
 def resident_context(chromium: Any, world: World) -> Any:
     """A resident onboarded with the card (scripted), the idp session taken into a browser context, logged in at
     the city (consent given) and signed up at one sample provider."""
@@ -104,6 +110,7 @@ def resident_context(chromium: Any, world: World) -> Any:
     page.goto(f"{world.city.url}/")
     page.click("#login-anchorid")
     page.wait_for_selector("form.consent", timeout=30_000)
+    CONSENT_BADGES.extend(page.eval_on_selector_all(".badge", BADGE_STYLE))
     page.click('button[name="decision"][value="allow"]')
     page.wait_for_url(f"{world.city.url}/", timeout=30_000)
     page.close()
@@ -392,12 +399,17 @@ def guardians(chromium: Any, world: World, card_helper: CardHelper, tmp_path_fac
     found: list[str] = []
     contexts = {"guardian": card_context(chromium, world, families[0]["guardian"]),
                 "guardian-midway": card_context(chromium, world, families[1]["guardian"])}  # fmt: skip
-    for who, family in zip(contexts, families, strict=True):
+    setup = code = ""
+    for who, family in zip(list(contexts), families, strict=True):
         page = contexts[who].new_page()
         page.goto(f"{idp}/me/children/add/")
         card_helper.insert(family["child"], family["child"]["authentication_pin"])
         page.click("#card-start")
         page.wait_for_url(f"{idp}/me/children/add/guardian/", timeout=30_000)
+        if who == "guardian-midway":  # asks for the city counter too (a code on "My children")
+            page.click("#request-counter")
+            page.wait_for_url(f"{idp}/me/children/", timeout=30_000)
+            code = page.locator("#counter-requests .counter-code").first.inner_text()
         if who == "guardian":
             card_helper.insert(family["guardian"], family["guardian"]["signature_pin"])
             page.click("#consent-start")
@@ -422,12 +434,15 @@ def guardians(chromium: Any, world: World, card_helper: CardHelper, tmp_path_fac
             kid_context.close()
             page.goto(f"{idp}/me/children/")
             page.click("#setup-link-1")  # a fresh link for the set-up page's row (the first one is used)
-            contexts["setup"] = str(page.locator("#setup-link a").get_attribute("href"))
+            setup = str(page.locator("#setup-link a").get_attribute("href"))
         page.close()
-    yield {"contexts": contexts, "found": found}
+    run("idp", "guardians", "counter-staff", "--data", str(world.idp.data), "--username", "a11y-counter",
+        env=world.idp.env, stdin=JLIS_STAFF_PASSWORD + "\n")  # fmt: skip
+    contexts["counter-staff"] = staff_context(chromium, f"{idp}/admin/login/?next=/staff/guardians/", "a11y-counter",
+                                              JLIS_STAFF_PASSWORD)  # fmt: skip
+    yield {"contexts": contexts, "setup": setup, "code": code, "found": found}
     for context in contexts.values():
-        if not isinstance(context, str):
-            context.close()
+        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -481,7 +496,11 @@ def guardian_and_library_states(world: World, guardians: dict[str, Any], library
         PageState("idp add a child (child's card)", f"{idp}/me/children/add/", "guardian"),
         PageState("idp add a child (guardian's card)", f"{idp}/me/children/add/guardian/", "guardian-midway"),
         PageState("idp my children (none yet)", f"{idp}/me/children/", "resident"),
-        PageState("idp child set-up", guardians["contexts"]["setup"]),
+        PageState("idp child set-up", guardians["setup"]),
+        PageState("idp my children (at the counter)", f"{idp}/me/children/", "guardian-midway"),
+        PageState("idp admin login", f"{idp}/admin/login/"),
+        PageState("idp counter staff", f"{idp}/staff/guardians/", "counter-staff"),
+        PageState("idp counter staff (a request)", f"{idp}/staff/guardians/?code={guardians['code']}", "counter-staff"),
         PageState("library home", f"{lib}/"),
         PageState("library home (patron)", f"{lib}/", "resident", shot=True),
         PageState("library search", f"{lib}/search/?q=%E3%81%86%E3%81%BF%E3%81%B9"),
@@ -504,7 +523,7 @@ def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_na
     world: World, contexts: dict[str, Any], guardians: dict[str, Any], library: dict[str, Any]
 ) -> None:
     states = guardian_and_library_states(world, guardians, library)
-    walkers = {who: c for who, c in guardians["contexts"].items() if who != "setup"}
+    walkers = dict(guardians["contexts"])
     walkers.update({"library-staff": library["staff"], "anonymous": contexts["anonymous"],
                     "resident": contexts["resident"]})  # fmt: skip
     started = time.monotonic()
@@ -513,3 +532,44 @@ def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_na
     assert walked.checked == 2 * len(states), a11y.report(walked)
     assert not walked.findings, a11y.report(walked)
     assert not guardians["found"] + library["found"], guardians["found"] + library["found"]
+
+
+ONE_LINE = """(selector) => [...document.querySelectorAll(selector)].filter(e => e.getClientRects().length).map(e => {
+    const range = document.createRange(); range.selectNodeContents(e);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+    return {text: e.innerText.trim(), lines: tops.size}; })"""
+
+
+def test_it_keeps_the_layout_fixes_found_by_eye(world: World, contexts: dict[str, Any]) -> None:
+    """Issue 18 §3's layout items, each measured: 「変更」 on one line at 1280 px on every site; the staff header's
+    items never break inside a word; the city home no wider than a 390 px phone; the lottery's entry form before its
+    slot list (within the first screens, not after 90 rows); the consent page's 必須/任意 badges outlined, not
+    filled like selected text."""
+    page = contexts["resident"].new_page()
+    page.set_viewport_size({"width": a11y.DESKTOP, "height": 900})
+    for url in (world.idp.url, world.city.url, world.providers.url):
+        page.goto(f"{url}/")
+        buttons = page.evaluate(ONE_LINE, ".lang-form button")
+        assert buttons, url
+        assert all(b["lines"] == 1 for b in buttons), (url, buttons)
+    page.set_viewport_size({"width": a11y.PHONE, "height": 844})
+    page.goto(f"{world.city.url}/")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= a11y.PHONE
+    rounds = links(contexts["resident"], f"{world.city.url}/lottery/", r"/lottery/\d+/$")
+    page.goto(rounds[0])
+    form_top = page.evaluate("() => document.getElementById('entry-form').getBoundingClientRect().top")
+    slots_top = page.evaluate("() => document.getElementById('round-slots').getBoundingClientRect().top")
+    assert form_top < slots_top
+    assert form_top < 3 * 844, form_top
+    page.close()
+    staff = contexts["staff"].new_page()
+    staff.set_viewport_size({"width": a11y.DESKTOP, "height": 900})
+    staff.goto(f"{world.city.url}/staff/")
+    items = staff.evaluate(ONE_LINE, ".staff-nav a, .staff-nav button, .lang-form button")
+    assert len(items) > 3
+    assert all(item["lines"] == 1 for item in items), items
+    staff.close()
+    assert {badge["text"] for badge in CONSENT_BADGES} >= {"必須", "任意"}, CONSENT_BADGES
+    for badge in CONSENT_BADGES:
+        assert badge["background"] in ("rgba(0, 0, 0, 0)", "transparent"), badge
+        assert badge["border"] == "solid", badge

@@ -53,7 +53,6 @@ def open_request(guardian: Account, session: SessionBase, *, now: datetime.datet
         raise service.GuardianRefused("child_already_registered", "this card already has an account")
     request = CounterRequest.objects.create(code=new_code(), guardian=guardian, card=card.as_session(),
                                             created_at=now, expires_at=now + LIFETIME)  # fmt: skip
-    session.pop(service.SESSION_CHILD, None)
     return request
 
 
