@@ -214,15 +214,14 @@ ZOOMED = {"width": 640, "height": 400}  # a 1280 × 800 screen at 200 % zoom
 
 
 @pytest.fixture(scope="module")
-def journey(chromium: Any, world: World, seeded: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """The keyboard-only journey at 200 % zoom: after the card step (the card helper signs, scripted as in the
-    other browser tests), register a passkey, log out, log in at the city with the passkey through AnchorID, give
-    consent, find a free slot in the availability grid, book it and pay — Tab, Enter and typing only, every focus
-    visible, no page scrolling sideways. Yields the context (logged in) and the pages it reached."""
-    scripted = Browser(world.idp.url)
-    scripted.onboard(world.parties.adult_card())
+def journey(chromium: Any, world: World, seeded: dict[str, str], card_helper: CardHelper) -> Iterator[dict[str, Any]]:
+    """The keyboard-only journey at 200 % zoom: onboarding with the card (the page's button pressed with the
+    keyboard; the real card helper, running in this process on the port the idp's page calls, reads the virtual card
+    and takes the PIN from the test as a resident types it into the helper's own prompt), register a passkey, log
+    out, log in at the city with the passkey through AnchorID, give consent, find a free slot in the availability
+    grid, book it and pay — Tab, Enter and typing only, every focus visible, no page scrolling sideways. Yields the
+    context (logged in) and the pages it reached."""
     context = chromium.new_context(viewport=ZOOMED, device_scale_factor=2, locale="ja-JP", bypass_csp=True)
-    context.add_cookies([{"name": c.name, "value": c.value or "", "url": world.idp.url} for c in scripted.http.cookies])
     page = context.new_page()
     virtual_authenticator(page)
     idp, city = world.idp.url, world.city.url
@@ -234,7 +233,14 @@ def journey(chromium: Any, world: World, seeded: dict[str, str]) -> Iterator[dic
         if wide := a11y.sideways_scroll(page):
             reached["sideways"].append(f"{page.url}: {wide}")
 
-    page.goto(f"{idp}/passkeys/register/")
+    page.goto(f"{idp}/onboarding/")
+    settle(f"{idp}/onboarding/")
+    card = world.parties.adult_card()
+    card_helper.insert(card, card["signature_pin"])
+    a11y.tab_to(page, "#onboarding-start")
+    page.keyboard.press("Enter")
+    settle(f"{idp}/passkeys/register/")
+    reached["onboarded"] = True
     a11y.tab_to(page, "#passkey-name")
     page.keyboard.type("キーボードの端末")
     a11y.tab_to(page, "#register-passkey")
@@ -298,6 +304,7 @@ def contexts(chromium: Any, world: World, seeded: dict[str, str], journey: dict[
 
 
 def test_it_books_and_pays_with_the_keyboard_alone_at_200_percent_zoom(journey: dict[str, Any]) -> None:
+    assert journey["onboarded"]
     assert "/booking/bookings/" in journey["booking"]
     assert "/booking/receipts/" in journey["receipt"]
     assert re.search(r"\d{1,2}:\d{2}", journey["slot_name"]), journey["slot_name"]  # the button names its time

@@ -106,9 +106,7 @@ class CounterRequest(models.Model):
     child = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        permissions: ClassVar[list[tuple[str, str]]] = [
-            ("confirm_at_counter", "Can confirm a guardian relation at the city counter")
-        ]
+        permissions = (("confirm_at_counter", "Can confirm a guardian relation at the city counter"),)
 
     def __str__(self) -> str:
         return f"counter request {self.pk}"
