@@ -165,6 +165,8 @@ def walk(
     walked = Walked()
     origins = list(origins)
     pages = {who: context.new_page() for who, context in contexts.items()}
+    for page in pages.values():  # axe-core in every document these pages load: sent to the browser once, not per load
+        page.add_init_script(script=source)
     for language in languages:
         for context in contexts.values():
             set_language(context, origins, language)
