@@ -515,6 +515,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         )
         city_lines = _seed_city(city)
         family = guardians_demo.set_up(data, jlis.data, jlis_env=jlis.env)
+        counter_password = guardians_demo.counter_staff(data, idp.data, idp_env=idp.env)
         adoption_demo.set_up(data, city.data)
         _start(city)
         _wait_until_answering(city)
@@ -558,7 +559,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             *guardians_demo.guide_lines(
                 command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,
                 data=data.resolve(), idp_data=idp.data.resolve(), jlis_data=jlis.data.resolve(),
-                city_data=city.data.resolve(),
+                city_data=city.data.resolve(), counter_password=counter_password,
             ),
         ]  # fmt: skip
         print(_guide(data, by_name, index, city_lines, connected, env_file, services), flush=True)

@@ -168,3 +168,34 @@ def test_it_ties_staff_form_errors_and_help_to_their_fields_and_announces_them()
     assert errors
     for field in errors:
         assert f"{field}_error" in described.get(field, ""), field
+
+
+def test_it_shows_the_gender_claim_in_the_page_language(client: Client) -> None:
+    logged_in(client, resident_claims(gender="female"))
+    japanese = text(client.get("/").content.decode())
+    english = text(client.get("/", headers=EN).content.decode())
+    assert "女性" in japanese
+    assert "female" not in japanese.lower()
+    assert "Female" in english
+    assert "Gender female" not in english
+
+
+def test_it_names_the_demo_lottery_round_and_facilities_in_the_page_language() -> None:
+    from django import forms
+    from django.utils import translation
+
+    from anchorid.city.lottery.demo import seed_lottery_demo
+    from anchorid.city.staff.forms import BookingSearchForm, OnBehalfEntryForm
+
+    seed_facilities()
+    seed_lottery_demo()
+    assert LotteryRound.objects.exists()
+    with translation.override("ja"):
+        japanese = str(OnBehalfEntryForm()["round"]) + str(BookingSearchForm()["facility"])
+    with translation.override("en"):
+        english = str(OnBehalfEntryForm()["round"]) + str(BookingSearchForm()["facility"])
+    assert "【デモ】" in japanese
+    assert "Demo" not in japanese
+    assert "Kamakura" not in japanese  # a facility by its Japanese name
+    assert "Demo" in english
+    assert isinstance(OnBehalfEntryForm.base_fields["round"], forms.ModelChoiceField)

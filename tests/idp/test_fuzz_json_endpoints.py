@@ -124,6 +124,7 @@ NOT_JSON = {
     "/", "/me/sign/<str:public_id>/prepared/", "/me/children/", "/me/children/add/", "/me/children/add/guardian/",
     "/me/children/approvals/<int:approval_id>/", "/me/children/<str:child_id>/stop/",
     "/me/children/<str:child_id>/setup-link/", "/children/setup/<str:token>/",
+    "/me/children/add/counter/", "/staff/guardians/",  # HTML forms: tests/idp/test_guardians_counter.py
     r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
     "/links/consent/", "/me/links/", "/me/links/<str:link_id>/withdraw/", "/me/links/<str:link_id>/receipt/",
 }  # fmt: skip

@@ -109,3 +109,20 @@ def test_it_formats_amounts_lists_and_dates_one_way_per_language() -> None:
         assert display.yen(1200) == "¥1,200"
         assert display.listing(["Name", "Address"]) == "Name, Address"
         assert "p.m." not in display.when(datetime.datetime(2026, 12, 7, 14, 31, tzinfo=datetime.UTC))
+
+
+def test_it_names_the_gender_in_the_page_language(resident: Client) -> None:
+    japanese = text(resident.get("/me/").content.decode())
+    resident.cookies["django_language"] = "en"
+    english = text(resident.get("/me/").content.decode())
+    assert re.search(r"性別 (男性|女性|不明)", japanese), japanese
+    assert re.search(r"Gender (Male|Female|Not stated)\b", english), english
+    assert not re.search(r"Gender (male|female|not stated)\b", english)
+
+
+def test_it_puts_the_onboarding_message_above_the_qr_code(client: Client) -> None:
+    page = client.get("/onboarding/").content.decode()
+    status, qr = page.find('id="onboarding-status"'), page.find('class="onboarding-qr"')
+    assert status != -1
+    assert qr != -1
+    assert status < qr  # on a phone the QR fills the screen: a message after it is off-screen

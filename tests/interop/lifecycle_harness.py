@@ -82,6 +82,9 @@ def start_world(root: Path, *, residents: int = 16) -> World:
                                 env=parties.idp.env)  # fmt: skip
         parties.idp.stop()
         parties.idp.env.update(SSF_ENV)
+        # the card helper a browser test runs for this idp: a port of its own (the default one may be another
+        # module's helper, on another pytest-xdist worker)
+        parties.idp.env["ANCHORID_CARD_HELPER_PORT"] = str(free_port())
         parties.idp.start("/.well-known/openid-configuration")
         providers.start("/")
         providersim_demo.connect(providers.data, parties.city.data)

@@ -64,3 +64,9 @@ def test_it_refuses_an_unknown_resident(live_jlis: Any) -> None:
 def _run(live: Any, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "anchorid.cli", "jlis", *args, "--data", str(live.data)]
     return subprocess.run(command, capture_output=True, text=True, env=live.env, check=False)
+
+
+def test_it_titles_the_certificate_authorities_in_the_admin(admin_client: Any) -> None:
+    index = admin_client.get("/admin/").content.decode()
+    assert "Certificate authorities" in index  # issue 18 §3: the stock plural read "Certificate authoritys"
+    assert "authoritys" not in index

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,11 @@ class Finding:
 class Walked:
     findings: list[Finding] = field(default_factory=list)
     checked: int = 0
+    #: seconds spent per step (load, reflow, axe at 390 px, axe at 1280 px), to see where the walk's time goes
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, step: str, started: float) -> None:
+        self.seconds[step] = self.seconds.get(step, 0.0) + time.monotonic() - started
 
     def problems(self, kind: str | None = None) -> list[str]:
         return [str(f) for f in self.findings if kind is None or f.what.startswith(kind)]
@@ -118,6 +124,8 @@ REPEATS = """() => {
     const seen = new Map();
     for (const el of document.querySelectorAll('main button, main a[href], main input[type=submit]')) {
         if (el.closest('[hidden]') || el.getClientRects().length === 0) continue;
+        const folded = el.closest('details');  // a closed <details> shows only its summary (no name until opened)
+        if (folded && !folded.open && !el.closest('summary')) continue;
         const described = (el.getAttribute('aria-describedby') || '').split(' ').map(id => document.getElementById(id))
             .filter(Boolean).map(d => d.textContent).join(' ');
         const name = ((el.getAttribute('aria-label') || el.innerText || el.value || '') + ' ' + described)
@@ -157,12 +165,15 @@ def walk(
     walked = Walked()
     origins = list(origins)
     pages = {who: context.new_page() for who, context in contexts.items()}
+    for page in pages.values():  # axe-core in every document these pages load: sent to the browser once, not per load
+        page.add_init_script(script=source)
     for language in languages:
         for context in contexts.values():
             set_language(context, origins, language)
         for state in states:
             page = pages[state.who]
             page.set_viewport_size({"width": REFLOW, "height": 800})
+            started = time.monotonic()
             try:
                 response = page.goto(state.url, wait_until="load")
                 status = response.status if response is not None else 0
@@ -172,15 +183,21 @@ def walk(
                 walked.findings.append(Finding(state.name, language, REFLOW, f"not loaded: {status} {response}"))
                 continue
             page.wait_for_selector(state.ready, state="attached", timeout=10_000)
+            walked.timed("load", started)
             walked.checked += 1
-            found = [("reflow " + ", ".join(sideways_scroll(page))) if sideways_scroll(page) else ""]
+            started = time.monotonic()
+            wide = sideways_scroll(page)
+            found = [("reflow " + ", ".join(wide)) if wide else ""]
             if state.repeats:
                 found += [f"same name {repeat}" for repeat in unnamed_repeats(page)]
             walked.findings += [Finding(state.name, language, REFLOW, what) for what in found if what]
+            walked.timed("reflow and names", started)
             for width in (PHONE, DESKTOP):
+                started = time.monotonic()
                 page.set_viewport_size({"width": width, "height": 900})
                 violations = axe_violations(page, source, layout_only=width != PHONE)
                 walked.findings += [Finding(state.name, language, width, v) for v in violations]
+                walked.timed(f"axe {width}px", started)
                 if on_page is not None:
                     on_page(page, state, f"{language}-{width}")
     for page in pages.values():

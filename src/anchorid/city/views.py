@@ -18,7 +18,7 @@ from anchorid.city import login as anchorid_login
 from anchorid.city.booking import home as booking_home
 from anchorid.city.booking import service as booking_service
 from anchorid.city.rp.setup import configured_issuer
-from anchorid.common import anonymous_rows
+from anchorid.common import anonymous_rows, display
 from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
 from anchorid.common.settings_base import DATA_DIR
@@ -44,7 +44,7 @@ CLAIM_LABELS = {
 def home(request: HttpRequest) -> HttpResponse:
     current = anchorid_login.logged_in(request.session)
     claims = sorted((current or {}).get("claims", {}).items())
-    shown = [(name, CLAIM_LABELS.get(name, _("Other information")), _as_text(value)) for name, value in claims]
+    shown = [(name, CLAIM_LABELS.get(name, _("Other information")), _as_text(value, name)) for name, value in claims]
     context = {"current": current, "claims": shown, "anchorid_site_name": _("Kamakura City")}
     issuer = configured_issuer(DATA_DIR)
     # "I moved" lives at AnchorID: it holds which services have the address and what was delivered to each.
@@ -58,11 +58,13 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "city/home.html", context)
 
 
-def _as_text(value: object) -> str:
+def _as_text(value: object, name: str = "") -> str:
     """A claim as a resident reads it: strings as they are, yes/no for booleans, for verified claims which
     attributes were checked against the card (by their labels); anything else as JSON."""
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
+    if name == "gender":  # the claim's value (female) is a code too: shown in the page's language
+        return display.gender(value)
     if isinstance(value, dict) and isinstance(value.get("claims"), dict):
         names = "、" if get_language() == "ja" else ", "
         checked = names.join(str(CLAIM_LABELS.get(name, _("Other information"))) for name in value["claims"])

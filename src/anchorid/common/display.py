@@ -14,7 +14,7 @@ import datetime
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 SEPARATOR = " | "
 
@@ -60,3 +60,15 @@ def listing(items: object) -> str:
     """Items joined as the current language lists them: 「A、B」 in Japanese, "A, B" in English."""
     separator = ", " if (get_language() or "ja").startswith("en") else "、"
     return separator.join(str(item) for item in items)  # type: ignore[attr-defined]
+
+
+def gender(value: object) -> str:
+    """A gender as a resident reads it, in the page's language: the OIDC claim value (``female``), the card's
+    code (``2``) or a :class:`anchorid.jpki.Gender`; anything else as it is."""
+    code = str(getattr(value, "value", value)).strip().lower()
+    labels = {
+        "male": gettext("Male"), "1": gettext("Male"),
+        "female": gettext("Female"), "2": gettext("Female"),
+        "not_known": gettext("Not stated"), "3": gettext("Not stated"),
+    }  # fmt: skip
+    return labels.get(code, "" if value is None else str(value))

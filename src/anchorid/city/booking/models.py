@@ -17,6 +17,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,8 +98,8 @@ class Facility(models.Model):
             ),
         )
 
-    def __str__(self) -> str:
-        return self.name_en
+    def __str__(self) -> str:  # in the page's language (selects in staff forms, the admin)
+        return self.name(get_language())
 
     def name(self, language: str | None) -> str:
         return self.name_en if (language or "ja").startswith("en") else self.name_ja

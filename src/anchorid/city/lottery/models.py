@@ -11,6 +11,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from anchorid.city.booking.models import Booking, CityUser, Slot
@@ -77,8 +78,8 @@ class LotteryRound(models.Model):
             models.CheckConstraint(condition=Q(max_wins_per_user__gte=1), name="lottery_round_wins_ge_1"),
         )  # fmt: skip
 
-    def __str__(self) -> str:
-        return self.title_en
+    def __str__(self) -> str:  # in the page's language (the counter's round select, the admin)
+        return self.title(get_language())
 
     @property
     def ref(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -43,13 +44,39 @@ def set_up(data: Path, jlis_data: Path, *, jlis_env: dict[str, str]) -> dict[str
     return loaded
 
 
+COUNTER_FILE = "counter-staff.txt"
+COUNTER_USER = "counter"
+
+
+def counter_staff(data: Path, idp_data: Path, *, idp_env: dict[str, str]) -> str:
+    """The idp's counter staff login for the guardian confirmation at the counter (once); returns its password."""
+    password_file = data / COUNTER_FILE
+    if not password_file.exists():
+        password = secrets.token_urlsafe(12)
+        clean = {name: value for name, value in {**os.environ, **idp_env}.items() if name != "DATABASE_URL"}
+        done = subprocess.run([*ANCHORID, "idp", "guardians", "counter-staff", "--data", str(idp_data), "--username",
+                               COUNTER_USER], input=password + "\n", capture_output=True, text=True, env=clean,
+                              check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"anchorid idp guardians counter-staff failed:\n{done.stderr.strip()}")
+        password_file.write_text(password)
+        password_file.chmod(0o600)
+    return password_file.read_text().strip()
+
+
 def guide_lines(
     *, command: str, family: dict[str, Any], idp_origin: str, city_origin: str, data: Path, idp_data: Path,
-    jlis_data: Path, city_data: Path,
+    jlis_data: Path, city_data: Path, counter_password: str | None = None,
 ) -> list[str]:  # fmt: skip
     guardian, child = family["guardian"], family["child"]
     birthday = datetime.date.fromisoformat(child["birth_date"])
     turns_15 = birthday.replace(year=birthday.year + 15)
+    counter = [
+        "  Or at the city counter (when the register cannot confirm it): at step 3 press 市役所の窓口で確認する;",
+        "  your 子どものアカウント page shows a code. Counter staff log in at",
+        f"  {idp_origin}/admin/login/?next=/staff/guardians/  user {COUNTER_USER}  password {counter_password}",
+        "  type the code, check the documents and the child's attributes, and confirm.",
+    ] if counter_password else []  # fmt: skip
     return [
         "Children and guardians (docs/guardians.md): a child under 15's card has the user-authentication certificate",
         "only (no attributes, a 4-digit PIN); a guardian with a full account opens the child's account:",
@@ -65,6 +92,7 @@ def guide_lines(
         "     the child's card once (step 2's helper), add a passkey.",
         f"  5. As the child, log in at {city_origin}/ → 保護者の方が決めます; as the guardian, approve the city at",
         f"     {idp_origin}/me/children/ (untick what you like); the child's next login at the city goes through.",
+        *counter,
         "  The 15th birthday, with the clock moved: the counter issues the signature certificate, the watcher",
         "  re-anchors the child's account on it (history kept) and narrows the guardian's role; at 18 it ends:",
         f"  {command} jlis reissue-signature --data {jlis_data} --resident {child['resident_id']} "

@@ -89,3 +89,24 @@ class ChildSetupLink(models.Model):
 
     def __str__(self) -> str:
         return f"child setup link {self.pk}"
+
+
+class CounterRequest(models.Model):
+    """A guardian's request to have the relation confirmed at the city counter (the register could not, or the
+    guardian chose the counter): the child's card, proved in the guardian's session, waits here under a short code
+    the guardian shows at the counter. Staff with the ``confirm_at_counter`` permission look it up, check the
+    documents and type the child's attributes from them (anchorid.idp.guardians.counter)."""
+
+    code = models.CharField(max_length=16, unique=True)
+    guardian = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    card = models.JSONField(help_text="the child's card as the guardian's session proved it (ChildCard.as_session)")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    child = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        permissions = (("confirm_at_counter", "Can confirm a guardian relation at the city counter"),)
+
+    def __str__(self) -> str:
+        return f"counter request {self.pk}"

@@ -17,7 +17,7 @@ from anchorid.common import untrusted_json
 from anchorid.common.csp import CSP_HEADER
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN, Level
-from anchorid.idp.guardians import service
+from anchorid.idp.guardians import counter, service
 from anchorid.idp.guardians.models import ChildAccount, Guardianship, ServiceApproval
 from anchorid.idp.oidc.consent import connected_services
 from anchorid.idp.oidc.presentation import claim_labels
@@ -86,7 +86,7 @@ def children(request: HttpRequest) -> HttpResponse:
             "full": full,
         })  # fmt: skip
     return render(request, "guardians/children.html", {"rows": rows, "setup_url": request.session.pop(
-        "anchorid.guardians.setup_url", None)})  # fmt: skip
+        "anchorid.guardians.setup_url", None), "counter_requests": counter.pending(guardian)})  # fmt: skip
 
 
 @require_GET
@@ -113,6 +113,9 @@ def _message(code: str) -> str:
         "jlis_unavailable": _("J-LIS cannot be reached now. Nothing was changed; try again later."),
         "setup_link_invalid": _("This link is not valid any more. Ask your guardian for a new one."),
         "not_this_child": _("This card does not belong to the account this link is for."),
+        "no_child_card": _("Start again with your child's card."),
+        "counter_code_invalid": _("No open request has this code. It may be used, expired or mistyped."),
+        "counter_record_incomplete": _("Tick the documents checked."),
     }
     return messages_by_code.get(code, _("Refused (%(code)s). Nothing was changed.") % {"code": code})
 

@@ -9,8 +9,9 @@ from datetime import datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from anchorid.common import display
 from anchorid.idp.audit.models import AuditEntry
-from anchorid.jpki.attributes import BasicFourInfo, Gender
+from anchorid.jpki.attributes import BasicFourInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +113,9 @@ def attribute_rows(info: BasicFourInfo | None) -> list[tuple[str, str]]:
     """The four attributes as (label, value) for the resident's own eyes; decrypted only for this page."""
     if info is None:
         return []
-    genders = {Gender.MALE: _("male"), Gender.FEMALE: _("female"), Gender.UNKNOWN: _("not stated")}
     return [
         (_("Name"), info.name),
         (_("Date of birth"), date_format(info.birth_date, "DATE_FORMAT")),
-        (_("Gender"), genders[info.gender]),
+        (_("Gender"), display.gender(info.gender)),
         (_("Address"), info.address),
     ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from anchorid.idp.assurance import Level
+from anchorid.idp.guardians.models import ChildAccount
 from anchorid.idp.oidc.consent import connected_services
 from anchorid.idp.selfservice import actions
 from anchorid.idp.selfservice.actions import ActionRefused
@@ -54,6 +55,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "credentials": actions.credentials(account),
             "activity": [describe_entry(e, services) for e in actions.activity(account, limit=10)],
             "services": connected_services(account),
+            # a child's own account (under 18, through a guardian) has no "My children"
+            "may_be_guardian": not ChildAccount.objects.filter(account=account)
+            .exclude(stage=ChildAccount.Stage.ADULT)
+            .exists(),
         },
     )
 
