@@ -233,28 +233,32 @@ def _operate(client: Client, operation: str, state: dict[str, Any]) -> bool:
     return client.userinfo(state["access_token"])
 
 
-def _worker(setup: dict[str, Any], operation: str, window: tuple[float, float, float], rate: float, out: Any) -> None:
-    """One client process. ``window`` = (warm-up start, count start, end). ``rate`` 0: closed loop (next request as
-    soon as the answer is in); else open loop at ``rate`` requests/s on a fixed schedule, each latency measured from
-    its scheduled time."""
-    warm, begin, end = window
+def _worker(setup: dict[str, Any], operation: str, timing: Any, rate: float, ready: Any, out: Any) -> None:
+    """One client process. It logs in first (which also opens its connection and learns the nonce), says so on
+    ``ready`` and waits for ``timing`` = (warm-up start, count start, end), which the parent sets once every client
+    is ready. ``rate`` 0: closed loop (next request as soon as the answer is in); else open loop at ``rate``
+    requests/s on a fixed schedule, each latency measured from its scheduled time."""
     client = Client(setup)
-    tokens = client.login()  # also warms the connection and learns the nonce
+    tokens = client.login()
+    ready.put(tokens is not None)
     if tokens is None:
         out.put((0, 1, 0.0, []))
         return
     state = dict(tokens)
+    while not timing[0]:
+        time.sleep(0.001)
+    warm, begin, end = timing[0], timing[1], timing[2]
     while time.time() < warm:
         time.sleep(0.001)
     done, errors, latencies, cpu = 0, 0, [], time.process_time()
     scheduled = warm + (secrets.randbelow(1000) / 1000 / rate if rate else 0.0)
     while True:
+        start = scheduled if rate else time.time()
         if rate:
-            scheduled += 1 / rate
             pause = scheduled - time.time()
             if pause > 0:
                 time.sleep(pause)
-        start = scheduled if rate else time.time()
+            scheduled += 1 / rate
         if start >= end:
             break
         ok = _operate(client, operation, state)
@@ -272,15 +276,25 @@ def measure(
 ) -> dict[str, Any]:
     """One run: operations/s over ``seconds`` (after ``warmup`` uncounted seconds) with ``clients`` processes,
     failures, latency percentiles, and the CPU the load generator itself used (in cores: 1.0 = one core busy for
-    the whole window). ``rate`` > 0: open loop at ``rate`` requests/s in all."""
+    the whole window). ``rate`` > 0: open loop at ``rate`` requests/s in all.
+
+    The clock starts only when every client process has logged in (its connection open, the server's nonce
+    known): a provider's first requests after a start (lazy imports, key unlocking) and the clients' own start-up
+    are never inside the schedule. Before, the schedule began at a fixed time after forking: on a loaded machine
+    clients were still logging in seconds after it, and an open-loop run charged that lateness to every request
+    it then sent late (p50 of seconds, few requests counted; docs/performance.md)."""
     context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    warm = time.time() + 2.0 + clients * 0.05  # every process logged in and connected before the warm-up opens
-    window = (warm, warm + warmup, warm + warmup + seconds)
-    processes = [context.Process(target=_worker, args=(setup, operation, window, rate / clients, out))
+    out, ready = context.Queue(), context.Queue()
+    timing = context.Array("d", 3)  # (warm-up start, count start, end); 0 until every client is ready
+    processes = [context.Process(target=_worker, args=(setup, operation, timing, rate / clients, ready, out))
                  for _ in range(clients)]  # fmt: skip
     for process in processes:
         process.start()
+    for _ in processes:  # a client whose login failed is ready too: it counts as one failure
+        ready.get(timeout=180)
+    warm = time.time() + 0.2
+    timing[1], timing[2] = warm + warmup, warm + warmup + seconds
+    timing[0] = warm  # last: a client reads the window once this is set
     results = [out.get(timeout=seconds + warmup + 180) for _ in processes]
     for process in processes:
         process.join()
