@@ -1,7 +1,18 @@
 """The OpenID Provider side by side with panva's oidc-provider, measured so that it cannot flatter the idp.
 
-    .venv/bin/python benchmarks/bench_oidc.py [--flows exchange-keep,exchange-rotate,login,userinfo]
-        [--workers 1,2] [--clients 4,8,16] [--open-loop 0.5,0.9] [--seconds 5] [--warmup 2] [--repeats 2]
+    .venv/bin/python benchmarks/bench_oidc.py [--quick] [--flows exchange-keep,exchange-rotate,login,userinfo]
+        [--workers 1,2] [--clients 4,8,16] [--open-loop 0.5,0.9] [--seconds 5] [--warmup 3] [--repeats 2]
+
+The rerun on a quiet machine (every flow, 1 v 1 and 2 v 2, closed loop past saturation, open loop at 50 % and 90 %
+of oidc-provider's plateau, runs in alternating pairs; about 13 minutes on 2 cores, npm ci of oidc-provider
+included; nothing else may run meanwhile):
+
+    .venv/bin/python benchmarks/bench_oidc.py --quick
+
+(= ``--clients 6,16 --seconds 4 --warmup 2 --repeats 1``; without ``--quick``: 4, 8 and 16 clients, 5-s windows,
+two pairs per level, about 35 minutes). Node.js and npm must be installed (``npm ci`` installs oidc-provider from
+benchmarks/oidc-provider/package-lock.json into a temporary folder), and with ``--workers 2`` Redis at
+``BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/10, flushed) for the Node cluster.
 
 Fairness settings (every one applies to both providers alike):
 
@@ -21,8 +32,9 @@ Fairness settings (every one applies to both providers alike):
 - A fresh provider process (or process group) for every run: the idp's ``anchorid serve idp`` is restarted on its
   data (the resident's session and consent are in the database), oidc-provider is restarted and the resident's
   session made again; the run waits until the new processes are idle (their start-up must not fall into the
-  window). Runs alternate between the providers; each run opens with ``--warmup`` seconds whose operations are not
-  counted.
+  window). Runs alternate between the providers. Every client process logs in first (its connection open, the
+  server's DPoP nonce known); the clock starts when all of them have, then ``--warmup`` seconds whose operations
+  are not counted, then the counted window.
 - Saturation: closed loop at each ``--clients`` level (client processes, one keep-alive connection and one request
   in flight each); the plateau is the best median across levels. Then open loop (``--open-loop``): the offered
   rate is a fraction of oidc-provider's plateau for that flow and process count, spread over ``--open-clients``
@@ -541,6 +553,13 @@ def profile_idp(anchorid: AnchorID, flow: str, workers: int, clients: int, secon
         anchorid.stop()
 
 
+# The full profile (the defaults) and --quick: the same flows, process counts and open-loop fractions, fewer
+# closed-loop levels (one below and one past where two cores saturate), one alternating pair per level, shorter
+# windows. --quick takes about 13 minutes on a quiet 2-core machine (docs/performance.md); the full one about 35.
+FULL: dict[str, Any] = {"clients": "4,8,16", "seconds": 5.0, "warmup": 3.0, "repeats": 2}
+QUICK: dict[str, Any] = {"clients": "6,16", "seconds": 4.0, "warmup": 2.0, "repeats": 1}
+
+
 def _levels(text: str, kind: type = int) -> list[Any]:
     return [kind(part) for part in text.split(",") if part.strip()]
 
@@ -550,18 +569,25 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--flows", default=",".join(FLOWS), help=f"comma-separated, of {', '.join(FLOWS)}")
     parser.add_argument("--workers", default="1,2", help="process counts (1 = 1 Granian worker vs 1 Node process)")
-    parser.add_argument("--clients", default="4,8,16", help="closed-loop concurrency levels (client processes)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"the short profile for a quiet window: {' '.join(f'--{k} {v}' for k, v in QUICK.items())}"
+                             " (explicit options still win)")  # fmt: skip
+    parser.add_argument("--clients", help=f"closed-loop concurrency levels (client processes; {FULL['clients']})")
     parser.add_argument("--open-loop", default="0.5,0.9", help="offered rates as fractions of oidc-provider's plateau")
     parser.add_argument("--open-clients", type=int, default=16, help="client processes of an open-loop run")
-    parser.add_argument("--seconds", type=float, default=5.0, help="counted seconds per run")
-    parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds at the start of each run")
-    parser.add_argument("--repeats", type=int, default=2, help="runs per provider and level (alternating)")
+    parser.add_argument("--seconds", type=float, help=f"counted seconds per run ({FULL['seconds']})")
+    parser.add_argument("--warmup", type=float, help=f"uncounted seconds at the start of each run ({FULL['warmup']})")
+    parser.add_argument("--repeats", type=int, help=f"runs per provider and level, alternating ({FULL['repeats']})")
     parser.add_argument("--adapter", choices=["memory", "redis"], default="memory",
                         help="oidc-provider's store with 1 process (2 processes always use redis)")  # fmt: skip
     parser.add_argument("--redis", action="store_true", help="the idp keeps replay records in Redis (REDIS_URL)")
     parser.add_argument("--profile", type=Path, help="py-spy output for the idp during one more run")
     parser.add_argument("--profile-operation", choices=list(FLOWS), default="login")
     args = parser.parse_args()
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, type(value)(value))
+    started = time.monotonic()
     flows, worker_counts = _levels(args.flows, str), _levels(args.workers)
     levels, fractions = _levels(args.clients), _levels(args.open_loop, float)
 
@@ -612,6 +638,7 @@ def main() -> None:
             node.close() if "node" in locals() else None
 
     report(args, flows, worker_counts, levels, fractions, closed, opened, memory)
+    print(f"\nThe whole run took {(time.monotonic() - started) / 60:.1f} minutes.")
 
 
 def report(args: Any, flows: list[str], worker_counts: list[int], levels: list[int], fractions: list[float],
