@@ -22,7 +22,7 @@ def insert(model: type[M], **values: Any) -> M:
     using = router.db_for_write(model, instance=instance)
     connection = connections[using]
     fields = list(model._meta.local_concrete_fields)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     table = connection.ops.quote_name(model._meta.db_table)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from anchorid.idp.accounts.models import Account
@@ -22,9 +23,10 @@ from anchorid.idp.oidc.claims import RequestedClaims
 from anchorid.idp.oidc.models import Client, ConsentDecision, Grant
 
 
-def _db_value(field: str, value: object) -> object:
+def _db_value(name: str, value: object) -> Any:
     """A key as the database takes it in raw SQL (the account's UUID is hex text on SQLite, a uuid on PostgreSQL)."""
-    return ConsentDecision._meta.get_field(field).get_db_prep_value(value, connection)
+    field = cast(models.ForeignKey[Any, Any], ConsentDecision._meta.get_field(name))
+    return field.get_db_prep_value(value, connection)
 
 
 def decisions(account: Account, client: Client) -> dict[str, bool]:

@@ -90,4 +90,5 @@ def use_up(stored: PushedRequest) -> bool:
             f"UPDATE {PushedRequest._meta.db_table} SET used = %s WHERE id = %s AND used = %s AND expires_at > %s",  # noqa: S608
             [True, stored.id, False, now],
         )
-        return cursor.rowcount == 1
+        updated: int = cursor.rowcount
+    return updated == 1
