@@ -4,15 +4,16 @@
         [--workers 1,2] [--clients 4,8,16] [--open-loop 0.5,0.9] [--seconds 5] [--warmup 3] [--repeats 2]
 
 The rerun on a quiet machine (every flow, 1 v 1 and 2 v 2, closed loop past saturation, open loop at 50 % and 90 %
-of oidc-provider's plateau, runs in alternating pairs; about 13 minutes on 2 cores, npm ci of oidc-provider
-included; nothing else may run meanwhile):
+of oidc-provider's plateau, runs in alternating pairs; 64 runs, estimated at 12-15 minutes on a quiet 2-core
+machine (a run is a provider restart, the clients' logins and a 6-s window), npm ci of oidc-provider included;
+nothing else may run meanwhile; the script prints how long it took):
 
     .venv/bin/python benchmarks/bench_oidc.py --quick
 
 (= ``--clients 6,16 --seconds 4 --warmup 2 --repeats 1``; without ``--quick``: 4, 8 and 16 clients, 5-s windows,
-two pairs per level, about 35 minutes). Node.js and npm must be installed (``npm ci`` installs oidc-provider from
-benchmarks/oidc-provider/package-lock.json into a temporary folder), and with ``--workers 2`` Redis at
-``BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/10, flushed) for the Node cluster.
+two pairs per level, 160 runs: about 35 minutes). Node.js and npm must be installed (``npm ci`` installs
+oidc-provider from benchmarks/oidc-provider/package-lock.json into a temporary folder), and with ``--workers 2``
+Redis at ``BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/10, flushed) for the Node cluster.
 
 Fairness settings (every one applies to both providers alike):
 
@@ -414,6 +415,10 @@ class AnchorID:
             self.parties.stop()
             raise
         self.base_env = dict(self.parties.idp.env)
+        # Bytecode cached (as any deployment has it): a restart per run then takes seconds less to import the idp
+        # (PYTHONDONTWRITEBYTECODE=1 in some shells recompiles every module at every start). Start-up only: the
+        # measured window begins after the provider is idle and every client has logged in.
+        self.base_env.pop("PYTHONDONTWRITEBYTECODE", None)
         if redis:
             self.base_env["REDIS_URL"] = REDIS_URL
 
@@ -555,7 +560,7 @@ def profile_idp(anchorid: AnchorID, flow: str, workers: int, clients: int, secon
 
 # The full profile (the defaults) and --quick: the same flows, process counts and open-loop fractions, fewer
 # closed-loop levels (one below and one past where two cores saturate), one alternating pair per level, shorter
-# windows. --quick takes about 13 minutes on a quiet 2-core machine (docs/performance.md); the full one about 35.
+# windows: 64 runs, estimated at 12-15 minutes on a quiet 2-core machine (docs/performance.md); the full one 160.
 FULL: dict[str, Any] = {"clients": "4,8,16", "seconds": 5.0, "warmup": 3.0, "repeats": 2}
 QUICK: dict[str, Any] = {"clients": "6,16", "seconds": 4.0, "warmup": 2.0, "repeats": 1}
 

@@ -72,7 +72,8 @@ def resolve(request_uri: str, client: Client) -> PushedRequest:
             PushedRequest._meta.get_field("client").get_db_prep_value(client.pk, connection),
         ],
     )
-    stored = next(iter(found), None)
+    rows = list(found)  # read to the end: no cursor left open on the connection
+    stored = rows[0] if rows else None
     if stored is None:
         raise OAuthError(INVALID_REQUEST_URI, "unknown request_uri")
     if stored.used:
