@@ -405,7 +405,7 @@ class AnchorID:
 
     name = ANCHORID
 
-    def __init__(self, folder: Path, redis: bool) -> None:
+    def __init__(self, folder: Path, redis: bool, threads: int | None = None) -> None:
         self.parties = start_parties(folder, residents=4)
         try:
             self.setup = _prepare_anchorid(folder, self.parties)
@@ -419,6 +419,8 @@ class AnchorID:
         # (PYTHONDONTWRITEBYTECODE=1 in some shells recompiles every module at every start). Start-up only: the
         # measured window begins after the provider is idle and every client has logged in.
         self.base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if threads is not None:  # Python threads per Granian worker (ANCHORID_THREADS; the idp's default is 8)
+            self.base_env["ANCHORID_THREADS"] = str(threads)
         if redis:
             self.base_env["REDIS_URL"] = REDIS_URL
 
@@ -586,6 +588,9 @@ def main() -> None:
     parser.add_argument("--adapter", choices=["memory", "redis"], default="memory",
                         help="oidc-provider's store with 1 process (2 processes always use redis)")  # fmt: skip
     parser.add_argument("--redis", action="store_true", help="the idp keeps replay records in Redis (REDIS_URL)")
+    parser.add_argument("--idp-threads", type=int,
+                        help="Python threads per Granian worker of the idp (ANCHORID_THREADS; default: the idp's, 8). "
+                             "A Node process runs one JavaScript thread; see docs/performance.md")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="py-spy output for the idp during one more run")
     parser.add_argument("--profile-operation", choices=list(FLOWS), default="login")
     args = parser.parse_args()
@@ -616,7 +621,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-oidc-") as temporary:
         folder = Path(temporary)
-        anchorid = AnchorID(folder / "anchorid", args.redis)
+        anchorid = AnchorID(folder / "anchorid", args.redis, args.idp_threads)
         try:
             node = NodeProvider(folder, anchorid.setup["client_jwk"], args.adapter)
             providers = [anchorid, node]
@@ -655,6 +660,7 @@ def report(args: Any, flows: list[str], worker_counts: list[int], levels: list[i
     print(f"\n## OpenID Provider ({today()}; {machine()}; Node.js {node_version}; commit {commit})\n")
     print(f"`.venv/bin/python benchmarks/bench_oidc.py {' '.join(sys.argv[1:])}`\n")
     store = "SQLite (WAL, synchronous=NORMAL)" + (", replay records in Redis" if args.redis else "")
+    store += f"; {args.idp_threads or 8} Python thread(s) per Granian worker"
     print(f"Stores: idp {store}; oidc-provider {args.adapter} with 1 process, Redis with 2.\n")
     print("Closed loop (ops/s, median of runs; ratio = idp / oidc-provider):\n")
     print("| flow | processes | clients | AnchorID idp | oidc-provider | ratio | runs (idp / oidc-provider) |")
