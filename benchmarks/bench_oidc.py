@@ -1,7 +1,19 @@
 """The OpenID Provider side by side with panva's oidc-provider, measured so that it cannot flatter the idp.
 
-    .venv/bin/python benchmarks/bench_oidc.py [--flows exchange-keep,exchange-rotate,login,userinfo]
-        [--workers 1,2] [--clients 4,8,16] [--open-loop 0.5,0.9] [--seconds 5] [--warmup 2] [--repeats 2]
+    .venv/bin/python benchmarks/bench_oidc.py [--quick] [--flows exchange-keep,exchange-rotate,login,userinfo]
+        [--workers 1,2] [--clients 4,8,16] [--open-loop 0.5,0.9] [--seconds 5] [--warmup 3] [--repeats 2]
+
+The rerun on a quiet machine (every flow, 1 v 1 and 2 v 2, closed loop past saturation, open loop at 50 % and 90 %
+of oidc-provider's plateau, runs in alternating pairs; 64 runs, estimated at 12-15 minutes on a quiet 2-core
+machine (a run is a provider restart, the clients' logins and a 6-s window), npm ci of oidc-provider included;
+nothing else may run meanwhile; the script prints how long it took):
+
+    .venv/bin/python benchmarks/bench_oidc.py --quick
+
+(= ``--clients 6,16 --seconds 4 --warmup 2 --repeats 1``; without ``--quick``: 4, 8 and 16 clients, 5-s windows,
+two pairs per level, 160 runs: about 35 minutes). Node.js and npm must be installed (``npm ci`` installs
+oidc-provider from benchmarks/oidc-provider/package-lock.json into a temporary folder), and with ``--workers 2``
+Redis at ``BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/10, flushed) for the Node cluster.
 
 Fairness settings (every one applies to both providers alike):
 
@@ -21,8 +33,9 @@ Fairness settings (every one applies to both providers alike):
 - A fresh provider process (or process group) for every run: the idp's ``anchorid serve idp`` is restarted on its
   data (the resident's session and consent are in the database), oidc-provider is restarted and the resident's
   session made again; the run waits until the new processes are idle (their start-up must not fall into the
-  window). Runs alternate between the providers; each run opens with ``--warmup`` seconds whose operations are not
-  counted.
+  window). Runs alternate between the providers. Every client process logs in first (its connection open, the
+  server's DPoP nonce known); the clock starts when all of them have, then ``--warmup`` seconds whose operations
+  are not counted, then the counted window.
 - Saturation: closed loop at each ``--clients`` level (client processes, one keep-alive connection and one request
   in flight each); the plateau is the best median across levels. Then open loop (``--open-loop``): the offered
   rate is a fraction of oidc-provider's plateau for that flow and process count, spread over ``--open-clients``
@@ -233,28 +246,32 @@ def _operate(client: Client, operation: str, state: dict[str, Any]) -> bool:
     return client.userinfo(state["access_token"])
 
 
-def _worker(setup: dict[str, Any], operation: str, window: tuple[float, float, float], rate: float, out: Any) -> None:
-    """One client process. ``window`` = (warm-up start, count start, end). ``rate`` 0: closed loop (next request as
-    soon as the answer is in); else open loop at ``rate`` requests/s on a fixed schedule, each latency measured from
-    its scheduled time."""
-    warm, begin, end = window
+def _worker(setup: dict[str, Any], operation: str, timing: Any, rate: float, ready: Any, out: Any) -> None:
+    """One client process. It logs in first (which also opens its connection and learns the nonce), says so on
+    ``ready`` and waits for ``timing`` = (warm-up start, count start, end), which the parent sets once every client
+    is ready. ``rate`` 0: closed loop (next request as soon as the answer is in); else open loop at ``rate``
+    requests/s on a fixed schedule, each latency measured from its scheduled time."""
     client = Client(setup)
-    tokens = client.login()  # also warms the connection and learns the nonce
+    tokens = client.login()
+    ready.put(tokens is not None)
     if tokens is None:
         out.put((0, 1, 0.0, []))
         return
     state = dict(tokens)
+    while not timing[0]:
+        time.sleep(0.001)
+    warm, begin, end = timing[0], timing[1], timing[2]
     while time.time() < warm:
         time.sleep(0.001)
     done, errors, latencies, cpu = 0, 0, [], time.process_time()
     scheduled = warm + (secrets.randbelow(1000) / 1000 / rate if rate else 0.0)
     while True:
+        start = scheduled if rate else time.time()
         if rate:
-            scheduled += 1 / rate
             pause = scheduled - time.time()
             if pause > 0:
                 time.sleep(pause)
-        start = scheduled if rate else time.time()
+            scheduled += 1 / rate
         if start >= end:
             break
         ok = _operate(client, operation, state)
@@ -272,15 +289,25 @@ def measure(
 ) -> dict[str, Any]:
     """One run: operations/s over ``seconds`` (after ``warmup`` uncounted seconds) with ``clients`` processes,
     failures, latency percentiles, and the CPU the load generator itself used (in cores: 1.0 = one core busy for
-    the whole window). ``rate`` > 0: open loop at ``rate`` requests/s in all."""
+    the whole window). ``rate`` > 0: open loop at ``rate`` requests/s in all.
+
+    The clock starts only when every client process has logged in (its connection open, the server's nonce
+    known): a provider's first requests after a start (lazy imports, key unlocking) and the clients' own start-up
+    are never inside the schedule. Before, the schedule began at a fixed time after forking: on a loaded machine
+    clients were still logging in seconds after it, and an open-loop run charged that lateness to every request
+    it then sent late (p50 of seconds, few requests counted; docs/performance.md)."""
     context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    warm = time.time() + 2.0 + clients * 0.05  # every process logged in and connected before the warm-up opens
-    window = (warm, warm + warmup, warm + warmup + seconds)
-    processes = [context.Process(target=_worker, args=(setup, operation, window, rate / clients, out))
+    out, ready = context.Queue(), context.Queue()
+    timing = context.Array("d", 3)  # (warm-up start, count start, end); 0 until every client is ready
+    processes = [context.Process(target=_worker, args=(setup, operation, timing, rate / clients, ready, out))
                  for _ in range(clients)]  # fmt: skip
     for process in processes:
         process.start()
+    for _ in processes:  # a client whose login failed is ready too: it counts as one failure
+        ready.get(timeout=180)
+    warm = time.time() + 0.2
+    timing[1], timing[2] = warm + warmup, warm + warmup + seconds
+    timing[0] = warm  # last: a client reads the window once this is set
     results = [out.get(timeout=seconds + warmup + 180) for _ in processes]
     for process in processes:
         process.join()
@@ -378,7 +405,7 @@ class AnchorID:
 
     name = ANCHORID
 
-    def __init__(self, folder: Path, redis: bool) -> None:
+    def __init__(self, folder: Path, redis: bool, threads: int | None = None) -> None:
         self.parties = start_parties(folder, residents=4)
         try:
             self.setup = _prepare_anchorid(folder, self.parties)
@@ -388,6 +415,12 @@ class AnchorID:
             self.parties.stop()
             raise
         self.base_env = dict(self.parties.idp.env)
+        # Bytecode cached (as any deployment has it): a restart per run then takes seconds less to import the idp
+        # (PYTHONDONTWRITEBYTECODE=1 in some shells recompiles every module at every start). Start-up only: the
+        # measured window begins after the provider is idle and every client has logged in.
+        self.base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if threads is not None:  # Python threads per Granian worker (ANCHORID_THREADS; the idp's default is 8)
+            self.base_env["ANCHORID_THREADS"] = str(threads)
         if redis:
             self.base_env["REDIS_URL"] = REDIS_URL
 
@@ -527,6 +560,13 @@ def profile_idp(anchorid: AnchorID, flow: str, workers: int, clients: int, secon
         anchorid.stop()
 
 
+# The full profile (the defaults) and --quick: the same flows, process counts and open-loop fractions, fewer
+# closed-loop levels (one below and one past where two cores saturate), one alternating pair per level, shorter
+# windows: 64 runs, estimated at 12-15 minutes on a quiet 2-core machine (docs/performance.md); the full one 160.
+FULL: dict[str, Any] = {"clients": "4,8,16", "seconds": 5.0, "warmup": 3.0, "repeats": 2}
+QUICK: dict[str, Any] = {"clients": "6,16", "seconds": 4.0, "warmup": 2.0, "repeats": 1}
+
+
 def _levels(text: str, kind: type = int) -> list[Any]:
     return [kind(part) for part in text.split(",") if part.strip()]
 
@@ -536,18 +576,28 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--flows", default=",".join(FLOWS), help=f"comma-separated, of {', '.join(FLOWS)}")
     parser.add_argument("--workers", default="1,2", help="process counts (1 = 1 Granian worker vs 1 Node process)")
-    parser.add_argument("--clients", default="4,8,16", help="closed-loop concurrency levels (client processes)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"the short profile for a quiet window: {' '.join(f'--{k} {v}' for k, v in QUICK.items())}"
+                             " (explicit options still win)")  # fmt: skip
+    parser.add_argument("--clients", help=f"closed-loop concurrency levels (client processes; {FULL['clients']})")
     parser.add_argument("--open-loop", default="0.5,0.9", help="offered rates as fractions of oidc-provider's plateau")
     parser.add_argument("--open-clients", type=int, default=16, help="client processes of an open-loop run")
-    parser.add_argument("--seconds", type=float, default=5.0, help="counted seconds per run")
-    parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds at the start of each run")
-    parser.add_argument("--repeats", type=int, default=2, help="runs per provider and level (alternating)")
+    parser.add_argument("--seconds", type=float, help=f"counted seconds per run ({FULL['seconds']})")
+    parser.add_argument("--warmup", type=float, help=f"uncounted seconds at the start of each run ({FULL['warmup']})")
+    parser.add_argument("--repeats", type=int, help=f"runs per provider and level, alternating ({FULL['repeats']})")
     parser.add_argument("--adapter", choices=["memory", "redis"], default="memory",
                         help="oidc-provider's store with 1 process (2 processes always use redis)")  # fmt: skip
     parser.add_argument("--redis", action="store_true", help="the idp keeps replay records in Redis (REDIS_URL)")
+    parser.add_argument("--idp-threads", type=int,
+                        help="Python threads per Granian worker of the idp (ANCHORID_THREADS; default: the idp's, 8). "
+                             "A Node process runs one JavaScript thread; see docs/performance.md")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="py-spy output for the idp during one more run")
     parser.add_argument("--profile-operation", choices=list(FLOWS), default="login")
     args = parser.parse_args()
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, type(value)(value))
+    started = time.monotonic()
     flows, worker_counts = _levels(args.flows, str), _levels(args.workers)
     levels, fractions = _levels(args.clients), _levels(args.open_loop, float)
 
@@ -571,7 +621,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-oidc-") as temporary:
         folder = Path(temporary)
-        anchorid = AnchorID(folder / "anchorid", args.redis)
+        anchorid = AnchorID(folder / "anchorid", args.redis, args.idp_threads)
         try:
             node = NodeProvider(folder, anchorid.setup["client_jwk"], args.adapter)
             providers = [anchorid, node]
@@ -598,6 +648,7 @@ def main() -> None:
             node.close() if "node" in locals() else None
 
     report(args, flows, worker_counts, levels, fractions, closed, opened, memory)
+    print(f"\nThe whole run took {(time.monotonic() - started) / 60:.1f} minutes.")
 
 
 def report(args: Any, flows: list[str], worker_counts: list[int], levels: list[int], fractions: list[float],
@@ -609,6 +660,7 @@ def report(args: Any, flows: list[str], worker_counts: list[int], levels: list[i
     print(f"\n## OpenID Provider ({today()}; {machine()}; Node.js {node_version}; commit {commit})\n")
     print(f"`.venv/bin/python benchmarks/bench_oidc.py {' '.join(sys.argv[1:])}`\n")
     store = "SQLite (WAL, synchronous=NORMAL)" + (", replay records in Redis" if args.redis else "")
+    store += f"; {args.idp_threads or 8} Python thread(s) per Granian worker"
     print(f"Stores: idp {store}; oidc-provider {args.adapter} with 1 process, Redis with 2.\n")
     print("Closed loop (ops/s, median of runs; ratio = idp / oidc-provider):\n")
     print("| flow | processes | clients | AnchorID idp | oidc-provider | ratio | runs (idp / oidc-provider) |")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.test import Client as HttpClient
 from django.utils import timezone
 
 from anchorid.idp.assurance import CARD_LOGIN
+from anchorid.idp.oidc import par
 from anchorid.idp.oidc.models import PushedRequest
 
 from .oidc_support import (
@@ -197,3 +199,36 @@ def test_it_declining_sends_access_denied(provider: None) -> None:
     assert values["error"] == "access_denied"
     assert values["iss"] == ISSUER
     assert values["state"] == "s1"
+
+
+#: Every authorization of a logged-in resident who has consented: the session, its account, the pushed request,
+#: the consent decisions, the request used up (one conditional UPDATE), the grant with its code (one INSERT).
+AUTHORIZE_STATEMENTS = 6
+
+
+def test_it_issues_a_code_within_a_pinned_number_of_sql_statements(
+    provider: None, django_assert_max_num_queries: Any
+) -> None:
+    rp, _ = register()
+    browser = logged_in(resident())
+    run_flow(rp, browser)  # consent given once
+    request_uri = _pushed(rp)
+    with django_assert_max_num_queries(AUTHORIZE_STATEMENTS):
+        response = browser.get(authorize_url(rp, request_uri))
+    assert response.status_code == 302
+    assert "code" in query(response["Location"])
+    assert PushedRequest.objects.get(id=request_uri.rsplit(":", 1)[1]).used is True
+    again = browser.get(authorize_url(rp, request_uri))  # used up: never a second code
+    assert again.status_code == 400
+    assert b"invalid_request_uri" in again.content
+
+
+def test_it_uses_up_a_pushed_request_once_and_never_an_expired_one(provider: None) -> None:
+    rp, client = register()
+    fresh = par.resolve(_pushed(rp), client)
+    expired = par.resolve(_pushed(rp), client)
+    PushedRequest.objects.filter(id=expired.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert par.use_up(fresh) is True
+    assert par.use_up(fresh) is False
+    assert par.use_up(expired) is False
+    assert PushedRequest.objects.get(id=expired.id).used is False

@@ -9,6 +9,7 @@ from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import CARD_LOGIN, Authentication, Level, Method
 from anchorid.idp.audit.models import AuditEntry
 from anchorid.idp.sessions import (
+    LOGIN_BACKEND,
     AccountNotUsable,
     current_authentication,
     log_in,
@@ -98,3 +99,37 @@ def test_it_sends_a_low_level_session_to_card_login() -> None:
     assert response["Location"].startswith("/login/card/?next=")
     log_in(request, account, CARD_LOGIN)
     assert view(request).content == b"ok"
+
+
+def test_it_reads_a_residents_session_back_with_the_session_backend(account: Account) -> None:
+    from django.contrib.auth import get_user
+
+    request = _request()
+    log_in(request, account, PASSKEY_LOGIN, credential="")
+    assert request.session["_auth_user_backend"] == LOGIN_BACKEND
+    request.user = get_user(request)
+    assert request.user.pk == account.pk
+    current = current_authentication(request)
+    assert current is not None
+    assert current.account.pk == account.pk
+
+
+def test_it_keeps_sessions_opened_with_django_s_model_backend_valid(account: Account) -> None:
+    from django.contrib.auth import get_user
+    from django.contrib.auth import login as django_login
+
+    request = _request()
+    django_login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+    assert get_user(request).pk == account.pk
+
+
+def test_it_reads_no_user_for_a_deleted_or_unknown_account(account: Account) -> None:
+    from anchorid.idp.accounts.session_backend import SessionAccountBackend
+
+    backend = SessionAccountBackend()
+    assert backend.get_user(str(account.pk)) == account
+    assert backend.get_user("not-a-uuid") is None
+    assert backend.get_user("00000000-0000-0000-0000-000000000000") is None
+    account.status = Account.Status.DELETED
+    account.save()
+    assert backend.get_user(str(account.pk)) is None

@@ -74,6 +74,13 @@ def _integer(raw: str) -> int:
         raise ValueError("expected a whole number") from None
 
 
+def _thread_count(raw: str) -> int:
+    value = _integer(raw)
+    if not 1 <= value <= 64:
+        raise ValueError("expected a whole number from 1 to 64")
+    return value
+
+
 def _proxy_hops(raw: str) -> int:
     value = int(raw.strip()) if raw.strip().isdigit() else -1
     if not 0 <= value <= 10:
@@ -154,6 +161,7 @@ TEXT: Kind[str] = Kind("text", str)
 SECRET: Kind[str] = Kind("secret text", str)
 INTEGER: Kind[int] = Kind("integer", _integer)
 HOPS: Kind[int] = Kind("integer 0-10", _proxy_hops)
+THREAD_COUNT: Kind[int] = Kind("integer 1-64", _thread_count)
 NUMBER: Kind[float] = Kind("number", _number)
 SECONDS: Kind[float] = Kind("seconds", _seconds)
 FLAG: Kind[bool] = Kind("flag (1/0)", _flag)
@@ -341,6 +349,15 @@ WORKERS = Setting(
     1,
     SERVERS,
     "Granian worker processes of `anchorid serve` (its `--workers` overrides). More than one needs `DATABASE_URL`.",
+)
+THREADS = Setting(
+    "ANCHORID_THREADS",
+    THREAD_COUNT,
+    8,
+    SERVERS,
+    "Python threads per Granian worker of `anchorid serve` (requests one worker handles at once). Fewer suit "
+    "CPU-bound work on few cores: threads of one process contend for the interpreter lock (the idp's logins cost "
+    "about half again as much CPU with 8 threads as with 1; docs/performance.md).",
 )
 WORKER = Setting(
     "ANCHORID_WORKER",

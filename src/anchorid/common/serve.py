@@ -161,7 +161,7 @@ def serve(
         port=port,
         interface="wsgi",  # type: ignore[arg-type]
         workers=workers,
-        blocking_threads=8,
+        blocking_threads=config.THREADS.value(),
         log_enabled=True,
         log_level="warning",  # type: ignore[arg-type]
         log_access=False,

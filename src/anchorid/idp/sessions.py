@@ -50,7 +50,8 @@ SESSION_AMR = "anchorid.amr"
 SESSION_AUTH_TIME = "anchorid.auth_time"
 SESSION_CREDENTIAL = "anchorid.credential"
 
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Read back with one raw statement per request (anchorid.idp.accounts.session_backend).
+LOGIN_BACKEND = "anchorid.idp.accounts.session_backend.SessionAccountBackend"
 
 #: How recent a login must be for a sensitive action (see the module docstring).
 FRESH = timedelta(minutes=10)
@@ -165,7 +166,7 @@ def current_authentication(request: HttpRequest) -> CurrentAuthentication | None
     if not isinstance(request.__dict__.get("user"), SimpleLazyObject):
         # Set by login() or by hand, maybe earlier: read it fresh (another device may have just suspended it).
         # AuthenticationMiddleware's lazy user was read from the database for this very request
-        # (ModelBackend.get_user) and is as fresh; reading it again cost a statement per authorization.
+        # (the session's backend's get_user) and is as fresh; reading it again cost a statement per authorization.
         account = Account.objects.filter(pk=user.pk).first()
     if account is None or account.status != Account.Status.ACTIVE:
         return None

@@ -34,6 +34,12 @@ INSTALLED_APPS += ["anchorid.idp.lifecycle"]
 INSTALLED_APPS += ["anchorid.idp.adoption", "anchorid.idp.guardians"]
 INSTALLED_APPS += ["anchorid.idp.links"]
 AUTH_USER_MODEL = "accounts.Account"
+# ModelBackend first: staff password logins, permissions, and sessions opened before the second existed; residents'
+# logins name the second (anchorid.idp.sessions.LOGIN_BACKEND), which reads the account back with one raw statement.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "anchorid.idp.accounts.session_backend.SessionAccountBackend",
+]
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"
 WSGI_APPLICATION = "anchorid.idp.wsgi.application"

@@ -10,9 +10,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchorid.idp.settings")
 django_application = get_wsgi_application()
+# Import every view now, while the worker starts, not inside the first resident's request: the URLconf pulls in the
+# whole idp (the device CA, pyHanko, ...), 0.25 s of CPU with bytecode cached and over 1 s without, which the first
+# authorization request of each worker used to pay (and everything queued behind it; docs/performance.md).
+get_resolver().url_patterns  # noqa: B018  (the import is the point)
 
 from anchorid.common.observed_wsgi import ROUTE_KEY, observe  # noqa: E402  (needs Django set up)
 from anchorid.idp.oidc import fastpath  # noqa: E402

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from anchorid.idp.accounts.models import Account
@@ -22,8 +23,21 @@ from anchorid.idp.oidc.claims import RequestedClaims
 from anchorid.idp.oidc.models import Client, ConsentDecision, Grant
 
 
+def _db_value(name: str, value: object) -> Any:
+    """A key as the database takes it in raw SQL (the account's UUID is hex text on SQLite, a uuid on PostgreSQL)."""
+    field = cast(models.ForeignKey[Any, Any], ConsentDecision._meta.get_field(name))
+    return field.get_db_prep_value(value, connection)
+
+
 def decisions(account: Account, client: Client) -> dict[str, bool]:
-    return dict(ConsentDecision.objects.filter(account=account, client=client).values_list("claim", "granted"))
+    """The resident's decisions for this client, claim by claim: one raw indexed read (every authorization reads
+    them; the ORM's query building cost more than the read, issue #13)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT claim, granted FROM {ConsentDecision._meta.db_table} WHERE account_id = %s AND client_id = %s",  # noqa: S608
+            [_db_value("account", account.pk), _db_value("client", client.pk)],
+        )
+        return {claim: bool(granted) for claim, granted in cursor.fetchall()}
 
 
 def needs_prompt(requested: RequestedClaims, known: dict[str, bool], *, forced: bool = False) -> bool:
