@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from anchorid.common import health
+from anchorid.participation import api as participation_api
 from anchorid.participation import staff, views
 
 urlpatterns = [
@@ -35,4 +36,5 @@ urlpatterns = [
     path("logout/", views.logout, name="participation_logout"),
     path("logged-out/", views.logged_out, name="participation_logged_out"),
     path(".well-known/jwks.json", views.jwks, name="participation_jwks"),
+    path("api/v1/status", participation_api.status_view, name="participation_api_status"),
 ]
