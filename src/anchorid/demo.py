@@ -355,7 +355,7 @@ def _guide(
         "",
         f"  ID platform (idp)   {idp.origin}/   (open it in a browser on this machine)",
         f"  City portal         {city.origin}/   (a relying party: 「AnchorIDでログイン」)",
-        f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post: SSF receivers)",
+        f"  Sample providers    {providers.origin}/   (electricity, water, bank, carrier, post; health)",
         *([f"  E-library           {parties['library'].origin}/   (電子図書館)"] if "library" in parties else []),
         f"  J-LIS (simulated)   {jlis.url}/admin/   staff login: {staff['username']} / {staff['password']}",
         f"  data folder         {data}   (logs: *.log there)",
@@ -480,7 +480,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
     city = Party("city", base_port + 2, data / "city", "/")
     city.env = {"ANCHORID_CITY_ORIGIN": city.origin}
     providers = Party("providers", base_port + 3, data / "providers", "/")
-    providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin}
+    providers.env = {"ANCHORID_PROVIDERS_ORIGIN": providers.origin,
+                     "ANCHORID_HEALTH_CURRENCY_URL": f"http://localhost:{base_port + 5}"}  # fmt: skip
     participation = Party("participation", base_port + 4, data / "participation", "/healthz")
     # On 127.0.0.1, not localhost: its own host, so its own pairwise sector at the idp (the city's is localhost).
     participation.env = {"ANCHORID_PARTICIPATION_ORIGIN": f"http://127.0.0.1:{base_port + 4}"}
@@ -525,6 +526,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         currency_demo.set_up(currency.data, idp_origin=idp.origin, idp_data=idp.data, origin=currency.origin,
                              env={**os.environ, **idp.env})  # fmt: skip
         currency_seeded = currency_demo.seed_lines(currency.data, currency.origin)
+        providersim_demo.set_up_health(providers.data, currency.data, idp_data=idp.data, idp_env={**os.environ,
+                                       **idp.env}, currency_env={**os.environ, **currency.env})  # fmt: skip
         _start(currency)
         _wait_until_answering(currency)
         library_demo.set_up(library.data, idp_origin=idp.origin, idp_data=idp.data, library_origin=library.origin,
@@ -538,6 +541,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             *currency_demo.guide_lines(
                 command=_command_name(), origin=currency.origin, data=currency.data, seeded=currency_seeded
             ),
+            *providersim_demo.health_guide_lines(command=_command_name(), providers_origin=providers.origin,
+                                                 currency_origin=currency.origin, idp_origin=idp.origin,
+                                                 providers_data=providers.data.resolve()),
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
             "",

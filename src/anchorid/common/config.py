@@ -851,6 +851,13 @@ PROVIDERS_ORIGIN = Setting(
     PROVIDERS,
     "Where browsers reach the sample providers (each under `ORIGIN/<slug>/`).",
 )
+HEALTH_CURRENCY_URL = Setting(
+    "ANCHORID_HEALTH_CURRENCY_URL",
+    URL,
+    "http://localhost:8005",
+    PROVIDERS,
+    "Where the health points app (a sample provider) reaches the local currency's API to credit walking points.",
+)
 
 # -- participation (the participation platform, issue #15) -------------------------------------------------------
 

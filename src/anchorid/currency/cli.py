@@ -7,6 +7,8 @@ anchorid currency run-jobs --data DIR             expiry of payments and lots, n
 anchorid currency settle --data DIR               today's settlement of every approved merchant
 anchorid currency report --data DIR               the prepaid-instrument report
 anchorid currency check-ledger --data DIR         the ledger's invariants (sum 0, no wallet below 0, lots)
+anchorid currency partner add --data DIR --client-id ID --name NAME [--fund YEN]
+                                                  a service that credits members through the API (its prepaid account)
 """
 
 from __future__ import annotations
@@ -109,6 +111,22 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _partner_add(args: argparse.Namespace) -> int:
+    _django(args.data)
+    from anchorid.currency import partners
+    from anchorid.currency.service import Refused, new_id
+
+    try:
+        partner = partners.register(args.client_id, args.name, coin_days=args.coin_days)
+        if args.fund:
+            partners.fund(partner, args.fund, new_id("fund"))
+    except Refused as refused:
+        print(f"anchorid currency partner add: refused: {refused.code}", file=sys.stderr)
+        return 2
+    print(f"partner {partner.client_id}: prepaid balance {partners.balance(partner)} yen")
+    return 0
+
+
 def add_currency_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from anchorid.currency.rp import DEFAULT_CLIENT_ID
 
@@ -143,3 +161,12 @@ def add_currency_commands(commands: argparse._SubParsersAction[argparse.Argument
         verb = verbs.add_parser(name, help=text)
         verb.add_argument("--data", required=True)
         verb.set_defaults(func=func)
+    partner = verbs.add_parser("partner", help="services that credit members through the API (their prepaid accounts)")
+    partner_verbs = partner.add_subparsers(dest="partner_command", required=True, metavar="VERB")
+    add = partner_verbs.add_parser("add", help="register a partner (or update its name), optionally prepaying yen")
+    add.add_argument("--data", required=True)
+    add.add_argument("--client-id", required=True, help="the partner's client_id at the idp (the tokens' act)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--coin-days", type=int, default=183, help="how long its coins stay valid")
+    add.add_argument("--fund", type=int, default=0, help="yen to prepay into its account now")
+    add.set_defaults(func=_partner_add)

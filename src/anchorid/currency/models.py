@@ -145,3 +145,59 @@ class UsedLogoutToken(models.Model):
 
     def __str__(self) -> str:
         return "logout token"
+
+
+class Partner(models.Model):
+    """A service that credits members through the currency's API with a token the idp exchanged for it (e.g. the
+    health points app): named by its ``client_id`` at the idp (the token's ``act``), paying from its own prepaid
+    account at the issuer (``partner:<client_id>``), with coins valid ``coin_days``."""
+
+    client_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=100)
+    account_id = models.BigIntegerField(unique=True)
+    coin_days = models.PositiveIntegerField(default=183)
+    active = models.BooleanField(default=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerCredit(models.Model):
+    """One credit a partner made: its own transfer id (the idempotency key it chose), the ledger transfer, and the
+    month it counts toward the member's monthly cap."""
+
+    transfer_id = models.CharField(max_length=64, primary_key=True, help_text="the ledger transfer id")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="credits")
+    partner_transfer_id = models.CharField(max_length=64)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="partner_credits")
+    amount = models.BigIntegerField()
+    month = models.CharField(max_length=7)
+    memo = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=["partner", "partner_transfer_id"], name="currency_one_credit_per_id"),
+        )
+
+    def __str__(self) -> str:
+        return f"partner credit {self.pk}"
+
+
+class PartnerMonth(models.Model):
+    """What a partner credited a member in a month: the cap is a guarded ``UPDATE`` of ``credited`` inside the
+    credit's transaction, so two concurrent credits cannot both pass it."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    month = models.CharField(max_length=7)
+    credited = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=["partner", "member", "month"], name="currency_one_partner_month"),
+        )
+
+    def __str__(self) -> str:
+        return f"partner month {self.month}"

@@ -29,6 +29,8 @@ PAYMENT_TIMEOUT = 600
 FEE_PER_MILLE = 15  # the redemption fee, 1.5 %
 DEPOSIT_THRESHOLD = 10_000_000
 PURCHASED, PREMIUM = "", "premium"
+#: Partners' coins (anchorid.currency.partners: the health points app's awards), spendable everywhere.
+PARTNER_POINTS = "points"
 
 SYSTEM_ACCOUNTS = {
     "issuer:bank": "the issuer's bank account: residents' purchases come in, merchants' redemptions go out",
@@ -119,7 +121,7 @@ def holdings(member: Member) -> list[Holding]:
     """The wallet's balance by expiry date, earliest first (what is spent first)."""
     now = timezone.now()
     lots = Lot.objects.filter(account_id=member.account_id, remaining__gt=0, expires_at__gt=now).order_by("expires_at")
-    kinds = {PURCHASED: "purchased", PREMIUM: "premium"}
+    kinds = {PURCHASED: "purchased", PREMIUM: "premium", PARTNER_POINTS: "points"}
     return [Holding(lot.remaining, lot.expires_at, kinds.get(lot.tag, "benefit")) for lot in lots]
 
 
@@ -186,7 +188,7 @@ def approve_merchant(merchant: Merchant) -> None:
 def spend_tags(merchant: Merchant) -> frozenset[str]:
     """Which coins can pay this merchant: purchased and premium coins anywhere; a benefit's coins only at local
     merchants when the programme says so."""
-    tags = {PURCHASED, PREMIUM}
+    tags = {PURCHASED, PREMIUM, PARTNER_POINTS}
     for programme in Programme.objects.all():
         if merchant.local or not programme.local_only:
             tags.add(programme.tag)

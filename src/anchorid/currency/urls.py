@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from anchorid.common import health
-from anchorid.currency import views
+from anchorid.currency import api, views
 
 urlpatterns = [
     *health.urls("currency"),
@@ -35,4 +35,6 @@ urlpatterns = [
     path("issuer/analytics/", views.analytics_page, name="currency_analytics"),
     path("issuer/analytics/<str:name>.csv", views.analytics_csv, name="currency_analytics_csv"),
     path("issuer/analytics/<str:name>.svg", views.analytics_svg, name="currency_analytics_svg"),
+    path("api/v1/credits", api.credits, name="currency_api_credits"),
+    path("api/v1/wallet", api.wallet, name="currency_api_wallet"),
 ]

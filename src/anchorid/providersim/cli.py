@@ -3,12 +3,14 @@
     anchorid providers setup --data DIR --idp URL [--origin URL] [--idp-data IDP_DIR] [--only SLUG,…] [--poll SLUG,…]
     anchorid providers connect --data DIR [--only SLUG,…]
     anchorid providers poll --data DIR [--only SLUG,…]
+    anchorid providers health award-pending --data DIR
 
 ``setup`` creates each provider's keys and configuration in ``DIR/<slug>/`` (once; rerunning keeps keys and push
 tokens) and prints — or, with ``--idp-data``, runs — the ``anchorid idp client add`` that registers it, with its own
 pairwise sector. ``--poll`` makes those providers' streams poll-based (RFC 8936) instead of push (RFC 8935).
 ``connect`` (idp running) creates or updates each provider's stream at the idp. ``poll`` (idp running) takes the
-waiting events of the poll-based providers into the providers' database.
+waiting events of the poll-based providers into the providers' database. ``health award-pending`` (idp and currency
+running) sends again every award of the health points app still pending (the same transfer id: paid once).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 from pathlib import Path
 
 from anchorid.common.rp import setup as rp_setup
-from anchorid.providersim.providers import CLAIMS, PROVIDERS, SCOPE, Provider
+from anchorid.providersim.providers import SERVICES, Provider
 
 DEFAULT_ORIGIN = "http://localhost:8003"
 EXIT_ERROR = 2
@@ -28,16 +30,17 @@ EXIT_ERROR = 2
 
 def _chosen(only: str | None) -> list[Provider]:
     if not only:
-        return list(PROVIDERS.values())
+        return list(SERVICES.values())
     slugs = [slug.strip() for slug in only.split(",") if slug.strip()]
-    unknown = [slug for slug in slugs if slug not in PROVIDERS]
+    unknown = [slug for slug in slugs if slug not in SERVICES]
     if unknown:
-        raise SystemExit(f"anchorid: no provider {', '.join(unknown)}; choose from {', '.join(PROVIDERS)}")
-    return [PROVIDERS[slug] for slug in slugs]
+        raise SystemExit(f"anchorid: no provider {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+    return [SERVICES[slug] for slug in slugs]
 
 
 def registration_command(provider: Provider, data_dir: Path, config: dict[str, object], idp_data: str) -> list[str]:
     """``anchorid idp client add`` for one provider: its JWKS, exact URIs, scope, claims and its own sector."""
+    claims = rp_setup.requested_claim_names(provider.claims)
     return [
         "anchorid", "idp", "client", "add",
         "--data", idp_data,
@@ -45,8 +48,8 @@ def registration_command(provider: Provider, data_dir: Path, config: dict[str, o
         "--name", provider.registered_name,
         "--jwks", str((data_dir / rp_setup.JWKS_FILE).resolve()),
         "--redirect-uri", str(config["redirect_uri"]),
-        "--scopes", SCOPE,
-        "--claims", " ".join(rp_setup.requested_claim_names(CLAIMS)),
+        "--scopes", provider.scope,
+        *(["--claims", " ".join(claims)] if claims else []),
         "--sector-identifier-uri", provider.sector_identifier_uri,
         "--no-fetch-sector",
     ]  # fmt: skip
@@ -64,9 +67,10 @@ def _setup(args: argparse.Namespace) -> int:
         rp_setup.ensure_keys(folder)
         origin = provider.origin(args.origin)
         config = rp_setup.write_config(folder, issuer=args.idp, origin=origin, client_id=provider.client_id,
-                                       scope=SCOPE, claims=CLAIMS)  # fmt: skip
-        ensure_receiver_file(folder, delivery="poll" if provider.slug in polling else "push",
-                             endpoint_url=f"{origin}/ssf/events")  # fmt: skip
+                                       scope=provider.scope, claims=provider.claims)  # fmt: skip
+        if provider.address_events:
+            ensure_receiver_file(folder, delivery="poll" if provider.slug in polling else "push",
+                                 endpoint_url=f"{origin}/ssf/events")  # fmt: skip
         command = registration_command(provider, folder, config, args.idp_data or "IDP_DATA_DIR")
         if not args.idp_data:
             print(f"{provider.slug}: register at the idp (on the idp's machine):\n  {shlex.join(command)}")
@@ -91,6 +95,8 @@ def _connect(args: argparse.Namespace) -> int:
 
     status = 0
     for provider in _chosen(args.only):
+        if not provider.address_events:
+            continue
         folder = provider.data_dir(Path(args.data))
         config = rp_setup.load_config(folder, setup_command="anchorid providers setup")
         settings = ensure_receiver_file(folder)
@@ -119,7 +125,7 @@ def _poll(args: argparse.Namespace) -> int:
     status = 0
     for provider in _chosen(args.only):
         folder = provider.data_dir(Path(args.data))
-        if ensure_receiver_file(folder)["delivery"] != "poll":
+        if not provider.address_events or ensure_receiver_file(folder)["delivery"] != "poll":
             continue
         taker = receiver(provider.slug)
         client = StreamClient(AnchorIDClient(rp_setup.load_config(folder)), taker.transmitter)
@@ -135,6 +141,20 @@ def _poll(args: argparse.Namespace) -> int:
         print(f"{provider.slug}: {result.applied} applied, {result.duplicates} already taken, "
               f"{len(result.refused)} refused")  # fmt: skip
     return status
+
+
+def _award_pending(args: argparse.Namespace) -> int:
+    from anchorid.common.serve import prepare_party
+
+    prepare_party("providers", Path(args.data))
+    from anchorid.providersim.health_points import deliver_pending
+
+    summary = deliver_pending()
+    print(
+        "health awards: "
+        + (", ".join(f"{count} {state}" for state, count in sorted(summary.items())) or "none pending")
+    )
+    return 0
 
 
 def add_provider_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -156,3 +176,8 @@ def add_provider_commands(commands: argparse._SubParsersAction[argparse.Argument
     poll.add_argument("--data", required=True)
     poll.add_argument("--only")
     poll.set_defaults(func=_poll)
+    health = verbs.add_parser("health", help="the health points app (walking points credited to the local currency)")
+    health_verbs = health.add_subparsers(dest="health_command", required=True, metavar="VERB")
+    pending = health_verbs.add_parser("award-pending", help="send every pending award again (the same transfer id)")
+    pending.add_argument("--data", required=True)
+    pending.set_defaults(func=_award_pending)

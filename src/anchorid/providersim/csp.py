@@ -8,7 +8,7 @@ from __future__ import annotations
 def form_targets() -> list[str | None]:
     from anchorid.common.rp.setup import configured_issuer
     from anchorid.common.settings_base import DATA_DIR
-    from anchorid.providersim.providers import PROVIDERS
+    from anchorid.providersim.providers import SERVICES as PROVIDERS
 
     for provider in PROVIDERS.values():
         issuer = configured_issuer(provider.data_dir(DATA_DIR))

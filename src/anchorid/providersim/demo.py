@@ -104,3 +104,58 @@ def guide_lines(
         f"     The postal provider polls (RFC 8936): {command} providers poll --data {providers_data}",
         f"     Delivery per service on the I moved page; the outbox: {command} idp ssf status --data {idp_data}",
     ]
+
+
+# -- the health points app (docs/health-points.md) ------------------------------------------------------------------
+
+HEALTH_MARKER = ".demo-health-done"
+HEALTH_OFFER = "health-to-currency"
+#: The consent's cap: the currency refuses credits past it within a month.
+HEALTH_CAP_YEN = 500
+HEALTH_PREPAID_YEN = 100_000
+
+
+def set_up_health(
+    providers_data: Path, currency_data: Path, *, idp_data: Path, idp_env: dict[str, str], currency_env: dict[str, str]
+) -> bool:
+    """First run, after the currency's set-up: the link scope ``currency:credit`` and the offer health → currency at
+    the idp (H1's CLI; an offer already there is kept), and the health app as a partner of the currency with a
+    prepaid balance. False when already done."""
+    marker = providers_data / HEALTH_MARKER
+    if marker.exists():
+        return False
+    _run("idp", "links", "scope", "add", "--data", str(idp_data), "--client", "currency", "--scope", "currency:credit",
+         "--label-ja", "地域通貨をウォレットに入金する", "--label-en", "Credit local currency to your wallet",
+         env=idp_env)  # fmt: skip
+    offers = _run("idp", "links", "offer", "list", "--data", str(idp_data), env=idp_env)
+    if f'"{HEALTH_OFFER}"' not in offers:
+        _run("idp", "links", "offer", "add", "--data", str(idp_data), "--id", HEALTH_OFFER,
+             "--source", "providersim-health", "--target", "currency", "--scope", "currency:credit",
+             "--purpose-ja", "歩いた分の健康ポイントを地域通貨で受け取るため",
+             "--purpose-en", "To receive your walking points as local currency", "--days", "365",
+             "--details", f'[{{"type":"anchorid_currency_credit","max_yen_per_month":{HEALTH_CAP_YEN}}}]',
+             env=idp_env)  # fmt: skip
+    _run("currency", "partner", "add", "--data", str(currency_data), "--client-id", "providersim-health",
+         "--name", "かまくら健康ポイント（サンプル）", "--fund", str(HEALTH_PREPAID_YEN), env=currency_env)  # fmt: skip
+    marker.write_text("ok\n")
+    return True
+
+
+def health_guide_lines(
+    *, command: str, providers_origin: str, currency_origin: str, idp_origin: str, providers_data: Path
+) -> list[str]:
+    return [
+        "",
+        f"Health points → local currency (issue #17, a link the resident consents to): {providers_origin}/health/",
+        f"  1. Open your Kamakura Coin wallet once (log in with AnchorID): {currency_origin}/",
+        f"  2. At かまくら健康ポイント log in with AnchorID (only the login is shared): {providers_origin}/health/",
+        "     and record a walk (1 point per 1,000 steps).",
+        "  3. 「Kamakura Coinと連携」: AnchorID's consent page says who → whom, what, why, until when and the",
+        f"     cap ({HEALTH_CAP_YEN} yen a month); allow it. Neither service learns your ID at the other.",
+        "  4. Send points to the wallet: the health app exchanges its token at AnchorID for one to the currency",
+        "     (RFC 8693) and credits once per award; the wallet shows them as points from a partner service.",
+        f"  5. Your links, their log and the consent receipt; withdraw there and the next send is refused: "
+        f"{idp_origin}/me/links/",
+        f"  6. Awards that got no answer are sent again (the same transfer id: paid once): {command} providers health "
+        f"award-pending --data {providers_data}",
+    ]

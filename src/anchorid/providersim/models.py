@@ -50,3 +50,61 @@ class AddressChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer.provider} address change ({self.source}) {self.changed_at:%Y-%m-%d}"
+
+
+class Walker(models.Model):
+    """A member of the health points app (docs/health-points.md): its pairwise ``sub`` and nothing personal; the
+    refresh token it needs to credit points while the resident is away, sealed (``anchorid.providersim.sealed``)."""
+
+    sub = models.CharField(max_length=255, unique=True, help_text="the resident's pairwise sub at the health app")
+    sealed_refresh_token = models.TextField(blank=True)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"walker since {self.joined_at:%Y-%m-%d}"
+
+
+class WalkingDay(models.Model):
+    """Steps walked on a day (synthetic: typed by the resident) and the points they earned."""
+
+    walker = models.ForeignKey(Walker, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    steps = models.PositiveIntegerField()
+    points = models.PositiveIntegerField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-day"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["walker", "day"], name="providersim_one_walk_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"walk {self.day}"
+
+
+class Award(models.Model):
+    """Points awarded to the resident's local-currency wallet. ``id`` is the transfer id the app chose and stored
+    (``pending``) before it called the currency; a retry sends the same id. ``sent_at``: when a credit request
+    first left for the currency (after that, only the currency's answer settles the award)."""
+
+    PENDING, DONE, REFUSED, HELD = "pending", "done", "refused", "held"
+
+    id = models.CharField(max_length=40, primary_key=True)
+    walker = models.ForeignKey(Walker, on_delete=models.PROTECT, related_name="awards")
+    points = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, default=PENDING)
+    #: The currency's answer (``created``/``exists``) or the refusal's error code; never a token or a sub.
+    outcome = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["state", "created_at"], name="providersim_award_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"award {self.created_at:%Y-%m-%d}"

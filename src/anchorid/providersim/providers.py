@@ -1,4 +1,5 @@
-"""The five sample providers: who they are, and where each keeps its files.
+"""The sample providers: who they are, and where each keeps its files (the five address providers of the move
+tour, and the health points app).
 
 Each is its own relying party: ``client_id`` ``providersim-<slug>``, its files (keys, ``anchorid-client.json``,
 ``ssf-receiver.json``) in ``<data>/<slug>/``, its pages under ``<origin>/<slug>/``. They share a server for the
@@ -9,11 +10,15 @@ or to the city's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+
+#: What an address provider asks the idp for (OIDC Core §5.5): the name and the address, both needed for a contract.
+CLAIMS: dict[str, Any] = {"userinfo": {"name": {"essential": True}, "address": {"essential": True}}}
+SCOPE = "openid address"
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,11 @@ class Provider:
     name: Any  # a lazy translation, for the provider's own pages
     #: What the provider does, in a few words (its page's lead).
     service: Any
+    #: What it asks the idp for: its own scope and ``claims`` request (the address providers: name and address).
+    scope: str = SCOPE
+    claims: dict[str, Any] = field(default_factory=lambda: dict(CLAIMS))
+    #: It keeps an address and takes the idp's address-change events (Shared Signals): the five of the move tour.
+    address_events: bool = True
 
     @property
     def client_id(self) -> str:
@@ -51,13 +61,19 @@ PROVIDERS: dict[str, Provider] = {
     )
 }
 
-#: What every provider asks the idp for (OIDC Core §5.5): the name and the address, both needed for a contract.
-CLAIMS: dict[str, Any] = {"userinfo": {"name": {"essential": True}, "address": {"essential": True}}}
-SCOPE = "openid address"
+#: The health points app (docs/health-points.md): asks for nothing but the login itself (``openid``, its own
+#: pairwise ``sub``), and credits walking points to the local currency through a link the resident consents to.
+HEALTH = Provider(
+    "health", "かまくら健康ポイント（サンプル）", _("Kamakura Health Points (sample)"), _("walking points"),
+    scope="openid", claims={}, address_events=False,
+)  # fmt: skip
+
+#: Every sample provider the server runs: the address providers and the health points app.
+SERVICES: dict[str, Provider] = {**PROVIDERS, HEALTH.slug: HEALTH}
 
 
 def get(slug: str) -> Provider:
     try:
-        return PROVIDERS[slug]
+        return SERVICES[slug]
     except KeyError:
-        raise LookupError(f"no provider {slug!r}; choose one of {', '.join(PROVIDERS)}") from None
+        raise LookupError(f"no provider {slug!r}; choose one of {', '.join(SERVICES)}") from None

@@ -15,7 +15,7 @@ def check_client_configurations(**kwargs: Any) -> list[checks.CheckMessage]:
     from anchorid.common.rp.startup_checks import client_configuration_problem
     from anchorid.common.settings_base import DATA_DIR
     from anchorid.providersim.customers import SETUP_COMMAND
-    from anchorid.providersim.providers import PROVIDERS
+    from anchorid.providersim.providers import SERVICES as PROVIDERS
 
     problems = {
         slug: client_configuration_problem(provider.data_dir(DATA_DIR), SETUP_COMMAND)

@@ -19,7 +19,7 @@ from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.setup import JWKS_FILE
 from anchorid.common.settings_base import DATA_DIR
 from anchorid.providersim import customers
-from anchorid.providersim.providers import PROVIDERS, Provider
+from anchorid.providersim.providers import PROVIDERS, SERVICES, Provider
 from anchorid.ssf_receiver.push import handle_push
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _provider(slug: str) -> Provider:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    context = {"providers": PROVIDERS.values(), "anchorid_site_name": _("Sample providers")}
+    context = {"providers": SERVICES.values(), "anchorid_site_name": _("Sample providers")}
     return render(request, "providersim/index.html", context)
 
 
@@ -97,7 +97,9 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def jwks(request: HttpRequest, slug: str) -> HttpResponse:
-    path = _provider(slug).data_dir(DATA_DIR) / JWKS_FILE
+    if slug not in SERVICES:
+        raise Http404("no such provider")
+    path = SERVICES[slug].data_dir(DATA_DIR) / JWKS_FILE
     if not path.exists():
         raise Http404("not set up")
     return HttpResponse(path.read_bytes(), content_type="application/jwk-set+json")
