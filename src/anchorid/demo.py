@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.city import link_offers
 from anchorid.city.adoption import demo as adoption_demo
 from anchorid.currency import demo as currency_demo
 from anchorid.idp.guardians import demo as guardians_demo
@@ -535,6 +536,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         library_staff = library_demo.seed(library.data, library.env)
         _start(library)
         _wait_until_answering(library)
+        link_offers.set_up_demo(city.data, idp_data=idp.data, idp_env={**os.environ, **idp.env}, origins={
+            "library": library.origin, "currency": currency.origin,
+            "participation": participation.env["ANCHORID_PARTICIPATION_ORIGIN"]})  # fmt: skip
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
         services = [
@@ -546,6 +550,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
                                                  providers_data=providers.data.resolve()),
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
+            "",
+            *link_offers.guide_lines(command=_command_name(), city_origin=city.origin, idp_origin=idp.origin,
+                                     idp_data=idp.data, city_data=city.data),
             "",
             *guardians_demo.guide_lines(
                 command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,

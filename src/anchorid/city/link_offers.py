@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,27 @@ def register(idp_data: str, env: dict[str, str], *, targets: dict[str, str] | No
                   "--purpose-en", offer.purpose_en, "--days", str(DAYS), env=env)  # fmt: skip
         added.append(offer.id)
     return added
+
+
+def set_up_demo(city_data: Path, *, idp_data: Path, idp_env: dict[str, str], origins: dict[str, str]) -> None:
+    """``anchorid demo``: the offers at the idp, and the city's home configured to show the three services (every
+    start: both steps are idempotent)."""
+    register(str(idp_data), idp_env)
+    for kind, origin in origins.items():
+        _anchorid("city", "link-service", "--data", str(city_data), "--kind", kind, "--origin", origin, env=idp_env)
+
+
+def guide_lines(*, command: str, city_origin: str, idp_origin: str, idp_data: Path, city_data: Path) -> list[str]:
+    return [
+        "Personalized resident home (issue #17, 申請主義からの転換: docs/city.md), after the e-library and",
+        "currency steps above (borrow a book, charge the wallet):",
+        f"  1. {city_origin}/ → log in: under 「あなたへのお知らせ」 the city invites you to link the e-library, the",
+        "     local currency and citizen participation; nothing of theirs is fetched before you agree.",
+        "  2. 「AnchorIDで連携する」 → the idp shows who to whom, what, why and until when → agree; back at the city:",
+        "     your loans and due dates, reservations ready, balance and coins about to expire, the benefit you have",
+        "     not claimed (受け取る takes you to it) and the votes open to you — fetched now, stored nowhere.",
+        f"  3. your links and their log at {idp_origin}/me/links/ ; withdraw one and the city invites you again.",
+        "  the offers the city registered, and where the city fetches from:",
+        f"  {command} idp links offer list --data {idp_data.resolve()}",
+        f"  cat {(city_data / 'linked-services.json').resolve()}",
+    ]
