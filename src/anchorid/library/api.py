@@ -10,7 +10,7 @@ checks all of that. The caller never learns the library's ``sub`` (it is not in 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,9 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from anchorid.common.rp.resource_server import ResourceServer, TokenRefused
 from anchorid.library import rp
 from anchorid.library.models import Hold, Loan, Patron
+
+if TYPE_CHECKING:
+    from anchorid.common.rp.resource_server import ResourceServer
 
 SCOPE = "library:loans"
 
@@ -58,6 +60,8 @@ def status(sub: str) -> dict[str, Any]:
 @require_GET
 @never_cache
 def status_view(request: HttpRequest) -> HttpResponse:
+    from anchorid.common.rp.resource_server import TokenRefused
+
     try:
         token = resource_server().verify(request, scopes={SCOPE})
     except TokenRefused as refused:
@@ -68,4 +72,6 @@ def status_view(request: HttpRequest) -> HttpResponse:
 @functools.cache
 def resource_server() -> ResourceServer:
     """One verifier per process: the idp's keys and the DPoP nonces are cached across requests."""
+    from anchorid.common.rp.resource_server import ResourceServer
+
     return ResourceServer(rp.client())

@@ -12,7 +12,7 @@ The caller holds a token the idp exchanged for the platform (RFC 8693): the plat
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,10 +20,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from anchorid.common.rp.resource_server import ResourceServer, TokenRefused
 from anchorid.participation import login, permissions
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Process, VoterParticipation
+
+if TYPE_CHECKING:
+    from anchorid.common.rp.resource_server import ResourceServer
 
 SCOPE = "participation:votes"
 
@@ -60,6 +62,8 @@ OPEN_VOTE_FIELDS = ("id", "slug", "title", "phase", "phase_actions", "permission
 @require_GET
 @never_cache
 def status_view(request: HttpRequest) -> HttpResponse:
+    from anchorid.common.rp.resource_server import TokenRefused
+
     try:
         token = resource_server().verify(request, scopes={SCOPE})
     except TokenRefused as refused:
@@ -70,4 +74,6 @@ def status_view(request: HttpRequest) -> HttpResponse:
 @functools.cache
 def resource_server() -> ResourceServer:
     """One verifier per process: the idp's keys and the DPoP nonces are cached across requests."""
+    from anchorid.common.rp.resource_server import ResourceServer
+
     return ResourceServer(login.client())
