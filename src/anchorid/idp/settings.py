@@ -32,6 +32,7 @@ INSTALLED_APPS += ["anchorid.idp.tsa", "anchorid.idp.signing"]
 INSTALLED_APPS += ["anchorid.idp.ssf"]
 INSTALLED_APPS += ["anchorid.idp.lifecycle"]
 INSTALLED_APPS += ["anchorid.idp.adoption", "anchorid.idp.guardians"]
+INSTALLED_APPS += ["anchorid.idp.links"]
 AUTH_USER_MODEL = "accounts.Account"
 MIDDLEWARE = [*BASE_MIDDLEWARE, "anchorid.common.csp.ContentSecurityPolicyMiddleware"]
 ROOT_URLCONF = "anchorid.idp.urls"

@@ -30,6 +30,10 @@ class EventType(StrEnum):
     PLATFORM_KEY_CREATED = "platform_key_created"
     DOCUMENT_SIGNED = "document_signed"
     GUARDIANSHIP = "guardianship"
+    LINK_GRANTED = "link_granted"
+    LINK_USED = "link_used"
+    LINK_WITHDRAWN = "link_withdrawn"
+    LINK_REFUSED = "link_refused"
 
 
 class ForbiddenDetail(ValueError):
@@ -144,6 +148,29 @@ ALLOWED_DETAILS: Mapping[EventType, Mapping[str, Validator]] = {
         "claims": _codes,
         "certificate_fingerprint": _fingerprint,
     },
+    # Links between two services (docs/protocols/token-exchange.md): ids, scope names and error codes, never data.
+    EventType.LINK_GRANTED: {
+        "link_id": _opaque_id,
+        "offer_id": _opaque_id,
+        "client_id": _opaque_id,
+        "target_id": _opaque_id,
+        "scopes": _codes,
+    },
+    EventType.LINK_USED: {
+        "link_id": _opaque_id,
+        "client_id": _opaque_id,
+        "target_id": _opaque_id,
+        "scopes": _codes,
+        "further": _flag,
+    },
+    EventType.LINK_WITHDRAWN: {
+        "link_id": _opaque_id,
+        "offer_id": _opaque_id,
+        "client_id": _opaque_id,
+        "target_id": _opaque_id,
+        "scopes": _codes,
+    },
+    EventType.LINK_REFUSED: {"client_id": _opaque_id, "target_id": _opaque_id, "scopes": _codes, "error": _code},
     # A resident signed a document: its hash and opaque ids only, never its content or the signer's attributes.
     EventType.DOCUMENT_SIGNED: {
         "document_sha256": _fingerprint,

@@ -41,7 +41,12 @@ def metadata() -> dict[str, Any]:
             "scopes_supported": list(SCOPE_CLAIMS),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ],
             "subject_types_supported": ["pairwise", "public"],
             "id_token_signing_alg_values_supported": ID_TOKEN_SIGNING_ALGS,
             "userinfo_signing_alg_values_supported": [],

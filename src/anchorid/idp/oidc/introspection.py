@@ -56,6 +56,11 @@ def introspect(client: Client, form: Mapping[str, str]) -> dict[str, Any]:
         if grant.dpop_jkt:
             result["cnf"] = {"jkt": grant.dpop_jkt}
         return result
+    from anchorid.idp.links import introspection as links_introspection
+
+    peek = links_introspection.unverified_claims(token)
+    if peek is not None and links_introspection.is_exchanged(peek):  # answered only to its audience
+        return links_introspection.introspect(client, token)
     try:
         claims, grant = validate_access_token(token)
     except OAuthError:

@@ -41,6 +41,7 @@ from anchorid.idp.oidc import (
     refresh,
     replay,
     revocation,
+    token_exchange,
     tokens,
     userinfo,
 )
@@ -243,7 +244,7 @@ def token_view(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     client, proof = _client_and_proof(request, form, "/oidc/token")
     grant_type = form.get("grant_type")
-    if grant_type in ("authorization_code", "refresh_token"):
+    if grant_type in ("authorization_code", "refresh_token", token_exchange.GRANT_TYPE):
         body = _grant(request, client, form, proof)
     elif grant_type == "client_credentials":
         body = client_credentials.issue(client, form, proof)
@@ -261,6 +262,8 @@ def _grant(request: HttpRequest, client: Client, form: dict[str, str], proof: An
     try:
         if form.get("grant_type") == "authorization_code":
             return tokens.exchange_code(client, form, proof)
+        if form.get("grant_type") == token_exchange.GRANT_TYPE:  # RFC 8693 (docs/protocols/token-exchange.md)
+            return token_exchange.exchange(client, form, proof)
         return refresh.refresh(client, form, proof)
     except OAuthError as error:
         if error.error == INVALID_GRANT:
