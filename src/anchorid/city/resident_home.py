@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils.translation import gettext_lazy
 
 from anchorid.city import resident_tokens
 from anchorid.city.linked_services import LinkedService
@@ -40,6 +41,8 @@ MAX_ITEMS = 20
 SHOWN, NOT_LINKED, UNAVAILABLE, REFUSED, LOG_IN_AGAIN, NOT_REGISTERED = (
     "shown", "not_linked", "unavailable", "refused", "log_in_again", "not_registered",
 )  # fmt: skip
+LABELS = {"library": gettext_lazy("E-library"), "currency": gettext_lazy("Local currency"),
+          "participation": gettext_lazy("Citizen participation")}  # fmt: skip
 #: The idp's answers to an exchange that mean "this resident has no live consent for this link".
 NO_CONSENT = frozenset({"invalid_grant", "invalid_scope", "consent_required"})
 
@@ -60,6 +63,11 @@ class Panel:
     @property
     def kind(self) -> str:
         return self.service.kind
+
+    @property
+    def label(self) -> str:
+        """The service as residents name it (never its client id)."""
+        return str(LABELS[self.service.kind])
 
 
 def consent_url(issuer: str, service: LinkedService, return_to: str) -> str:
