@@ -294,6 +294,43 @@ def test_it_an_exchanged_token_works_only_at_its_audience(journey: Linked, excha
         assert "invalid_token" in refused.headers.get("WWW-Authenticate", "")
 
 
+def test_it_refuses_the_token_without_its_proof_or_with_a_replayed_one(
+    journey: Linked, exchanged: dict[str, Any]
+) -> None:
+    """At the library, with the valid exchanged token: as a bearer token, without a DPoP proof, with a proof made
+    for another URL, and with a proof already used — each 401, a clear error, and no data."""
+    client: AnchorIDClient = exchanged["client"]
+    access_token = exchanged["library_token"]["access_token"]
+    url = f"{journey.library.url}/api/v1/status"
+
+    def get(headers: dict[str, str]) -> requests.Response:
+        return requests.get(url, headers=headers, timeout=10)
+
+    cases = {
+        "bearer": {"Authorization": f"Bearer {access_token}"},
+        "no proof": {"Authorization": f"DPoP {access_token}"},
+        "proof for another URL": {"Authorization": f"DPoP {access_token}",
+                                  "DPoP": client.dpop.proof("GET", f"{journey.currency.url}/api/v1/wallet",
+                                                            access_token=access_token)},
+    }  # fmt: skip
+    for case, headers in cases.items():
+        refused = get(headers)
+        assert refused.status_code == 401, case
+        assert refused.headers["WWW-Authenticate"].startswith("DPoP"), case
+        assert BOOK not in refused.text, case
+    proof = client.dpop.proof("GET", url, access_token=access_token)
+    first = get({"Authorization": f"DPoP {access_token}", "DPoP": proof})
+    if first.status_code == 401 and "use_dpop_nonce" in first.headers.get("WWW-Authenticate", ""):
+        client.dpop.remember_nonce(first)
+        proof = client.dpop.proof("GET", url, access_token=access_token)
+        first = get({"Authorization": f"DPoP {access_token}", "DPoP": proof})
+    assert first.status_code == 200
+    replayed = get({"Authorization": f"DPoP {access_token}", "DPoP": proof})
+    assert replayed.status_code == 401
+    assert "invalid_dpop_proof" in replayed.headers["WWW-Authenticate"]
+    assert BOOK not in replayed.text
+
+
 def test_it_an_exchanged_token_cannot_be_exchanged_further(journey: Linked, exchanged: dict[str, Any]) -> None:
     """The consent city → library does not allow further exchange: neither the city nor the library (its audience,
     with its own client) gets a token from it."""
