@@ -30,6 +30,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+from joserfc import jwt
+from joserfc.jwk import ECKey
 
 from anchorid.city import link_offers, linked_services
 from anchorid.city.rp.setup import load_config as city_config
@@ -279,7 +281,7 @@ def exchanged(journey: Linked) -> dict[str, Any]:
     login = client.finish_login(callback, pending)
     token = client.exchange_token(subject_token=login.token["access_token"], audience="library",
                                   scope="library:loans")  # fmt: skip
-    return {"client": client, "library_token": token}
+    return {"client": client, "library_token": token, "access_token": login.token["access_token"]}
 
 
 def test_it_an_exchanged_token_works_only_at_its_audience(journey: Linked, exchanged: dict[str, Any]) -> None:
@@ -306,8 +308,12 @@ def test_it_refuses_the_token_without_its_proof_or_with_a_replayed_one(
     def get(headers: dict[str, str]) -> requests.Response:
         return requests.get(url, headers=headers, timeout=10)
 
+    header, claims, _ = access_token.split(".")
+    forged = f"{header}.{claims}.{jwt.encode({'alg': 'ES256'}, {'x': 1}, ECKey.generate_key('P-256')).split('.')[2]}"
     cases = {
         "bearer": {"Authorization": f"Bearer {access_token}"},
+        "forged signature": {"Authorization": f"DPoP {forged}",
+                             "DPoP": client.dpop.proof("GET", url, access_token=forged)},
         "no proof": {"Authorization": f"DPoP {access_token}"},
         "proof for another URL": {"Authorization": f"DPoP {access_token}",
                                   "DPoP": client.dpop.proof("GET", f"{journey.currency.url}/api/v1/wallet",
@@ -329,6 +335,18 @@ def test_it_refuses_the_token_without_its_proof_or_with_a_replayed_one(
     assert replayed.status_code == 401
     assert "invalid_dpop_proof" in replayed.headers["WWW-Authenticate"]
     assert BOOK not in replayed.text
+
+
+def test_it_a_token_for_reading_the_wallet_cannot_credit_it(journey: Linked, exchanged: dict[str, Any]) -> None:
+    """The city's link to the currency is for reading the balance: the same audience, another scope — 403."""
+    client: AnchorIDClient = exchanged["client"]
+    token = client.exchange_token(subject_token=exchanged["access_token"], audience="currency",
+                                  scope="currency:balance")  # fmt: skip
+    assert client.linked_request("GET", f"{journey.currency.url}/api/v1/wallet", token).status_code == 200
+    refused = client.linked_request("POST", f"{journey.currency.url}/api/v1/credits", token,
+                                    json={"transfer_id": "city-tries-1", "amount": 100, "memo": "x"})  # fmt: skip
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "insufficient_scope"
 
 
 def test_it_an_exchanged_token_cannot_be_exchanged_further(journey: Linked, exchanged: dict[str, Any]) -> None:
