@@ -297,3 +297,6 @@ def add_idp_commands(commands: Any) -> None:
     from anchorid.idp.guardians.cli import add_guardian_commands
 
     add_guardian_commands(idp_commands)
+    from anchorid.idp.links.cli import add_links_commands
+
+    add_links_commands(idp_commands)

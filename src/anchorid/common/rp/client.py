@@ -51,6 +51,8 @@ CLIENT_ASSERTION_LIFETIME = 60
 CLOCK_LEEWAY = 30
 HTTP_TIMEOUT = 10
 UNAVAILABLE = "temporarily_unavailable"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (a grant type URN)
+TOKEN_EXCHANGE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a token type URN)
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
@@ -214,6 +216,10 @@ class AnchorIDClient:
         except (JoseError, ValueError):
             return jwt.decode(token, self.jwks(refresh=True), algorithms=ID_TOKEN_ALGORITHMS)
 
+    def verify_idp_jwt(self, token: str) -> jwt.Token:
+        """A JWT the idp signed (e.g. an access token presented to this service's API), signature checked only."""
+        return self._verify_jwt(token)
+
     def oauth_session(self, token: dict[str, Any] | None = None) -> DPoPOAuth2Session:
         """Authlib's session, authenticating with private_key_jwt and proving possession of the DPoP key."""
         metadata = self.metadata
@@ -345,6 +351,41 @@ class AnchorIDClient:
         endpoint = self.metadata.get("revocation_endpoint")
         if endpoint:
             self.oauth_session().revoke_token(endpoint, token=token, token_type_hint=hint)
+
+    # --- links between services (RFC 8693, docs/protocols/token-exchange.md) -------------------------------------
+
+    def exchange_token(
+        self,
+        *,
+        subject_token: str,
+        audience: str,
+        scope: str | None = None,
+        authorization_details: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Exchange the resident's access token (ours) for a token toward ``audience`` under their link consent.
+        Returns the token response (``access_token``, ``token_type: DPoP``, ``expires_in``, ``scope``, …); raises
+        ``LoginError`` with the idp's error code (``invalid_grant``: no live link, e.g. withdrawn)."""
+        session = self.oauth_session()
+        session.scope = None  # Authlib would otherwise send our login scope
+        params: dict[str, str] = {
+            "subject_token": subject_token,
+            "subject_token_type": TOKEN_EXCHANGE_ACCESS_TOKEN,
+            "audience": audience,
+        }
+        if scope is not None:
+            params["scope"] = scope
+        if authorization_details is not None:
+            params["authorization_details"] = json.dumps(authorization_details, separators=(",", ":"))
+        endpoint = self.metadata["token_endpoint"]
+        return self._token(lambda: session.fetch_token(endpoint, grant_type=TOKEN_EXCHANGE_GRANT, **params))
+
+    def linked_request(self, method: str, url: str, token: dict[str, Any], **kwargs: Any) -> requests.Response:
+        """Call another service's API with an exchanged token: ``Authorization: DPoP`` and a proof with ``ath``
+        (a retry with the service's nonce when it asks for one)."""
+        session = self.oauth_session({**token, "token_type": DPOP_TOKEN_TYPE})
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        response: requests.Response = session.request(method, url, **kwargs)
+        return response
 
     def logout_url(self, id_token: str, state: str) -> str:
         """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2)."""
