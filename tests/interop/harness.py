@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +67,8 @@ class Server:
     data: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    #: Its own process group (the server and its worker children), so :meth:`kill` can SIGKILL them all at once.
+    own_group: bool = False
 
     def start(self, health: str) -> None:
         port = self.url.rsplit(":", 1)[1]
@@ -77,6 +80,7 @@ class Server:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=self.own_group,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
@@ -98,6 +102,15 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._wait_until_port_closed()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its children at once (a crash: nothing of theirs runs after it)."""
+        assert self.process is not None, "the server is not running"
+        assert self.own_group, "kill needs a server started in its own process group"
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
         self._wait_until_port_closed()
 
     def _answering(self) -> bool:

@@ -34,6 +34,14 @@ NOT_JSON = {
     "/<slug:slug>/signup/",
     "/<slug:slug>/callback/",
     "/<slug:slug>/logout/",
+    # the health points app's pages (forms, no JSON): tests/providers/test_health_points.py
+    "/health/",
+    "/health/login/",
+    "/health/callback/",
+    "/health/logout/",
+    "/health/walk/",
+    "/health/link/",
+    "/health/award/",
 }
 
 

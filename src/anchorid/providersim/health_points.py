@@ -7,10 +7,11 @@ currency, and awards credited there with an exchanged token.
 - An award is persisted ``pending`` with a transfer id chosen here **before** any call. Delivering it: refresh the
   walker's access token, exchange it at the idp for a token toward the currency (RFC 8693: audience ``currency``,
   scope ``currency:credit``; DPoP-bound to this app's key), ``POST /api/v1/credits`` with DPoP. The currency's
-  ``created`` or ``exists`` settles it ``done``; a refusal before anything was sent (no live link: ``invalid_grant``)
-  settles it ``refused`` and the points are free again; a refusal after a request had left (the answer to the
-  earlier one was lost) holds it (``held``) for a person to look at; no answer keeps it ``pending`` for the retry job
-  (``anchorid providers health award-pending``), which sends the same id again: the currency pays once.
+  ``created`` or ``exists`` settles it ``done``; the currency's refusal of the credit (the monthly cap...) settles it
+  ``refused`` and the points are free again, as does a refused exchange or token (no live link: ``invalid_grant``,
+  ``invalid_token``) when no request had left yet; after one had (its answer was lost: the currency may have paid
+  it) such a refusal holds the award (``held``) for a person to look at; no answer keeps it ``pending`` for the
+  retry job (``anchorid providers health award-pending``), which sends the same id again: the currency pays once.
 - The app never sees the currency's ``sub``: the exchanged token has none (docs/protocols/token-exchange.md §4), and
   the currency's answers name only the transfer.
 """
@@ -223,8 +224,12 @@ def _answer(award: Award, response: requests.Response) -> Delivery:
         return _settle(award, Award.DONE, status)
     if response.status_code >= 500 or (response.status_code == 409 and answer.get("error") == "try_again"):
         return Delivery(Award.PENDING, f"http_{response.status_code}")
-    error = str(answer.get("error") or _www_authenticate_error(response) or f"http_{response.status_code}")
-    return _refuse(award, error)
+    token_error = _www_authenticate_error(response)
+    if response.status_code in (401, 403) and token_error:  # the token was refused: the credit was not looked at
+        return _refuse(award, token_error)
+    # The currency looked at this transfer id and refused it (an earlier request with it would have been answered
+    # "exists"): a definitive answer, the points are free again.
+    return _settle(award, Award.REFUSED, str(answer.get("error") or f"http_{response.status_code}"))
 
 
 def _www_authenticate_error(response: requests.Response) -> str:
