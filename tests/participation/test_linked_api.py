@@ -64,7 +64,7 @@ def test_it_refuses_every_token_that_is_not_a_valid_exchanged_one_with_its_proof
         error = "invalid_dpop_proof" if "proof" in case else "invalid_token"
         assert response.json()["error"] == error, case
         assert response["WWW-Authenticate"].startswith(f'DPoP error="{error}"'), case
-        assert response["Cache-Control"] == "no-store", case
+        assert "no-store" in response["Cache-Control"], case
 
 
 def test_it_refuses_a_replayed_proof_before_asking_the_idp(client: Client, world: LinkedWorld) -> None:
