@@ -86,8 +86,9 @@ def linked(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         run("participation", "demo", "--data", str(participation.data), env=participation.env)
         link_offers.register(str(parties.idp.data), parties.idp.env)
         for kind, server in (("library", library), ("currency", currency), ("participation", participation)):
-            run("city", "link-service", "--data", str(parties.city.data), "--kind", kind, "--origin", server.url,
-                env=parties.city.env)  # fmt: skip
+            # what ``anchorid city link-service`` writes (tests/city/test_linked_home.py runs the command)
+            linked_services.save(parties.city.data, linked_services.LinkedService(kind, kind, server.url,
+                                                                                  f"city-to-{kind}"))  # fmt: skip
         yield world
     finally:
         config.unlink(missing_ok=True)  # the other interop tests' city home is as before
