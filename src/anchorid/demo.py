@@ -30,11 +30,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anchorid.city import link_offers
+from anchorid.city import linked_demo
 from anchorid.city.adoption import demo as adoption_demo
 from anchorid.currency import demo as currency_demo
 from anchorid.idp.guardians import demo as guardians_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
+from anchorid.idp.links import demo as links_demo
 from anchorid.idp.ssf import demo as ssf_demo
 from anchorid.library import demo as library_demo
 from anchorid.participation import demo as participation_demo
@@ -534,11 +535,17 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         library_demo.set_up(library.data, idp_origin=idp.origin, idp_data=idp.data, library_origin=library.origin,
                             env={**os.environ, **idp.env})  # fmt: skip
         library_staff = library_demo.seed(library.data, library.env)
+        links_demo.set_up(idp.data, env={**os.environ, **idp.env})  # link scopes and offers (token exchange)
         _start(library)
         _wait_until_answering(library)
-        link_offers.set_up_demo(city.data, idp_data=idp.data, idp_env={**os.environ, **idp.env}, origins={
-            "library": library.origin, "currency": currency.origin,
-            "participation": participation.env["ANCHORID_PARTICIPATION_ORIGIN"]})  # fmt: skip
+        linked_demo.set_up(
+            city.data,
+            origins={
+                "library": library.origin,
+                "currency": currency.origin,
+                "participation": participation.env["ANCHORID_PARTICIPATION_ORIGIN"],
+            },
+        )
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
         services = [
@@ -551,7 +558,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
             "",
-            *link_offers.guide_lines(command=_command_name(), city_origin=city.origin, idp_origin=idp.origin,
+            *linked_demo.guide_lines(command=_command_name(), city_origin=city.origin, idp_origin=idp.origin,
                                      idp_data=idp.data, city_data=city.data),
             "",
             *guardians_demo.guide_lines(

@@ -1,6 +1,6 @@
 """The personalized resident home (issue 17, 申請主義からの転換) against real processes: the interop run's jlis, idp and
 city, and here the e-library, the local currency and the participation platform, each registered at the idp with
-its own client and pairwise sector; the city's three link offers registered at the idp (``city.link_offers``).
+its own client and pairwise sector; the link offers registered at the idp as the demo does (``idp.links.demo``).
 
 1. A resident borrows a book at the e-library and charges the currency (logging in at each: each knows them by its
    own ``sub``); the participation platform has a vote open that they have not voted in.
@@ -33,11 +33,12 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from anchorid.city import link_offers, linked_services
+from anchorid.city import linked_services
 from anchorid.city.rp.setup import load_config as city_config
 from anchorid.common.rp.client import AnchorIDClient, LoginError
 from anchorid.common.rp.setup import load_config
 from anchorid.currency import demo as currency_demo
+from anchorid.idp.links import demo as links_demo
 from anchorid.participation.demo import SLUGS
 
 from .harness import Browser, Parties, Server, base_env, form_data, forms, free_port, run
@@ -84,7 +85,7 @@ def linked(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         currency.start("/")
         participation.start("/healthz")
         run("participation", "demo", "--data", str(participation.data), env=participation.env)
-        link_offers.register(str(parties.idp.data), parties.idp.env)
+        links_demo.set_up(parties.idp.data, env=parties.idp.env)  # the link scopes and offers, as the demo does
         for kind, server in (("library", library), ("currency", currency), ("participation", participation)):
             # what ``anchorid city link-service`` writes (tests/city/test_linked_home.py runs the command)
             linked_services.save(parties.city.data, linked_services.LinkedService(kind, kind, server.url,

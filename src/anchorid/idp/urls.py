@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("anchorid.idp.ssf.urls")),
     path("", include("anchorid.idp.adoption.urls")),
     path("", include("anchorid.idp.guardians.urls")),
+    path("", include("anchorid.idp.links.urls")),
 ]

@@ -33,7 +33,7 @@ def grant(account: Account, offer: LinkOffer) -> LinkConsent:
             return existing
         now = timezone.now()
         consent = LinkConsent.objects.create(
-            id=secrets.token_urlsafe(16),
+            id=secrets.token_hex(16),
             account=account,
             offer=offer,
             source_id=offer.source_id,

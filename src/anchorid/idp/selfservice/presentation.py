@@ -39,6 +39,10 @@ def _labels() -> dict[str, str]:
         "platform_key_created": _("Platform key created"),
         "document_signed": _("Document signed"),
         "guardianship": _("Guardianship"),
+        "link_granted": _("Two services linked for you"),
+        "link_used": _("A linked service worked for you"),
+        "link_withdrawn": _("Link between services withdrawn"),
+        "link_refused": _("A linked service was refused"),
     }
 
 
