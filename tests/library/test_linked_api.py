@@ -8,10 +8,10 @@ import datetime
 from typing import Any
 
 import pytest
-from anchorid.common.rp.resource_server import ResourceServer
 from django.test import Client
 from django.utils import timezone
 
+from anchorid.common.rp.resource_server import ResourceServer
 from anchorid.library import api, circulation
 from anchorid.library.models import Hold, Loan
 from support.linked_tokens import LinkedWorld, linked_world, refusals

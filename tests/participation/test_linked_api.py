@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from anchorid.common.rp.resource_server import ResourceServer
 from django.test import Client
 
+from anchorid.common.rp.resource_server import ResourceServer
 from anchorid.participation import api, service
 from anchorid.participation.models import VoterParticipation
 from support.linked_tokens import LinkedWorld, linked_world, refusals
