@@ -68,7 +68,8 @@ def test_it_lists_every_json_endpoint_of_the_urlconf() -> None:
 @pytest.mark.django_db
 def test_it_never_answers_a_5xx_to_generated_requests(books_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     offline = linked_world("library")  # the idp's keys known here, never fetched: a bad token is a 401, not a fetch
-    offline.client.jwks = lambda refresh=False: offline.client._jwks  # type: ignore[method-assign]
+    keys = offline.client.jwks()  # preset: no fetch
+    monkeypatch.setattr(offline.client, "jwks", lambda *, refresh=False: keys)
     monkeypatch.setattr(library_api, "resource_server", lambda: ResourceServer(offline.client))
     title = make_title(epub_file=store(build(BOOKS[0]), books_dir))
     one_copy(title)

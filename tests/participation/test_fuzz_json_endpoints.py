@@ -44,7 +44,8 @@ def test_it_never_answers_a_5xx_to_generated_requests(
     make_process: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offline = linked_world("participation")  # the idp's keys known here, never fetched: a bad token is a 401
-    offline.client.jwks = lambda refresh=False: offline.client._jwks  # type: ignore[method-assign]
+    keys = offline.client.jwks()  # preset: no fetch
+    monkeypatch.setattr(offline.client, "jwks", lambda *, refresh=False: keys)
     monkeypatch.setattr(participation_api, "resource_server", lambda: ResourceServer(offline.client))
     make_process("results")
     counts = run(_wsgi(), JSON_ENDPOINTS, {"anonymous": {}}, EXAMPLES)

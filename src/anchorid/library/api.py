@@ -25,12 +25,13 @@ from anchorid.library.models import Hold, Loan, Patron
 if TYPE_CHECKING:
     from anchorid.common.rp.resource_server import ResourceServer
 
+ORIGIN_SETTING = "ANCHORID_LIBRARY_ORIGIN"  # the party's own setting (not in the type-check settings)
 SCOPE = "library:loans"
 
 
 def status(sub: str) -> dict[str, Any]:
     """What the patron with this pairwise ``sub`` has on loan and ready to collect (empty when not a patron)."""
-    origin = settings.ANCHORID_LIBRARY_ORIGIN.rstrip("/")
+    origin = str(getattr(settings, ORIGIN_SETTING)).rstrip("/")
     patron = Patron.objects.filter(sub=sub).only("id").first()
     if patron is None:
         return {"registered": False, "loans": [], "holds_ready": [], "holds_waiting": 0}

@@ -27,12 +27,13 @@ from anchorid.participation.models import Process, VoterParticipation
 if TYPE_CHECKING:
     from anchorid.common.rp.resource_server import ResourceServer
 
+ORIGIN_SETTING = "ANCHORID_PARTICIPATION_ORIGIN"  # the party's own setting (not in the type-check settings)
 SCOPE = "participation:votes"
 
 
 def open_votes(sub: str) -> dict[str, Any]:
     """The processes whose vote is open now and that this person (the platform's pairwise ``sub``) has not voted in."""
-    origin = settings.ANCHORID_PARTICIPATION_ORIGIN.rstrip("/")
+    origin = str(getattr(settings, ORIGIN_SETTING)).rstrip("/")
     person = Participant(subject=f"sub:{sub}", logged_in=True, claims={}, label="")
     candidates = [p for p in Process.objects.only(*OPEN_VOTE_FIELDS).order_by("id") if permissions.open_now(p, "vote")]
     voted = set(
