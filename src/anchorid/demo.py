@@ -558,8 +558,8 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
             *library_demo.guide_lines(command=_command_name(), library_origin=library.origin,
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
             "",
-            *linked_demo.guide_lines(command=_command_name(), city_origin=city.origin, idp_origin=idp.origin,
-                                     idp_data=idp.data, city_data=city.data),
+            *links_demo.guide_lines(command=_command_name(), idp_origin=idp.origin, idp_data=idp.data.resolve()),
+            *linked_demo.guide_lines(city_origin=city.origin, idp_origin=idp.origin, city_data=city.data),
             "",
             *guardians_demo.guide_lines(
                 command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,

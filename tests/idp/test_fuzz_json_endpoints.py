@@ -41,7 +41,8 @@ SIGNING_ID = "sig_" + "0" * 32
 
 OAUTH = ("grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "client_id", "client_assertion",
          "client_assertion_type", "scope", "claims", "request", "token", "token_type_hint", "response_type", "state",
-         "nonce", "code_challenge", "code_challenge_method", "acr_values", "access_token")  # fmt: skip
+         "nonce", "code_challenge", "code_challenge_method", "acr_values", "access_token", "subject_token",
+         "subject_token_type", "audience", "resource", "authorization_details", "requested_token_type")  # fmt: skip
 CARD = ("challenge", "certificate", "signature")
 WALLET = ("certificate", "client_data", "signature", "csr", "card", "device_name", "challenge")
 SSF = ("stream_id", "delivery", "events_requested", "description", "status", "reason", "subject", "state",
@@ -124,6 +125,7 @@ NOT_JSON = {
     "/me/children/approvals/<int:approval_id>/", "/me/children/<str:child_id>/stop/",
     "/me/children/<str:child_id>/setup-link/", "/children/setup/<str:token>/",
     r"/^pki/tsa/(?P<serial>[0-9a-f]{1,40})\.crl$",
+    "/links/consent/", "/me/links/", "/me/links/<str:link_id>/withdraw/", "/me/links/<str:link_id>/receipt/",
 }  # fmt: skip
 ROUTE_OF = {
     f"/me/sign/{SIGNING_ID}/finish/": "/me/sign/<str:public_id>/finish/",

@@ -136,3 +136,17 @@ def test_it_gives_a_signed_consent_receipt_naming_the_resident_pairwise(provider
     assert str(hanako.pk) not in json.dumps(receipt)
     assert receipt["services"][0]["purposes"][0]["purpose"] == "歩いた分の健康ポイントを地域通貨で受け取るため"
     assert logged_in(another_resident()).get(f"/me/links/{consent.id}/receipt/").status_code == 404
+
+
+def test_it_does_not_let_a_child_under_a_guardian_link_services(provider: None) -> None:
+    from anchorid.idp.guardians.models import Guardianship
+
+    services()
+    child, parent = resident(), another_resident()
+    Guardianship.objects.create(child=child, guardian=parent, confirmed_by=Guardianship.ConfirmedBy.COUNTER)
+    browser = logged_in(child)
+    assert browser.get(consent_url()).status_code == 403
+    posted = browser.post("/links/consent/", {"offer": "health-to-currency", "return_to": HEALTH_BACK,
+                                              "decision": "approve"})  # fmt: skip
+    assert posted.status_code == 403
+    assert not LinkConsent.objects.exists()

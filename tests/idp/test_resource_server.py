@@ -4,8 +4,11 @@ liveness by introspection at the idp with the service's own private_key_jwt."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from pytest_django.fixtures import Settings
 from anchorid.common.rp.client import AnchorIDClient, ClientConfig, LoginError
 from anchorid.common.rp.resource_server import ResourceServer, TokenRefused
 from anchorid.idp.links import consents
+from anchorid.idp.links.models import LinkConsent
 from anchorid.idp.oidc import tokens
 from anchorid.idp.oidc.models import Client, Grant
 from anchorid.idp.oidc.pairwise import pairwise_subject
@@ -121,3 +125,58 @@ def test_it_verifies_an_exchanged_token_and_refuses_every_misuse(issuer: str) ->
     with pytest.raises(LoginError) as caught:
         health.exchange_token(subject_token=residents_token(s.health, hanako), audience="currency")
     assert caught.value.code == "invalid_grant"
+
+
+def test_it_calls_a_linked_api_with_the_exchanged_token_over_http(issuer: str) -> None:
+    """``AnchorIDClient.linked_request`` against a service whose handler is ``ResourceServer.verify``."""
+    s = services()
+    hanako = resident()
+    consents.grant(hanako, s.health_to_currency)
+    health, currency = client_of(s.health, issuer), client_of(s.currency, issuer)
+    rs = ResourceServer(currency)
+
+    class Api(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            request = RequestFactory().post(self.path, body, content_type="application/json",
+                                            HTTP_AUTHORIZATION=self.headers.get("Authorization", ""),
+                                            HTTP_DPOP=self.headers.get("DPoP", ""),
+                                            HTTP_HOST=self.headers["Host"])  # fmt: skip
+            try:
+                verified = rs.verify(request, {"currency:credit"})
+                status, answer = 200, {"sub": verified.subject, "actor": verified.actor, "got": json.loads(body)}
+                extra = {}
+            except TokenRefused as refusal:
+                status, answer, extra = (
+                    refusal.status,
+                    {"error": refusal.error},
+                    {"WWW-Authenticate": refusal.response()["WWW-Authenticate"]},
+                )
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **extra}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api/credit"
+        token = health.exchange_token(subject_token=residents_token(s.health, hanako), audience="currency")
+        response = health.linked_request("POST", url, token, json={"points": 120})
+        assert response.status_code == 200, response.text
+        assert response.json() == {"sub": pairwise_subject("currency.example", hanako.pk),
+                                   "actor": "providersim-health", "got": {"points": 120}}  # fmt: skip
+        consents.withdraw(hanako, LinkConsent.objects.get().id)
+        refused_call = health.linked_request("POST", url, token, json={"points": 120})
+        assert refused_call.status_code == 401
+        assert refused_call.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+    finally:
+        server.shutdown()

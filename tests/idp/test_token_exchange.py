@@ -255,3 +255,19 @@ def test_it_lets_the_audience_exchange_further_when_the_link_allows_it(provider:
     assert introspect(s.library, second)["sub"] == pairwise_subject("library.example", hanako.pk)
     consents.withdraw(hanako, first_consent.id)  # the first link's withdrawal ends the chain
     assert introspect(s.library, second) == {"active": False}
+
+
+def test_it_answers_garbage_in_every_parameter_with_a_4xx_and_issues_nothing(provider: None) -> None:
+    s = services()
+    hanako = resident()
+    link(hanako, s.health_to_currency)
+    token = access_token(s.health, hanako)
+    garbage = ("\x00", "x" * 5000, "{}", '[{"type": 1}]', "[" * 3000, "https://", "ｃｕｒｒｅｎｃｙ")
+    names = ("subject_token", "subject_token_type", "audience", "resource", "scope", "authorization_details",
+             "requested_token_type")  # fmt: skip
+    for name in names:
+        for value in garbage:
+            params = {"subject_token": token, name: value}
+            response = exchange_request(s.health, params.pop("subject_token"), **params)
+            assert 400 <= response.status_code < 500, (name, value[:10], response.status_code, response.content)
+    assert not LinkExchange.objects.exists()

@@ -16,7 +16,7 @@ def set_up(city_data: Path, *, origins: dict[str, str]) -> None:
         linked_services.save(city_data, service)
 
 
-def guide_lines(*, command: str, city_origin: str, idp_origin: str, idp_data: Path, city_data: Path) -> list[str]:
+def guide_lines(*, city_origin: str, idp_origin: str, city_data: Path) -> list[str]:
     return [
         "Personalized resident home (issue #17, 申請主義からの転換: docs/city.md), after the e-library and",
         "currency steps above (borrow a book, charge the wallet):",
@@ -26,7 +26,6 @@ def guide_lines(*, command: str, city_origin: str, idp_origin: str, idp_data: Pa
         "     your loans and due dates, reservations ready, balance and coins about to expire, the benefit you have",
         "     not claimed (受け取る takes you to it) and the votes open to you — fetched now, stored nowhere.",
         f"  3. your links and their log at {idp_origin}/me/links/ ; withdraw one and the city invites you again.",
-        "  the offers the city's home uses (the city reads where to fetch from in "
-        f"{(city_data / linked_services.LINKED_SERVICES_FILE).resolve()}):",
-        f"  {command} idp links offer list --data {idp_data.resolve()}",
+        "  where the city fetches each service from (what anchorid city link-service writes): "
+        f"{(city_data / linked_services.LINKED_SERVICES_FILE).resolve()}",
     ]

@@ -117,10 +117,12 @@ class ResourceServer:
 
     # --- the steps ---------------------------------------------------------------------------------------------
 
-    def verify(self, request: HttpRequest, scopes: Iterable[str] = ()) -> VerifiedToken:
+    def verify(self, request: HttpRequest, scopes: Iterable[str] = (), *, url: str | None = None) -> VerifiedToken:
+        """``url``: the URL the caller addressed, when this process cannot rebuild it (behind a TLS-terminating
+        proxy without ``SECURE_PROXY_SSL_HEADER``); by default ``request.build_absolute_uri()``."""
         token = self._token(request)
         claims = self._claims(token)
-        self._check_proof(request, token, claims)
+        self._check_proof(request, token, claims, url or request.build_absolute_uri())
         answer = self._introspect(token, claims)
         granted = frozenset(str(answer.get("scope", "")).split())
         missing = set(scopes) - granted
@@ -174,7 +176,7 @@ class ResourceServer:
             raise TokenRefused(INVALID_TOKEN, "the access token is not DPoP-bound")
         return claims
 
-    def _check_proof(self, request: HttpRequest, token: str, claims: dict[str, Any]) -> None:
+    def _check_proof(self, request: HttpRequest, token: str, claims: dict[str, Any], url: str) -> None:
         values = request.META.get("HTTP_DPOP")
         if not values or "," in values:
             raise TokenRefused(INVALID_DPOP_PROOF, "exactly one DPoP proof is required")
@@ -199,7 +201,7 @@ class ResourceServer:
         if payload.get("htm") != request.method:
             raise TokenRefused(INVALID_DPOP_PROOF, "htm does not match the request method")
         htu = payload.get("htu")
-        if not isinstance(htu, str) or normalize_url(htu) != normalize_url(request.build_absolute_uri()):
+        if not isinstance(htu, str) or normalize_url(htu) != normalize_url(url):
             raise TokenRefused(INVALID_DPOP_PROOF, "htu does not match the request URL")
         if (
             not isinstance(iat, int | float)

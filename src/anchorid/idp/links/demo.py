@@ -78,3 +78,13 @@ def set_up(idp_data: Path, *, env: dict[str, str]) -> list[str]:
         _run(*command, env=env)
         registered.append(str(offer["id"]))
     return registered
+
+
+def guide_lines(*, command: str, idp_origin: str, idp_data: Path) -> list[str]:
+    """The demo guide's lines on links (the services' own linking steps follow theirs)."""
+    return [
+        "Links between services (データ連携, docs/protocols/token-exchange.md): a service acts toward another for a",
+        "resident only under the resident's consent to a registered offer; nobody gets an identifier valid everywhere.",
+        f"  The offers:  {command} idp links offer list --data {idp_data}",
+        f"  Your links (連携), each exchange, withdrawal and the signed consent receipt: {idp_origin}/me/links/",
+    ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anchorid.common import display
@@ -92,8 +93,8 @@ def link_rows(account: Any, *, now: datetime, exchanges: int = 20) -> list[LinkR
                 what=scope_labels(consent.target_id, consent.scopes),
                 limits=detail_lines(consent.authorization_details),
                 purpose=display.local(consent, "purpose"),
-                since=display.day(consent.granted_at.date()),
-                until=display.day(consent.expires_at.date()),
+                since=display.day(timezone.localdate(consent.granted_at)),
+                until=display.day(timezone.localdate(consent.expires_at)),
                 status=status,
                 status_label=label,
                 withdrawn=display.when(consent.withdrawn_at),

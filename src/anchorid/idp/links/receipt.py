@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils import timezone
+
 from anchorid.idp.links.models import LinkConsent
 from anchorid.idp.links.presentation import detail_lines, scope_labels
 from anchorid.idp.oidc import config, jwks
@@ -61,7 +63,7 @@ def payload(consent: LinkConsent, language: str) -> dict[str, Any]:
                         "consentType": "EXPLICIT",
                         "piiCategory": what,
                         "primaryPurpose": True,
-                        "termination": consent.expires_at.date().isoformat(),
+                        "termination": timezone.localdate(consent.expires_at).isoformat(),
                         "thirdPartyDisclosure": True,
                         "thirdPartyName": target.name,
                     }

@@ -70,6 +70,12 @@ def consent(request: HttpRequest) -> HttpResponse:
     if current is None or current.level < Level.DERIVED:
         return login_redirect(request, LOGIN_URL_NAME)
     account = current.account
+    from anchorid.idp.guardians.service import full_guardian_of
+
+    if full_guardian_of(account):  # a child under 15: a guardian decides, and guardians cannot approve links yet
+        return render(request, "links/error.html", {"message": _(
+            "A child's links between services are decided by the guardian; AnchorID does not offer them yet."
+        )}, status=403)  # fmt: skip
     live = consents.live_consent(account, offer)
     if request.method == "POST":
         decision = request.POST.get("decision")
@@ -83,7 +89,8 @@ def consent(request: HttpRequest) -> HttpResponse:
         "offer": offer,
         "view": presentation.offer_view(offer),
         "live": live,
-        "until": timezone.now() + timedelta(days=offer.days),
+        "live_until": timezone.localdate(live.expires_at) if live else None,
+        "until": timezone.localdate(timezone.now() + timedelta(days=offer.days)),
         "return_to": return_to,
         "state": state,
         "back": _back(return_to, offer, "approved", state)["Location"] if live else "",
