@@ -528,8 +528,9 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         currency_demo.set_up(currency.data, idp_origin=idp.origin, idp_data=idp.data, origin=currency.origin,
                              env={**os.environ, **idp.env})  # fmt: skip
         currency_seeded = currency_demo.seed_lines(currency.data, currency.origin)
-        providersim_demo.set_up_health(providers.data, currency.data, idp_data=idp.data, idp_env={**os.environ,
-                                       **idp.env}, currency_env={**os.environ, **currency.env})  # fmt: skip
+        providersim_demo.set_up_health(providers.data, currency.data, idp_origin=idp.origin, idp_data=idp.data,
+                                       providers_origin=providers.origin, idp_env={**os.environ, **idp.env},
+                                       currency_env={**os.environ, **currency.env})  # fmt: skip
         _start(currency)
         _wait_until_answering(currency)
         library_demo.set_up(library.data, idp_origin=idp.origin, idp_data=idp.data, library_origin=library.origin,

@@ -4,12 +4,17 @@ the terminal's live list, the payment code's status, the Back-Channel Logout end
 
 from __future__ import annotations
 
+import json
 import secrets
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
+from joserfc.jwk import ECKey
 
 from anchorid.currency import service
 from anchorid.currency.login import LOGIN_KEY
@@ -18,13 +23,17 @@ from support.fuzz_http import FORM, Endpoint, FuzzRequest, call, check, row_coun
 
 from .conftest import RESIDENT
 
-EXAMPLES = 400
+EXAMPLES = 600  # 7 endpoints: at least 50 each
 JSON_ENDPOINTS = [
     Endpoint("/merchant/1/read", ("POST",), ("code", "amount", "payment_id"), ("anonymous", "owner")),
     Endpoint("/merchant/1/payments.json", ("GET",), (), ("anonymous", "owner")),
     Endpoint("/code/unknown-token/status", ("GET",), (), ("anonymous", "owner")),
     Endpoint("/backchannel-logout/", ("POST",), ("logout_token",)),
     Endpoint("/.well-known/jwks.json", ("GET",)),
+    # The API for linked services without a token (the verifier's refusals come first); with real exchanged tokens
+    # and bad bodies: tests/interop/test_health_points_link.py.
+    Endpoint("/api/v1/credits", ("POST",), ("transfer_id", "amount", "memo")),
+    Endpoint("/api/v1/wallet", ("GET",)),
 ]
 ROUTE_OF = {
     "/merchant/1/read": "/merchant/<int:merchant_id>/read",
@@ -43,7 +52,45 @@ NOT_JSON = {
 
 
 @pytest.fixture
-def contexts(db: None) -> dict[str, Any]:
+def issuer() -> Iterator[str]:
+    """An issuer's discovery document and JWKS (a key of its own) over HTTP: the API's verifier checks tokens
+    against them, so a generated token is refused for its signature, never for an unreachable idp."""
+    key = ECKey.generate_key("P-256", private=True)
+    documents: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = documents.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    documents["/.well-known/openid-configuration"] = json.dumps({"issuer": url, "jwks_uri": f"{url}/jwks"}).encode()
+    documents["/jwks"] = json.dumps({"keys": [{**key.as_dict(private=False), "kid": "k"}]}).encode()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def contexts(db: None, issuer: str) -> dict[str, Any]:
+    from anchorid.common.rp import setup as rp_setup
+    from anchorid.common.settings_base import DATA_DIR
+    from anchorid.currency import api, login
+
+    rp_setup.ensure_keys(DATA_DIR)  # the currency set up (its API's verifier is its relying-party client)
+    rp_setup.write_config(DATA_DIR, issuer=issuer, origin="http://testserver", client_id="currency",
+                          scope="openid", claims={})  # fmt: skip
+    login.client.cache_clear()
+    api.resource_server.cache_clear()
     member = service.join("owner-sub", RESIDENT)
     merchant = service.register_merchant(member.sub, "鎌倉パン", "food")
     # The endpoints name merchant 1 (PostgreSQL's sequences are not reset between tests)

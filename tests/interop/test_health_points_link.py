@@ -35,6 +35,7 @@ import requests
 from anchorid.common.rp import setup as rp_setup
 from anchorid.common.rp.client import AnchorIDClient
 from anchorid.currency import demo as currency_demo
+from anchorid.idp.links import demo as links_demo
 from anchorid.providersim import demo as providersim_demo
 
 from .harness import Browser, Parties, Server, form_data, forms, free_port, run
@@ -42,6 +43,7 @@ from .recording_proxy import RecordingProxy
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*")
 HEALTH_CLIENT = "providersim-health"
+CITY_OFFER = "city-to-currency"
 
 
 @dataclass
@@ -73,9 +75,12 @@ def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     providers = Server("providers", providers_url, root / "providers", providers_env, own_group=True)
     run("providers", "setup", "--data", str(providers.data), "--idp", parties.idp.url, "--origin", providers_url,
         "--idp-data", str(parties.idp.data), "--only", "health", env=parties.idp.env)  # fmt: skip
-    # The link scope, the offer health → currency (cap 500 yen a month) and the partner's prepaid account.
-    providersim_demo.set_up_health(providers.data, currency.data, idp_data=parties.idp.data,
+    # The partner's prepaid account at the currency, and the demo's link scopes and offers at the idp (among them
+    # health → currency, capped at 500 yen a month, and city → currency for the balance).
+    providersim_demo.set_up_health(providers.data, currency.data, idp_origin=parties.idp.url,
+                                   idp_data=parties.idp.data, providers_origin=providers_url,
                                    idp_env=parties.idp.env, currency_env=currency.env)  # fmt: skip
+    links_demo.set_up(parties.idp.data, env=parties.idp.env)
     currency.start("/")
     try:
         providers.start("/health/")
@@ -224,13 +229,20 @@ def test_it_links_credits_survives_a_crash_and_stops_at_withdrawal_without_the_h
     assert _credits(world) == [(_awards(world)[-1][0], 3)]
     assert resident.wallet_balance() == 3
 
+    # SIGKILL of the health app after it stored the award, while it refreshes the resident's token (nothing sent to
+    # the currency yet); restart; the retry sends it: one credit.
+    _crash_while(world, resident, 2, lambda method, url: method == "POST" and url.endswith("/oidc/token"))
+    award_id, points, state, _ = _awards(world)[-1]
+    assert (points, state) == (2, "pending")
+    assert len(_credits(world)) == 1
+    world.providers.start("/health/")
+    out = run("providers", "health", "award-pending", "--data", str(world.providers.data), env=world.providers.env)
+    assert "1 done" in out
+    assert _awards(world)[-1][2:] == ("done", "created")
+    assert _credits(world)[-1] == (award_id, 2)
+
     # SIGKILL of the health app after the currency wrote the credit, before the app recorded the answer.
-    crashed = threading.Thread(target=lambda: _swallow(lambda: resident.award(4)), daemon=True)
-    with world.proxy.holding(lambda method, url: method == "POST" and url.endswith("/api/v1/credits")):
-        crashed.start()
-        assert world.proxy.held.wait(timeout=60), "the credit never reached the currency"
-        world.providers.kill()
-    crashed.join(timeout=30)
+    _crash_while(world, resident, 4, lambda method, url: method == "POST" and url.endswith("/api/v1/credits"))
     award_id, points, state, _ = _awards(world)[-1]
     assert (points, state) == (4, "pending")
     assert _credits(world)[-1] == (award_id, 4)  # the currency has it; the app does not know yet
@@ -238,16 +250,16 @@ def test_it_links_credits_survives_a_crash_and_stops_at_withdrawal_without_the_h
     out = run("providers", "health", "award-pending", "--data", str(world.providers.data), env=world.providers.env)
     assert "1 done" in out
     assert _awards(world)[-1][2:] == ("done", "exists")
-    assert [amount for _, amount in _credits(world)] == [3, 4]  # exactly one credit for the retried award
-    assert resident.wallet_balance() == 7
+    assert [amount for _, amount in _credits(world)] == [3, 2, 4]  # exactly one credit for each retried award
+    assert resident.wallet_balance() == 9
 
     # Withdrawal at the idp: the next credit fails with an invalid_grant-class error and nothing is paid.
     resident.withdraw_links()
-    page = resident.award(5)
-    assert _awards(world)[-1][1:] == (5, "refused", "invalid_grant")
-    assert len(_credits(world)) == 2
-    assert resident.wallet_balance() == 7
-    assert 'data-points="5"' in page.text  # 12 earned − 7 sent: the refused award's points stay
+    page = resident.award(3)
+    assert _awards(world)[-1][1:] == (3, "refused", "invalid_grant")
+    assert len(_credits(world)) == 3
+    assert resident.wallet_balance() == 9
+    assert 'data-points="3"' in page.text  # 12 earned − 9 sent: the refused awards' points stay
 
     # The health app never saw the currency's sub: not in any answer it received, nor any JWT in one, nor in any
     # request the browser sent it.
@@ -264,6 +276,17 @@ def test_it_links_credits_survives_a_crash_and_stops_at_withdrawal_without_the_h
         assert currency_sub.encode() not in message
         for payload in _jwt_payloads(message):
             assert currency_sub not in payload
+
+
+def _crash_while(world: LinkWorld, resident: Resident, points: int, predicate: Any) -> None:
+    """Award ``points`` from the browser and SIGKILL the providers' server (all its processes) once the request
+    matching ``predicate`` has been answered by its target but before the answer reaches the health app."""
+    crashed = threading.Thread(target=lambda: _swallow(lambda: resident.award(points)), daemon=True)
+    with world.proxy.holding(predicate):
+        crashed.start()
+        assert world.proxy.held.wait(timeout=60), "the awaited request never left the health app"
+        world.providers.kill()
+    crashed.join(timeout=30)
 
 
 def _today(resident: Resident) -> str:
@@ -307,7 +330,7 @@ def _post(url: str, token: str, proof: str | None, body: object, *, scheme: str 
     return requests.post(url, data=json.dumps(body), headers=headers, timeout=30)
 
 
-def test_it_refuses_bad_credits_and_tokens_at_the_currency_api_writing_nothing(world: LinkWorld) -> None:
+def test_it_refuses_bad_credits_and_tokens_and_shows_the_wallet_to_a_linked_city(world: LinkWorld) -> None:
     resident = Resident(world)
     resident.log_in_at_currency()
     health = AnchorIDClient(rp_setup.load_config(world.providers.data / "health"))
@@ -348,3 +371,17 @@ def test_it_refuses_bad_credits_and_tokens_at_the_currency_api_writing_nothing(w
     assert _post(credits_url, token, proof(), good).json()["status"] == "exists"
     assert len(_credits(world)) == len(before) + 1
     assert resident.wallet_balance() == 5
+
+    # The city reads the wallet under its own link (currency:balance): the balance, the points' expiry far off,
+    # the open benefit not claimed yet; the same token cannot credit.
+    city = AnchorIDClient(rp_setup.load_config(world.parties.city.data))
+    city_token = _login_as(city, resident.browser)
+    _consent(resident, CITY_OFFER, city.config.redirect_uri)
+    balance_token = city.exchange_token(subject_token=city_token["access_token"], audience="currency",
+                                        scope="currency:balance")  # fmt: skip
+    wallet = city.linked_request("GET", wallet_url, balance_token).json()
+    assert (wallet["balance"], wallet["expiring_soon"]) == (5, [])
+    assert [benefit["amount"] for benefit in wallet["unclaimed_benefits"]] == [3_000]
+    refused = city.linked_request("POST", credits_url, balance_token, json={**good, "transfer_id": "api-test-0003"})
+    assert (refused.status_code, refused.json()["error"]) == (403, "insufficient_scope")
+    assert len(_credits(world)) == len(before) + 1

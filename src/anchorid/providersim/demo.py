@@ -109,32 +109,32 @@ def guide_lines(
 # -- the health points app (docs/health-points.md) ------------------------------------------------------------------
 
 HEALTH_MARKER = ".demo-health-done"
+#: The link offer health → currency and its cap, registered with the others by ``anchorid.idp.links.demo``.
 HEALTH_OFFER = "health-to-currency"
-#: The consent's cap: the currency refuses credits past it within a month.
 HEALTH_CAP_YEN = 500
 HEALTH_PREPAID_YEN = 100_000
 
 
 def set_up_health(
-    providers_data: Path, currency_data: Path, *, idp_data: Path, idp_env: dict[str, str], currency_env: dict[str, str]
+    providers_data: Path,
+    currency_data: Path,
+    *,
+    idp_origin: str,
+    idp_data: Path,
+    providers_origin: str,
+    idp_env: dict[str, str],
+    currency_env: dict[str, str],
 ) -> bool:
-    """First run, after the currency's set-up: the link scope ``currency:credit`` and the offer health → currency at
-    the idp (H1's CLI; an offer already there is kept), and the health app as a partner of the currency with a
-    prepaid balance. False when already done."""
+    """First run, after the currency's set-up: the health app registered at the idp (a demo folder made before it
+    existed has the address providers only) and made a partner of the currency with a prepaid balance (``anchorid
+    currency partner add``). The link offer itself is the idp's (``anchorid.idp.links.demo``). False when already
+    done."""
     marker = providers_data / HEALTH_MARKER
     if marker.exists():
         return False
-    _run("idp", "links", "scope", "add", "--data", str(idp_data), "--client", "currency", "--scope", "currency:credit",
-         "--label-ja", "地域通貨をウォレットに入金する", "--label-en", "Credit local currency to your wallet",
-         env=idp_env)  # fmt: skip
-    offers = _run("idp", "links", "offer", "list", "--data", str(idp_data), env=idp_env)
-    if f'"{HEALTH_OFFER}"' not in offers:
-        _run("idp", "links", "offer", "add", "--data", str(idp_data), "--id", HEALTH_OFFER,
-             "--source", "providersim-health", "--target", "currency", "--scope", "currency:credit",
-             "--purpose-ja", "歩いた分の健康ポイントを地域通貨で受け取るため",
-             "--purpose-en", "To receive your walking points as local currency", "--days", "365",
-             "--details", f'[{{"type":"anchorid_currency_credit","max_yen_per_month":{HEALTH_CAP_YEN}}}]',
-             env=idp_env)  # fmt: skip
+    if not (providers_data / "health" / "anchorid-client.json").exists():
+        _run("providers", "setup", "--data", str(providers_data), "--idp", idp_origin, "--origin", providers_origin,
+             "--idp-data", str(idp_data), "--only", "health", env=idp_env)  # fmt: skip
     _run("currency", "partner", "add", "--data", str(currency_data), "--client-id", "providersim-health",
          "--name", "かまくら健康ポイント（サンプル）", "--fund", str(HEALTH_PREPAID_YEN), env=currency_env)  # fmt: skip
     marker.write_text("ok\n")

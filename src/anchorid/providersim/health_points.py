@@ -114,12 +114,9 @@ def record_walk(walker: Walker, day: datetime.date, steps: int) -> WalkingDay:
             walker=walker, day=day, defaults={"steps": steps, "points": steps // STEPS_PER_POINT}
         )
         if not created:
-            old = walk.points
             walk.steps, walk.points = steps, steps // STEPS_PER_POINT
             walk.save(update_fields=["steps", "points"])
-            if available(walker) < 0:
-                walk.steps, walk.points = walk.steps, old
-                transaction.set_rollback(True)
+            if available(walker) < 0:  # the exception undoes the correction with the transaction
                 raise AwardError("already_awarded")
     return walk
 
