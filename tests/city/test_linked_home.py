@@ -152,3 +152,18 @@ def test_it_configures_a_linked_service_from_the_command_line(
     }
     assert main(["city", "link-service", "--data", str(tmp_path), "--kind", "currency", "--origin", "ftp://x"]) == 2
     assert [s.kind for s in linked_services.load(tmp_path)] == ["library"]
+
+
+def test_it_refreshes_an_expired_access_token_first_and_asks_to_log_in_again_when_it_cannot(
+    client: Client, rp: AnchorIDClient, configured: Any
+) -> None:
+    """The city's access token expired: it is refreshed before any exchange; the idp here cannot be reached, so no
+    exchange is tried with the stale token — the resident is asked to log in again — and the refresh token is kept
+    for the next view (an unreachable idp is not a refusal)."""
+    logged_in_client(client, {"sub": "pairwise-1"})
+    session = client.session
+    resident_tokens.keep(session, {"access_token": "old", "refresh_token": "rt", "expires_at": 1_000})
+    session.save()
+    body = client.get("/").content.decode()
+    assert body.count('data-state="log_in_again"') == 3
+    assert client.session[resident_tokens.TOKENS_KEY]["refresh_token"] == "rt"
