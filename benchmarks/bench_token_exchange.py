@@ -8,7 +8,9 @@ Target (issue #17): token exchanges/s ≥ 0.8 × refresh-token exchanges/s.
 The machinery is ``bench_oidc``'s, not a copy: its idp set-up (``AnchorID``: jlis, an onboarded resident, the
 ``bench`` client with its consent, a fresh ``anchorid serve idp`` per run that is idle before the window opens),
 its load-generating ``Client`` (a fresh ES256 client assertion and DPoP proof per request, the server's nonce) and
-its ``measure`` (closed-loop client processes, ``--warmup`` seconds not counted, load-generator CPU reported). This
+its ``measure`` (closed-loop client processes, ``--warmup`` seconds not counted, load-generator CPU reported), and
+its reading of a process tree's CPU time (the server's CPU milliseconds per operation: a figure that a busy
+machine blurs less than the rates). This
 script adds what a link needs — a second client (``bench-target``) with a link scope, an offer ``bench`` →
 ``bench-target`` and the resident's consent given on the consent screen — and one operation, ``token-exchange``:
 ``grant_type=urn:ietf:params:oauth:grant-type:token-exchange`` with the resident's DPoP-bound access token (from the
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -35,7 +38,7 @@ from urllib.parse import urlencode
 import requests
 
 import bench_oidc
-from bench_oidc import REDIRECT_URI, AnchorID, Client, measure
+from bench_oidc import REDIRECT_URI, AnchorID, Client, _cpu_seconds, _tree, measure
 from common import REPO, machine, today
 
 TARGET = "bench-target"
@@ -44,6 +47,9 @@ SCOPE = "bench:read"
 OFFER = "bench-to-target"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+#: Seconds waited after each window before reading the server's CPU time, for both operations alike: the worker
+#: appends the exchanges' audit entries every 2 s (anchorid.idp.links.usage).
+AUDIT_CATCH_UP = 3.0
 OPERATIONS = {"refresh": "exchange", "token-exchange": "token-exchange"}  # ours → bench_oidc's operation name
 
 
@@ -130,13 +136,21 @@ def main() -> None:
                     for name, operation in OPERATIONS.items():  # alternate, so drift hits both alike
                         setup = anchorid.start("keep", args.workers)
                         try:
+                            process = anchorid.parties.idp.process
+                            assert process is not None
+                            cpu = _cpu_seconds(_tree(process.pid))
                             result = measure(setup, operation, clients, args.seconds, args.warmup)
+                            time.sleep(AUDIT_CATCH_UP)  # the worker's link-use-audit batches belong to the cost
+                            spent = _cpu_seconds(_tree(process.pid)) - cpu
+                            done = result["rate"] * (args.seconds + args.warmup)
+                            result["server_ms"] = 1000 * spent / done if done else float("nan")
                         finally:
                             anchorid.stop()
                         results.setdefault((name, clients), []).append(result)
                         print(f"  {name:15} {clients:3} clients {result['rate']:8.1f}/s  p50 {result['p50']:6.1f} "
                               f"p99 {result['p99']:7.1f} ms  ({result['errors']} failed; load generator "
-                              f"{result['cores']:.2f} cores)", flush=True)  # fmt: skip
+                              f"{result['cores']:.2f} cores; server {result['server_ms']:.2f} CPU ms/op)",
+                              flush=True)  # fmt: skip
         finally:
             anchorid.close()
     report(args, levels, results)
@@ -149,8 +163,9 @@ def report(args: Any, levels: list[int], results: dict[tuple[str, int], list[dic
     print(f"\n## Token exchange beside refresh ({today()}; {machine()}; commit {commit})\n")
     print(f"`.venv/bin/python benchmarks/bench_token_exchange.py {' '.join(sys.argv[1:])}`\n")
     print("Closed loop (ops/s, median of runs; ratio = token exchange / refresh; target ≥ 0.80):\n")
-    print("| clients | refresh | token exchange | ratio | runs (refresh / exchange) |")
-    print("|---:|---:|---:|---:|---|")
+    print("| clients | refresh | token exchange | ratio | runs (refresh / exchange) "
+          "| server CPU ms/op (refresh / exchange) |")  # fmt: skip
+    print("|---:|---:|---:|---:|---|---|")
     best = {"refresh": 0.0, "token-exchange": 0.0}
     for clients in levels:
         plain = [r["rate"] for r in results[("refresh", clients)]]
@@ -158,9 +173,16 @@ def report(args: Any, levels: list[int], results: dict[tuple[str, int], list[dic
         best = {"refresh": max(best["refresh"], med(plain)), "token-exchange": max(best["token-exchange"], med(linked))}
         ratio = med(linked) / med(plain) if med(plain) else float("nan")
         runs = f"{', '.join(f'{r:.0f}' for r in plain)} / {', '.join(f'{r:.0f}' for r in linked)}"
-        print(f"| {clients} | {med(plain):.0f} | {med(linked):.0f} | {ratio:.2f} | {runs} |")
+        cpu_plain = med(r["server_ms"] for r in results[("refresh", clients)])
+        cpu_linked = med(r["server_ms"] for r in results[("token-exchange", clients)])
+        print(f"| {clients} | {med(plain):.0f} | {med(linked):.0f} | {ratio:.2f} | {runs} | "
+              f"{cpu_plain:.2f} / {cpu_linked:.2f} |")  # fmt: skip
     ratio = best["token-exchange"] / best["refresh"] if best["refresh"] else float("nan")
-    print(f"| **plateau** | **{best['refresh']:.0f}** | **{best['token-exchange']:.0f}** | **{ratio:.2f}** | |")
+    print(f"| **plateau** | **{best['refresh']:.0f}** | **{best['token-exchange']:.0f}** | **{ratio:.2f}** | | |")
+    print(
+        "\nServer CPU ms/op: CPU time of the idp's processes (workers and the background worker) over the run, warm-up,"
+    )
+    print("the clients' logins and the audit catch-up included, divided by the operations of warm-up and window.")
     failures = sum(r["errors"] for runs in results.values() for r in runs)
     print(f"\nFailed operations: {failures}.")
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from joserfc.jwk import ECKey
 
 from anchorid.idp.audit.models import AuditEntry
-from anchorid.idp.links import consents
+from anchorid.idp.links import consents, usage
 from anchorid.idp.links.models import LinkExchange
 from anchorid.idp.oidc.models import Grant
 from anchorid.idp.oidc.pairwise import pairwise_subject
@@ -62,8 +62,17 @@ def test_it_exchanges_a_residents_token_for_one_toward_the_linked_service(provid
     assert answer["authorization_details"] == CREDIT_DETAILS
     assert introspect(s.health, body["access_token"]) == {"active": False}
     assert introspect(s.city, body["access_token"]) == {"active": False}
+    assert not AuditEntry.objects.filter(event_type="link_used").exists()  # appended by the worker's job
+    assert usage.audit_uses() == 1
     used = AuditEntry.objects.get(event_type="link_used")
-    assert used.details["scopes"] == ["currency:credit"]
+    assert used.details == {"link_id": LinkExchange.objects.get().consent_id, "client_id": "providersim-health",
+                            "target_id": "currency", "scopes": ["currency:credit"], "further": False}  # fmt: skip
+    assert used.subject == str(hanako.pk)
+    assert usage.audit_uses() == 0
+    assert LinkExchange.objects.get().audited
+    from anchorid.idp.jobs import jobs
+
+    assert "link-use-audit" in {job.name for job in jobs()}  # the idp's worker runs it
 
 
 def test_it_gives_three_different_subs_to_the_source_the_target_and_the_city(provider: None) -> None:

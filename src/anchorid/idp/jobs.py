@@ -6,6 +6,8 @@
   threads on every worker (each stream is leased on its own: ``ssf.delivery``; ``ANCHORID_SSF_WORKER=0`` off);
 - ``lifecycle-sweep``: the CRL sweep of the certificate watcher, under its own lease and schedule
   (``lifecycle.jobs``; ``ANCHORID_SWEEP_INTERVAL``, 0 off);
+- ``link-use-audit`` (leased): the audit log's ``link_used`` entries, appended in batches from the token exchanges'
+  records (``links.usage``);
 - ``signing-archive``: renewal of the signed PDF archive (``signing.archive``; only with
   ``ANCHORID_SIGNING_ARCHIVE_DIR``).
 """
@@ -49,6 +51,12 @@ def _signing_archive() -> Job:
     return Job("signing-archive", poll, archive.scheduled_renewal(instance_id()), leased=False)
 
 
+def _link_use_audit() -> Job:
+    from anchorid.idp.links import usage
+
+    return Job("link-use-audit", usage.INTERVAL, usage.job_work)
+
+
 def jobs() -> list[Job]:
     from anchorid.idp.audit import schedule
 
@@ -57,4 +65,5 @@ def jobs() -> list[Job]:
         _ssf_delivery(),
         _lifecycle_sweep(),
         _signing_archive(),
+        _link_use_audit(),
     ]

@@ -6,7 +6,8 @@
   ``id`` is the link id carried by exchanged tokens (``lnk``); scopes, details and purpose are a snapshot of what
   the resident was shown.
 - ``LinkExchange``: one exchanged token (``jti``): when, which scopes, from which grant. The resident's log of the
-  link, and what introspection checks (the consent, the grant it came from).
+  link, what introspection checks (the consent, the grant it came from), and the source of the audit log's
+  ``link_used`` entries (``audited``: appended by the ``link-use-audit`` job, ``anchorid.idp.links.usage``).
 """
 
 from __future__ import annotations
@@ -86,9 +87,13 @@ class LinkExchange(models.Model):
     scope = models.CharField(max_length=1000)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    audited = models.BooleanField(default=False, help_text="its link_used entry is in the audit log")
 
     class Meta:
-        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["consent", "created_at"])]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["consent", "created_at"]),
+            models.Index(fields=["audited", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"exchange {self.jti[:8]}…"
