@@ -44,6 +44,7 @@ def test_it_starts_every_party_seeded_and_prints_what_to_try(tmp_path: Path) -> 
     assert result.stdout.count(": stream ") == 6
     assert "/me/moving/" in result.stdout
     assert "idp sweep" in result.stdout
+    assert "providers health award-pending" in result.stdout  # the health points app's linking steps
     index = json.loads((tmp_path / "cards" / "INDEX.json").read_text())
     assert len(index["cards"]) == 3 + 2  # the residents asked for, and the household of the guardian tour
     assert "idp guardians transitions" in result.stdout
