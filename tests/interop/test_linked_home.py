@@ -21,6 +21,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from html import unescape
@@ -78,14 +79,21 @@ def linked(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     participation = _start("participation", root, parties, host="localhost", setup=[])
     world = Linked(parties, library, currency, participation)
     config = parties.city.data / linked_services.LINKED_SERVICES_FILE
+    steps = {  # each service's own data folder and server: side by side
+        "library": lambda: (run("library", "seed", "--data", str(library.data), env=library.env),
+                            library.start("/healthz")),
+        "currency": lambda: (run("currency", "seed-demo", "--data", str(currency.data), env=currency.env),
+                             currency.start("/")),
+        "participation": lambda: (participation.start("/healthz"),
+                                  run("participation", "demo", "--data", str(participation.data),
+                                      env=participation.env)),
+    }  # fmt: skip
     try:
-        run("library", "seed", "--data", str(library.data), env=library.env)
-        run("currency", "seed-demo", "--data", str(currency.data), env=currency.env)
-        library.start("/healthz")
-        currency.start("/")
-        participation.start("/healthz")
-        run("participation", "demo", "--data", str(participation.data), env=participation.env)
-        links_demo.set_up(parties.idp.data, env=parties.idp.env)  # the link scopes and offers, as the demo does
+        with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+            started = [pool.submit(step) for step in steps.values()]
+            links_demo.set_up(parties.idp.data, env=parties.idp.env)  # the link scopes and offers, as the demo does
+            for future in started:
+                future.result()
         for kind, server in (("library", library), ("currency", currency), ("participation", participation)):
             # what ``anchorid city link-service`` writes (tests/city/test_linked_home.py runs the command)
             linked_services.save(parties.city.data, linked_services.LinkedService(kind, kind, server.url,
