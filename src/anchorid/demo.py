@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.city import linked_demo
 from anchorid.city.adoption import demo as adoption_demo
 from anchorid.currency import demo as currency_demo
 from anchorid.idp.guardians import demo as guardians_demo
@@ -542,6 +543,14 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
         links_demo.set_up(idp.data, env={**os.environ, **idp.env})  # link scopes and offers (token exchange)
         _start(library)
         _wait_until_answering(library)
+        linked_demo.set_up(
+            city.data,
+            origins={
+                "library": library.origin,
+                "currency": currency.origin,
+                "participation": participation.env["ANCHORID_PARTICIPATION_ORIGIN"],
+            },
+        )
         _write_sample_pdf(data / "sample.pdf")
         by_name = {party.name: party for party in parties}
         services = [
@@ -555,6 +564,7 @@ def run_demo(data: Path, *, base_port: int, residents: int, once: bool) -> int:
                                       library_data=library.data, mail=data / "mail", staff=library_staff),
             "",
             *links_demo.guide_lines(command=_command_name(), idp_origin=idp.origin, idp_data=idp.data.resolve()),
+            *linked_demo.guide_lines(city_origin=city.origin, idp_origin=idp.origin, city_data=city.data),
             "",
             *guardians_demo.guide_lines(
                 command=_command_name(), family=family, idp_origin=idp.origin, city_origin=city.origin,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from anchorid.city import login
+from anchorid.city import login, resident_tokens
 from anchorid.common.rp.client import AnchorIDClient, Login, PendingLogin
 from support.session_rows import raw_session_payloads
 
@@ -45,14 +45,15 @@ def test_it_keeps_no_token_or_name_in_clear_in_the_session_rows(
         assert b"\\u82b1\\u5b50" not in payload
 
 
-def test_it_keeps_no_access_or_refresh_token_in_the_session(
+def test_it_keeps_the_tokens_for_the_linked_home_in_the_session_and_drops_them_at_logout(
     client: Client, rp: AnchorIDClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pages need the claims and the ID token (logout's id_token_hint); nothing uses the access or refresh
-    token after the login, so the session does not keep them, even encrypted."""
+    """The personalized home exchanges the city's access token (and refreshes it): the session keeps the access and
+    refresh tokens (encrypted at rest: the test above), not the claims' dictionary, and logout drops them."""
 
     def finish_login(callback_url: str, pending: PendingLogin) -> Login:
-        token = {"access_token": ACCESS_TOKEN, "refresh_token": REFRESH_TOKEN, "id_token": ID_TOKEN}
+        token = {"access_token": ACCESS_TOKEN, "refresh_token": REFRESH_TOKEN, "id_token": ID_TOKEN,
+                 "token_type": "DPoP", "expires_in": 300}  # fmt: skip
         return Login(token=token, id_token_claims={"sub": "pairwise-1"}, userinfo={"sub": "pairwise-1"})
 
     monkeypatch.setattr(rp, "finish_login", finish_login)
@@ -63,4 +64,12 @@ def test_it_keeps_no_access_or_refresh_token_in_the_session(
     kept = client.session[login.LOGIN_KEY]
     assert kept["id_token"] == ID_TOKEN
     assert ACCESS_TOKEN not in str(kept)
-    assert REFRESH_TOKEN not in str(kept)
+    tokens = client.session[resident_tokens.TOKENS_KEY]
+    assert (tokens["access_token"], tokens["refresh_token"]) == (ACCESS_TOKEN, REFRESH_TOKEN)
+    assert tokens["expires_at"] > 0
+
+    monkeypatch.setattr(rp, "logout_url", lambda id_token, state: "http://idp.test/logout")
+    client.post("/logout/")
+    assert resident_tokens.TOKENS_KEY not in client.session
+    for payload in raw_session_payloads():
+        assert ACCESS_TOKEN.encode() not in payload

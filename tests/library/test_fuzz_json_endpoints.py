@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 
+from anchorid.common.rp.resource_server import ResourceServer
+from anchorid.library import api as library_api
 from anchorid.library import circulation
 from anchorid.library.epub import build, store
 from anchorid.library.sample_books import BOOKS
 from anchorid.library.views import PATRON
 from support.fuzz_http import Endpoint, run, url_patterns
+from support.linked_tokens import linked_world
 
 from .conftest import make_patron, make_title, one_copy
 
@@ -31,7 +34,8 @@ def endpoints(loan: int) -> tuple[list[Endpoint], dict[str, str]]:
     grant = Endpoint(f"/api/loans/{loan}/grant", ("GET",), (), ("anonymous", "patron"))
     content = Endpoint(f"/content/{loan}/9999999999/{'0' * 40}/OEBPS/chapter1.xhtml", ("GET",), (),
                        ("anonymous", "patron"))  # fmt: skip
-    listed = [state, grant, content, Endpoint("/.well-known/jwks.json", ("GET",)),
+    linked = Endpoint("/api/v1/status", ("GET",))  # an exchanged token's API (test_linked_api.py: the refusals)
+    listed = [state, grant, content, linked, Endpoint("/.well-known/jwks.json", ("GET",)),
               Endpoint("/backchannel-logout/", ("POST",), ("logout_token",))]  # fmt: skip
     routes = {state.path: "/api/loans/<int:loan_id>/state", grant.path: "/api/loans/<int:loan_id>/grant",
               content.path: CONTENT_ROUTE}  # fmt: skip
@@ -62,7 +66,11 @@ def test_it_lists_every_json_endpoint_of_the_urlconf() -> None:
 
 
 @pytest.mark.django_db
-def test_it_never_answers_a_5xx_to_generated_requests(books_dir: Path) -> None:
+def test_it_never_answers_a_5xx_to_generated_requests(books_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    offline = linked_world("library")  # the idp's keys known here, never fetched: a bad token is a 401, not a fetch
+    keys = offline.client.jwks()  # preset: no fetch
+    monkeypatch.setattr(offline.client, "jwks", lambda *, refresh=False: keys)
+    monkeypatch.setattr(library_api, "resource_server", lambda: ResourceServer(offline.client))
     title = make_title(epub_file=store(build(BOOKS[0]), books_dir))
     one_copy(title)
     patron = make_patron()

@@ -1,7 +1,8 @@
 """The city's side of "login with AnchorID", as plain functions the views call (and tests can too).
 
-The resident's session holds, after a login: the claims the idp released (userinfo, exactly as received) and the ID
-token (for RP-initiated logout), encrypted at rest (``anchorid.common.sessions``); nothing is ever logged.
+The resident's session holds, after a login: the claims the idp released (userinfo, exactly as received), the ID
+token (for RP-initiated logout) and the city's access and refresh tokens (for the personalized home's token
+exchanges, ``resident_tokens``), encrypted at rest (``anchorid.common.sessions``); nothing is ever logged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import IntegrityError, transaction
 
+from anchorid.city import resident_tokens
 from anchorid.city.models import ResidentSession, UsedLogoutToken
 from anchorid.city.rp.setup import load_config
 from anchorid.common.rp.client import AnchorIDClient, LoginError, PendingLogin
@@ -44,14 +46,15 @@ def complete_login(session: SessionBase, callback_url: str) -> dict[str, Any]:
         raise LoginError("invalid_state", "no login was started in this browser")
     login = client().finish_login(callback_url, PendingLogin.from_dict(pending))
     session.cycle_key()  # a new session id once the resident is logged in (session fixation)
-    # Only what the pages need: the claims they show and the ID token that logout sends as id_token_hint. The
-    # access and refresh tokens are used for userinfo during the login and then dropped; the session payload is
-    # encrypted at rest anyway (anchorid.common.sessions).
+    # Only what the pages need: the claims they show, the ID token that logout sends as id_token_hint, and the
+    # access and refresh tokens the personalized home exchanges for tokens toward the resident's linked services
+    # (resident_tokens). In the session only, whose payload is encrypted at rest (anchorid.common.sessions).
     session[LOGIN_KEY] = {
         "claims": login.userinfo,
         "acr": login.id_token_claims.get("acr", ""),
         "id_token": login.token["id_token"],
     }
+    resident_tokens.keep(session, login.token)
     session.save()
     assert session.session_key is not None  # saved just above
     ResidentSession.objects.create(

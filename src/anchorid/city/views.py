@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from anchorid.city import linked_services, resident_home
 from anchorid.city import login as anchorid_login
 from anchorid.city.booking import home as booking_home
 from anchorid.city.booking import service as booking_service
@@ -38,6 +40,12 @@ CLAIM_LABELS = {
     "verified_claims": gettext_lazy("Verified attributes"),
 }
 
+#: Back from the idp's link consent screen: what the resident decided.
+LINK_ANSWERS = {
+    "approved": gettext_lazy("The service is linked. Its information about you now appears below."),
+    "denied": gettext_lazy("You did not link the service. Nothing was shared."),
+}
+
 
 @require_GET
 @never_cache
@@ -55,7 +63,24 @@ def home(request: HttpRequest) -> HttpResponse:
         for item in booking_context.get("eligibility", [])
     ]
     context.update(booking_context, language=get_language())
+    if current:
+        context.update(_linked_context(request))
     return render(request, "city/home.html", context)
+
+
+def _linked_context(request: HttpRequest) -> dict[str, Any]:
+    """The personalized part of the home (issue 17): each linked service's panel, fetched now, kept nowhere; the
+    benefits the resident could claim, gathered at the top."""
+    services = linked_services.load(DATA_DIR)
+    if not services:
+        return {}
+    client = anchorid_login.client()
+    panels = resident_home.panels(request.session, client, services, return_to=client.config.redirect_uri)
+    benefits = [
+        item for panel in panels if panel.state == resident_home.SHOWN for item in panel.data.get("benefits", [])
+    ]
+    issuer = client.config.issuer.rstrip("/")
+    return {"linked_panels": panels, "unclaimed_benefits": benefits, "links_url": f"{issuer}/me/links/"}
 
 
 def _as_text(value: object, name: str = "") -> str:
@@ -88,6 +113,11 @@ def login(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
+    link = request.GET.get("link")
+    if link in LINK_ANSWERS and "code" not in request.GET and "error" not in request.GET:
+        # Back from the idp's link consent screen (its return_to must be one of our redirect URIs): not a login.
+        messages.info(request, LINK_ANSWERS[link])
+        return redirect("city_home")
     try:
         claims = anchorid_login.complete_login(request.session, request.build_absolute_uri())
     except LoginError as error:

@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 
 from anchorid.common import health
 from anchorid.common.rp import views as rp_views
+from anchorid.library import api as library_api
 from anchorid.library import rp, staff, views
 
 
@@ -52,4 +53,5 @@ urlpatterns = [
     path("api/loans/<int:loan_id>/state", views.reading_state, name="library_reading_state"),
     path("content/<int:loan_id>/<int:expires>/<sig:sig>/<path:name>", views.content_resource, name="library_content"),
     path("staff/", include(staff.urls)),
+    path("api/v1/status", library_api.status_view, name="library_api_status"),
 ]

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from anchorid.common import health
 from anchorid.common.rp import views as rp_views
+from anchorid.participation import api as participation_api
 from anchorid.participation import staff, views
 
 urlpatterns = [
@@ -43,4 +44,5 @@ urlpatterns = [
     path("logout/", views.logout, name="participation_logout"),
     path("logged-out/", views.logged_out, name="participation_logged_out"),
     path(".well-known/jwks.json", rp_views.jwks, name="participation_jwks"),
+    path("api/v1/status", participation_api.status_view, name="participation_api_status"),
 ]
