@@ -159,6 +159,7 @@ def page_states(world: World, contexts: dict[str, Any], journey: dict[str, str])
         PageState("idp stop with card", f"{idp}/stop/card/"),
         PageState("idp resume with card", f"{idp}/resume/card/"),
         PageState("idp me", f"{idp}/me/", "resident", shot=True),
+        PageState("idp links (none)", f"{idp}/me/links/", "resident"),
         PageState("idp activity", f"{idp}/me/activity/", "resident", shot=True),
         PageState("idp sign", f"{idp}/me/sign/", "resident", shot=True),
         PageState("idp moving", f"{idp}/me/moving/", "resident"),
@@ -644,6 +645,7 @@ def currency_walk(chromium: Any, world: World, currency_server: Any) -> dict[str
     page.wait_for_selector("#code-payload")
     code = page.url
     page.close()
+    links = link_consents(world, resident, back=f"{shop_url}/callback/")
     pay = re.search(r"(/pay/[\w-]+/)", currency_server.seeded)
     assert pay, currency_server.seeded
     staff = staff_context(
@@ -652,8 +654,29 @@ def currency_walk(chromium: Any, world: World, currency_server: Any) -> dict[str
     return {
         "contexts": {"anonymous": chromium.new_context(locale="ja-JP", bypass_csp=True), "currency-resident": resident,
                      "currency-staff": staff},
-        "merchant": merchant, "code": code, "pay": f"{shop_url}{pay.group(1)}",
+        "merchant": merchant, "code": code, "pay": f"{shop_url}{pay.group(1)}", "link_consent": links,
     }  # fmt: skip
+
+
+def link_consents(world: World, resident: Any, *, back: str) -> str:
+    """The idp's link pages (issue #17) with the currency as the target: the demo's link scopes and offers registered
+    at the world's idp, the city → currency balance link approved by the resident (so 連携 lists it), and a second
+    offer with an RFC 9396 cap left unanswered. Returns that second offer's consent page."""
+    from urllib.parse import urlencode
+
+    from anchorid.idp.links import demo as links_demo
+
+    links_demo.set_up(world.idp.data, env=world.idp.env)
+    run("idp", "links", "offer", "add", "--data", str(world.idp.data), "--id", "a11y-city-credit", "--source", "city",
+        "--target", "currency", "--scope", "currency:credit", "--purpose-ja", "アクセシビリティ確認のための連携",
+        "--purpose-en", "A link for the accessibility walk", "--days", "30",
+        "--details", '[{"type":"anchorid_currency_credit","max_yen_per_month":500}]', env=world.idp.env)  # fmt: skip
+    page = resident.new_page()
+    page.goto(f"{world.idp.url}/links/consent/?" + urlencode({"offer": "city-to-currency", "return_to": back}))
+    with page.expect_navigation():
+        page.click('button[name="decision"][value="approve"]')
+    page.close()
+    return f"{world.idp.url}/links/consent/?" + urlencode({"offer": "a11y-city-credit", "return_to": back})
 
 
 def currency_states(url: str, walk: dict[str, Any]) -> list[PageState]:
@@ -672,14 +695,16 @@ def currency_states(url: str, walk: dict[str, Any]) -> list[PageState]:
         PageState("currency terminal", f"{walk['merchant']}terminal/", "currency-resident"),
         PageState("currency issuer", f"{url}/issuer/", "currency-staff"),
         PageState("currency analytics", f"{url}/issuer/analytics/", "currency-staff"),
+        PageState("idp link consent (a cap per month)", walk["link_consent"], "currency-resident"),
+        PageState("idp links (one link)", walk["link_consent"].split("/links/")[0] + "/me/links/", "currency-resident"),
     ]
 
 
 def test_it_finds_no_serious_axe_violation_no_sideways_scroll_and_no_repeated_names_on_the_currency(
-    currency_server: Any, currency_walk: dict[str, Any]
+    world: World, currency_server: Any, currency_walk: dict[str, Any]
 ) -> None:
     states = currency_states(currency_server.url, currency_walk)
-    walked = a11y.walk(currency_walk["contexts"], states, [currency_server.url])
+    walked = a11y.walk(currency_walk["contexts"], states, [currency_server.url, world.idp.url])
     assert walked.checked == 2 * len(states), a11y.report(walked)
     assert not walked.findings, a11y.report(walked)
 
