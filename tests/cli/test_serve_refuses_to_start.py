@@ -74,7 +74,7 @@ def starts(party: str, data: Path, env: dict[str, str], path: str) -> None:
                 response = requests.get(f"http://127.0.0.1:{port}{path}", timeout=5)
                 assert response.status_code == 200, (response.status_code, response.text[:500])
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first answer is slow
                 assert time.monotonic() < deadline, f"{party} did not answer"
                 time.sleep(0.3)
     finally:
