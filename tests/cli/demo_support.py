@@ -17,6 +17,9 @@ from pathlib import Path
 from anchorid.common.serve import PARTIES
 
 GUIDE_END = "Stop with Ctrl-C"
+#: How long a demo may take to seed every party and print its guide before a test calls it hung (a new data folder,
+#: on a CI machine running other suites beside it).
+START_TIMEOUT_SECONDS = 420
 PARTY_COUNT = len(PARTIES)  # the demo serves each party on its own port, in a row from the first
 
 
@@ -83,7 +86,9 @@ class RunningDemo:
         return "".join(self.output)
 
 
-def start_demo(data: Path, *, base: int | None = None, residents: int = 3, timeout: float = 420) -> RunningDemo:
+def start_demo(
+    data: Path, *, base: int | None = None, residents: int = 3, timeout: float = START_TIMEOUT_SECONDS
+) -> RunningDemo:
     """Start ``anchorid demo`` (not ``--once``) and return once its guide is printed. A data folder keeps the ports
     it was first started with (the parties are registered with each other's origins): pass the same ``base``."""
     base = base or free_base_port()

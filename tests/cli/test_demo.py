@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .demo_support import PARTY_COUNT, alive, answers, free_base_port, start_demo, stop_group
+from .demo_support import PARTY_COUNT, START_TIMEOUT_SECONDS, alive, answers, free_base_port, start_demo, stop_group
 
 STOP_WITHIN_SECONDS = 40
 
@@ -48,7 +48,7 @@ def test_it_starts_every_party_seeded_and_prints_what_to_try(demo_data: tuple[Pa
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=START_TIMEOUT_SECONDS,  # the same bound as every demo start of these tests
         check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Parties, start_parties
+from .harness import Parties, Server, free_port, run, start_parties
 from .lifecycle_harness import World, start_world
 
 NODE_PROJECT = Path(__file__).parent / "node"
@@ -46,3 +46,27 @@ def node_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder, check=True,
                    capture_output=True, timeout=300)  # fmt: skip
     return folder
+
+
+@pytest.fixture(scope="session")
+def currency(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The local currency (``anchorid serve currency``) beside the session's jlis and idp, set up and seeded as the
+    demo does it, once: the idp knows one client ``currency`` (the link offers of issue #17 name it as their target),
+    so the browser journey, the health points link and the city's linked home share this server. Payments above
+    5,000 yen are confirmed with a passkey (the browser journey's step-up)."""
+    from anchorid.currency import demo as currency_demo
+
+    root = tmp_path_factory.mktemp("currency")
+    url = f"http://127.0.0.1:{free_port()}"
+    env = dict(parties.city.env, ANCHORID_CURRENCY_ORIGIN=url, ANCHORID_CURRENCY_STEP_UP_YEN="5000")
+    env.pop("ANCHORID_CITY_ORIGIN", None)
+    server = Server("currency", url, root / "currency", env)
+    run("currency", "setup", "--data", str(server.data), "--idp", parties.idp.url, "--origin", url,
+        "--idp-data", str(parties.idp.data), "--sector-identifier-uri", currency_demo.SECTOR,
+        env=parties.idp.env)  # fmt: skip
+    run("currency", "seed-demo", "--data", str(server.data), env=env)
+    server.start("/")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -14,16 +14,13 @@ The currency runs as its own process (``anchorid serve currency``) beside the in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import segno
 
-from anchorid.currency import demo as currency_demo
-
-from .harness import Browser, Parties, Server, free_port, run
+from .harness import Browser, Parties, Server
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -37,24 +34,6 @@ CLAIM_AGAIN = """(url) => { const f = document.createElement('form'); f.method =
   document.body.appendChild(f); f.submit(); }"""
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-
-
-@pytest.fixture(scope="module")
-def currency(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("currency")
-    url = f"http://127.0.0.1:{free_port()}"
-    env = dict(parties.city.env, ANCHORID_CURRENCY_ORIGIN=url, ANCHORID_CURRENCY_STEP_UP_YEN="5000")
-    env.pop("ANCHORID_CITY_ORIGIN", None)
-    server = Server("currency", url, root / "currency", env)
-    run("currency", "setup", "--data", str(server.data), "--idp", parties.idp.url, "--origin", url,
-        "--idp-data", str(parties.idp.data), "--sector-identifier-uri", currency_demo.SECTOR,
-        env=parties.idp.env)  # fmt: skip
-    run("currency", "seed-demo", "--data", str(server.data), env=env)
-    server.start("/")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def camera_video(payload: str, path: Path, width: int = 640, height: int = 480) -> None:

@@ -34,7 +34,6 @@ import requests
 
 from anchorid.common.rp import setup as rp_setup
 from anchorid.common.rp.client import AnchorIDClient
-from anchorid.currency import demo as currency_demo
 from anchorid.idp.links import demo as links_demo
 from anchorid.providersim import demo as providersim_demo
 
@@ -57,15 +56,10 @@ class LinkWorld:
 
 
 @pytest.fixture(scope="module")
-def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkWorld]:
+def world(parties: Parties, currency: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkWorld]:
     root = tmp_path_factory.mktemp("health-link")
-    currency_url = f"http://127.0.0.1:{free_port()}"
+    currency_url = currency.url  # the session's currency (conftest): the idp knows one client ``currency``
     base = {name: value for name, value in parties.city.env.items() if name != "ANCHORID_CITY_ORIGIN"}
-    currency = Server("currency", currency_url, root / "currency", dict(base, ANCHORID_CURRENCY_ORIGIN=currency_url))
-    run("currency", "setup", "--data", str(currency.data), "--idp", parties.idp.url, "--origin", currency_url,
-        "--idp-data", str(parties.idp.data), "--sector-identifier-uri", currency_demo.SECTOR,
-        env=parties.idp.env)  # fmt: skip
-    run("currency", "seed-demo", "--data", str(currency.data), env=currency.env)
     proxy = RecordingProxy().start()
     providers_url = f"http://127.0.0.1:{free_port()}"
     providers_env = dict(
@@ -81,14 +75,12 @@ def world(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                                    idp_data=parties.idp.data, providers_origin=providers_url,
                                    idp_env=parties.idp.env, currency_env=currency.env)  # fmt: skip
     links_demo.set_up(parties.idp.data, env=parties.idp.env)
-    currency.start("/")
     try:
         providers.start("/health/")
         yield LinkWorld(parties, currency, providers, proxy, [])
     finally:
         if providers.process is not None:
             providers.stop()
-        currency.stop()
         proxy.stop()
 
 
@@ -190,7 +182,10 @@ def _credits(world: LinkWorld) -> list[tuple[str, int]]:
 
 def _currency_sub(world: LinkWorld) -> str:
     with _sqlite(world.currency.data) as db:
-        rows = [row[0] for row in db.execute("SELECT sub FROM currency_member")]
+        # The resident credited by the health app (the session's currency has the other journeys' members too).
+        rows = [row[0] for row in db.execute(
+            "SELECT DISTINCT m.sub FROM currency_member m JOIN currency_partnercredit c ON c.member_id = m.id"
+        )]  # fmt: skip
     assert len(rows) == 1
     return str(rows[0])
 

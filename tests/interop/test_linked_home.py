@@ -42,7 +42,7 @@ from anchorid.currency import demo as currency_demo
 from anchorid.idp.links import demo as links_demo
 from anchorid.participation.demo import SLUGS
 
-from .harness import Browser, Parties, Server, base_env, form_data, forms, free_port, run
+from .harness import Browser, Parties, Server, base_env, form_data, forms, free_port, run, start_parties
 
 BOOK = "海辺の図書室"
 VOTE = SLUGS["vote"]
@@ -70,7 +70,20 @@ def _start(name: str, root: Path, parties: Parties, *, host: str, setup: list[st
 
 
 @pytest.fixture(scope="module")
-def linked(parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Linked]:
+def own_parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parties]:
+    """A jlis, idp and city of this module's own: the library, the currency and the participation platform register
+    at this idp under the client ids the demo's link offers name (``library``, ``currency``, ``participation``), which
+    the session's idp has already given to the browser journeys' servers of those parties."""
+    started = start_parties(tmp_path_factory.mktemp("linked-parties"), residents=8)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def linked(own_parties: Parties, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Linked]:
+    parties = own_parties
     root = tmp_path_factory.mktemp("linked-home")
     library = _start("library", root, parties, host="127.0.0.1", setup=[])
     currency = _start("currency", root, parties, host="127.0.0.1",
