@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from anchorid.common.ports import free_port as free_port  # the benchmarks take it from here
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 # jlis's CA keys open with this passphrase only (no fallback; anchorid serve jlis refuses to start without it):
@@ -57,13 +59,6 @@ def openssl_rsa2048(seconds: int = 3) -> tuple[float, float]:
     if not match:
         raise RuntimeError(f"cannot read openssl speed output:\n{out}")
     return float(match.group(1)), float(match.group(2))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for_port(port: int, timeout: float = 120.0) -> None:

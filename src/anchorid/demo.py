@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import http.client
 import json
 import os
 import re
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +32,7 @@ from pathlib import Path
 
 from anchorid.city import linked_demo
 from anchorid.city.adoption import demo as adoption_demo
+from anchorid.common.ports import is_free
 from anchorid.currency import demo as currency_demo
 from anchorid.idp.guardians import demo as guardians_demo
 from anchorid.idp.lifecycle import demo as lifecycle_demo
@@ -81,11 +82,6 @@ def _run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None
     return result.stdout
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 def _wait_until_answering(party: Party, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     last_error = ""
@@ -96,8 +92,8 @@ def _wait_until_answering(party: Party, timeout: float = 60.0) -> None:
             with urllib.request.urlopen(party.url + party.health_path, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
-        except OSError as exc:
-            last_error = str(exc)
+        except (OSError, http.client.HTTPException) as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
         time.sleep(0.2)
     raise SystemExit(f"{party.name} did not answer at {party.url}{party.health_path}: {last_error}")
 
@@ -261,7 +257,7 @@ def _end_with_parent() -> None:
 def _start(party: Party) -> None:
     """Start the party in a process group of its own (``start_new_session``): a terminal's Ctrl-C reaches the demo
     only, and the demo ends the whole group — the server, the Granian workers it forks, the idp's background child."""
-    if not _port_free(party.port):
+    if not is_free(party.port):
         raise SystemExit(f"port {party.port} is taken; choose another first port with --port")
     log = (party.data.parent / f"{party.name}.log").open("ab")
     party.process = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anchorid.common.ports import free_ports
 from anchorid.common.serve import PARTIES
 
 GUIDE_END = "Stop with Ctrl-C"
@@ -25,11 +25,7 @@ PARTY_COUNT = len(PARTIES)  # the demo serves each party on its own port, in a r
 
 def free_base_port() -> int:
     """A first port with the following ones free too (the demo's parties use one port each, in a row)."""
-    for _ in range(200):
-        base = random.randint(20000, 60000)
-        if all(not answers(port) for port in range(base, base + PARTY_COUNT)):
-            return base
-    raise RuntimeError(f"no {PARTY_COUNT} free ports in a row")
+    return free_ports(PARTY_COUNT)
 
 
 def answers(port: int) -> bool:

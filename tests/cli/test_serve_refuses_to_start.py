@@ -14,17 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from anchorid.common.ports import free_port
+
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
 KEYSTORE_PASSPHRASE = "serve test keystore passphrase"
 JLIS_CA_PASSPHRASE = "serve test jlis ca passphrase"
 NOWHERE = "http://localhost:9"  # an idp nobody reaches: a relying party needs none to start
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def listening(port: int) -> bool:

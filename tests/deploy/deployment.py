@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from anchorid.common.ports import free_ports
 from anchorid.deploy import databases
 from anchorid.deploy.haproxy import PIN_HEADER, SERVED_BY_HEADER
 from interop.harness import Browser
@@ -44,11 +44,7 @@ def _answers(port: int) -> bool:
 
 
 def free_base_port() -> int:
-    for _ in range(200):
-        base = random.randint(20000, 60000)
-        if not any(_answers(port) for port in range(base, base + PORTS_USED)):
-            return base
-    raise RuntimeError(f"no {PORTS_USED} free ports in a row")
+    return free_ports(PORTS_USED)
 
 
 def postgres_server() -> str:

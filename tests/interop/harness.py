@@ -31,19 +31,13 @@ import requests
 from joserfc.jwk import ECKey
 
 from anchorid.cardhelper.helper import sign_challenge
+from anchorid.common.ports import free_port
 from anchorid.jpki.client import JPKICard
 from anchorid.jpki.transport import EmulatorTransport
 
 ANCHORID = [sys.executable, "-m", "anchorid.cli"]
 KEYSTORE_PASSPHRASE = "interop keystore passphrase"
 JLIS_CA_PASSPHRASE = "interop jlis ca passphrase"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def base_env() -> dict[str, str]:
