@@ -10,13 +10,17 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
+import pytest
+from django.test import Client
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from anchorid.common.rp.client import AnchorIDClient, ClientConfig
 from anchorid.common.rp.dpop import DPoPKey
+from anchorid.common.rp.resource_server import ResourceServer
 
 ISSUER = "http://idp.invalid"
 
@@ -88,3 +92,49 @@ def refusals(world: LinkedWorld, url: str, get: Any) -> dict[str, Any]:
                                     "DPoP": world.caller.proof("GET", url, access_token=world.token())},
     }  # fmt: skip
     return {case: get(headers) for case, headers in cases.items()}
+
+
+class ReadApiRefusals:
+    """What every party's read API for linked services refuses, as tests: mixed into a ``Test…`` class of the
+    party's suite, which names the party's ``client_id``, the API module (its ``resource_server`` is replaced by
+    one that trusts this in-process idp) and the endpoint's ``path``."""
+
+    client_id: str
+    api: ModuleType
+    path: str
+
+    @property
+    def url(self) -> str:
+        return "http://testserver" + self.path
+
+    @pytest.fixture
+    def world(self, monkeypatch: pytest.MonkeyPatch) -> LinkedWorld:
+        made = linked_world(self.client_id)
+        monkeypatch.setattr(self.api, "resource_server", lambda: ResourceServer(made.client, replay_cache="default"))
+        return made
+
+    def test_it_refuses_every_token_that_is_not_a_valid_exchanged_one_with_its_proof(
+        self, client: Client, world: LinkedWorld
+    ) -> None:
+        answers = refusals(world, self.url, lambda headers: client.get(self.path, headers=headers))
+        for case, response in answers.items():
+            assert response.status_code == 401, case
+            error = "invalid_dpop_proof" if "proof" in case else "invalid_token"
+            assert response.json()["error"] == error, case
+            assert response["WWW-Authenticate"].startswith(f'DPoP error="{error}"'), case
+            assert "no-store" in response["Cache-Control"], case
+
+    def test_it_refuses_a_replayed_proof_before_asking_the_idp(self, client: Client, world: LinkedWorld) -> None:
+        """The first request passes every local check and asks the idp, which cannot be reached here: 503, never
+        "active" on doubt. The same proof again is refused at once as replayed."""
+        headers = world.headers(self.url, world.token())
+        first = client.get(self.path, headers=headers)
+        assert first.status_code == 503
+        assert first.json()["error"] == "temporarily_unavailable"
+        again = client.get(self.path, headers=headers)
+        assert again.status_code == 401
+        assert again.json() == {"error": "invalid_dpop_proof", "error_description": "this DPoP proof was used before"}
+
+    def test_it_answers_only_get(self, client: Client, world: LinkedWorld) -> None:
+        token = world.token()
+        assert client.post(self.path, headers=world.headers(self.url, token, method="POST")).status_code == 405

@@ -15,11 +15,8 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
+from anchorid.common.rp.read_api import read_api_view
 from anchorid.participation import login, permissions
 from anchorid.participation.identity import Participant
 from anchorid.participation.models import Process, VoterParticipation
@@ -59,22 +56,13 @@ def open_votes(sub: str) -> dict[str, Any]:
 OPEN_VOTE_FIELDS = ("id", "slug", "title", "phase", "phase_actions", "permissions", "municipality_code")
 
 
-@csrf_exempt  # server to server: a DPoP-bound token, no cookie
-@require_GET
-@never_cache
-def status_view(request: HttpRequest) -> HttpResponse:
-    from anchorid.common.rp.resource_server import TokenRefused
-
-    try:
-        token = resource_server().verify(request, scopes={SCOPE})
-    except TokenRefused as refused:
-        return refused.response()
-    return JsonResponse(open_votes(token.subject))
-
-
 @functools.cache
 def resource_server() -> ResourceServer:
     """One verifier per process: the idp's keys and the DPoP nonces are cached across requests."""
     from anchorid.common.rp.resource_server import ResourceServer
 
     return ResourceServer(login.client())
+
+
+# looked up per request: a test may replace this module's resource_server
+status_view = read_api_view(SCOPE, lambda: resource_server(), open_votes)
