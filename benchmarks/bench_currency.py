@@ -42,8 +42,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -242,21 +245,9 @@ def http_rate(url: str, cookies: list[str], token: str, payments: int) -> float:
     return share * len(cookies) / elapsed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transfers", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--payments", type=int, default=1500)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip-http", action="store_true")
-    args = parser.parse_args()
-
-    folder = Path(tempfile.mkdtemp(prefix="bench-currency-"))
-    data = folder / "currency"
-    setup_django(data, args.database_url)
-    from django.db import connection, connections
+def ledger_figures(args: argparse.Namespace) -> None:
+    """Part 1: the ledger beside the raw-SQL limit, side by side in one run; medians of the repeats."""
+    from django.db import connection
 
     rates: dict[str, list[float]] = {}
     for repeat in range(args.repeats):
@@ -287,27 +278,106 @@ def main() -> int:
         single = medians["ledger, single"] / medians[f"raw SQL, {kind}, single"]
         batched = medians["ledger, batch 100 linked in pairs"] / medians[f"raw SQL, {kind}, batch 100"]
         print(f"ratio ledger/raw ({kind}): single {single:.2f}, batch {batched:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--payments", type=int, default=1500)
+    parser.add_argument("--clients", default="4,8,16,32", help="client counts, e.g. 4,8,16,32")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-ledger", action="store_true", help="the HTTP payments only")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-currency-"))
+    data = folder / "currency"
+    setup_django(data, args.database_url)
+    from django.db import connections
+
+    if not args.skip_ledger:
+        ledger_figures(args)
     if args.skip_http:
         return 0
-    cookies, token = members(args.clients)
+    levels = client_levels(args.clients)
+    cookies, token = members(max(levels))
     connections.close_all()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ANCHORID_CURRENCY_ORIGIN": url}
     command = [PYTHON, "-m", "anchorid.cli", "serve", "currency", "--port", str(port), "--data", str(data)]
-    http_rates, cpu_ms = [], []
+    medians_by_level: dict[int, float] = {}
     with server([*command, "--workers", str(args.workers)], port, env=env) as process:
-        for _ in range(args.repeats):
-            before = tree_cpu_seconds(process.pid)
-            http_rates.append(http_rate(url, cookies, token, args.payments))
-            paid = args.payments // len(cookies) * len(cookies)
-            cpu_ms.append((tree_cpu_seconds(process.pid) - before) * 1000 / paid)
-    rate, cpu = statistics.median(http_rates), statistics.median(cpu_ms)
-    runs = ", ".join(f"{v:.0f}" for v in http_rates)
-    print(f"QR payments over HTTP, {args.workers} workers, {args.clients} clients: {rate:.0f} /s (runs: {runs}); "
-          f"server CPU {cpu:.1f} ms per payment (at most {1000 * args.workers / cpu:.0f}/s on {args.workers} "
-          f"free cores)")  # fmt: skip
+        for clients in levels:
+            http_rates, cpu_ms = [], []
+            waits: Counter[str] = Counter()
+            for _ in range(args.repeats):
+                before = tree_cpu_seconds(process.pid)
+                with wait_events(args.database_url) as seen:
+                    http_rates.append(http_rate(url, cookies[:clients], token, args.payments))
+                waits.update(seen)
+                paid = args.payments // clients * clients
+                cpu_ms.append((tree_cpu_seconds(process.pid) - before) * 1000 / paid)
+            rate, cpu = statistics.median(http_rates), statistics.median(cpu_ms)
+            medians_by_level[clients] = rate
+            runs = ", ".join(f"{v:.0f}" for v in http_rates)
+            print(f"QR payments over HTTP, {args.workers} workers, {clients:2d} clients: {rate:4.0f} /s "
+                  f"(runs: {runs}); server CPU {cpu:.1f} ms per payment (at most {1000 * args.workers / cpu:.0f}/s "
+                  f"on {args.workers} free cores)", flush=True)  # fmt: skip
+            if waits:
+                total = sum(waits.values())
+                shares = ", ".join(f"{name} {100 * n / total:.0f} %" for name, n in waits.most_common(6))
+                print(f"    PostgreSQL backends of the server, sampled every 10 ms: {shares}", flush=True)
+    best = max(medians_by_level, key=lambda level: medians_by_level[level])
+    plateau = [level for level, rate in medians_by_level.items() if rate >= 0.95 * medians_by_level[best]]
+    print(f"QR payments over HTTP, plateau: {medians_by_level[best]:.0f} /s at {best} clients "
+          f"(within 5 % of it at {', '.join(str(level) for level in plateau)} clients)")  # fmt: skip
     return 0
+
+
+def client_levels(raw: str) -> list[int]:
+    """``--clients 4,8,16,32``: the client counts the HTTP payments are measured at, in rising order."""
+    levels = sorted({int(part) for part in raw.split(",") if part.strip()})
+    if not levels or levels[0] < 1:
+        raise SystemExit("--clients: one or more positive counts, e.g. 4,8,16,32")
+    return levels
+
+
+@contextmanager
+def wait_events(database_url: str | None) -> Iterator[Counter[str]]:
+    """On PostgreSQL: what the server's backends are doing while a run lasts (``pg_stat_activity`` sampled every
+    10 ms from a thread of this process, on its own connection): CPU (``running``), a lock (``Lock:tuple``...),
+    the commit's WAL flush (``IO:WALSync``...), the client (``Client:ClientRead``: waiting for the next statement)."""
+    seen: Counter[str] = Counter()
+    if not database_url:
+        yield seen
+        return
+    import psycopg
+
+    stop = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(database_url, autocommit=True) as sampler:
+            while not stop.is_set():
+                rows = sampler.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                ).fetchall()
+                for state, kind, event in rows:
+                    if state == "idle":
+                        continue  # between transactions
+                    seen[f"{kind}:{event}" if kind else "running"] += 1
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join()
 
 
 if __name__ == "__main__":
