@@ -81,7 +81,9 @@ class TransferSpec:
 
     def digest(self) -> str:
         """What identifies the request (stored with the transfer; a retry must produce the same)."""
-        lots = ";".join(f"{lot.amount},{lot.expires_at.isoformat()},{lot.tag}" for lot in self.lots)
+        lots = (
+            ";".join(f"{lot.amount},{lot.expires_at.isoformat()},{lot.tag}" for lot in self.lots) if self.lots else ""
+        )
         expires = self.lot_expires_at.isoformat() if self.lot_expires_at else ""
         body = (
             f"{self.debit_account}|{self.credit_account}|{self.amount}|{self.kind}|{self.pending_id}|{self.timeout}|"
@@ -220,9 +222,12 @@ def _run_chains(
                     _fail_chain(results, specs, chain, failed_index, failed.status)
                 return
             if not savepoints:
+                order = [index for chain in chains for index in chain]
                 try:
-                    for chain in chains:
-                        for index in chain:
+                    if all(specs[index].kind in ("single", "pending") for index in order):
+                        _apply_many(cursor, tables, specs, order, results, now)
+                    else:
+                        for index in order:
                             results[index] = _apply(cursor, tables, specs[index], now)
                 except _Failed:
                     raise _Retry from None  # leaves the atomic block: everything above is rolled back
@@ -324,31 +329,74 @@ def _apply(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datet
         debit, credit, amount = spec.debit_account, spec.credit_account, spec.amount
     assert isinstance(amount, int)
     lots_json = _lots_json(spec, amount) if spec.kind in ("single", "pending") else (pending[8] if pending else "")
-    state = "pending" if spec.kind == "pending" else ""
-    timeout_at = now + datetime.timedelta(seconds=spec.timeout) if spec.kind == "pending" and spec.timeout else None
-    cursor.execute(
-        f"INSERT INTO {tables.transfer} (id, debit_account_id, credit_account_id, amount, code, kind, pending_id, "
-        f"state, timeout_at, lots, memo, body_digest, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        f"%s, %s, %s) ON CONFLICT (id) DO NOTHING",
-        [spec.id, debit, credit, amount, spec.code, spec.kind, spec.pending_id, state, timeout_at, lots_json,
-         spec.memo[:200], digest, now],
-    )  # fmt: skip
+    row = _row(spec, now, digest, debit, credit, amount, lots_json)
+    cursor.execute(_INSERT_SQL, row)
     if cursor.rowcount == 0:
         existing = _stored(cursor, tables, spec.id)
         assert existing is not None
         return _existing(existing, digest)
     if pending is not None:
         _resolve(cursor, tables, spec, pending, amount, now, expiring=False)
-    else:
-        lots_json = _move(cursor, tables, spec, debit, credit, amount, now)
-        if spec.kind == "pending":
-            tables.created[spec.id] = (
-                spec.id, debit, credit, amount, "pending", "", "pending", timeout_at, lots_json, digest
-            )  # fmt: skip
+        return _created(spec, row)
+    return _moved(cursor, tables, spec, now, row)
+
+
+_INSERT_SQL = (
+    f"INSERT INTO {Transfer._meta.db_table} (id, debit_account_id, credit_account_id, amount, code, kind, pending_id, "
+    f"state, timeout_at, lots, memo, body_digest, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    f"%s) ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _row(
+    spec: TransferSpec, now: datetime.datetime, digest: str, debit: int, credit: int, amount: int, lots_json: str
+) -> tuple[Any, ...]:
+    """The transfer's row as :data:`_INSERT_SQL` takes it."""
+    pending = spec.kind == "pending"
+    timeout_at = now + datetime.timedelta(seconds=spec.timeout) if pending and spec.timeout else None
+    return (spec.id, debit, credit, amount, spec.code, spec.kind, spec.pending_id, "pending" if pending else "",
+            timeout_at, lots_json, spec.memo[:200], digest, now)  # fmt: skip
+
+
+def _moved(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datetime, row: tuple[Any, ...]) -> Result:
+    """A single or pending transfer whose row was just inserted: its balances and lots."""
+    debit, credit, amount = row[1], row[2], row[3]
+    lots_json = _move(cursor, tables, spec, debit, credit, amount, now, row[9])
+    if spec.kind == "pending":
+        tables.created[spec.id] = (spec.id, debit, credit, amount, "pending", "", "pending", row[8], lots_json, row[11])
+    return _created(spec, row)
+
+
+def _created(spec: TransferSpec, row: tuple[Any, ...]) -> Result:
     return Result(spec.id, CREATED, {
-        "id": spec.id, "debit_account": debit, "credit_account": credit, "amount": amount, "kind": spec.kind,
-        "pending_id": spec.pending_id, "state": state,
+        "id": spec.id, "debit_account": row[1], "credit_account": row[2], "amount": row[3], "kind": spec.kind,
+        "pending_id": spec.pending_id, "state": row[7],
     })  # fmt: skip
+
+
+def _apply_many(
+    cursor: Any,
+    tables: _Tables,
+    specs: Sequence[TransferSpec],
+    order: list[int],
+    results: list[Result | None],
+    now: datetime.datetime,
+) -> None:
+    """Single and pending transfers of a batch run without savepoints: their rows inserted by one ``executemany``,
+    then their balances moved one by one. Any id already stored (a retry, or twice in the batch) fails the run
+    (``_Retry``: it runs again transfer by transfer, answering ``exists`` as :func:`_apply` does)."""
+    rows = []
+    for index in order:
+        spec = specs[index]
+        amount = spec.amount
+        assert isinstance(amount, int)
+        lots_json = _lots_json(spec, amount)
+        rows.append(_row(spec, now, spec.digest(), spec.debit_account, spec.credit_account, amount, lots_json))
+    cursor.executemany(_INSERT_SQL, rows)
+    if cursor.rowcount != len(rows):
+        raise _Failed("exists")
+    for index, row in zip(order, rows, strict=True):
+        results[index] = _moved(cursor, tables, specs[index], now, row)
 
 
 def _existing(row: tuple[Any, ...], digest: str) -> Result:
@@ -366,7 +414,14 @@ def _lots_json(spec: TransferSpec, amount: int) -> str:
 
 
 def _move(
-    cursor: Any, tables: _Tables, spec: TransferSpec, debit: int, credit: int, amount: int, now: datetime.datetime
+    cursor: Any,
+    tables: _Tables,
+    spec: TransferSpec,
+    debit: int,
+    credit: int,
+    amount: int,
+    now: datetime.datetime,
+    lots_json: str,
 ) -> str:
     """Both balances in one guarded ``UPDATE`` (two rows), then the lots; the lots the transfer carries, as JSON."""
     pending = spec.kind == "pending"
@@ -390,8 +445,6 @@ def _move(
         if spec.kind == "pending":
             cursor.execute(f"UPDATE {tables.transfer} SET lots = %s WHERE id = %s", [carried_json, spec.id])
         lots_json = carried_json
-    else:
-        lots_json = _lots_json(spec, amount)
     if credit_lots and spec.kind == "single":
         _add_lots(cursor, tables, spec.id, credit, amount, lots_json)
     return lots_json
@@ -463,7 +516,7 @@ def _update_pair(
         _PAIR_SQL[key] = sql
     if not tables.postgresql:
         cursor.execute(sql, [*set_params, debit, credit, *check_params])
-        return {row[0]: bool(row[1]) for row in cursor.fetchall()}
+        return {row[0]: bool(row[1]) for row in cursor.cursor.fetchall()}  # the driver's cursor: no wrapper
     params = [*check_params, debit, credit, credit, credit, *set_params, *credit_deltas]
     cursor.execute(sql, params)
     rows = cursor.fetchall()
