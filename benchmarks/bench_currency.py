@@ -1,7 +1,8 @@
 """The local currency (issue #14): ledger transfers/s beside the raw-SQL limit, and QR payments/s over HTTP.
 
     .venv/bin/python benchmarks/bench_currency.py [--transfers 2000] [--repeats 3] [--database-url URL]
-                                                  [--payments 1500] [--clients 8] [--workers 2] [--skip-http]
+                                                  [--payments 1500] [--clients 4,8,16,32] [--workers 2]
+                                                  [--skip-http] [--skip-ledger]
 
 1. The ledger in one process, one thread, on SQLite (WAL, the party's settings) or the PostgreSQL database named
    by ``--database-url`` (it must exist; the script migrates it):
@@ -12,23 +13,28 @@
      transfer) and batched (100 per call, linked in pairs: each pair all or nothing);
    - between wallets (lots: earliest expiry first), single and batched, for what lots cost.
    The ratio ledger / raw is measured side by side in the same run (medians of the repeats).
-2. QR payments over HTTP: ``anchorid serve currency --workers N`` (Granian), ``--clients`` processes each a
-   logged-in resident paying an approved merchant's static QR (``POST /pay/<token>/``: the pending transfer and
-   its post as one linked chain, and the payment row, in one transaction); payments/s. Skipped with ``--skip-http``.
+2. QR payments over HTTP: ``anchorid serve currency --workers N`` (Granian), client processes each a logged-in
+   resident paying the same approved merchant's static QR (``POST /pay/<token>/``: the pending transfer and its
+   post as one linked chain, and the payment row, in one transaction). The load is raised: every client count of
+   ``--clients`` in turn (``--payments`` each time, ``--repeats`` runs), each level's median payments/s and the
+   server's CPU per payment printed, then the plateau (the best level, and the levels within 5 % of it). On
+   PostgreSQL, what the server's backends were doing (``pg_stat_activity`` sampled every 10 ms: running, waiting
+   for a lock, for the WAL flush, or for the application's next statement). Skipped with ``--skip-http``.
 
 The machine's cores are shared by server and clients: figures are floors.
 
-Rerunning the published figures (docs/performance.md) on a quiet machine, both databases, 2 server workers and
-enough clients to saturate them (the PostgreSQL database must exist and be empty):
+Rerunning the published figures (docs/performance.md) on a quiet machine, both databases, 2 server workers (the
+PostgreSQL database must exist and be empty):
 
-    .venv/bin/python benchmarks/bench_currency.py --transfers 5000 --repeats 3 --payments 6000 --clients 16 --workers 2
+    .venv/bin/python benchmarks/bench_currency.py --transfers 2000 --repeats 3 --payments 3000 --workers 2 \
+        --clients 4,8,16,32
     createdb -h 127.0.0.1 -U postgres bench_currency
-    .venv/bin/python benchmarks/bench_currency.py --transfers 5000 --repeats 3 --payments 6000 --clients 16 \
-        --workers 2 --database-url postgres://postgres@127.0.0.1:5432/bench_currency
+    .venv/bin/python benchmarks/bench_currency.py --transfers 2000 --repeats 3 --payments 3000 --workers 2 \
+        --clients 4,8,16,32 --database-url postgres://postgres@127.0.0.1:5432/bench_currency
 
 A quick check that the script works: ``--transfers 200 --repeats 1 --payments 40 --clients 2``. What one
 operation costs in SQL statements is pinned by tests/currency/test_statements.py (a transfer: 2 statements beside
-the raw limit's 3; a QR payment over HTTP: 11 besides transaction control).
+the raw limit's 3; a linked batch of 100: 101; a QR payment over HTTP: 11 besides transaction control).
 """
 
 from __future__ import annotations
@@ -299,6 +305,8 @@ def main() -> int:
 
     if not args.skip_ledger:
         ledger_figures(args)
+    else:
+        print(f"# bench_currency {today()} on {machine()}, {connections['default'].vendor}")
     if args.skip_http:
         return 0
     levels = client_levels(args.clients)
