@@ -80,7 +80,7 @@ def setup_django(data: Path, database_url: str | None) -> None:
                     "http://localhost:9"], check=True, capture_output=True)  # fmt: skip
 
 
-def raw_limit(count: int, batch: int, tag: str, *, ledger_tables: bool) -> float:
+def raw_limit(count: int, batch: int, tag: str, *, ledger_tables: bool) -> tuple[float, float]:
     """One INSERT and two guarded UPDATEs per transfer; ``batch`` transfers per transaction. On the ledger's own
     tables (same columns and indexes as the service writes) or on two bare tables (an id and a balance)."""
     from django.db import connection, transaction
@@ -112,7 +112,7 @@ def raw_limit(count: int, batch: int, tag: str, *, ledger_tables: bool) -> float
         debit_sql = "UPDATE bench_account SET balance = balance - %s WHERE id = %s AND balance >= %s"
         credit_sql = "UPDATE bench_account SET balance = balance + %s WHERE id = %s"
     now = timezone.now()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for start in range(0, count, batch):
         with transaction.atomic(), connection.cursor() as cursor:
             for n in range(start, min(start + batch, count)):
@@ -123,7 +123,7 @@ def raw_limit(count: int, batch: int, tag: str, *, ledger_tables: bool) -> float
                 cursor.execute(debit_sql, [1, debit, 1])
                 assert cursor.rowcount == 1
                 cursor.execute(credit_sql, [1, credit])
-    return count / (time.perf_counter() - began)
+    return count / (time.perf_counter() - began), (time.process_time() - cpu) * 1e6 / count
 
 
 def accounts(tag: str, *, lots: bool) -> list[int]:
@@ -146,7 +146,8 @@ def accounts(tag: str, *, lots: bool) -> list[int]:
     return made
 
 
-def ledger_rate(count: int, batch: int, tag: str, *, lots: bool) -> float:
+def ledger_rate(count: int, batch: int, tag: str, *, lots: bool) -> tuple[float, float]:
+    """Transfers/s and this process's CPU µs per transfer (on SQLite the database's work is in it too)."""
     from anchorid.currency.ledger import service
     from anchorid.currency.ledger.service import TransferSpec
 
@@ -159,13 +160,13 @@ def ledger_rate(count: int, batch: int, tag: str, *, lots: bool) -> float:
         linked = batch > 1 and n % 2 == 0
         specs.append(TransferSpec(id=f"{tag}-{n}", debit_account=debit, credit_account=credit, amount=1,
                                   linked=linked, carry_lots=lots))  # fmt: skip
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for start in range(0, count, batch):
         results = service.create_transfers(specs[start : start + batch])
         assert all(result.status == "created" for result in results), results[:3]
-    rate = count / (time.perf_counter() - began)
+    rate, cpu_us = count / (time.perf_counter() - began), (time.process_time() - cpu) * 1e6 / count
     assert service.check_invariants() == []
-    return rate
+    return rate, cpu_us
 
 
 def members(count: int) -> tuple[list[str], str]:
@@ -256,6 +257,7 @@ def ledger_figures(args: argparse.Namespace) -> None:
     from django.db import connection
 
     rates: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     for repeat in range(args.repeats):
         for name, run in (
             ("raw SQL, bare tables, single",
@@ -273,17 +275,27 @@ def ledger_figures(args: argparse.Namespace) -> None:
             ("ledger, wallets with lots, batch 100",
              lambda r=repeat: ledger_rate(args.transfers, 100, f"wb{r}", lots=True)),
         ):  # fmt: skip
-            rates.setdefault(name, []).append(run())
+            rate, cpu_us = run()
+            rates.setdefault(name, []).append(rate)
+            cpus.setdefault(name, []).append(cpu_us)
     medians = {name: statistics.median(values) for name, values in rates.items()}
+    cpu = {name: statistics.median(values) for name, values in cpus.items()}
     print(
         f"# bench_currency {today()} on {machine()}, {connection.vendor}, {args.transfers} transfers x {args.repeats}"
     )
     for name, value in medians.items():
-        print(f"{name:40s} {value:10.0f} /s   (runs: {', '.join(f'{v:.0f}' for v in rates[name])})")
+        print(f"{name:40s} {value:10.0f} /s   (runs: {', '.join(f'{v:.0f}' for v in rates[name])}); "
+              f"CPU {cpu[name]:.0f} µs per transfer")  # fmt: skip
     for kind in ("ledger tables", "bare tables"):
         single = medians["ledger, single"] / medians[f"raw SQL, {kind}, single"]
         batched = medians["ledger, batch 100 linked in pairs"] / medians[f"raw SQL, {kind}, batch 100"]
         print(f"ratio ledger/raw ({kind}): single {single:.2f}, batch {batched:.2f}")
+    # On a shared machine the rates follow the other load; the CPU this process spent per transfer much less so
+    # (on SQLite it includes the database's work; on PostgreSQL the server's CPU is not in it).
+    single = cpu["raw SQL, ledger tables, single"] / cpu["ledger, single"]
+    batched = cpu["raw SQL, ledger tables, batch 100"] / cpu["ledger, batch 100 linked in pairs"]
+    print(f"ratio ledger/raw (ledger tables) by this process's CPU per transfer: single {single:.2f}, "
+          f"batch {batched:.2f}")  # fmt: skip
 
 
 def main() -> int:
