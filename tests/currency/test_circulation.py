@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from anchorid.currency import analytics, service
 from anchorid.currency.ledger import service as ledger
-from anchorid.currency.ledger.models import Account, Transfer
+from anchorid.currency.ledger.models import Transfer
 from anchorid.currency.models import Member, Merchant
 
 from .conftest import RESIDENT, log_in
@@ -28,7 +28,7 @@ def shop(owner: str, name: str, *, local: bool = True, approved: bool = True) ->
 
 
 def balance(merchant: Merchant) -> int:
-    return Account.objects.get(pk=merchant.account_id).balance
+    return ledger.account(merchant.account_id).balance
 
 
 def test_it_lets_a_shop_pay_another_from_its_page_once_per_form(resident_client: tuple[Client, Member]) -> None:

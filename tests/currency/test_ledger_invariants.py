@@ -20,7 +20,7 @@ from django.db import connections
 from django.utils import timezone
 
 from anchorid.currency.ledger import service
-from anchorid.currency.ledger.models import Account, Transfer
+from anchorid.currency.ledger.models import Account, CreditDelta, Transfer
 from anchorid.currency.ledger.service import TransferSpec
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,4 +177,75 @@ def test_it_completes_a_batch_exactly_once_after_a_sigkill_mid_batch() -> None:
     assert Transfer.objects.filter(id__startswith="kill-").count() == KILL_BATCH
     # each wallet paid its right-hand neighbour as often as its left-hand one paid it: unchanged
     assert {account.pk: account.balance for account in Account.objects.filter(pk__in=wallets)} == before
+    assert service.check_invariants() == []
+
+
+SHOP_PAYMENTS = 120  # per worker: a payment (pending and its post, linked) of 3 yen to one shop
+SHOP_AMOUNT = 3
+
+
+def _shop_setup() -> tuple[list[int], int, int]:
+    """A payer per worker, and two shops whose credits are deferred (on PostgreSQL: appended as deltas)."""
+    issuer = service.open_account("issuer:float", "issuer")
+    payers = [service.open_account(f"payer:{n}", "payer", guard_debits=True).pk for n in range(PROCESSES + THREADS)]
+    shop, supplier = (
+        service.open_account(f"merchant:{name}", "merchant", guard_debits=True, credits_deferred=True).pk
+        for name in ("shop", "supplier")
+    )
+    seed = [
+        TransferSpec(id=f"seed-{n}", debit_account=issuer.pk, credit_account=payer, amount=1000)
+        for n, payer in enumerate(payers)
+    ]
+    assert all(result.ok for result in service.create_transfers(seed))
+    return payers, shop, supplier
+
+
+def _pay_shop(worker: int, payer: int, shop: int, supplier: int) -> None:
+    """Payments to the one shop, while the shop pays its supplier (a debit of the shop: past its folded credits,
+    its deltas are folded in) and its balance is read (a fold from outside a transfer)."""
+    try:
+        for n in range(SHOP_PAYMENTS):
+            payment = f"pay-{worker}-{n}"
+            pay = [
+                TransferSpec(
+                    id=payment, debit_account=payer, credit_account=shop, amount=SHOP_AMOUNT, kind="pending",
+                    timeout=600, linked=True,
+                ),
+                TransferSpec(id=f"{payment}.c", kind="post", pending_id=payment),
+            ]  # fmt: skip
+            assert [result.status for result in service.create_transfers(pay)] == ["created", "created"]
+            if n % 10 == 5:
+                out = TransferSpec(id=f"out-{worker}-{n}", debit_account=shop, credit_account=supplier, amount=2)
+                assert service.create_transfer(out).status in ("created", "exceeds_credits")
+            if n % 40 == 0:
+                assert service.account(shop).available >= 0
+    finally:
+        connections.close_all()
+
+
+def test_it_keeps_the_invariants_under_concurrent_payments_to_one_shop_paying_out() -> None:
+    payers, shop, supplier = _shop_setup()
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    workers = [(worker, payers[worker], shop, supplier) for worker in range(PROCESSES + THREADS)]
+    processes = [context.Process(target=_pay_shop, args=args) for args in workers[:PROCESSES]]
+    threads = [threading.Thread(target=_pay_shop, args=args) for args in workers[PROCESSES:]]
+    for started in (*processes, *threads):
+        started.start()
+    for thread in threads:
+        thread.join()
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0
+    assert service.check_invariants() == []  # deltas not yet folded count as credits
+    if connections["default"].vendor == "postgresql":  # the shops' credits did go through deltas
+        assert CreditDelta.objects.filter(account_id__in=(shop, supplier)).exists()
+    paid = SHOP_PAYMENTS * (PROCESSES + THREADS) * SHOP_AMOUNT
+    out = Transfer.objects.filter(id__startswith="out-").count() * 2
+    assert out > 0
+    assert service.account(shop).balance == paid - out
+    assert service.account(supplier).balance == out
+    assert not CreditDelta.objects.filter(account_id__in=(shop, supplier)).exists()  # folded, each delta once
+    for payer in payers:
+        assert service.account(payer).balance == 1000 - SHOP_PAYMENTS * SHOP_AMOUNT
     assert service.check_invariants() == []

@@ -78,7 +78,7 @@ def test_it_authorises_captures_voids_and_refunds_payments(shop: Merchant) -> No
     payment.refresh_from_db()
     assert payment.refunded == 100
     assert service.balance(member) == 900
-    assert Account.objects.get(pk=shop.account_id).balance == 200
+    assert ledger.account(shop.account_id).balance == 200
     assert ledger.check_invariants() == []
 
 

@@ -171,7 +171,9 @@ def register_merchant(owner_sub: str, name: str, category: str, *, local: bool =
     name = (name or "").strip()
     if not 0 < len(name) <= 100 or category not in CATEGORIES:
         raise Refused("invalid_merchant")
-    account = ledger.open_account(f"merchant:{secrets.token_hex(8)}", "merchant", guard_debits=True)
+    account = ledger.open_account(
+        f"merchant:{secrets.token_hex(8)}", "merchant", guard_debits=True, credits_deferred=True
+    )
     return Merchant.objects.create(
         name=name, category=category, local=local, owner_sub=owner_sub, qr_token=secrets.token_urlsafe(16),
         account_id=account.pk,
@@ -455,7 +457,7 @@ def settle(merchant: Merchant, day: datetime.date) -> Settlement | None:
     done = Settlement.objects.filter(merchant=merchant, day=day).first()
     if done is not None:
         return done
-    gross = Account.objects.get(pk=merchant.account_id).balance
+    gross = ledger.account(merchant.account_id).balance
     if gross <= 0:
         return None
     fee = gross * FEE_PER_MILLE // 1000

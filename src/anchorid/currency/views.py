@@ -33,7 +33,8 @@ from anchorid.common.ratelimit import RateLimited
 from anchorid.common.rp.client import LoginError
 from anchorid.currency import analytics, service, vendored
 from anchorid.currency import login as anchorid_login
-from anchorid.currency.ledger.models import Account, Transfer
+from anchorid.currency.ledger import service as ledger
+from anchorid.currency.ledger.models import Transfer
 from anchorid.currency.models import Member, Merchant, Notice, Payment, PaymentToken, Programme
 from anchorid.currency.service import Refused
 
@@ -512,7 +513,7 @@ def merchant_page(request: HttpRequest, merchant_id: int) -> HttpResponse:
         payments=merchant.payments.order_by("-created_at")[:50],
         refund_id=service.new_id("refund"),
         transfer_id=service.new_id("m2m"),
-        balance=Account.objects.get(pk=merchant.account_id).balance,
+        balance=ledger.account(merchant.account_id).balance,
         category=CATEGORY_LABELS.get(merchant.category, ""),
     )
     return render(request, "currency/merchant.html", context)

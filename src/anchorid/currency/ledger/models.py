@@ -5,6 +5,9 @@ TigerBeetle, and change only inside :func:`anchorid.currency.ledger.service.crea
 Invariant (tests/currency/test_ledger_invariants.py): for every account ``balance = credits_posted -
 debits_posted``; the sum of all balances is 0; a wallet never has ``debits_posted + debits_pending >
 credits_posted``; the unspent lots of a lot account add up to ``credits_posted - debits_posted - debits_pending``.
+On PostgreSQL an account with ``credits_deferred`` (a merchant: many payments at once) also has its credits as
+:class:`CreditDelta` rows not yet folded into the counters: its counters are those of the row plus its deltas
+(:func:`anchorid.currency.ledger.service.account` folds them and answers the row).
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ class Account(models.Model):
     max_balance = models.BigIntegerField(null=True, blank=True)
     #: Credits arrive as expiry lots; debits spend the earliest-expiring lots first.
     uses_lots = models.BooleanField(default=False)
+    #: A hot credit account (a merchant): on PostgreSQL a credit to it is appended as a :class:`CreditDelta` row
+    #: instead of updating (and locking until commit) this row, so concurrent payments to one shop do not queue
+    #: behind each other's commits. Only honoured without ``max_balance`` and lots (a credit then needs no check);
+    #: never changes once set.
+    credits_deferred = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -40,6 +48,19 @@ class Account(models.Model):
     @property
     def available(self) -> int:
         return self.credits_posted - self.debits_posted - self.debits_pending
+
+
+class CreditDelta(models.Model):
+    """A credit to a ``credits_deferred`` account not yet folded into its counters (PostgreSQL only). Appended by the
+    transfer that credits the account, in its transaction; deleted by the fold that adds it to the account's row
+    (:func:`anchorid.currency.ledger.service.fold`), so each delta counts once."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    credits_pending = models.BigIntegerField(default=0)
+    credits_posted = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"credit delta {self.pk}"
 
 
 class Transfer(models.Model):

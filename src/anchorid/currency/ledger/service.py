@@ -31,7 +31,7 @@ from typing import Any
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from anchorid.currency.ledger.models import Account, Lot, LotUse, Transfer
+from anchorid.currency.ledger.models import Account, CreditDelta, Lot, LotUse, Transfer
 
 MAX_AMOUNT = 10**12  # one trillion yen: far above any real transfer; bigger is a mistake
 #: In ``spend_tags``: lots of any tag may be spent (e.g. at a local merchant, where every programme's coins count).
@@ -81,7 +81,9 @@ class TransferSpec:
 
     def digest(self) -> str:
         """What identifies the request (stored with the transfer; a retry must produce the same)."""
-        lots = ";".join(f"{lot.amount},{lot.expires_at.isoformat()},{lot.tag}" for lot in self.lots)
+        lots = (
+            ";".join(f"{lot.amount},{lot.expires_at.isoformat()},{lot.tag}" for lot in self.lots) if self.lots else ""
+        )
         expires = self.lot_expires_at.isoformat() if self.lot_expires_at else ""
         body = (
             f"{self.debit_account}|{self.credit_account}|{self.amount}|{self.kind}|{self.pending_id}|{self.timeout}|"
@@ -220,9 +222,12 @@ def _run_chains(
                     _fail_chain(results, specs, chain, failed_index, failed.status)
                 return
             if not savepoints:
+                order = [index for chain in chains for index in chain]
                 try:
-                    for chain in chains:
-                        for index in chain:
+                    if all(specs[index].kind in ("single", "pending") for index in order):
+                        _apply_many(cursor, tables, specs, order, results, now)
+                    else:
+                        for index in order:
                             results[index] = _apply(cursor, tables, specs[index], now)
                 except _Failed:
                     raise _Retry from None  # leaves the atomic block: everything above is rolled back
@@ -284,6 +289,7 @@ class _Tables:
     transfer = Transfer._meta.db_table
     lot = Lot._meta.db_table
     lot_use = LotUse._meta.db_table
+    credit_delta = CreditDelta._meta.db_table
 
     def __init__(self) -> None:
         self.created: dict[str, tuple[Any, ...]] = {}
@@ -323,31 +329,74 @@ def _apply(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datet
         debit, credit, amount = spec.debit_account, spec.credit_account, spec.amount
     assert isinstance(amount, int)
     lots_json = _lots_json(spec, amount) if spec.kind in ("single", "pending") else (pending[8] if pending else "")
-    state = "pending" if spec.kind == "pending" else ""
-    timeout_at = now + datetime.timedelta(seconds=spec.timeout) if spec.kind == "pending" and spec.timeout else None
-    cursor.execute(
-        f"INSERT INTO {tables.transfer} (id, debit_account_id, credit_account_id, amount, code, kind, pending_id, "
-        f"state, timeout_at, lots, memo, body_digest, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        f"%s, %s, %s) ON CONFLICT (id) DO NOTHING",
-        [spec.id, debit, credit, amount, spec.code, spec.kind, spec.pending_id, state, timeout_at, lots_json,
-         spec.memo[:200], digest, now],
-    )  # fmt: skip
+    row = _row(spec, now, digest, debit, credit, amount, lots_json)
+    cursor.execute(_INSERT_SQL, row)
     if cursor.rowcount == 0:
         existing = _stored(cursor, tables, spec.id)
         assert existing is not None
         return _existing(existing, digest)
     if pending is not None:
         _resolve(cursor, tables, spec, pending, amount, now, expiring=False)
-    else:
-        lots_json = _move(cursor, tables, spec, debit, credit, amount, now)
-        if spec.kind == "pending":
-            tables.created[spec.id] = (
-                spec.id, debit, credit, amount, "pending", "", "pending", timeout_at, lots_json, digest
-            )  # fmt: skip
+        return _created(spec, row)
+    return _moved(cursor, tables, spec, now, row)
+
+
+_INSERT_SQL = (
+    f"INSERT INTO {Transfer._meta.db_table} (id, debit_account_id, credit_account_id, amount, code, kind, pending_id, "
+    f"state, timeout_at, lots, memo, body_digest, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    f"%s) ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _row(
+    spec: TransferSpec, now: datetime.datetime, digest: str, debit: int, credit: int, amount: int, lots_json: str
+) -> tuple[Any, ...]:
+    """The transfer's row as :data:`_INSERT_SQL` takes it."""
+    pending = spec.kind == "pending"
+    timeout_at = now + datetime.timedelta(seconds=spec.timeout) if pending and spec.timeout else None
+    return (spec.id, debit, credit, amount, spec.code, spec.kind, spec.pending_id, "pending" if pending else "",
+            timeout_at, lots_json, spec.memo[:200], digest, now)  # fmt: skip
+
+
+def _moved(cursor: Any, tables: _Tables, spec: TransferSpec, now: datetime.datetime, row: tuple[Any, ...]) -> Result:
+    """A single or pending transfer whose row was just inserted: its balances and lots."""
+    debit, credit, amount = row[1], row[2], row[3]
+    lots_json = _move(cursor, tables, spec, debit, credit, amount, now, row[9])
+    if spec.kind == "pending":
+        tables.created[spec.id] = (spec.id, debit, credit, amount, "pending", "", "pending", row[8], lots_json, row[11])
+    return _created(spec, row)
+
+
+def _created(spec: TransferSpec, row: tuple[Any, ...]) -> Result:
     return Result(spec.id, CREATED, {
-        "id": spec.id, "debit_account": debit, "credit_account": credit, "amount": amount, "kind": spec.kind,
-        "pending_id": spec.pending_id, "state": state,
+        "id": spec.id, "debit_account": row[1], "credit_account": row[2], "amount": row[3], "kind": spec.kind,
+        "pending_id": spec.pending_id, "state": row[7],
     })  # fmt: skip
+
+
+def _apply_many(
+    cursor: Any,
+    tables: _Tables,
+    specs: Sequence[TransferSpec],
+    order: list[int],
+    results: list[Result | None],
+    now: datetime.datetime,
+) -> None:
+    """Single and pending transfers of a batch run without savepoints: their rows inserted by one ``executemany``,
+    then their balances moved one by one. Any id already stored (a retry, or twice in the batch) fails the run
+    (``_Retry``: it runs again transfer by transfer, answering ``exists`` as :func:`_apply` does)."""
+    rows = []
+    for index in order:
+        spec = specs[index]
+        amount = spec.amount
+        assert isinstance(amount, int)
+        lots_json = _lots_json(spec, amount)
+        rows.append(_row(spec, now, spec.digest(), spec.debit_account, spec.credit_account, amount, lots_json))
+    cursor.executemany(_INSERT_SQL, rows)
+    if cursor.rowcount != len(rows):
+        raise _Failed("exists")
+    for index, row in zip(order, rows, strict=True):
+        results[index] = _moved(cursor, tables, specs[index], now, row)
 
 
 def _existing(row: tuple[Any, ...], digest: str) -> Result:
@@ -365,22 +414,22 @@ def _lots_json(spec: TransferSpec, amount: int) -> str:
 
 
 def _move(
-    cursor: Any, tables: _Tables, spec: TransferSpec, debit: int, credit: int, amount: int, now: datetime.datetime
+    cursor: Any,
+    tables: _Tables,
+    spec: TransferSpec,
+    debit: int,
+    credit: int,
+    amount: int,
+    now: datetime.datetime,
+    lots_json: str,
 ) -> str:
     """Both balances in one guarded ``UPDATE`` (two rows), then the lots; the lots the transfer carries, as JSON."""
-    column = "pending" if spec.kind == "pending" else "posted"
-    flags = _update_pair(
-        cursor,
-        tables,
-        f"debits_{column} = debits_{column} + CASE WHEN id = %s THEN %s ELSE 0 END, "
-        f"credits_{column} = credits_{column} + CASE WHEN id = %s THEN %s ELSE 0 END",
-        [debit, amount, credit, amount],
-        debit,
-        credit,
-        " AND CASE WHEN id = %s THEN (NOT guard_debits OR credits_posted - debits_posted - debits_pending >= %s) "
-        "ELSE (max_balance IS NULL OR credits_posted + credits_pending - debits_posted + %s <= max_balance) END",
-        [debit, amount, amount],
-    )
+    pending = spec.kind == "pending"
+    sets = _MOVE_PENDING if pending else _MOVE_POSTED
+    pair = [debit, amount, credit, amount]
+    check = [debit, amount, amount]
+    deltas = (amount, 0) if pending else (0, amount)
+    flags = _update_pair(cursor, tables, sets, pair, debit, credit, _MOVE_CHECK, check, deltas)
     if debit not in flags:
         raise _Failed("exceeds_credits" if _exists(cursor, tables, debit) else "debit_account_not_found")
     if credit not in flags:
@@ -396,13 +445,29 @@ def _move(
         if spec.kind == "pending":
             cursor.execute(f"UPDATE {tables.transfer} SET lots = %s WHERE id = %s", [carried_json, spec.id])
         lots_json = carried_json
-    else:
-        lots_json = _lots_json(spec, amount)
     if credit_lots and spec.kind == "single":
         _add_lots(cursor, tables, spec.id, credit, amount, lots_json)
     return lots_json
 
 
+_MOVE_PENDING = (
+    "debits_pending = debits_pending + CASE WHEN id = %s THEN %s ELSE 0 END, "
+    "credits_pending = credits_pending + CASE WHEN id = %s THEN %s ELSE 0 END"
+)
+_MOVE_POSTED = _MOVE_PENDING.replace("pending", "posted")
+#: Each row's check: the debit's guard (debits never exceed credits), the credit's ceiling.
+_MOVE_CHECK = (
+    "CASE WHEN id = %s THEN (NOT guard_debits OR credits_posted - debits_posted - debits_pending >= %s) "
+    "ELSE (max_balance IS NULL OR credits_posted + credits_pending - debits_posted + %s <= max_balance) END"
+)
+_RESOLVE = (
+    "debits_pending = debits_pending - CASE WHEN id = %s THEN %s ELSE 0 END, "
+    "debits_posted = debits_posted + CASE WHEN id = %s THEN %s ELSE 0 END, "
+    "credits_pending = credits_pending - CASE WHEN id = %s THEN %s ELSE 0 END, "
+    "credits_posted = credits_posted + CASE WHEN id = %s THEN %s ELSE 0 END"
+)
+#: The credit account takes this credit as a delta (PostgreSQL): it asked to, and a credit to it needs no check.
+_DEFERS = "credits_deferred AND max_balance IS NULL AND NOT uses_lots"
 _PAIR_SQL: dict[tuple[bool, str, str], str] = {}
 
 
@@ -413,26 +478,81 @@ def _update_pair(
     set_params: list[Any],
     debit: int,
     credit: int,
-    guard: str,
-    guard_params: list[Any],
+    check: str,
+    check_params: list[Any],
+    credit_deltas: tuple[int, int],
 ) -> dict[int, bool]:
-    """One ``UPDATE`` of the two accounts of a transfer; which rows it changed (id → uses_lots). On PostgreSQL the
-    two rows are locked in id order first, inside the same statement (a sub-select ``ORDER BY id FOR UPDATE``), so
-    two transfers between the same accounts in opposite directions never deadlock; SQLite's write transaction is
-    ``IMMEDIATE`` (one writer)."""
-    key = (tables.postgresql, sets, guard)
+    """One statement moving the balances of a transfer's two accounts; which rows it changed (id → uses_lots).
+
+    SQLite (one writer at a time: its write transaction is ``IMMEDIATE``): one ``UPDATE`` of both rows, each row
+    changed when its ``check`` holds (a refused transfer is rolled back by the caller).
+
+    PostgreSQL: both rows or neither. The rows are locked in id order first (so two transfers between the same
+    accounts in opposite directions never deadlock), both checks read on the locked rows, then the rows updated.
+    A credit to an account with ``credits_deferred`` is not an update of its row but an appended
+    :class:`CreditDelta` (``credit_deltas``: what it adds to credits pending and posted): its row is neither locked
+    nor changed, so payments to one shop commit side by side instead of queueing on its row until each commit. A
+    debit such an account refuses is tried once more after its deltas are folded in (:func:`fold`).
+
+    The answer holds the rows that exist and pass their own check; the balances moved when it holds both."""
+    key = (tables.postgresql, sets, check)
     sql = _PAIR_SQL.get(key)
     if sql is None:
         if tables.postgresql:
             sql = (
-                f"UPDATE {tables.account} SET {sets} FROM (SELECT id AS locked FROM {tables.account} WHERE id IN "
-                f"(%s, %s) ORDER BY id FOR UPDATE) AS l WHERE id = l.locked{guard} RETURNING id, uses_lots"
+                f"WITH l AS (SELECT id AS lid, uses_lots, {check} AS ok, credits_deferred FROM {tables.account} WHERE "
+                f"id IN (%s, %s) AND "
+                f"NOT (id = %s AND {_DEFERS}) ORDER BY id FOR UPDATE), "
+                f"k AS (SELECT id FROM {tables.account} WHERE id = %s AND {_DEFERS}), "
+                f"g AS (SELECT (SELECT count(*) FROM l WHERE ok) + (SELECT count(*) FROM k) = 2 AS go), "
+                f"u AS (UPDATE {tables.account} a SET {sets} FROM l WHERE a.id = l.lid AND (SELECT go FROM g) "
+                f"RETURNING a.id), "
+                f"c AS (INSERT INTO {tables.credit_delta} (account_id, credits_pending, credits_posted) "
+                f"SELECT id, %s, %s FROM k WHERE (SELECT go FROM g) RETURNING account_id) "
+                f"SELECT lid, uses_lots, ok, credits_deferred FROM l UNION ALL SELECT id, FALSE, TRUE, FALSE FROM k"
             )
         else:
-            sql = f"UPDATE {tables.account} SET {sets} WHERE id IN (%s, %s){guard} RETURNING id, uses_lots"
+            sql = f"UPDATE {tables.account} SET {sets} WHERE id IN (%s, %s) AND ({check}) RETURNING id, uses_lots"
         _PAIR_SQL[key] = sql
-    cursor.execute(sql, [*set_params, debit, credit, *guard_params])
-    return {row[0]: bool(row[1]) for row in cursor.fetchall()}
+    if not tables.postgresql:
+        cursor.execute(sql, [*set_params, debit, credit, *check_params])
+        return {row[0]: bool(row[1]) for row in cursor.cursor.fetchall()}  # the driver's cursor: no wrapper
+    params = [*check_params, debit, credit, credit, credit, *set_params, *credit_deltas]
+    cursor.execute(sql, params)
+    rows = cursor.fetchall()
+    # The debit refused, and its account's credits wait as deltas: fold them into its row and try once more.
+    if any(row[0] == debit and not row[2] and row[3] for row in rows) and fold(debit, cursor=cursor):
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {row[0]: bool(row[1]) for row in rows if row[2]}
+
+
+def fold(account_id: int, *, cursor: Any = None) -> bool:
+    """Add the account's :class:`CreditDelta` rows to its counters and delete them (PostgreSQL; nothing to do on
+    SQLite); whether there were any. Each delta is deleted by exactly one fold (a concurrent fold skips the rows this
+    one deleted), and a fold adds what its own ``DELETE`` returned, so nothing counts twice. Without ``cursor`` (a
+    reader) the account's row is locked first, as a transfer locks it before it folds, so two folds never deadlock.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    if cursor is None:
+        with transaction.atomic(), connection.cursor() as own:
+            own.execute(f"SELECT id FROM {_Tables.account} WHERE id = %s FOR UPDATE", [account_id])
+            return fold(account_id, cursor=own)
+    cursor.execute(
+        f"WITH d AS (DELETE FROM {_Tables.credit_delta} WHERE account_id = %s RETURNING credits_pending, "
+        f"credits_posted), s AS (SELECT count(*) AS n, COALESCE(sum(credits_pending), 0) AS p, "
+        f"COALESCE(sum(credits_posted), 0) AS q FROM d) UPDATE {_Tables.account} SET credits_pending = "
+        f"credits_pending + s.p, credits_posted = credits_posted + s.q FROM s WHERE id = %s AND s.n > 0 RETURNING id",
+        [account_id, account_id],
+    )
+    return cursor.fetchone() is not None
+
+
+def account(account_id: int) -> Account:
+    """The account with every credit counted (its deltas folded in first): read balances through this."""
+    fold(account_id)
+    return Account.objects.get(pk=account_id)
 
 
 def _exists(cursor: Any, tables: _Tables, account: int) -> bool:
@@ -548,19 +668,8 @@ def _resolve(
         raise _Failed(f"pending_transfer_already_{row[0] if row else 'resolved'}")
     tables.created.pop(pending_id, None)
     posted = amount if spec.kind == "post" else 0
-    flags = _update_pair(
-        cursor,
-        tables,
-        "debits_pending = debits_pending - CASE WHEN id = %s THEN %s ELSE 0 END, "
-        "debits_posted = debits_posted + CASE WHEN id = %s THEN %s ELSE 0 END, "
-        "credits_pending = credits_pending - CASE WHEN id = %s THEN %s ELSE 0 END, "
-        "credits_posted = credits_posted + CASE WHEN id = %s THEN %s ELSE 0 END",
-        [debit, pending_amount, debit, posted, credit, pending_amount, credit, posted],
-        debit,
-        credit,
-        "",
-        [],
-    )
+    pair = [debit, pending_amount, debit, posted, credit, pending_amount, credit, posted]
+    flags = _update_pair(cursor, tables, _RESOLVE, pair, debit, credit, "TRUE", [], (-pending_amount, posted))
     debit_lots, credit_lots = flags[debit], flags[credit]
     if debit_lots and posted < pending_amount:
         _release(cursor, tables, pending_id, pending_amount - posted)
@@ -663,6 +772,15 @@ def check_invariants() -> list[str]:
     """Every broken ledger invariant, one line each (empty: the ledger is sound)."""
     problems: list[str] = []
     accounts = list(Account.objects.all())
+    deltas: dict[int, tuple[int, int]] = {}  # credits not yet folded in (PostgreSQL): they count as folded
+    unfolded = CreditDelta.objects.values_list("account_id", "credits_pending", "credits_posted")
+    for account_id, pending, posted in unfolded:
+        before = deltas.get(account_id, (0, 0))
+        deltas[account_id] = (before[0] + pending, before[1] + posted)
+    for account in accounts:
+        pending, posted = deltas.get(account.pk, (0, 0))
+        account.credits_pending += pending
+        account.credits_posted += posted
     total = sum(account.credits_posted - account.debits_posted for account in accounts)
     if total != 0:
         problems.append(f"posted balances add up to {total}, not 0")
@@ -690,11 +808,16 @@ def spendable(account: int, tags: Iterable[str], *, now: datetime.datetime | Non
 
 
 def open_account(
-    code: str, kind: str, *, guard_debits: bool = False, uses_lots: bool = False, max_balance: int | None = None
+    code: str,
+    kind: str,
+    *,
+    guard_debits: bool = False,
+    uses_lots: bool = False,
+    max_balance: int | None = None,
+    credits_deferred: bool = False,
 ) -> Account:
-    """The account named ``code``, created once (a second call answers the first one's row)."""
-    account, _ = Account.objects.get_or_create(
-        code=code,
-        defaults={"kind": kind, "guard_debits": guard_debits, "uses_lots": uses_lots, "max_balance": max_balance},
-    )
+    """The account named ``code``, created once (a second call answers the first one's row). ``credits_deferred``:
+    an account many transfers credit at once (a shop), see :attr:`Account.credits_deferred`."""
+    defaults = {"kind": kind, "guard_debits": guard_debits, "uses_lots": uses_lots, "max_balance": max_balance}
+    account, _ = Account.objects.get_or_create(code=code, defaults={**defaults, "credits_deferred": credits_deferred})
     return account
