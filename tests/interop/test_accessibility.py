@@ -828,11 +828,19 @@ def test_it_walks_the_participation_pages_without_findings(
 
 #: What residents must never read on a page: URNs, scope strings (``library:loans``) and snake_case codes or claim
 #: keys (``not_resident``, ``resident_of``).
-INTERNAL_NAME = re.compile(r"\burn:[\w:.-]+|\b[a-z]+:[a-z]+(?:_[a-z]+)*\b|\b[a-z]+(?:_[a-z0-9]+)+\b")
+INTERNAL_NAME = re.compile(r"\burn:[\w:.-]+|\b[a-z]+:[a-z]+(?:_[a-z]+)*\b|\b[a-z]{2,}(?:_[a-z]{2,})+\b")
+
+
+#: The page's text as read (visible or for screen readers), without the random codes a resident is meant to copy.
+PAGE_TEXT = """() => { const skip = 'script, style, noscript, template, #invite-code', texts = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode())
+        if (!node.parentElement.closest(skip)) texts.push(node.data);
+    return texts.join(' '); }"""
 
 
 def internal_names(page: Any) -> list[str]:
-    text: str = page.evaluate("() => document.body.innerText")
+    text: str = page.evaluate(PAGE_TEXT)
     return sorted(set(INTERNAL_NAME.findall(text)))
 
 
