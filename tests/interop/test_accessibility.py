@@ -21,9 +21,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from anchorid.city.rp.setup import load_config as city_config
 from support import a11y
 from support.a11y import PageState
 
@@ -142,6 +144,9 @@ def page_states(world: World, contexts: dict[str, Any], journey: dict[str, str])
     """Every page of every existing party, as the table the walk goes through (a new party appends its rows)."""
     jlis, idp, city, providers = world.jlis.url, world.idp.url, world.city.url, world.providers.url
     resident, staff, jlis_staff = contexts["resident"], contexts["staff"], contexts["jlis-staff"]
+    city_client = city_config(world.city.data)  # a logout the city asks for, without the ID token (the idp asks)
+    logout_query = urlencode({"client_id": city_client.client_id, "state": "a11y",
+                              "post_logout_redirect_uri": city_client.post_logout_redirect_uri})  # fmt: skip
     states = [
         PageState("jlis admin login", f"{jlis}/admin/login/"),
         PageState("jlis admin", f"{jlis}/admin/", "jlis-staff"),
@@ -166,6 +171,8 @@ def page_states(world: World, contexts: dict[str, Any], journey: dict[str, str])
         PageState("idp refresh consent", f"{idp}/me/refresh-consent/", "resident"),
         PageState("idp passkey register", f"{idp}/passkeys/register/", "resident"),
         PageState("idp delete", f"{idp}/me/delete/", "resident"),
+        PageState("idp logout confirmation (RP-initiated)", f"{idp}/oidc/logout?{logout_query}", "resident"),
+        PageState("idp logged out (RP-initiated)", f"{idp}/oidc/logout?client_id={city_client.client_id}"),
         PageState("city home", f"{city}/"),
         PageState("city logged out", f"{city}/logged-out/"),
         PageState("city resident home", f"{city}/", "resident", shot=True),
@@ -491,7 +498,7 @@ def library(chromium: Any, world: World, contexts: dict[str, Any], tmp_path_fact
         page.wait_for_load_state("load")
         page.close()
         staff = staff_context(chromium, f"{url}/staff/login/", "a11y", JLIS_STAFF_PASSWORD)
-        yield {"url": url, "reader": reader, "titles": titles, "staff": staff, "found": found}
+        yield {"url": url, "reader": reader, "titles": titles, "staff": staff, "found": found, "server": server}
         staff.close()
     finally:
         server.stop()
@@ -685,6 +692,7 @@ def currency_states(url: str, walk: dict[str, Any]) -> list[PageState]:
     staff pages and the analytics dashboard."""
     return [
         PageState("currency welcome", f"{url}/"),
+        PageState("currency logged out", f"{url}/logged-out/"),
         PageState("currency wallet", f"{url}/", "currency-resident"),
         PageState("currency pay", walk["pay"], "currency-resident"),
         PageState("currency payment code", walk["code"], "currency-resident"),
@@ -764,6 +772,7 @@ def participation_states(base: str, contexts: dict[str, Any]) -> list[PageState]
         PageState("participation results", f"{base}/processes/{SLUGS['results']}/results/", "participation-anonymous"),
         PageState("participation search", f"{base}/search/?q=%E5%85%AC%E5%9C%92", "participation-anonymous"),
         PageState("participation notifications", f"{base}/notifications/", "participation-resident"),
+        PageState("participation logged out", f"{base}/logged-out/", "participation-anonymous"),
         PageState("participation staff login", f"{base}/admin/login/?next=/staff/"),
         PageState("participation staff", f"{base}/staff/", "participation-staff"),
         *[
@@ -800,7 +809,7 @@ def test_it_walks_the_participation_pages_without_findings(
         "participation-staff": staff_context(chromium, f"{base}/admin/login/?next=/staff/", STAFF_USER, STAFF_PASSWORD),
     }
     states = participation_states(base, contexts)
-    assert len(states) == 19, [s.name for s in states]  # every kind of page found its link
+    assert len(states) == 20, [s.name for s in states]  # every kind of page found its link
     started = time.monotonic()
     walked = a11y.walk(contexts, states, [base])
     print(f"walked {len(states)} participation page states x 2 languages in {time.monotonic() - started:.0f} s")
@@ -808,3 +817,185 @@ def test_it_walks_the_participation_pages_without_findings(
         context.close()
     assert walked.checked == 2 * len(states), a11y.report(walked)
     assert not walked.findings, a11y.report(walked)
+
+
+# -- Issue 18 (H18): page states a resident reaches only after a journey --------------------------------------------
+# The city's home with the linked services' panels (the invitations, then what the services say), the health points
+# app as a logged-in walker, a provider's page once signed up, another city's e-library refusing a resident. The
+# servers are the module's own (the world's city, idp and providers; the e-library, the currency and the
+# participation platform started for the walks above): nothing new is started, two are restarted with another
+# setting.
+
+#: What residents must never read on a page: URNs, scope strings (``library:loans``) and snake_case codes or claim
+#: keys (``not_resident``, ``resident_of``).
+INTERNAL_NAME = re.compile(r"\burn:[\w:.-]+|\b[a-z]+:[a-z]+(?:_[a-z]+)*\b|\b[a-z]{2,}(?:_[a-z]{2,})+\b")
+
+
+#: The page's text as read (visible or for screen readers), without the random codes a resident is meant to copy.
+PAGE_TEXT = """() => { const skip = 'script, style, noscript, template, #invite-code', texts = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode())
+        if (!node.parentElement.closest(skip)) texts.push(node.data);
+    return texts.join(' '); }"""
+
+
+def internal_names(page: Any) -> list[str]:
+    text: str = page.evaluate(PAGE_TEXT)
+    return sorted(set(INTERNAL_NAME.findall(text)))
+
+
+def log_in_at(page: Any, url: str, button: str, idp: str) -> None:
+    """Press a relying party's "log in with AnchorID" button; consent at the idp when it asks; back at ``url``."""
+    page.goto(url)
+    with page.expect_navigation(timeout=30_000):
+        page.click(button)
+    if page.url.startswith(idp):
+        page.wait_for_selector("form.consent", timeout=30_000)
+        with page.expect_navigation(url=lambda u: not u.startswith(idp), timeout=30_000):
+            page.click('button[name="decision"][value="allow"]')
+    page.wait_for_load_state("load")
+
+
+def panel_states(page: Any) -> dict[str, str]:
+    found: dict[str, str] = page.eval_on_selector_all(
+        "section.linked", "els => Object.fromEntries(els.map(e => [e.id.replace('linked-', ''), e.dataset.state]))"
+    )
+    return found
+
+
+@pytest.fixture(scope="module")
+def linked_city(world: World, contexts: dict[str, Any], library: dict[str, Any], currency_server: Any,
+                participation_server: Any) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """The city's home set up as the demo sets it up (``city.linked_demo``: the module's e-library, currency and
+    participation platform; the link offers at the idp, ``idp.links.demo``); the walk's resident (borrowing a book
+    at the e-library) opens a wallet at the currency. Yields the walk of the home with the three invitations (before
+    the resident links them on the idp's consent page, from the home) and the panels' states before and after."""
+    from anchorid.city import linked_demo, linked_services
+    from anchorid.idp.links import demo as links_demo
+
+    city, idp, resident = world.city.url, world.idp.url, contexts["resident"]
+    links_demo.set_up(world.idp.data, env=world.idp.env)
+    origins = {"library": library["url"], "currency": currency_server.url, "participation": participation_server.url}
+    linked_demo.set_up(world.city.data, origins=origins)
+    try:
+        page = resident.new_page()
+        log_in_at(page, f"{currency_server.url}/", "#login-anchorid", idp)
+        page.fill("#charge-amount", "2000")
+        page.click("#charge")
+        page.wait_for_selector(".notice--success")
+        page.goto(f"{city}/")
+        before = panel_states(page)
+        invited = a11y.walk({"resident": resident}, [PageState("city resident home (invited to link)", f"{city}/",
+                                                               "resident", ready="#for-you")], [city])  # fmt: skip
+        for _ in origins:
+            page.goto(f"{city}/")
+            page.goto(str(page.locator("a[data-link-offer]").first.get_attribute("href")))
+            with page.expect_navigation(url=lambda u: u.startswith(city), timeout=30_000):
+                page.click('button[name="decision"][value="approve"]')
+        page.goto(f"{city}/")
+        after = panel_states(page)
+        page.close()
+        yield {"invited": invited, "before": before, "after": after}
+    finally:
+        (world.city.data / linked_services.LINKED_SERVICES_FILE).unlink(missing_ok=True)  # the home as it was
+
+
+@pytest.fixture(scope="module")
+def walker(world: World, contexts: dict[str, Any], currency_server: Any, linked_city: dict[str, Any]) -> str:
+    """The health points app sending points to the module's currency (the world's providers restarted with its
+    address; the app a partner of the currency, as the demo makes it): the walk's resident (with a wallet there, see
+    ``linked_city``) logs in, records a walk, links the app to the currency on the idp's consent page and sends the
+    points. Returns the app's URL."""
+    from anchorid.providersim import demo as providersim_demo
+
+    providers, idp = world.providers, world.idp.url
+    providersim_demo.set_up_health(providers.data, currency_server.data, idp_origin=idp, idp_data=world.idp.data,
+                                   providers_origin=providers.url, idp_env=world.idp.env,
+                                   currency_env=currency_server.env)  # fmt: skip
+    providers.stop()
+    providers.env["ANCHORID_HEALTH_CURRENCY_URL"] = currency_server.url
+    providers.start("/")
+    health = f"{providers.url}/health/"
+    page = contexts["resident"].new_page()
+    log_in_at(page, health, "#login-anchorid", idp)
+    page.fill("#walk-steps", "8000")
+    with page.expect_navigation():
+        page.click("#record-walk")
+    with page.expect_navigation(url=lambda u: u.startswith(idp), timeout=30_000):
+        page.click("#link-currency")
+    with page.expect_navigation(url=lambda u: u.startswith(providers.url), timeout=30_000):
+        page.click('button[name="decision"][value="approve"]')
+    page.wait_for_url(health, timeout=30_000)
+    with page.expect_navigation(timeout=30_000):
+        page.click("#award")
+    assert page.locator('#awards tr[data-state="done"]').count() == 1, page.locator("main").inner_text()
+    page.close()
+    return health
+
+
+def test_it_walks_the_states_a_resident_reaches_after_a_journey_without_findings(
+    world: World, contexts: dict[str, Any], library: dict[str, Any], currency_walk: dict[str, Any],
+    linked_city: dict[str, Any], walker: str,
+) -> None:  # fmt: skip
+    """The city's home with the linked services shown (and, before, inviting to link), the health points app as a
+    walker (and its answer to a refused entry), a provider's page once signed up, the e-library's refusal of a
+    resident of another city: axe, reflow, repeated names, and no internal name on any of them."""
+    city, idp, providers, lib = world.city.url, world.idp.url, world.providers.url, library["url"]
+    assert set(linked_city["before"].values()) == {"not_linked"}, linked_city["before"]
+    assert linked_city["after"] == {"library": "shown", "currency": "shown", "participation": "shown"}, linked_city
+    slug = links(contexts["resident"], f"{providers}/", r"/(?!health/)[\w-]+/$")[0].rstrip("/").rsplit("/", 1)[1]
+    page = contexts["resident"].new_page()
+    log_in_at(page, f"{providers}/{slug}/", "#signup-anchorid", idp)
+    page.goto(f"{city}/booking/groups/")
+    page.fill("#group-name", "アクセシビリティの会")
+    with page.expect_navigation():
+        page.click('form:has(#group-name) button[type="submit"]')
+    group = page.url
+    assert re.search(r"/booking/groups/\d+/$", group), group
+    page.close()
+    seen: dict[str, list[str]] = {}
+
+    def read(page: Any, state: PageState, variant: str) -> None:
+        if variant.endswith(f"-{a11y.PHONE}") and (names := internal_names(page)):
+            seen[f"{state.name} [{variant}]"] = names
+
+    states = [
+        PageState("city resident home (linked services)", f"{city}/", "resident", ready="#linked-library .loans"),
+        PageState("health points (walker)", walker, "resident", ready="#points-available"),
+        PageState(f"provider {slug} (signed up)", f"{providers}/{slug}/", "resident", ready="#logged-in"),
+        PageState("city group (representative)", group, "resident"),
+    ]  # fmt: skip
+    started = time.monotonic()
+    walked = a11y.walk({"resident": contexts["resident"]}, states, [city, idp, providers], on_page=read)
+
+    def refused_entry(page: Any) -> None:
+        page.goto(walker)
+        page.fill("#walk-steps", "たくさん")
+        with page.expect_navigation():
+            page.click("#record-walk")
+
+    answers = a11y.walk_journeys(contexts["resident"], [(PageState("health points (a refused entry)", walker,
+                                                                   ready=".notice--error"), refused_entry)],
+                                 [providers], on_page=read)  # fmt: skip
+    # Another city's e-library: the module's one restarted for Yokohama; a resident who never registered there.
+    server = library["server"]
+    server.stop()
+    server.env["ANCHORID_LIBRARY_CITY_CODE"] = YOKOHAMA_LIBRARY
+    server.start("/healthz")
+    try:
+        refusal = a11y.walk_journeys(
+            currency_walk["contexts"]["currency-resident"],
+            [(PageState("library refusal (another city's resident)", f"{lib}/callback/", ready="#refusal"),
+              lambda page: log_in_at(page, f"{lib}/", "#login-anchorid", idp))],
+            [lib, idp], on_page=read,
+        )  # fmt: skip
+    finally:
+        server.stop()
+        server.env["ANCHORID_LIBRARY_CITY_CODE"] = KAMAKURA
+        server.start("/healthz")
+    count = 1 + len(states) + 2  # the invitations (walked in ``linked_city``), these, the two answers
+    print(f"walked {count} page states after journeys x 2 languages in {time.monotonic() - started:.0f} s")
+    everything = [linked_city["invited"], walked, answers, refusal]
+    assert sum(w.checked for w in everything) == 2 * count, [a11y.report(w) for w in everything]
+    assert not [f for w in everything for f in w.findings], [a11y.report(w) for w in everything]
+    assert not seen, seen

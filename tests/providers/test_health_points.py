@@ -76,6 +76,7 @@ def test_it_refuses_bad_walks_writing_nothing(day: str, steps: str) -> None:
     value = days[day].isoformat() if day in days else day
     response = browser.post("/health/walk/", {"day": value, "steps": steps})
     assert response.status_code == 400
+    assert 'class="notice notice--error"' in response.content.decode()  # the page, saying why (not a blank 400)
     assert WalkingDay.objects.count() == 0
 
 
@@ -100,6 +101,7 @@ def test_it_refuses_bad_awards_writing_nothing(points: str) -> None:
     health_points.record_walk(walker, timezone.localdate(), 5_000)
     response = browser.post("/health/award/", {"points": points})
     assert response.status_code == 400
+    assert 'class="notice notice--error"' in response.content.decode()
     assert Award.objects.count() == 0
 
 

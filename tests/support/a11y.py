@@ -9,6 +9,8 @@
   places or do different things.
 - :func:`walk`: every :class:`PageState` in both languages at the given widths; one page load per state and
   language, the viewport changed in place. A new party adds its rows to its own table and calls :func:`walk`.
+- :func:`walk_journeys`: the same checks (:func:`check_loaded`) on pages a URL cannot load again (the answer to a
+  login or a form), reached in each language by a function that takes the browser there.
 """
 
 from __future__ import annotations
@@ -184,24 +186,67 @@ def walk(
                 continue
             page.wait_for_selector(state.ready, state="attached", timeout=10_000)
             walked.timed("load", started)
-            walked.checked += 1
-            started = time.monotonic()
-            wide = sideways_scroll(page)
-            found = [("reflow " + ", ".join(wide)) if wide else ""]
-            if state.repeats:
-                found += [f"same name {repeat}" for repeat in unnamed_repeats(page)]
-            walked.findings += [Finding(state.name, language, REFLOW, what) for what in found if what]
-            walked.timed("reflow and names", started)
-            for width in (PHONE, DESKTOP):
-                started = time.monotonic()
-                page.set_viewport_size({"width": width, "height": 900})
-                violations = axe_violations(page, source, layout_only=width != PHONE)
-                walked.findings += [Finding(state.name, language, width, v) for v in violations]
-                walked.timed(f"axe {width}px", started)
-                if on_page is not None:
-                    on_page(page, state, f"{language}-{width}")
+            check_loaded(page, state, language, walked, source, on_page=on_page)
     for page in pages.values():
         page.close()
+    return walked
+
+
+def check_loaded(
+    page: Any,
+    state: PageState,
+    language: str,
+    walked: Walked,
+    source: str,
+    *,
+    on_page: Callable[[Any, PageState, str], None] | None = None,
+) -> None:
+    """The checks of one page as it stands (whatever its width now): reflow and repeated names at 320 px, axe at 390
+    px, axe's layout rules at 1280 px; the findings go to ``walked``."""
+    walked.checked += 1
+    started = time.monotonic()
+    page.set_viewport_size({"width": REFLOW, "height": 800})
+    wide = sideways_scroll(page)
+    found = [("reflow " + ", ".join(wide)) if wide else ""]
+    if state.repeats:
+        found += [f"same name {repeat}" for repeat in unnamed_repeats(page)]
+    walked.findings += [Finding(state.name, language, REFLOW, what) for what in found if what]
+    walked.timed("reflow and names", started)
+    for width in (PHONE, DESKTOP):
+        started = time.monotonic()
+        page.set_viewport_size({"width": width, "height": 900})
+        violations = axe_violations(page, source, layout_only=width != PHONE)
+        walked.findings += [Finding(state.name, language, width, v) for v in violations]
+        walked.timed(f"axe {width}px", started)
+        if on_page is not None:
+            on_page(page, state, f"{language}-{width}")
+
+
+def walk_journeys(
+    context: Any,
+    journeys: Sequence[tuple[PageState, Callable[[Any], None]]],
+    origins: Iterable[str],
+    *,
+    languages: Sequence[str] = LANGUAGES,
+    on_page: Callable[[Any, PageState, str], None] | None = None,
+) -> Walked:
+    """Pages a URL cannot load again (the answer to a login or a form): in each language, ``arrive(page)`` takes a
+    page of ``context`` there (from wherever it is), then :func:`check_loaded` checks it."""
+    source = axe_source()
+    walked = Walked()
+    origins = list(origins)
+    page = context.new_page()
+    page.add_init_script(script=source)
+    for language in languages:
+        set_language(context, origins, language)
+        for state, arrive in journeys:
+            page.set_viewport_size({"width": REFLOW, "height": 800})
+            started = time.monotonic()
+            arrive(page)
+            page.wait_for_selector(state.ready, state="attached", timeout=10_000)
+            walked.timed("load", started)
+            check_loaded(page, state, language, walked, source, on_page=on_page)
+    page.close()
     return walked
 
 

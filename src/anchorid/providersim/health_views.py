@@ -53,6 +53,11 @@ def _walker(request: HttpRequest) -> Walker | None:
 @require_GET
 @never_cache
 def home(request: HttpRequest) -> HttpResponse:
+    return _home_page(request)
+
+
+def _home_page(request: HttpRequest, status: int = 200) -> HttpResponse:
+    """The app's page (also the answer to a refused form: ``home`` itself answers GET only)."""
     walker = _walker(request)
     context: dict[str, object] = {"provider": HEALTH, "anchorid_site_name": HEALTH.name, "walker": walker}
     if walker is not None:
@@ -64,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
             today=timezone.localdate().isoformat(),
             earliest=(timezone.localdate() - datetime.timedelta(days=health_points.MAX_DAYS_BACK)).isoformat(),
         )
-    return render(request, "providersim/health.html", context)
+    return render(request, "providersim/health.html", context, status=status)
 
 
 @require_POST
@@ -161,9 +166,7 @@ def walk(request: HttpRequest) -> HttpResponse:
 
 
 def render_home_with_status(request: HttpRequest, status: int) -> HttpResponse:
-    response = home(request)
-    response.status_code = status
-    return response
+    return never_cache(_home_page)(request, status)
 
 
 @require_POST
