@@ -80,7 +80,8 @@ def _setup() -> dict[str, Any]:
                                  jwks={"keys": [{**jwk, "use": "sig", "alg": "ES256"}]},
                                  scopes=["openid", "profile"], fetch_sector=False)  # fmt: skip
     account = Account.objects.create_user("bench-resident")
-    info = BasicFourInfo.plain("鎌倉　花子", datetime.date(1990, 4, 1), Gender.FEMALE, "神奈川県鎌倉市御成町１８番１０号")
+    address = "神奈川県鎌倉市御成町１８番１０号"
+    info = BasicFourInfo.plain("鎌倉　花子", datetime.date(1990, 4, 1), Gender.FEMALE, address)
     account.set_attributes(info, verified_how="jpki-signature-certificate")
     account.save()
     request = RequestFactory().get("/")
@@ -226,14 +227,14 @@ def main() -> None:
                 command = [str(Path(sys.executable).with_name("py-spy")), "record", "-r", "500", "-o",
                            str(args.profile), "-f", "raw", "--", *command]  # fmt: skip
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-            results[flow] = json.loads(output[output.index("{"):])
+            results[flow] = json.loads(output[output.index("{") :])
         import anchorid
 
         results["code"] = str(Path(anchorid.__file__).resolve().parent)
         print(json.dumps(results, indent=1))
         return
     sys.path.insert(0, str(HERE))
-    import bench_oidc as bench  # noqa: PLC0415  (its Client; importing it sets nothing up)
+    import bench_oidc as bench
 
     with tempfile.TemporaryDirectory(prefix="oidc-cpu-") as folder:
         _environment(Path(folder), rotate=flows[0] == "exchange-rotate")
