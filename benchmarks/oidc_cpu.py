@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -200,7 +201,7 @@ def run(flow: str, requests: int, warmup: int) -> dict[str, Any]:
     wall = time.perf_counter() - wall
     paths = {path: {"requests": len(cpu), "cpu_ms_median": round(statistics.median(cpu) * 1000, 3),
                     "cpu_ms_mean": round(statistics.fmean(cpu) * 1000, 3),
-                    "statements": sorted(set(meter.statements[path]))}
+                    "statements": dict(sorted(Counter(meter.statements[path]).items()))}
              for path, cpu in meter.cpu.items()}  # fmt: skip
     server = sum(sum(cpu) for cpu in meter.cpu.values())
     return {"paths": paths, "server_cpu_ms_per_operation": round(server / requests * 1000, 3),

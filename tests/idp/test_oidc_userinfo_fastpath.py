@@ -19,12 +19,12 @@ from joserfc.jwk import ECKey
 from anchorid.idp.oidc import dpop, jose, jwks
 from anchorid.idp.oidc.models import Grant, SigningKey
 
-from .oidc_support import ISSUER, b64url, exchange, logged_in, provider, register, resident, run_flow
+from .oidc_support import ISSUER, b64url, exchange, logged_in, pinned_statements, provider, register, resident, run_flow
 
 __all__ = ["provider"]
 
 USERINFO_URL = ISSUER + "/oidc/userinfo"
-USERINFO_STATEMENTS = 2  # the grant with its account; the proof's jti (a generation stamp at most once a second)
+USERINFO_STATEMENTS = 2  # the grant with its account; the proof's jti (oidc_support.PERIODIC_STATEMENTS aside)
 
 
 def _tokens(rp):  # type: ignore[no-untyped-def]
@@ -35,13 +35,11 @@ def _userinfo(access_token: str, proof: str) -> Any:
     return HttpClient().get("/oidc/userinfo", headers={"Authorization": f"DPoP {access_token}", "DPoP": proof})
 
 
-def test_it_answers_userinfo_within_a_pinned_number_of_sql_statements(
-    provider: None, django_assert_max_num_queries: Any
-) -> None:
+def test_it_answers_userinfo_within_a_pinned_number_of_sql_statements(provider: None) -> None:
     rp, _ = register()
     access = _tokens(rp)["access_token"]
     assert _userinfo(access, rp.proof("GET", USERINFO_URL, access_token=access)).status_code == 200
-    with django_assert_max_num_queries(USERINFO_STATEMENTS):
+    with pinned_statements(USERINFO_STATEMENTS):
         response = _userinfo(access, rp.proof("GET", USERINFO_URL, access_token=access))
     assert response.status_code == 200
     assert response.json()["name"] == "鎌倉　花子"
