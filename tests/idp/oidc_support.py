@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,24 @@ def decode(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     parsed: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return parsed
+
+
+# Statements a process sends at most once per interval, whichever request happens to be first: a generation stamp's
+# read (once a second per cached table, anchorid.common.generations) and the purge of expired jtis (once per 16-s
+# bucket, anchorid.idp.oidc.replay). Pinned counts are of the statements every request sends.
+PERIODIC_STATEMENTS = ("anchorid_common_cachegeneration", '"oidc_seenjti"."expires_at" <')
+
+
+@contextmanager
+def pinned_statements(limit: int) -> Iterator[None]:
+    """Fail unless the block sends at most ``limit`` statements besides the periodic ones (each at most once)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as context:
+        yield
+    sqls = [query["sql"] for query in context.captured_queries]
+    periodic = [sql for sql in sqls if any(mark in sql for mark in PERIODIC_STATEMENTS)]
+    every_request = [sql for sql in sqls if sql not in periodic]
+    assert len(every_request) <= limit, "\n".join(every_request)
+    assert len(periodic) <= 3, "\n".join(periodic)

@@ -164,6 +164,36 @@ def count(limit: Limit, key: str, *, now: float | None = None) -> int:
     return int(row[0]) if row else 0
 
 
+def locked(checks: list[tuple[Limit, str]], *, now: float | None = None) -> list[int | None]:
+    """``check`` for several keys with one read (one indexed ``IN`` statement, or one ``get_many``): for each
+    (limit, key) the seconds until its window ends when it has used all its attempts, else None. Nothing counted."""
+    now = time.time() if now is None else now
+    limits = [configured(limit) for limit, _ in checks]
+    windows = [int(now // limit.window_seconds) for limit in limits]
+    keys = [_counter_key(limit, key, window) for limit, (_, key), window in zip(limits, checks, windows, strict=True)]
+    if not keys:
+        return []
+    cache = _cache()
+    if cache is not None:
+        hits = {name: int(value) for name, value in cache.get_many(keys).items()}
+    else:
+        from django.db import connection
+
+        from anchorid.common.models import RateLimitCounter
+
+        marks = ", ".join(["%s"] * len(keys))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT counter_key, hits FROM {RateLimitCounter._meta.db_table} WHERE counter_key IN ({marks})",  # noqa: S608
+                keys,
+            )
+            hits = {name: int(value) for name, value in cursor.fetchall()}
+    return [
+        _retry_after(limit, window, now) if hits.get(name, 0) >= limit.attempts else None
+        for limit, window, name in zip(limits, windows, keys, strict=True)
+    ]
+
+
 def reset(limit: Limit, key: str, *, now: float | None = None) -> None:
     """Forget the current window's count for ``key`` (e.g. after a successful login)."""
     limit = configured(limit)

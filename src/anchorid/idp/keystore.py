@@ -481,7 +481,15 @@ def configuration_marker() -> tuple[str, ...]:
     else:
         secret = conf.keystore_passphrase() or ""
         place = (str(conf.keystore_dir()),)
-    return (backend, *place, hashlib.sha256(secret.encode("utf-8")).hexdigest())
+    digest = _secret_digests.get(secret)
+    if digest is None:  # every token signed asks (shared_keystore_from_settings): one hash per secret, not per call
+        if len(_secret_digests) > 8:
+            _secret_digests.clear()
+        digest = _secret_digests[secret] = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return (backend, *place, digest)
+
+
+_secret_digests: dict[str, str] = {}
 
 
 def shared_keystore_from_settings() -> ConfiguredKeyStore:

@@ -10,9 +10,12 @@ introspection, revocation), counted with ``anchorid.idp.ratelimit`` (shared by e
   after ``attempts`` refusals in a window, that client's grant requests are answered 429 ``invalid_grant`` with
   ``Retry-After`` until the window ends, and the code presented is not used up.
 
-Only failures count, and a request only reads the counters before it is tried (``ratelimit.check``: one indexed
-read per key, no write), so a client that authenticates and redeems its codes pays a read per key and is never
-slowed down by others' failures. Every limit can be changed by name with ``ANCHORID_RATE_LIMITS`` (ratelimit.py).
+Only failures count, and a request only reads the counters before it is tried (no write), so a client that
+authenticates and redeems its codes pays one read and is never slowed down by others' failures. The token and PAR
+endpoints read every counter they may check in one statement (``read``: the claimed client's and the IP's
+authentication failures and the claimed client's refused grants, under both keys a grant check can use); a grant
+check for another key than those reads its own. Every limit can be changed by name with ``ANCHORID_RATE_LIMITS``
+(ratelimit.py).
 """
 
 from __future__ import annotations
@@ -53,9 +56,21 @@ def _auth_keys(client_id: str, ip: str) -> list[tuple[Limit, str]]:
     return keys
 
 
-def check_authentication(client_id: str, ip: str) -> None:
+Counters = dict[tuple[str, str], int | None]  # (limit name, key) -> seconds locked, or None
+
+
+def read(client_id: str, ip: str) -> Counters:
+    """Every counter a request of ``client_id`` from ``ip`` may check, in one read (``ratelimit.locked``)."""
+    checks = _auth_keys(client_id, ip)
+    if client_id:
+        checks += [(INVALID_GRANTS_PER_CLIENT, _grant_key(client_id, public, ip)) for public in (False, True)]
+    return {(limit.name, key): wait for (limit, key), wait in zip(checks, ratelimit.locked(checks), strict=True)}
+
+
+def check_authentication(client_id: str, ip: str, counters: Counters | None = None) -> None:
     """Before authenticating: raise ``Throttled`` (429 invalid_client) while the client_id or the IP is locked."""
-    waits = [wait for limit, key in _auth_keys(client_id, ip) if (wait := _locked_for(limit, key)) is not None]
+    counters = read(client_id, ip) if counters is None else counters
+    waits = [wait for limit, key in _auth_keys(client_id, ip) if (wait := counters[(limit.name, key)]) is not None]
     if waits:
         raise Throttled(INVALID_CLIENT, AUTH_LOCKED, retry_after=max(waits))
 
@@ -70,9 +85,11 @@ def _grant_key(client_id: str, public: bool, ip: str) -> str:
     return f"{client_id}\n{ip}" if public else client_id
 
 
-def check_grants(client_id: str, public: bool, ip: str) -> None:
+def check_grants(client_id: str, public: bool, ip: str, counters: Counters | None = None) -> None:
     """Before a grant request of an authenticated client: raise ``Throttled`` (429 invalid_grant) while locked."""
-    wait = _locked_for(INVALID_GRANTS_PER_CLIENT, _grant_key(client_id, public, ip))
+    key = _grant_key(client_id, public, ip)
+    known = (counters or {}).get((INVALID_GRANTS_PER_CLIENT.name, key), False)
+    wait = _locked_for(INVALID_GRANTS_PER_CLIENT, key) if known is False else known
     if wait is not None:
         raise Throttled(INVALID_GRANT, GRANT_LOCKED, retry_after=wait)
 

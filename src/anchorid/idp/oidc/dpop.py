@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from anchorid.idp.oidc import config, replay
 from anchorid.idp.oidc.errors import INVALID_DPOP_PROOF, USE_DPOP_NONCE, OAuthError
-from anchorid.idp.oidc.jose import InvalidJws, b64url, b64url_decode, import_public_jwk, unverified_header, verify
+from anchorid.idp.oidc.jose import InvalidJws, b64url, b64url_decode, import_proof_jwk, unverified_header, verify
 from anchorid.idp.oidc.secrets_ import derived_key
 
 TYP = "dpop+jwt"
@@ -126,7 +126,7 @@ def verify_proof(
         header = unverified_header(header_token)
         if header.get("typ") != TYP:
             raise DPoPError(INVALID_DPOP_PROOF, "typ must be dpop+jwt", status=status)
-        key = import_public_jwk(header.get("jwk"))
+        key, jkt = import_proof_jwk(header.get("jwk"))
         _, claims = verify(header_token, key)
     except InvalidJws as e:
         raise DPoPError(INVALID_DPOP_PROOF, str(e), status=status) from None
@@ -153,7 +153,6 @@ def verify_proof(
             raise DPoPError(USE_DPOP_NONCE, "a server-provided DPoP nonce is required", status=status)
         if not nonce_is_fresh(claims["nonce"], now):
             raise DPoPError(USE_DPOP_NONCE, "the DPoP nonce is unknown or expired", status=status)
-    jkt = key.thumbprint()
     # From the proof itself, so that a replay computes the same expiry (replay's time buckets): refused anyway once
     # iat is more than the window old.
     expires = datetime.fromtimestamp(int(iat) + config.DPOP_IAT_WINDOW + 1, tz=UTC)

@@ -158,17 +158,32 @@ def sign_token(payload: dict[str, Any], *, typ: str = "JWT", alg: str = "ES256")
     return sign(shared_keystore_from_settings(), key.key_name, {"alg": alg, "typ": typ, "kid": key.kid}, payload)
 
 
+VERIFIED_TOKENS_SIZE = 4096
+_verified: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
 def verify_own_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify a token this provider signed (access tokens, ID token hints); raises ``InvalidJws``."""
+    """Verify a token this provider signed (access tokens, ID token hints); raises ``InvalidJws``.
+
+    A token once verified is remembered by this process (at most ``VERIFIED_TOKENS_SIZE``, forgotten together when
+    full) for as long as the key set it was verified with is the current one: a resource server presents the same
+    access token again and again, and the signature cannot have changed. A rotation or any change of the key table
+    (seen within about a second, ``GENERATION``) empties it. Expiry, revocation and the account's status are not
+    part of this: callers check them on every request. Callers get copies of the header and claims."""
     from joserfc.jwk import KeySet
 
     from anchorid.idp.oidc.jose import OWN_TOKEN_ALGORITHMS, InvalidJws, unverified_header, verify
 
-    header = unverified_header(token, OWN_TOKEN_ALGORITHMS)
+    document = _fresh()["jwks"]
     with _lock:
         cached = _cache.get("verify_keys")
-        if cached is None or cached[0] is not _cache["jwks"]:
+        if cached is None or cached[0] is not document:
             cached = None
+            _verified.clear()
+        remembered = _verified.get(token) if cached is not None else None
+    if remembered is not None:
+        return dict(remembered[0]), dict(remembered[1])
+    header = unverified_header(token, OWN_TOKEN_ALGORITHMS)
     if cached is None:
         document = jwks_document()
         cached = (document, KeySet.import_key_set(document))  # type: ignore[arg-type]
@@ -176,4 +191,10 @@ def verify_own_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
             _cache["verify_keys"] = cached
     if not any(k.kid == header.get("kid") for k in cached[1].keys):
         raise InvalidJws("not signed by one of this provider's keys")
-    return verify(token, cached[1], OWN_TOKEN_ALGORITHMS)
+    header, claims = verify(token, cached[1], OWN_TOKEN_ALGORITHMS)
+    with _lock:
+        if _cache.get("verify_keys") is cached:
+            if len(_verified) >= VERIFIED_TOKENS_SIZE:
+                _verified.clear()
+            _verified[token] = (header, claims)
+    return dict(header), dict(claims)

@@ -149,7 +149,9 @@ def _limited(request: HttpRequest, form: dict[str, str], authenticate: Callable[
     counts."""
     ip = ratelimit.client_ip(request)
     claimed = client_auth.claimed_client_id(form, request.headers.get("Authorization"))
-    client_limits.check_authentication(claimed, ip)
+    counters = client_limits.read(claimed, ip)  # one read; a grant check later uses it too (_grant)
+    request.oidc_limits = counters  # type: ignore[attr-defined]
+    client_limits.check_authentication(claimed, ip, counters)
     try:
         return authenticate()
     except Throttled:
@@ -258,7 +260,7 @@ def token_view(request: HttpRequest) -> HttpResponse:
 def _grant(request: HttpRequest, client: Client, form: dict[str, str], proof: Any) -> dict[str, Any]:
     """A code exchange or a refresh, under the per-client limit on refused grants (``client_limits``)."""
     public, ip = client.auth_method == Client.AuthMethod.NONE, ratelimit.client_ip(request)
-    client_limits.check_grants(client.client_id, public, ip)
+    client_limits.check_grants(client.client_id, public, ip, getattr(request, "oidc_limits", None))
     try:
         if form.get("grant_type") == "authorization_code":
             return tokens.exchange_code(client, form, proof)
