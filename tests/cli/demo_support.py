@@ -18,8 +18,9 @@ from anchorid.common.serve import PARTIES
 
 GUIDE_END = "Stop with Ctrl-C"
 #: How long a demo may take to seed every party and print its guide before a test calls it hung (a new data folder,
-#: on a CI machine running other suites beside it).
-START_TIMEOUT_SECONDS = 420
+#: on a CI machine running other suites beside it). A hang detector, not a performance bound: on a 2-core AMD EPYC
+#: machine running both CI lanes, a fresh demo (seven parties seeded, about forty setup commands) took over 420 s.
+START_TIMEOUT_SECONDS = 900
 PARTY_COUNT = len(PARTIES)  # the demo serves each party on its own port, in a row from the first
 
 
@@ -88,7 +89,9 @@ def start_demo(
     """Start ``anchorid demo`` (not ``--once``) and return once its guide is printed. A data folder keeps the ports
     it was first started with (the parties are registered with each other's origins): pass the same ``base``."""
     base = base or free_base_port()
+    # unbuffered: a demo that does not print its guide in time shows how far it got
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "anchorid.cli", "demo", "--data", str(data), "--port", str(base),
          "--residents", str(residents)],

@@ -50,6 +50,7 @@ def test_it_starts_every_party_seeded_and_prints_what_to_try(demo_data: tuple[Pa
         text=True,
         timeout=START_TIMEOUT_SECONDS,  # the same bound as every demo start of these tests
         check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # on a timeout, the output shows how far it got
     )
     assert result.returncode == 0, result.stderr
     assert "AnchorID demo is running." in result.stdout
