@@ -14,6 +14,8 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -109,12 +111,13 @@ def _check(wallets: list[int]) -> None:
     assert Account.objects.get(code="issuer:float").balance == -WALLETS * 1000
 
 
-def test_it_keeps_the_invariants_under_10000_concurrent_random_transfers() -> None:
-    wallets = _setup()
+def _run_concurrently(target: Callable[..., None], args: list[tuple[Any, ...]]) -> None:
+    """``target`` with each of ``args``: the first PROCESSES in forked processes, the rest in threads of this one;
+    every process must exit cleanly."""
     connections.close_all()
     context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_run, args=(worker, wallets)) for worker in range(PROCESSES)]
-    threads = [threading.Thread(target=_run, args=(PROCESSES + worker, wallets)) for worker in range(THREADS)]
+    processes = [context.Process(target=target, args=each) for each in args[:PROCESSES]]
+    threads = [threading.Thread(target=target, args=each) for each in args[PROCESSES:]]
     for started in (*processes, *threads):
         started.start()
     for thread in threads:
@@ -122,6 +125,11 @@ def test_it_keeps_the_invariants_under_10000_concurrent_random_transfers() -> No
     for process in processes:
         process.join()
         assert process.exitcode == 0
+
+
+def test_it_keeps_the_invariants_under_10000_concurrent_random_transfers() -> None:
+    wallets = _setup()
+    _run_concurrently(_run, [(worker, wallets) for worker in range(PROCESSES + THREADS)])
     _check(wallets)
     # each id once: a transfer row per distinct id, no more
     distinct = {spec.id for worker in range(PROCESSES + THREADS) for spec in _specs(worker, wallets)}
@@ -225,18 +233,7 @@ def _pay_shop(worker: int, payer: int, shop: int, supplier: int) -> None:
 
 def test_it_keeps_the_invariants_under_concurrent_payments_to_one_shop_paying_out() -> None:
     payers, shop, supplier = _shop_setup()
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    workers = [(worker, payers[worker], shop, supplier) for worker in range(PROCESSES + THREADS)]
-    processes = [context.Process(target=_pay_shop, args=args) for args in workers[:PROCESSES]]
-    threads = [threading.Thread(target=_pay_shop, args=args) for args in workers[PROCESSES:]]
-    for started in (*processes, *threads):
-        started.start()
-    for thread in threads:
-        thread.join()
-    for process in processes:
-        process.join()
-        assert process.exitcode == 0
+    _run_concurrently(_pay_shop, [(worker, payers[worker], shop, supplier) for worker in range(PROCESSES + THREADS)])
     assert service.check_invariants() == []  # deltas not yet folded count as credits
     if connections["default"].vendor == "postgresql":  # the shops' credits did go through deltas
         assert CreditDelta.objects.filter(account_id__in=(shop, supplier)).exists()
