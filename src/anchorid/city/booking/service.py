@@ -135,6 +135,10 @@ def create_slot(facility: Facility, starts_at: datetime.datetime, ends_at: datet
         raise InvalidSlot("A fee is a whole number of yen, zero or more.")
     try:
         with transaction.atomic():
+            # Slots of one facility are created one at a time: on PostgreSQL, concurrent inserts that trip the
+            # exclusion constraint each wait for the other's transaction and can deadlock; holding the facility's
+            # row first makes the later writer see the earlier slot and get a plain SlotOverlaps.
+            Facility.objects.select_for_update(no_key=True).filter(pk=facility.pk).values_list("pk", flat=True).first()
             return Slot.objects.create(facility=facility, starts_at=starts_at, ends_at=ends_at, fee_yen=fee_yen)
     except IntegrityError:
         raise SlotOverlaps() from None
