@@ -1262,10 +1262,13 @@ def test_it_walks_the_participation_answers_to_forms_without_findings(
     debate = links(anonymous, debates, r"/debates/\d+/$")[0]
     idea = {"#title": "ベンチを増やす", "#body": "公園のベンチを増やしてください。"}
 
-    def edited(page: Any) -> None:
-        answer(ideas, idea, "#propose")(page)
-        submit(page, f'a:has-text("{idea["#title"]}") >> nth=-1')
-        answer(page.url, {"#edit-title": "ベンチと日陰を増やす"}, "#edit-save", opening="#edit summary")(page)
+    def edited(title: str) -> Callable[[Any], None]:
+        def arrive(page: Any) -> None:
+            answer(ideas, idea, "#propose")(page)
+            submit(page, f'a:has-text("{idea["#title"]}") >> nth=-1')
+            answer(page.url, {"#edit-title": title}, "#edit-save", opening="#edit summary")(page)
+
+        return arrive
 
     def voted(boxes: int) -> Callable[[Any], None]:
         def arrive(page: Any) -> None:
@@ -1280,7 +1283,8 @@ def test_it_walks_the_participation_answers_to_forms_without_findings(
         (PageState("participation proposal (proposed)", "", ready="#propose-form"), answer(ideas, idea, "#propose")),
         (PageState("participation proposal (an empty idea refused)", "", ready="#refusal"),
          answer(ideas, {"#title": " ", "#body": " "}, "#propose")),
-        (PageState("participation proposal (edited)", "", ready="#proposal-title"), edited),
+        (PageState("participation proposal (edited)", "", ready="#proposal-title"), edited("ベンチと日陰を増やす")),
+        (PageState("participation proposal (an edit without a title refused)", "", ready="#refusal"), edited(" ")),
         (PageState("participation debate (started)", "", ready="main"),
          answer(debates, {"#debate-title": "駐輪場", "form:has(#debate-title) textarea": "駐輪場を広げたい。"},
                 "form:has(#debate-title) button")),
