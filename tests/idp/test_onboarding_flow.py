@@ -90,6 +90,28 @@ def test_it_lets_only_this_page_reach_the_card_helper_and_keeps_scripts_out_of_t
     assert "connect-src" not in client.get("/i18n/setlang/").get("Content-Security-Policy", "")
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def test_it_shows_a_phone_that_opens_the_qr_code_what_to_do_and_the_card_helper_the_challenge(
+    idp: Jlis, client: Client
+) -> None:
+    challenge, _nonce, code = open_page(client)
+    phone = Client(HTTP_ACCEPT=BROWSER_ACCEPT)
+    page = phone.get(f"/onboarding/device/{code}/")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    text = page.content.decode()
+    assert "カードヘルパーで続けてください" in text
+    assert f"anchorid card-helper --code http://testserver/onboarding/device/{code.replace('-', '')}/" in text
+    assert challenge.split()[-1] not in text  # only the card helper gets (and signs) the challenge
+    expired = phone.get("/onboarding/device/ZZZZ-ZZZZ/")
+    assert expired.status_code == 404
+    assert 'id="device-refusal"' in expired.content.decode()
+    helper = Client().get(f"/onboarding/device/{code}/", HTTP_ACCEPT="*/*")
+    assert helper.json()["challenge"] == challenge
+
+
 def test_it_tells_an_under_15_resident_they_cannot_onboard_alone(
     idp: Jlis, card_helper: Callable[..., Helper], client: Client
 ) -> None:

@@ -251,6 +251,28 @@ def test_it_serves_the_prepared_revision_only_to_its_owner(portal: dict[str, Any
     assert Client().get(prepared["prepared_url"]).status_code != 200
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_it_shows_a_browser_that_opens_a_signing_requests_urls_a_page_and_the_wallet_json(
+    portal: dict[str, Any], client: Client
+) -> None:
+    prepared = prepare(client, portal["document"])
+    approve = f"/signing/approve/{prepared['approval_code']}"
+    page = Client(HTTP_ACCEPT=BROWSER_ACCEPT).get(approve)
+    assert page.status_code == 200
+    assert f"anchorid sign approve {prepared['approval_code']} --wallet DIR" in page.content.decode()
+    assert prepared["document_digest"] not in page.content.decode()
+    assert Client().get(approve).json()["document_digest"] == prepared["document_digest"]  # the wallet's JSON
+    gone = Client(HTTP_ACCEPT=BROWSER_ACCEPT).get("/signing/approve/not-a-code")
+    assert gone.status_code == 404
+    assert 'id="signing-refusal"' in gone.content.decode()
+    missing = client.get("/me/sign/sig_00000000000000000000000000000000/prepared/", HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert missing.status_code == 404
+    assert "この署名の依頼はもうありません" in missing.content.decode()
+    assert client.get(prepared["prepared_url"], HTTP_ACCEPT=BROWSER_ACCEPT)["Content-Type"] == "application/pdf"
+
+
 def test_it_the_verify_page_shows_a_refusal_for_a_non_pdf(client: Client, portal: dict[str, Any]) -> None:
     upload = SimpleUploadedFile("x.pdf", b"hello", content_type="application/pdf")
     response = client.post("/verify/", {"document": upload})

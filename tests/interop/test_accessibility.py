@@ -10,6 +10,7 @@ visible, 200 % zoom) and the screenshot set a reviewer pages through (docs/scree
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -783,9 +784,9 @@ def participation_states(base: str, contexts: dict[str, Any]) -> list[PageState]
     ]
 
 
-def test_it_walks_the_participation_pages_without_findings(
-    chromium: Any, world: World, participation_server: Any
-) -> None:
+@pytest.fixture(scope="module")
+def participation_contexts(chromium: Any, world: World, participation_server: Any) -> Iterator[dict[str, Any]]:
+    """The platform's visitors: anonymous, a resident logged in with AnchorID (consent given), the staff."""
     from anchorid.participation.demo import STAFF_PASSWORD, STAFF_USER
 
     base = participation_server.url
@@ -808,13 +809,20 @@ def test_it_walks_the_participation_pages_without_findings(
         "participation-resident": resident,
         "participation-staff": staff_context(chromium, f"{base}/admin/login/?next=/staff/", STAFF_USER, STAFF_PASSWORD),
     }
-    states = participation_states(base, contexts)
-    assert len(states) == 20, [s.name for s in states]  # every kind of page found its link
-    started = time.monotonic()
-    walked = a11y.walk(contexts, states, [base])
-    print(f"walked {len(states)} participation page states x 2 languages in {time.monotonic() - started:.0f} s")
+    yield contexts
     for context in contexts.values():
         context.close()
+
+
+def test_it_walks_the_participation_pages_without_findings(
+    participation_server: Any, participation_contexts: dict[str, Any]
+) -> None:
+    base = participation_server.url
+    states = participation_states(base, participation_contexts)
+    assert len(states) == 20, [s.name for s in states]  # every kind of page found its link
+    started = time.monotonic()
+    walked = a11y.walk(participation_contexts, states, [base])
+    print(f"walked {len(states)} participation page states x 2 languages in {time.monotonic() - started:.0f} s")
     assert walked.checked == 2 * len(states), a11y.report(walked)
     assert not walked.findings, a11y.report(walked)
 
@@ -842,6 +850,31 @@ PAGE_TEXT = """() => { const skip = 'script, style, noscript, template, #invite-
 def internal_names(page: Any) -> list[str]:
     text: str = page.evaluate(PAGE_TEXT)
     return sorted(set(INTERNAL_NAME.findall(text)))
+
+
+def reading_names(seen: dict[str, list[str]]) -> Callable[[Any, PageState, str], None]:
+    """A walk's ``on_page``: the internal names (:func:`internal_names`) a state shows, read once per language (at
+    390 px), into ``seen``."""
+
+    def read(page: Any, state: PageState, variant: str) -> None:
+        if variant.endswith(f"-{a11y.PHONE}") and (names := internal_names(page)):
+            seen[f"{state.name} [{variant}]"] = names
+
+    return read
+
+
+@contextlib.contextmanager
+def library_of(server: Any, city_code: str) -> Iterator[None]:
+    """The module's e-library restarted as the library of another city (``city_code``); Kamakura's again after."""
+    server.stop()
+    server.env["ANCHORID_LIBRARY_CITY_CODE"] = city_code
+    server.start("/healthz")
+    try:
+        yield
+    finally:
+        server.stop()
+        server.env["ANCHORID_LIBRARY_CITY_CODE"] = KAMAKURA
+        server.start("/healthz")
 
 
 def log_in_at(page: Any, url: str, button: str, idp: str) -> None:
@@ -954,11 +987,7 @@ def test_it_walks_the_states_a_resident_reaches_after_a_journey_without_findings
     assert re.search(r"/booking/groups/\d+/$", group), group
     page.close()
     seen: dict[str, list[str]] = {}
-
-    def read(page: Any, state: PageState, variant: str) -> None:
-        if variant.endswith(f"-{a11y.PHONE}") and (names := internal_names(page)):
-            seen[f"{state.name} [{variant}]"] = names
-
+    read = reading_names(seen)
     states = [
         PageState("city resident home (linked services)", f"{city}/", "resident", ready="#linked-library .loans"),
         PageState("health points (walker)", walker, "resident", ready="#points-available"),
@@ -978,24 +1007,304 @@ def test_it_walks_the_states_a_resident_reaches_after_a_journey_without_findings
                                                                    ready=".notice--error"), refused_entry)],
                                  [providers], on_page=read)  # fmt: skip
     # Another city's e-library: the module's one restarted for Yokohama; a resident who never registered there.
-    server = library["server"]
-    server.stop()
-    server.env["ANCHORID_LIBRARY_CITY_CODE"] = YOKOHAMA_LIBRARY
-    server.start("/healthz")
-    try:
+    with library_of(library["server"], YOKOHAMA_LIBRARY):
         refusal = a11y.walk_journeys(
             currency_walk["contexts"]["currency-resident"],
             [(PageState("library refusal (another city's resident)", f"{lib}/callback/", ready="#refusal"),
               lambda page: log_in_at(page, f"{lib}/", "#login-anchorid", idp))],
             [lib, idp], on_page=read,
         )  # fmt: skip
-    finally:
-        server.stop()
-        server.env["ANCHORID_LIBRARY_CITY_CODE"] = KAMAKURA
-        server.start("/healthz")
     count = 1 + len(states) + 2  # the invitations (walked in ``linked_city``), these, the two answers
     print(f"walked {count} page states after journeys x 2 languages in {time.monotonic() - started:.0f} s")
     everything = [linked_city["invited"], walked, answers, refusal]
     assert sum(w.checked for w in everything) == 2 * count, [a11y.report(w) for w in everything]
     assert not [f for w in everything for f in w.findings], [a11y.report(w) for w in everything]
     assert not seen, seen
+
+
+# -- Issue 18 (states): the answers to forms, and the pages a code or a mailed link opens ----------------------------
+# Each party's pages that answer a POST (a success and a refusal or an invalid entry), the e-mail confirmations a
+# resident opens from their mail (the parties' console e-mail backend writes the mails to their logs) and the page a
+# phone's camera opens from the onboarding's QR code. The servers and contexts are the module's own.
+
+Journey = tuple[PageState, Callable[[Any], None]]
+
+
+def submit(page: Any, button: str) -> None:
+    """Press a form's button and wait for the page that answers it."""
+    with page.expect_navigation(timeout=30_000):
+        page.click(button)
+
+
+def answer(url: str, fields: dict[str, str], button: str, *, opening: str = "") -> Callable[[Any], None]:
+    """A journey to a form's answer: open ``url`` (then click ``opening``, e.g. the <summary> the form is folded
+    in), fill ``fields`` (selector: text) and press ``button``."""
+
+    def arrive(page: Any) -> None:
+        page.goto(url)
+        if opening:
+            page.click(opening)
+        for selector, text in fields.items():
+            page.fill(selector, text)
+        submit(page, button)
+
+    return arrive
+
+
+def mailed_link(server: Any, path: str) -> str:
+    """The newest link to ``path`` (a regular expression) in the e-mails ``server`` wrote to its log: the link the
+    resident opens in their mail."""
+    log = (server.data.parent / f"{server.name}.log").read_text("utf-8", "replace")
+    found = re.findall(rf"https?://[\w.:-]+{path}", log)
+    assert found, f"no e-mail with a link to {path} in {server.name}'s log"
+    return str(found[-1])
+
+
+def walk_answers(context: Any, journeys: list[Journey], origins: list[str], seen: dict[str, list[str]],
+                 languages: tuple[str, ...] = a11y.LANGUAGES) -> a11y.Walked:  # fmt: skip
+    started = time.monotonic()
+    walked = a11y.walk_journeys(context, journeys, origins, languages=languages, on_page=reading_names(seen))
+    print(f"walked {len(journeys)} answers x {len(languages)} languages in {time.monotonic() - started:.0f} s",
+          {step: round(seconds) for step, seconds in walked.seconds.items()})  # fmt: skip
+    return walked
+
+
+def assert_clean(walks: list[a11y.Walked], count: int, seen: dict[str, list[str]]) -> None:
+    """``count`` states each checked in both languages: no finding, no internal name shown."""
+    assert sum(w.checked for w in walks) == 2 * count, [a11y.report(w) for w in walks]
+    assert not [f for w in walks for f in w.findings], [a11y.report(w) for w in walks]
+    assert not seen, seen
+
+
+def test_it_walks_the_idp_pages_a_code_or_a_mailed_link_opens_without_findings(
+    chromium: Any, world: World, contexts: dict[str, Any], tmp_path: Path
+) -> None:
+    """The page the onboarding's QR code opens on a phone (and for a code no longer valid); the contact e-mail's
+    answers on "My page": the link sent, the link opened, a link not valid; a signature waiting for the wallet, its
+    approval code opened in a browser (and one not valid), a prepared document's link once it is gone."""
+    from anchorid.signing.samples import make_pdf
+
+    idp, seen = world.idp.url, dict[str, list[str]]()
+
+    def device_page(page: Any) -> None:
+        page.goto(f"{idp}/onboarding/")
+        page.goto(f"{idp}/onboarding/device/{page.locator('.onboarding-code strong').inner_text()}/")
+
+    devices = walk_answers(contexts["anonymous"], [
+        (PageState("idp device onboarding (from the QR code)", "", ready="#device-command"), device_page),
+        (PageState("idp device onboarding (a code not valid)", "", ready="#device-refusal"),
+         lambda page: page.goto(f"{idp}/onboarding/device/ZZZZ-ZZZZ/")),
+    ], [idp], seen)  # fmt: skip
+    mails = walk_answers(contexts["resident"], [
+        (PageState("idp contact e-mail (link sent)", "", ready=".notice--success"),
+         answer(f"{idp}/me/", {"#contact-address": "a11y@example.jp"}, "form:has(#contact-address) button")),
+        (PageState("idp contact e-mail (confirmed)", "", ready=".notice--success"),
+         lambda page: page.goto(mailed_link(world.idp, r"/me/notices/email/confirm/[^/\s]+/"))),
+        (PageState("idp contact e-mail (a link not valid)", "", ready=".notice--error"),
+         lambda page: page.goto(f"{idp}/me/notices/email/confirm/not-a-link/")),
+    ], [idp], seen)  # fmt: skip
+    document = make_pdf(tmp_path / "申請書.pdf")
+
+    def waiting(page: Any) -> None:
+        page.goto(f"{idp}/me/sign/")
+        page.set_input_files("#document", str(document))
+        page.check('input[name="method"][value="wallet"]')
+        page.click("#sign")
+
+    def approval(page: Any) -> None:  # from the page "waiting" left: the command it shows holds the code
+        page.goto(f"{idp}/signing/approve/{page.locator('#wallet-command').inner_text().split()[3]}")
+
+    signer = card_context(chromium, world, world.parties.adult_card())  # signing needs a fresh login
+    signing = walk_answers(signer, [
+        (PageState("idp sign (waiting for the wallet)", "", ready="#wallet-instructions:not([hidden])"), waiting),
+        (PageState("idp signing approval (from the code)", "", ready="#wallet-command"), approval),
+        (PageState("idp signing approval (a code not valid)", "", ready="#signing-refusal"),
+         lambda page: page.goto(f"{idp}/signing/approve/not-a-code")),
+        (PageState("idp prepared signature (gone)", "", ready="#signing-refusal"),
+         lambda page: page.goto(f"{idp}/me/sign/sig_{'0' * 32}/prepared/")),
+    ], [idp], seen)  # fmt: skip
+    signer.close()
+    assert_clean([devices, mails, signing], 9, seen)
+
+
+#: Closes a lottery round's entries and draws it now (its entry period cut short), as the staff do when it ends:
+#: ``python -c DRAW_NOW CITY_DATA ROUND_ID``.
+DRAW_NOW = """import sys
+from pathlib import Path
+from anchorid.common.serve import prepare_party
+prepare_party("city", Path(sys.argv[1]), migrate=False)
+from django.utils import timezone
+from anchorid.city.lottery import service
+from anchorid.city.lottery.models import LotteryRound
+LotteryRound.objects.filter(pk=int(sys.argv[2])).update(entries_close_at=timezone.now())
+service.close_entries(LotteryRound.objects.get(pk=int(sys.argv[2])))
+service.run_draw(LotteryRound.objects.get(pk=int(sys.argv[2])))
+"""
+
+
+def test_it_walks_the_city_answers_to_forms_without_findings(world: World, contexts: dict[str, Any]) -> None:
+    """The counter's link code slip (staff), a booking cancelled, a lottery entry made and withdrawn, a win taken
+    (the round drawn for the test: the walk's resident in Japanese, the keyboard journey's in English)."""
+    city, seen = world.city.url, dict[str, list[str]]()
+    resident = contexts["resident"]
+    counter = links(contexts["staff"], f"{city}/staff/counter/", r"/staff/counter/\d+/$")[0]
+    page = resident.new_page()
+    round_ = ""
+    for href in links(resident, f"{city}/lottery/", r"/lottery/\d+/$"):
+        page.goto(href)
+        round_ = href if page.locator("#entry-form").count() else round_
+    a11y.set_language(resident, [city], "ja")  # the facility by its Japanese name
+    page.goto(f"{city}/booking/")
+    hall = page.locator("#facilities a", has_text=FACILITY).first.evaluate("link => link.href")
+    page.close()
+    assert round_, "no lottery round open for entries"
+
+    def cancelled(page: Any) -> None:
+        page.goto(hall)
+        # the latest free slot: cancelling one that starts within two days costs a penalty point
+        free = page.eval_on_selector_all('td[data-state="free"]', "cells => cells.map(cell => +cell.dataset.slot)")
+        submit(page, f"#slot-{max(free)} button")
+        page.wait_for_selector('#status[data-status="tentative"]')
+        submit(page, "#cancel")
+
+    def entered(choice: int) -> Callable[[Any], None]:
+        def arrive(page: Any) -> None:
+            page.goto(round_)
+            page.select_option("#choice_1", index=choice)
+            submit(page, "#enter-lottery")
+
+        return arrive
+
+    walks = [
+        walk_answers(contexts["staff"], [(PageState("city staff counter (a link code issued)", "",
+                                                    ready="#link-code-slip"), answer(counter, {}, "#issue-link-code"))],
+                     [city], seen),
+        walk_answers(resident, [
+            (PageState("city booking (cancelled)", "", ready=".notice--success"), cancelled),
+            (PageState("city lottery (entered)", "", ready=".notice--success"), entered(1)),
+            (PageState("city lottery (entry withdrawn)", "", ready=".notice--success"),
+             answer(round_, {}, 'form[action*="/withdraw/"] button')),
+        ], [city], seen),
+    ]  # fmt: skip
+    for who, choice in (("resident", 1), ("keyboard", 2)):  # one win each (a resident wins once per round)
+        page = contexts[who].new_page()
+        entered(choice)(page)
+        page.close()
+    done = subprocess.run([sys.executable, "-c", DRAW_NOW, str(world.city.data), round_.rstrip("/").rsplit("/", 1)[1]],
+                          env=world.city.env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    won = PageState("city lottery (a win taken)", "", ready=".notice--success")
+    walks += [
+        walk_answers(
+            contexts[who], [(won, answer(round_, {}, 'button[id^="confirm-"]'))], [city], seen, languages=(language,)
+        )
+        for who, language in (("resident", "ja"), ("keyboard", "en"))
+    ]
+    assert_clean(walks, 5, seen)
+
+
+def test_it_walks_the_library_answers_to_forms_without_findings(
+    world: World, contexts: dict[str, Any], library: dict[str, Any], currency_walk: dict[str, Any],
+    journey: dict[str, Any],
+) -> None:  # fmt: skip
+    """A patron's physical card linked (and a code not valid), the e-mail for notices saved (and one not valid); a
+    resident of another city registering with the counter's code (and with a code not valid)."""
+    lib, idp, server, seen = library["url"], world.idp.url, library["server"], dict[str, list[str]]()
+    folded = "details:has(#card-code) summary"
+
+    def card_linked(page: Any) -> None:
+        code = run("library", "card-code", "--data", str(server.data), "--card", "20261207", env=server.env).strip()
+        answer(f"{lib}/", {"#card-code": code}, "form:has(#card-code) button", opening=folded)(page)
+
+    walks = [walk_answers(contexts["resident"], [
+        (PageState("library card (linked)", "", ready=".notice--success"), card_linked),
+        (PageState("library card (a code not valid)", "", ready=".notice--error"),
+         answer(f"{lib}/", {"#card-code": "NOTACODE"}, "form:has(#card-code) button", opening=folded)),
+        (PageState("library e-mail (saved)", "", ready=".notice--success"),
+         answer(f"{lib}/", {"#email": "a11y@example.jp"}, "form:has(#email) button", opening=folded)),
+        (PageState("library e-mail (not valid)", "", ready=".notice--error"),
+         answer(f"{lib}/", {"#email": "a11y@example"}, "form:has(#email) button", opening=folded)),
+    ], [lib], seen)]  # fmt: skip
+
+    def registering(code: Callable[[], str]) -> Callable[[Any], None]:
+        def arrive(page: Any) -> None:
+            log_in_at(page, f"{lib}/", "#login-anchorid", idp)
+            page.fill("#grant-code", code())
+            submit(page, "form:has(#grant-code) button")
+
+        return arrive
+
+    registered = [
+        (PageState("library registration code (not valid)", "", ready="#refusal"), registering(lambda: "NOTACODE")),
+        (
+            PageState("library registered with a code", "", ready=".notice--success"),
+            registering(lambda: run("library", "grant", "--data", str(server.data), env=server.env).strip()),
+        ),
+    ]
+    with library_of(server, YOKOHAMA_LIBRARY):  # residents of Kamakura who never registered: one per language
+        walks += [walk_answers(context, registered, [lib, idp], seen, languages=(language,)) for context, language
+                  in ((currency_walk["contexts"]["currency-resident"], "ja"), (journey["context"], "en"))]  # fmt: skip
+    assert_clean(walks, 6, seen)
+
+
+def test_it_walks_the_participation_answers_to_forms_without_findings(
+    participation_server: Any, participation_contexts: dict[str, Any]
+) -> None:
+    """A resident proposes (and an empty idea is refused), edits the proposal, starts a debate and comments there,
+    comments on a proposal (and replies to a comment not on the page), reports a proposal, votes (the receipt; and
+    a ballot over the budget refused), gives an e-mail address and opens the mailed link (and a link not valid)."""
+    from anchorid.participation.demo import SLUGS
+
+    base, seen = participation_server.url, dict[str, list[str]]()
+    ideas, debates = f"{base}/processes/{SLUGS['ideas']}/", f"{base}/processes/{SLUGS['debate']}/"
+    anonymous = participation_contexts["participation-anonymous"]
+    proposal = links(anonymous, ideas, r"/proposals/\d+/$")[0]
+    debate = links(anonymous, debates, r"/debates/\d+/$")[0]
+    idea = {"#title": "ベンチを増やす", "#body": "公園のベンチを増やしてください。"}
+
+    def edited(title: str) -> Callable[[Any], None]:
+        def arrive(page: Any) -> None:
+            answer(ideas, idea, "#propose")(page)
+            submit(page, f'a:has-text("{idea["#title"]}") >> nth=-1')
+            answer(page.url, {"#edit-title": title}, "#edit-save", opening="#edit summary")(page)
+
+        return arrive
+
+    def voted(boxes: int) -> Callable[[Any], None]:
+        def arrive(page: Any) -> None:
+            page.goto(f"{base}/processes/{SLUGS['vote']}/vote/")
+            for box in page.locator('input[name="option"]').all()[:boxes]:
+                box.check()
+            submit(page, "#cast-vote")
+
+        return arrive
+
+    journeys = [
+        (PageState("participation proposal (proposed)", "", ready="#propose-form"), answer(ideas, idea, "#propose")),
+        (PageState("participation proposal (an empty idea refused)", "", ready="#refusal"),
+         answer(ideas, {"#title": " ", "#body": " "}, "#propose")),
+        (PageState("participation proposal (edited)", "", ready="#proposal-title"), edited("ベンチと日陰を増やす")),
+        (PageState("participation proposal (an edit without a title refused)", "", ready="#refusal"), edited(" ")),
+        (PageState("participation debate (started)", "", ready="main"),
+         answer(debates, {"#debate-title": "駐輪場", "form:has(#debate-title) textarea": "駐輪場を広げたい。"},
+                "form:has(#debate-title) button")),
+        (PageState("participation debate (a comment posted)", "", ready="main"),
+         answer(debate, {"#comment-body": "賛成です。"}, "form:has(#comment-body) button")),
+        (PageState("participation comment (posted)", "", ready="#comment-form"),
+         answer(proposal, {"#comment-body": "良い案です。"}, "#comment")),
+        (PageState("participation comment (a reply to a comment not on the page)", "", ready="#refusal"),
+         answer(proposal, {"#comment-body": "返信です。", "#comment-parent": "999999"}, "#comment")),
+        (PageState("participation report (thanked)", "", ready=".notice--success"),
+         answer(proposal, {"#report-reason": "個人名が書かれています。"}, "form:has(#report-reason) button",
+                opening="details:has(#report-reason) summary")),
+        (PageState("participation vote receipt", "", ready="#receipt"), voted(2)),
+        (PageState("participation vote (over the budget, refused)", "", ready="#refusal"), voted(99)),
+        (PageState("participation e-mail (link sent)", "", ready=".notice--success"),
+         answer(f"{base}/notifications/", {"#email-address": "a11y@example.jp"}, "#email-give")),
+        (PageState("participation e-mail verification (confirmed)", "", ready=".notice--success"),
+         lambda page: page.goto(mailed_link(participation_server, r"/notifications/email/verify/[^/\s]+/"))),
+        (PageState("participation e-mail verification (a link not valid)", "", ready="#refusal"),
+         lambda page: page.goto(f"{base}/notifications/email/verify/not-a-link/")),
+    ]  # fmt: skip
+    walked = walk_answers(participation_contexts["participation-resident"], journeys, [base], seen)
+    assert_clean([walked], len(journeys), seen)

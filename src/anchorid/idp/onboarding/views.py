@@ -3,7 +3,8 @@
 - ``GET  /onboarding/``: the page; opens a challenge bound to this browser session, with a cross-device code.
 - ``POST /onboarding/complete/``: the page posts what the local card helper returned (JSON, CSRF header).
 - ``GET  /onboarding/status/?challenge=...``: the page polls a cross-device attempt; logs this session in once.
-- ``GET  /onboarding/device/<code>/``: a card helper on another machine fetches the challenge the code names.
+- ``GET  /onboarding/device/<code>/``: a card helper on another machine fetches the challenge the code names; a
+  browser (a phone's camera app opening the QR code) gets a page saying how to finish with the card helper.
 - ``POST /onboarding/device/<code>/``: ... and posts the certificate and signature (no cookie, no CSRF: the code
   is the credential, single use, five minutes).
 """
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
+from anchorid.common.negotiation import wants_page
 from anchorid.idp import metrics, ratelimit
 from anchorid.idp.assurance import CARD_LOGIN
 from anchorid.idp.onboarding import challenges, refusals
@@ -179,13 +181,26 @@ def complete_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_success(enrollment), status=201 if enrollment.outcome is Outcome.CREATED else 200)
 
 
+def _device_page(request: HttpRequest, code: str, url: str) -> HttpResponse:
+    """What a browser shows for the cross-device code's URL: how to finish with the card helper on this device,
+    never the challenge itself (only the card helper signs it)."""
+    try:
+        row = challenges.find_by_code(code)
+    except Refusal as refusal:
+        return render(request, "onboarding/device.html", {"message": refusal.message}, status=refusal.status)
+    return render(request, "onboarding/device.html", {"code": code, "url": url, "expires_at": row.expires_at})
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def device_view(request: HttpRequest, code: str) -> JsonResponse:
-    """The cross-device card helper: GET the challenge for ``code``, POST the card's answer."""
+def device_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The cross-device card helper: GET the challenge for ``code``, POST the card's answer; a browser (the QR code
+    scanned by a phone) gets a page that says what to do instead."""
     origin = idp_origin(request)
     try:
         _hit(_limit("ip", PER_IP), ratelimit.client_ip(request))
+        if request.method == "GET" and wants_page(request):  # a phone opened the QR code
+            return _device_page(request, code, f"{origin}/onboarding/device/{challenges.normalize_code(code)}/")
         if request.method == "GET":
             row = challenges.find_by_code(code)
             return JsonResponse(

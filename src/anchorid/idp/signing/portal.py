@@ -43,6 +43,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
+from anchorid.common.negotiation import wants_page
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Level
@@ -305,6 +306,8 @@ def prepared_view(request: HttpRequest, public_id: str) -> HttpResponse:
     ).first()
     path = _path(public_id)
     if row is None or not path.exists():
+        if wants_page(request):  # a resident who opened the link (the page's script fetches the PDF)
+            return _request_page(request, None)
         return error("unknown_request", "no document to sign here (expired or signed already)", 404)
     response = HttpResponse(path.read_bytes(), content_type="application/pdf")
     response["Cache-Control"] = "no-store"
@@ -335,7 +338,11 @@ def download_view(request: HttpRequest, public_id: str) -> HttpResponse:
 def approval_view(request: HttpRequest, code: str) -> HttpResponse:
     """The wallet's side of a portal signature: the one-time code is the credential (like the cross-device code)."""
     row = SigningRequest.objects.filter(approval_code_hash=_code_hash(code)).first()
-    if row is None or row.expires_at < timezone.now():
+    if row is not None and row.expires_at < timezone.now():
+        row = None
+    if request.method == "GET" and wants_page(request):  # a resident who opened the code's URL in a browser
+        return _request_page(request, row, code)
+    if row is None:
         return error("code_unknown", "unknown or expired code", 404)
     if request.method == "GET":
         return JsonResponse(
@@ -352,3 +359,11 @@ def approval_view(request: HttpRequest, code: str) -> HttpResponse:
     except Refused as refused:
         return error(refused.code, refused.message, refused.status)
     return JsonResponse({"status": "signed"})
+
+
+def _request_page(request: HttpRequest, row: SigningRequest | None, code: str = "") -> HttpResponse:
+    """What a browser shows for a signing request's URLs meant for the wallet or the page's script: how to approve
+    with the wallet, that it is signed, or that the request is gone (signed and downloaded, or expired)."""
+    context = {"row": row, "code": code, "origin": conf.idp_origin(),
+               "signed": row is not None and row.status == SigningRequest.Status.SIGNED}  # fmt: skip
+    return render(request, "signing/request.html", context, status=200 if row is not None else 404)
