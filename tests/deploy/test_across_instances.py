@@ -18,8 +18,9 @@ from anchorid.city.rp.setup import load_config
 from anchorid.common.rp.client import LoginError
 from anchorid.common.rp.dpop import DPoPKey
 from anchorid.deploy.haproxy import PIN_HEADER
+from support.fixed_windows import start_clear_of_a_window_edge
 
-from .deployment import Deployment, PinnedBrowser
+from .deployment import RATE_LIMITS, Deployment, PinnedBrowser
 from .flows import PinnedClient, finish_city_login, open_onboarding, post_onboarding, start_city_login
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -131,6 +132,7 @@ def test_it_counts_a_rate_limit_across_both_instances(deployment: Deployment) ->
         assert response.headers["X-AnchorID-Served-By"] == instance
         return response
 
+    start_clear_of_a_window_edge(RATE_LIMITS["signing-verify-ip"][1])
     answers = [attempt(instance).status_code for instance in ("idp-1", "idp-2") * 3]
     assert answers == [415] * 6
     assert attempt("idp-1").status_code == 429
