@@ -101,6 +101,8 @@ def test_it_shows_a_phone_that_opens_the_qr_code_what_to_do_and_the_card_helper_
     page = phone.get(f"/onboarding/device/{code}/")
     assert page.status_code == 200
     assert page["Content-Type"].startswith("text/html")
+    assert page["Cache-Control"] == "no-store"  # the URL carries the one-time code
+    assert "Accept" in page["Vary"]  # the same URL answers JSON to the card helper
     text = page.content.decode()
     assert "カードヘルパーで続けてください" in text
     assert f"anchorid card-helper --code http://testserver/onboarding/device/{code.replace('-', '')}/" in text

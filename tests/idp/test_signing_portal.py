@@ -261,6 +261,8 @@ def test_it_shows_a_browser_that_opens_a_signing_requests_urls_a_page_and_the_wa
     approve = f"/signing/approve/{prepared['approval_code']}"
     page = Client(HTTP_ACCEPT=BROWSER_ACCEPT).get(approve)
     assert page.status_code == 200
+    assert page["Cache-Control"] == "no-store"  # the URL carries the one-time code
+    assert "Accept" in page["Vary"]
     assert f"anchorid sign approve {prepared['approval_code']} --wallet DIR" in page.content.decode()
     assert prepared["document_digest"] not in page.content.decode()
     assert Client().get(approve).json()["document_digest"] == prepared["document_digest"]  # the wallet's JSON

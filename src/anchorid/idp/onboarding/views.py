@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
-from anchorid.common.negotiation import wants_page
+from anchorid.common.negotiation import private_page, wants_page
 from anchorid.idp import metrics, ratelimit
 from anchorid.idp.assurance import CARD_LOGIN
 from anchorid.idp.onboarding import challenges, refusals
@@ -187,8 +187,10 @@ def _device_page(request: HttpRequest, code: str, url: str) -> HttpResponse:
     try:
         row = challenges.find_by_code(code)
     except Refusal as refusal:
-        return render(request, "onboarding/device.html", {"message": refusal.message}, status=refusal.status)
-    return render(request, "onboarding/device.html", {"code": code, "url": url, "expires_at": row.expires_at})
+        context: dict[str, object] = {"message": refusal.message}
+        return private_page(render(request, "onboarding/device.html", context, status=refusal.status))
+    context = {"code": code, "url": url, "expires_at": row.expires_at}
+    return private_page(render(request, "onboarding/device.html", context))
 
 
 @csrf_exempt

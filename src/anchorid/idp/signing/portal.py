@@ -43,7 +43,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from anchorid.common import config, untrusted_json
 from anchorid.common.csp import CSP_HEADER
-from anchorid.common.negotiation import wants_page
+from anchorid.common.negotiation import private_page, wants_page
 from anchorid.idp import conf
 from anchorid.idp.accounts.models import Account
 from anchorid.idp.assurance import Level
@@ -366,4 +366,4 @@ def _request_page(request: HttpRequest, row: SigningRequest | None, code: str = 
     with the wallet, that it is signed, or that the request is gone (signed and downloaded, or expired)."""
     context = {"row": row, "code": code, "origin": conf.idp_origin(),
                "signed": row is not None and row.status == SigningRequest.Status.SIGNED}  # fmt: skip
-    return render(request, "signing/request.html", context, status=200 if row is not None else 404)
+    return private_page(render(request, "signing/request.html", context, status=200 if row is not None else 404))
